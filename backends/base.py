@@ -1,0 +1,254 @@
+"""The one interface every store implements, and the domain errors stores raise.
+
+Stores hold binary-safe string values under binary-safe keys, with optional expiry as an absolute Unix time in
+milliseconds. The command layer (``respd.commands``) parses and validates arguments and then calls exactly one of
+the operations below, so each operation is the unit of atomicity: a SQL store implements each as one statement or
+one transaction, a memory store as plain Python code that never yields to the event loop.
+
+Sync and async stores share this interface. ``Store.is_async`` tells which: a memory store's methods return their
+result directly; a SQL store's methods are coroutines. The command layer passes results through
+``respd.commands.spec.then`` so the memory path never creates or awaits a coroutine.
+
+Backends never import ``respd``: they raise the domain errors below and ``respd.dispatch`` maps them to RESP errors.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Optional
+
+#: Marker for "leave the key's TTL as it is" (SET KEEPTTL, GETEX without options, APPEND, INCR...).
+KEEP = object()
+
+
+def now_ms() -> int:
+    """The single clock every store uses for expiry, in Unix milliseconds (tests replace ``clock``)."""
+    return int(clock() * 1000)
+
+
+#: Replaced in tests to move time; every store reads time through ``now_ms``.
+clock: Callable[[], float] = time.time
+
+
+# ---------------------------------------------------------------------------------------------- domain errors
+class StoreError(Exception):
+    """Base of the errors a store raises; ``respd.dispatch`` maps each to a RESP error."""
+
+
+class WrongType(StoreError):
+    """The key holds a value that is not a string (e.g. a foreign msgpack map in a SQL row)."""
+
+
+class NoSuchKey(StoreError):
+    """RENAME of a missing key."""
+
+
+class StoreFull(StoreError):
+    """A write would create a new key in a store at its ``max_size``."""
+
+    def __init__(self, store_id: str, limit: int):
+        super().__init__(store_id, limit)
+        self.store_id = store_id
+        self.limit = limit
+
+
+class InvalidKey(StoreError):
+    """The key cannot be stored in this store (e.g. not UTF-8, NUL or too long for a VARCHAR column)."""
+
+    def __init__(self, store_id: str, reason: str):
+        super().__init__(store_id, reason)
+        self.store_id = store_id
+        self.reason = reason
+
+
+class CorruptValue(StoreError):
+    """A stored payload cannot be decoded (foreign writer, damaged row)."""
+
+    def __init__(self, store_id: str, key: bytes, reason: str):
+        super().__init__(store_id, key, reason)
+        self.store_id = store_id
+        self.key = key
+        self.reason = reason
+
+
+class StoreUnavailable(StoreError):
+    """The store's backing service cannot be reached within its timeout."""
+
+    def __init__(self, store_id: str, reason: str):
+        super().__init__(store_id, reason)
+        self.store_id = store_id
+        self.reason = reason
+
+
+# ---------------------------------------------------------------------------------------------- watch support
+class WatchTable:
+    """Which connections watch which keys of one store (Redis' ``watched_keys``).
+
+    A watcher is any object with a ``dirty`` attribute. Stores call ``touch(key)`` after every write that changed
+    the key and ``touch_all()`` on a flush; both are cheap when nobody watches.
+    """
+
+    __slots__ = ("keys",)
+
+    def __init__(self) -> None:
+        self.keys: dict[bytes, set] = {}
+
+    def add(self, key: bytes, watcher: Any) -> None:
+        self.keys.setdefault(key, set()).add(watcher)
+
+    def remove(self, key: bytes, watcher: Any) -> None:
+        ws = self.keys.get(key)
+        if ws is not None:
+            ws.discard(watcher)
+            if not ws:
+                del self.keys[key]
+
+    def touch(self, key: bytes) -> None:
+        ws = self.keys.get(key)
+        if ws:
+            for w in ws:
+                w.dirty = True
+
+    def touch_all(self) -> None:
+        for ws in self.keys.values():
+            for w in ws:
+                w.dirty = True
+
+
+# ---------------------------------------------------------------------------------------------- the interface
+class Store:
+    """What a store offers the command layer. Subclasses implement every method.
+
+    Conventions for all methods:
+    - keys and values are ``bytes``; expiry times are absolute Unix milliseconds;
+    - ``expire`` arguments take ``None`` (no expiry: remove any TTL), ``KEEP`` (leave the TTL alone) or an int;
+      an absolute time at or before now makes the key disappear at once (Redis accepts it and deletes the key);
+    - a key whose expiry has passed is invisible to every method, whether or not cleanup has removed it yet;
+    - a write that would create a key in a store at ``max_size`` raises ``StoreFull`` before changing anything;
+    - every write that changes a key calls ``self.watches.touch(key)``.
+    """
+
+    #: ``True`` when the methods are coroutines (network-backed stores).
+    is_async: bool = False
+    kind: str = "store"
+
+    def __init__(self, store_id: str, max_size: int = 0):
+        self.id = store_id
+        self.max_size = max_size
+        self.watches = WatchTable()
+
+    # -- lifecycle (always async; called by the server, not on the hot path)
+    async def start(self) -> None:
+        """Open connections, check schemas. Raising here stops the server start with a clear message."""
+
+    async def run_cleanup(self) -> None:
+        """Background task: remove expired entries at the store's cleanup interval, forever (cancelled at stop)."""
+
+    async def aclose(self) -> None:
+        """Release resources."""
+
+    # -- reads
+    def get(self, key: bytes) -> Optional[bytes]:
+        """The string at key or None. Raises WrongType for non-strings."""
+        raise NotImplementedError
+
+    def mget(self, keys: list[bytes]) -> list[Optional[bytes]]:
+        """One entry per key; missing keys and non-strings are None (never WrongType)."""
+        raise NotImplementedError
+
+    def exists(self, keys: list[bytes]) -> int:
+        """How many of keys exist, duplicates counted each time."""
+        raise NotImplementedError
+
+    def expire_time(self, key: bytes) -> int:
+        """Absolute expiry in ms; -1 when the key has no TTL; -2 when it does not exist."""
+        raise NotImplementedError
+
+    def type(self, key: bytes) -> bytes:
+        """b"string", or b"none" when missing (foreign SQL rows may report other type names)."""
+        raise NotImplementedError
+
+    def keys(self, pattern: bytes) -> list[bytes]:
+        """Every live key matching the Redis glob pattern."""
+        raise NotImplementedError
+
+    def scan(self, cursor: int, pattern: Optional[bytes], count: int, type_: Optional[bytes]) -> tuple[int, list[bytes]]:
+        """One SCAN page: (next cursor, keys). Cursor 0 starts and ends an iteration; a full iteration returns
+        every key present from its start to its end (others may or may not appear, some may repeat)."""
+        raise NotImplementedError
+
+    def randomkey(self) -> Optional[bytes]:
+        raise NotImplementedError
+
+    def dbsize(self) -> int:
+        """Number of keys (may still count expired keys not yet reclaimed, as Redis does)."""
+        raise NotImplementedError
+
+    def stats(self) -> tuple[int, int]:
+        """(keys, keys with a TTL) for INFO keyspace."""
+        raise NotImplementedError
+
+    def dump(self, key: bytes) -> Optional[tuple[bytes, Optional[int]]]:
+        """(value, expire_at or None) for COPY to another store, or None when missing. WrongType for non-strings."""
+        raise NotImplementedError
+
+    # -- writes
+    def set(self, key: bytes, value: bytes, cond: Optional[str] = None, get: bool = False,
+            expire: Any = None) -> tuple[bool, Optional[bytes]]:
+        """SET with its options. cond is None, "NX" or "XX". Returns (written, old value).
+
+        With ``get`` the old value is read first and a non-string old value raises WrongType with nothing
+        written; without ``get`` any type is overwritten and the old value returned is None."""
+        raise NotImplementedError
+
+    def mset(self, pairs: list[tuple[bytes, bytes]], nx: bool = False) -> bool:
+        """Write all pairs (clearing TTLs; the last of duplicate keys wins). With nx, write nothing and return
+        False when any key exists."""
+        raise NotImplementedError
+
+    def modify(self, key: bytes, fn: Callable[[Optional[bytes]], tuple[Optional[bytes], Any]]) -> Any:
+        """Atomic read-modify-write of one string, keeping its TTL: ``fn(old)`` returns (new value or None to
+        write nothing, result); the result is returned. Raises WrongType before calling fn for non-strings;
+        exceptions from fn propagate with nothing written. Used by INCR*, APPEND, SETRANGE."""
+        raise NotImplementedError
+
+    def getdel(self, key: bytes) -> Optional[bytes]:
+        raise NotImplementedError
+
+    def getex(self, key: bytes, expire: Any) -> Optional[bytes]:
+        """Value (None if missing) and apply expire (KEEP = unchanged, None = persist, int = absolute ms)."""
+        raise NotImplementedError
+
+    def delete(self, keys: list[bytes]) -> int:
+        """Remove keys; returns how many existed (each key counted once)."""
+        raise NotImplementedError
+
+    def expire(self, key: bytes, at_ms: int, cond: Optional[str] = None) -> int:
+        """Set an absolute expiry under cond (None, "NX", "XX", "GT", "LT"; no TTL counts as infinite).
+        Returns 1 when applied, 0 when the key is missing or cond fails. A time at or before now deletes."""
+        raise NotImplementedError
+
+    def persist(self, key: bytes) -> int:
+        raise NotImplementedError
+
+    def rename(self, src: bytes, dst: bytes, nx: bool = False) -> bool:
+        """Move src to dst keeping its TTL. NoSuchKey when src is missing. With nx returns False (nothing done)
+        when dst exists. src == dst is a successful no-op (False for nx)."""
+        raise NotImplementedError
+
+    def copy(self, src: bytes, dst: bytes, replace: bool = False) -> bool:
+        """Copy within the store keeping the TTL; False when src is missing or dst exists without replace."""
+        raise NotImplementedError
+
+    def restore(self, key: bytes, value: bytes, expire_at: Optional[int], replace: bool) -> bool:
+        """Write a dumped entry (COPY from another store); False when key exists and not replace."""
+        raise NotImplementedError
+
+    def flush(self) -> None:
+        """Remove every key of this store (and only this store)."""
+        raise NotImplementedError
+
+    # -- transactions (MULTI/EXEC); memory stores are atomic by construction
+    def transaction(self):
+        """An async context manager within which every operation of the current task is one atomic unit
+        (one SQL transaction). Only used for async stores."""
+        raise NotImplementedError

@@ -1,0 +1,337 @@
+"""In-memory store: a dict of values plus a dict of expiry times, as Redis keeps ``db->dict`` and ``db->expires``.
+
+Every method is synchronous and never yields to the event loop, so each is atomic with respect to other clients and
+a MULTI/EXEC runs without interleaving. Expiry is lazy (a key past its deadline is removed when touched and is
+invisible to every method at once) plus ``run_cleanup``, which sweeps the expiry dict in bounded slices at
+``cleanup_interval`` so a store of millions of keys never stalls other clients.
+
+SCAN cursors are positions in a stable per-process hash order of the keys (``hash(key)`` as an unsigned 64-bit
+number): a page returns keys whose hash is at or above the cursor and the next cursor is one past the last hash
+returned. The order does not depend on insertions or deletions, so a full iteration returns every key present
+throughout it, as Redis guarantees. Pages are served from a sorted snapshot built at cursor 0 when the store
+changed since the last one.
+"""
+from __future__ import annotations
+
+import bisect
+import random
+from typing import Any, Callable, Optional
+
+import trio
+
+from . import base
+from .base import KEEP, NoSuchKey, Store, StoreFull
+from .glob import compile_glob
+
+_U64 = (1 << 64) - 1
+_SLICE = 2000
+
+
+class MemoryStore(Store):
+    kind = "store.memory"
+
+    def __init__(self, store_id: str, max_size: int = 10000, cleanup_interval: float = 300.0):
+        super().__init__(store_id, max_size)
+        self.cleanup_interval = cleanup_interval
+        self._data: dict[bytes, bytes] = {}
+        self._expires: dict[bytes, int] = {}
+        self._watched = self.watches.keys
+        self._version = 0              # bumped by key creation/removal: tells when the SCAN snapshot is stale
+        self._scan_hashes: list[int] = []
+        self._scan_keys: list[bytes] = []
+        self._scan_version = -1
+        self.expired_keys = 0          # INFO stats
+
+    # ------------------------------------------------------------------------------------------ internals
+    def _live(self, key: bytes) -> bool:
+        """True when key exists and has not expired (an expired key is removed on the way)."""
+        if key not in self._data:
+            return False
+        e = self._expires.get(key)
+        if e is not None and e <= base.now_ms():
+            self._remove(key)
+            self.expired_keys += 1
+            return False
+        return True
+
+    def _remove(self, key: bytes) -> None:
+        del self._data[key]
+        self._expires.pop(key, None)
+        self._version += 1
+        if self._watched:
+            self.watches.touch(key)
+
+    def _check_room(self, key: bytes) -> None:
+        """Raise StoreFull when creating key would exceed max_size (expired keys are purged first)."""
+        data = self._data
+        if len(data) >= self.max_size and key not in data:
+            self._purge_expired()
+            if len(data) >= self.max_size:
+                raise StoreFull(self.id, self.max_size)
+
+    def _purge_expired(self) -> int:
+        now = base.now_ms()
+        dead = [k for k, e in self._expires.items() if e <= now]
+        for k in dead:
+            self._remove(k)
+        self.expired_keys += len(dead)
+        return len(dead)
+
+    def _put(self, key: bytes, value: bytes, expire: Any) -> None:
+        """Write a value (caller checked room and liveness). expire: None clears, KEEP keeps, int sets."""
+        data = self._data
+        if key not in data:
+            self._version += 1
+        data[key] = value
+        if expire is None:
+            self._expires.pop(key, None)
+        elif expire is not KEEP:
+            if expire <= base.now_ms():
+                self._remove(key)
+                return
+            self._expires[key] = expire
+        if self._watched:
+            self.watches.touch(key)
+
+    # ------------------------------------------------------------------------------------------ reads
+    def get(self, key: bytes) -> Optional[bytes]:
+        v = self._data.get(key)
+        if v is not None and self._expires:
+            e = self._expires.get(key)
+            if e is not None and e <= base.now_ms():
+                self._remove(key)
+                self.expired_keys += 1
+                return None
+        return v
+
+    def mget(self, keys: list[bytes]) -> list[Optional[bytes]]:
+        get = self.get
+        return [get(k) for k in keys]
+
+    def exists(self, keys: list[bytes]) -> int:
+        live = self._live
+        return sum(1 for k in keys if live(k))
+
+    def expire_time(self, key: bytes) -> int:
+        if not self._live(key):
+            return -2
+        e = self._expires.get(key)
+        return -1 if e is None else e
+
+    def type(self, key: bytes) -> bytes:
+        return b"string" if self._live(key) else b"none"
+
+    def keys(self, pattern: bytes) -> list[bytes]:
+        match = compile_glob(pattern)
+        now = base.now_ms()
+        exp = self._expires
+        return [k for k in list(self._data) if match(k) and not (k in exp and exp[k] <= now)]
+
+    def scan(self, cursor: int, pattern: Optional[bytes], count: int, type_: Optional[bytes]) -> tuple[int, list[bytes]]:
+        if cursor == 0 and len(self._data) <= count:
+            # small keyspace: one page, as Redis answers for small dicts
+            keys = self.keys(pattern or b"*")
+            if type_ is not None and type_.lower() != b"string":
+                keys = []
+            return 0, keys
+        if self._scan_version < 0 or (cursor == 0 and self._scan_version != self._version):
+            # keys created after this snapshot may be missed, which SCAN allows; removed ones are filtered below
+            pairs = sorted(((hash(k) & _U64, k) for k in self._data), key=lambda p: p[0])
+            self._scan_hashes = [h for h, _ in pairs]
+            self._scan_keys = [k for _, k in pairs]
+            self._scan_version = self._version
+        hashes, skeys = self._scan_hashes, self._scan_keys
+        i = bisect.bisect_left(hashes, cursor)
+        j = min(i + count, len(hashes))
+        while i < j < len(hashes) and hashes[j] == hashes[j - 1]:
+            j += 1  # never split a run of equal hashes across pages
+        page = skeys[i:j]
+        next_cursor = hashes[j] if j < len(hashes) else 0
+        match = compile_glob(pattern) if pattern is not None else None
+        live = self._live
+        out = [k for k in page if live(k) and (match is None or match(k))]
+        if type_ is not None and type_.lower() != b"string":
+            out = []
+        return next_cursor, out
+
+    def randomkey(self) -> Optional[bytes]:
+        for _ in range(100):
+            if not self._data:
+                return None
+            k = random.choice(list(self._data)) if len(self._data) < 64 else next(iter(self._data))
+            if self._live(k):
+                return k
+        self._purge_expired()
+        return next(iter(self._data), None)
+
+    def dbsize(self) -> int:
+        return len(self._data)
+
+    def stats(self) -> tuple[int, int]:
+        return len(self._data), len(self._expires)
+
+    def dump(self, key: bytes) -> Optional[tuple[bytes, Optional[int]]]:
+        if not self._live(key):
+            return None
+        return self._data[key], self._expires.get(key)
+
+    # ------------------------------------------------------------------------------------------ writes
+    def set(self, key: bytes, value: bytes, cond: Optional[str] = None, get: bool = False,
+            expire: Any = None) -> tuple[bool, Optional[bytes]]:
+        data = self._data
+        if cond is None and not get:
+            if self.max_size:
+                self._check_room(key)
+            if expire is KEEP and not self._live(key):
+                expire = None
+            self._put(key, value, expire)
+            return True, None
+        exists = self._live(key)
+        old = data.get(key) if (get and exists) else None
+        if (cond == "NX" and exists) or (cond == "XX" and not exists):
+            return False, old
+        if self.max_size:
+            self._check_room(key)
+        if expire is KEEP and not exists:
+            expire = None
+        self._put(key, value, expire)
+        return True, old
+
+    def mset(self, pairs: list[tuple[bytes, bytes]], nx: bool = False) -> bool:
+        live = self._live
+        if nx and any(live(k) for k, _ in pairs):
+            return False
+        if self.max_size:
+            data = self._data
+            new = {k for k, _ in pairs if k not in data or not live(k)}
+            if new and len(data) + len(new) > self.max_size:
+                self._purge_expired()
+                if len(data) + len(new) > self.max_size:
+                    raise StoreFull(self.id, self.max_size)
+        put = self._put
+        for k, v in pairs:
+            put(k, v, None)
+        return True
+
+    def modify(self, key: bytes, fn: Callable[[Optional[bytes]], tuple[Optional[bytes], Any]]) -> Any:
+        exists = self._live(key)
+        new, result = fn(self._data[key] if exists else None)
+        if new is not None:
+            if not exists and self.max_size:
+                self._check_room(key)
+            self._put(key, new, KEEP if exists else None)
+        return result
+
+    def getdel(self, key: bytes) -> Optional[bytes]:
+        if not self._live(key):
+            return None
+        v = self._data[key]
+        self._remove(key)
+        return v
+
+    def getex(self, key: bytes, expire: Any) -> Optional[bytes]:
+        if not self._live(key):
+            return None
+        v = self._data[key]
+        if expire is None:
+            if self._expires.pop(key, None) is not None and self._watched:
+                self.watches.touch(key)
+        elif expire is not KEEP:
+            self._put(key, v, expire)
+        return v
+
+    def delete(self, keys: list[bytes]) -> int:
+        n = 0
+        for k in keys:
+            if self._live(k):
+                self._remove(k)
+                n += 1
+        return n
+
+    def expire(self, key: bytes, at_ms: int, cond: Optional[str] = None) -> int:
+        if not self._live(key):
+            return 0
+        cur = self._expires.get(key)
+        if cond == "NX" and cur is not None:
+            return 0
+        if cond == "XX" and cur is None:
+            return 0
+        if cond == "GT" and (cur is None or at_ms <= cur):
+            return 0
+        if cond == "LT" and cur is not None and at_ms >= cur:
+            return 0
+        if at_ms <= base.now_ms():
+            self._remove(key)
+            return 1
+        self._expires[key] = at_ms
+        if self._watched:
+            self.watches.touch(key)
+        return 1
+
+    def persist(self, key: bytes) -> int:
+        if not self._live(key) or self._expires.pop(key, None) is None:
+            return 0
+        if self._watched:
+            self.watches.touch(key)
+        return 1
+
+    def rename(self, src: bytes, dst: bytes, nx: bool = False) -> bool:
+        if not self._live(src):
+            raise NoSuchKey()
+        if src == dst:
+            return not nx
+        if nx and self._live(dst):
+            return False
+        value, exp = self._data[src], self._expires.get(src)
+        self._remove(src)
+        self._put(dst, value, exp)
+        return True
+
+    def copy(self, src: bytes, dst: bytes, replace: bool = False) -> bool:
+        if not self._live(src):
+            return False
+        if self._live(dst) and not replace:
+            return False
+        if self.max_size:
+            self._check_room(dst)
+        self._put(dst, self._data[src], self._expires.get(src))
+        return True
+
+    def restore(self, key: bytes, value: bytes, expire_at: Optional[int], replace: bool) -> bool:
+        if self._live(key) and not replace:
+            return False
+        if self.max_size:
+            self._check_room(key)
+        self._put(key, value, expire_at)
+        return True
+
+    def flush(self) -> None:
+        self._data.clear()
+        self._expires.clear()
+        self._version += 1
+        self.watches.touch_all()
+
+    # ------------------------------------------------------------------------------------------ lifecycle
+    async def run_cleanup(self) -> None:
+        """Sweep expired keys every cleanup_interval, in slices of 2000 checks with a checkpoint between slices."""
+        if not self.cleanup_interval:
+            return
+        while True:
+            await trio.sleep(self.cleanup_interval)
+            await self.sweep()
+
+    async def sweep(self) -> int:
+        """One full pass over the keys with a TTL; returns how many were removed."""
+        keys = list(self._expires)
+        removed = 0
+        for i in range(0, len(keys), _SLICE):
+            now = base.now_ms()
+            exp = self._expires
+            for k in keys[i:i + _SLICE]:
+                e = exp.get(k)
+                if e is not None and e <= now:
+                    self._remove(k)
+                    removed += 1
+            await trio.sleep(0)
+        self.expired_keys += removed
+        return removed

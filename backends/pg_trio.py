@@ -1,0 +1,563 @@
+"""psycopg 3 under trio: a connection class, a small pool and a statement batcher.
+
+psycopg's async API is asyncio-only (TECH.md §1): it waits with ``loop.add_reader``, locks with
+``asyncio.Lock`` and resolves names with ``loop.getaddrinfo``. Every cursor, pipeline and transaction operation
+goes through ``AsyncConnection.wait(gen)``, so :class:`TrioConnection` overrides three things -- ``wait()``,
+``connect()`` and ``self.lock`` -- and the rest of psycopg's async API works under trio unchanged.
+
+This is the only module that knows psycopg internals (``_connect_gen``, ``psycopg.waiting.Wait/Ready``, the
+signature of ``wait()``, ``.lock``); the pin ``psycopg[binary]>=3.3,<3.4`` and ``tests/sql`` guard them.
+
+Contents:
+
+- :class:`TrioConnection` -- ``psycopg.AsyncConnection`` driven by trio. An interrupted wait (cancellation,
+  timeout) leaves the protocol in an unknown state, so it closes the connection (after asking the server to
+  cancel a running query); errors raised by psycopg itself (constraint violations, bad data) leave it usable.
+- :class:`PgDatabase` -- one configured database: a bounded pool of autocommit connections, and a batcher that
+  coalesces single statements issued concurrently by many trio tasks into one pipeline on one connection
+  (one network round trip and one commit for the whole batch).
+"""
+from __future__ import annotations
+
+import ipaddress
+import itertools
+import os
+import select
+import threading
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator, Optional
+
+import psycopg
+import trio
+from psycopg import errors as pg_errors
+from psycopg import pq
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.waiting import Ready, Wait
+
+_WAIT_R = Wait.R
+_WAIT_W = Wait.W
+_READY_R = Ready.R
+_READY_W = Ready.W
+_READY_RW = Ready.RW
+_ACTIVE = pq.TransactionStatus.ACTIVE
+_IDLE = pq.TransactionStatus.IDLE
+_BAD = pq.ConnStatus.BAD
+
+
+class DatabaseUnavailable(Exception):
+    """No connection to the database could be obtained (refused, unreachable, timed out, pool closed)."""
+
+    def __init__(self, db_id: str, reason: str):
+        super().__init__(db_id, reason)
+        self.db_id = db_id
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return "database %s unavailable: %s" % (self.db_id, self.reason)
+
+
+# ---------------------------------------------------------------------------------------------- readiness
+def _ready_now(fd: int, wait: int) -> int:
+    """Readiness of fd for the directions in wait, without blocking (a zero-timeout poll)."""
+    p = select.poll()
+    p.register(fd, (select.POLLIN if wait & _WAIT_R else 0) | (select.POLLOUT if wait & _WAIT_W else 0))
+    ready = 0
+    for _, ev in p.poll(0):
+        if ev & (select.POLLIN | select.POLLERR | select.POLLHUP):
+            ready |= _READY_R
+        if ev & (select.POLLOUT | select.POLLERR | select.POLLHUP):
+            ready |= _READY_W
+    # Report only what was asked: psycopg's generators check the bits they asked for.
+    return ready & wait
+
+
+async def _wait_fd(fd: int, wait: int) -> int:
+    """Block until fd is ready for one of the directions in wait; return the Ready bits.
+
+    Writes are tried with a zero-timeout poll first: a socket is nearly always writable, and a poll is much
+    cheaper than a trip through trio's scheduler (psycopg does the same)."""
+    if wait == _WAIT_R:
+        await trio.lowlevel.wait_readable(fd)
+        return _READY_R
+    ready = _ready_now(fd, wait)
+    if ready:
+        return ready
+    if wait == _WAIT_W:
+        await trio.lowlevel.wait_writable(fd)
+        return _READY_W
+    # Wait.RW: race both directions (trio allows one waiter per direction per fd).
+    result = 0
+
+    async with trio.open_nursery() as nursery:
+        async def one(waiter, bit):
+            nonlocal result
+            await waiter(fd)
+            result |= bit
+            nursery.cancel_scope.cancel()
+
+        nursery.start_soon(one, trio.lowlevel.wait_readable, _READY_R)
+        nursery.start_soon(one, trio.lowlevel.wait_writable, _READY_W)
+    return result
+
+
+# ---------------------------------------------------------------------------------------------- connection
+class TrioConnection(psycopg.AsyncConnection):
+    """An ``AsyncConnection`` whose waits run on trio.
+
+    Contract: one task uses a connection at a time (``self.lock`` is a ``trio.Lock``, as trio allows one waiter
+    per fd direction). If a wait is interrupted (``trio.Cancelled``, a timeout, KeyboardInterrupt) the
+    connection is closed: a cancel request is sent to the server from a daemon thread (it may block briefly),
+    trio is told the fd is closing and libpq's connection is finished; ``closed`` and ``broken`` become True.
+    """
+
+    def __init__(self, pgconn, row_factory=psycopg.rows.tuple_row):
+        super().__init__(pgconn, row_factory)
+        self.lock = trio.Lock()  # replaces asyncio.Lock, which needs an asyncio loop
+
+    # -- connecting
+    @classmethod
+    async def connect(cls, conninfo: str = "", *, autocommit: bool = True, prepare_threshold: Optional[int] = 5,
+                      connect_timeout: Optional[float] = None, **kwargs: Any) -> "TrioConnection":
+        """Open a connection without blocking the trio loop.
+
+        Host names are resolved with ``trio.socket.getaddrinfo`` and passed to libpq as ``hostaddr`` (libpq would
+        otherwise resolve them synchronously). ``connect_timeout`` bounds the whole attempt (``trio.TooSlowError``).
+        Connection failures raise ``psycopg.OperationalError``."""
+        params = conninfo_to_dict(conninfo, **kwargs)
+        params = await _resolve_hosts(params)
+        gen = cls._connect_gen(make_conninfo("", **params))
+        try:
+            with trio.fail_after(connect_timeout) if connect_timeout else _null_scope():
+                fd, wait = next(gen)
+                while True:
+                    ready = await _wait_fd(fd, wait)
+                    fd, wait = gen.send(ready)
+        except StopIteration as ex:
+            conn = ex.value
+        except BaseException:
+            gen.close()  # the half-open PGconn is finished when the generator's frame is collected
+            raise
+        conn._autocommit = bool(autocommit)
+        conn.prepare_threshold = prepare_threshold
+        return conn
+
+    # -- waiting
+    async def wait(self, gen, interval: Optional[float] = None, timeout: Optional[float] = None):
+        """Drive one of psycopg's libpq generators to completion on trio.
+
+        ``interval`` is ignored (trio delivers cancellation itself); ``timeout`` raises psycopg's ``_WaitTimeout``
+        as asyncio's version does."""
+        try:
+            wait = next(gen)
+        except StopIteration as ex:
+            return ex.value
+        fd = self.pgconn.socket
+        try:
+            with trio.fail_after(timeout) if timeout is not None else _null_scope():
+                while True:
+                    try:
+                        ready = await _wait_fd(fd, wait)
+                    except BaseException:
+                        # An interrupted wait leaves the protocol mid-message: the connection cannot be
+                        # reused. (Errors raised by the generator itself, below, leave it usable.)
+                        self._abort()
+                        raise
+                    wait = gen.send(ready)
+        except StopIteration as ex:
+            return ex.value
+        except trio.TooSlowError:
+            raise pg_errors._WaitTimeout("wait timeout expired") from None
+
+    def _abort(self) -> None:
+        """Close the connection after an interrupted wait (see the class docstring)."""
+        pgconn = self.pgconn
+        if pgconn.status == _BAD:
+            return
+        if pgconn.transaction_status == _ACTIVE:
+            try:
+                cancel = pgconn.get_cancel()
+                # PGcancel.cancel() blocks while it connects to the server: keep it off the trio thread.
+                threading.Thread(target=_quiet_cancel, args=(cancel,), daemon=True).start()
+            except Exception:
+                pass
+        try:
+            trio.lowlevel.notify_closing(pgconn.socket)
+        except Exception:
+            pass
+        pgconn.finish()
+
+    async def close(self) -> None:
+        """Close the connection (tells trio first, so no task is left waiting on a closed fd)."""
+        if not self.closed:
+            try:
+                trio.lowlevel.notify_closing(self.pgconn.socket)
+            except Exception:
+                pass
+        await super().close()
+
+
+def _quiet_cancel(cancel) -> None:
+    try:
+        cancel.cancel()
+    except Exception:
+        pass
+
+
+class _null_scope:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+async def _resolve_hosts(params: dict) -> dict:
+    """Fill ``hostaddr`` for host names, resolving them with trio (libpq's own resolution would block)."""
+    if params.get("hostaddr"):
+        return params
+    host = params.get("host") or os.environ.get("PGHOST")
+    if not host:
+        return params  # libpq's default: the local unix socket
+    port = params.get("port") or os.environ.get("PGPORT") or "5432"
+    addrs = []
+    for h in host.split(","):
+        h = h.strip()
+        if not h or h.startswith("/") or h.startswith("@"):
+            addrs.append("")  # unix socket directory: no address
+            continue
+        try:
+            ipaddress.ip_address(h)
+            addrs.append(h)
+            continue
+        except ValueError:
+            pass
+        p = port.split(",")[min(len(addrs), len(port.split(",")) - 1)]
+        infos = await trio.socket.getaddrinfo(h, int(p), type=trio.socket.SOCK_STREAM)
+        if not infos:
+            raise psycopg.OperationalError("could not resolve host %r" % h)
+        addrs.append(infos[0][4][0])
+    if any(addrs):
+        params = dict(params)
+        params["host"] = host
+        params["hostaddr"] = ",".join(addrs)
+    return params
+
+
+# ---------------------------------------------------------------------------------------------- batching
+_PENDING, _INFLIGHT, _DONE, _CANCELLED = range(4)
+
+
+class _Op:
+    """One statement submitted to the batcher, and later its result."""
+
+    __slots__ = ("query", "params", "order", "state", "leader", "event", "result", "error")
+
+    def __init__(self, query: bytes, params: tuple, order: bytes):
+        self.query = query
+        self.params = params
+        self.order = order
+        self.state = _PENDING
+        self.leader = False
+        self.event = trio.Event()
+        self.result: Any = None
+        self.error: Optional[BaseException] = None
+
+
+def _connection_lost(ex: BaseException, conn: Optional[TrioConnection]) -> bool:
+    """Whether ex means the connection (or the server) is gone, rather than a problem with one statement."""
+    if isinstance(ex, (DatabaseUnavailable, OSError, trio.TooSlowError, pg_errors._WaitTimeout)):
+        return True
+    if conn is not None and conn.closed:
+        return True
+    return isinstance(ex, (psycopg.OperationalError, psycopg.InterfaceError)) and not isinstance(
+        ex, (pg_errors.TransactionRollback, pg_errors.QueryCanceled, pg_errors.LockNotAvailable))
+
+
+async def _exec(conn: TrioConnection, query: bytes, params: tuple) -> Any:
+    """Run one statement; its rows (list of tuples) when it returns rows, else its rowcount."""
+    cur = await conn.execute(query, params)
+    if cur.description is not None:
+        return await cur.fetchall()
+    return cur.rowcount
+
+
+# ---------------------------------------------------------------------------------------------- database
+class PgDatabase:
+    """One PostgreSQL database: a bounded pool of autocommit ``TrioConnection`` s plus a statement batcher.
+
+    Args:
+        db_id: name used in errors.
+        dsn: libpq connection string; give an IP address, ``hostaddr`` or a socket directory, or a host name
+            (resolved with trio, never by libpq).
+        pool_min: connections opened by ``start()`` (not kept topped up: the pool grows on demand).
+        pool_max: most connections open at once; ``connection()`` waits for a free one beyond that.
+        connect_timeout: seconds allowed for opening one connection.
+        command_timeout: seconds a store allows for one operation (stores read it; the batcher bounds each
+            batch with it).
+        batch_leaders: how many connections the batcher may use at once (default: half the pool, at least 1).
+        max_batch: most statements sent in one pipeline.
+        batching: False sends every statement on its own connection and round trip.
+
+    Lifecycle: ``start()``/``aclose()`` are reference counted, so several stores can share one database: the
+    pool opens on the first ``start()`` and closes on the matching last ``aclose()``.
+
+    Error handling: ``connection()`` raises :class:`DatabaseUnavailable` when no connection can be opened;
+    statements raise psycopg errors. A connection is dropped from the pool when it is closed or broken, or not
+    idle (a transaction left open) when released, or, while idle, when its socket became readable (the server
+    closed it or sent a shutdown notice: this is how a PostgreSQL restart is noticed without a failed query).
+    After a failure caused by a lost connection every idle connection is checked the same way.
+    """
+
+    def __init__(self, db_id: str, dsn: str, pool_min: int = 1, pool_max: int = 10, connect_timeout: float = 5.0,
+                 command_timeout: float = 5.0, *, batch_leaders: Optional[int] = None, max_batch: int = 256,
+                 batching: bool = True, prepare_threshold: Optional[int] = 5):
+        if pool_max < 1 or pool_min < 0 or pool_min > pool_max:
+            raise ValueError("invalid pool size: pool_min=%r pool_max=%r" % (pool_min, pool_max))
+        if connect_timeout <= 0 or command_timeout <= 0:
+            raise ValueError("timeouts must be positive")
+        self.id = db_id
+        self.dsn = dsn
+        self.pool_min = pool_min
+        self.pool_max = pool_max
+        self.connect_timeout = connect_timeout
+        self.command_timeout = command_timeout
+        self.prepare_threshold = prepare_threshold
+        self.batching = batching
+        self.max_batch = max(1, max_batch)
+        self.batch_leaders = max(1, batch_leaders if batch_leaders is not None else pool_max // 2)
+        self._idle: list[TrioConnection] = []
+        self._slots = trio.Semaphore(pool_max)
+        self._users = 0
+        self._closed = True
+        self._queue: list[_Op] = []
+        self._leaders = 0
+        #: Counters for tests and INFO: statements batched, batches sent, connections opened/discarded.
+        self.stats = {"ops": 0, "batches": 0, "connects": 0, "discards": 0}
+
+    # -- lifecycle
+    async def start(self) -> None:
+        """Open the pool (first caller) and ``pool_min`` connections. Raises DatabaseUnavailable."""
+        self._users += 1
+        if self._users > 1:
+            return
+        self._closed = False
+        try:
+            conns = [await self._connect() for _ in range(self.pool_min)]
+        except BaseException:
+            self._users -= 1
+            self._closed = True
+            raise
+        self._idle.extend(conns)
+
+    async def aclose(self) -> None:
+        """Release one ``start()``; the last one closes every idle connection (busy ones close on release)."""
+        if self._users > 0:
+            self._users -= 1
+        if self._users > 0:
+            return
+        self._closed = True
+        idle, self._idle = self._idle, []
+        for conn in idle:
+            await conn.close()
+
+    # -- pool
+    async def _connect(self) -> TrioConnection:
+        try:
+            conn = await TrioConnection.connect(self.dsn, autocommit=True, prepare_threshold=self.prepare_threshold,
+                                                connect_timeout=self.connect_timeout)
+        except trio.TooSlowError:
+            raise DatabaseUnavailable(self.id, "connection timed out after %gs" % self.connect_timeout) from None
+        except (psycopg.Error, OSError) as ex:
+            raise DatabaseUnavailable(self.id, _one_line(ex)) from None
+        self.stats["connects"] += 1
+        return conn
+
+    def _take_idle(self) -> Optional[TrioConnection]:
+        while self._idle:
+            conn = self._idle.pop()  # LIFO: the most recently used connection is the warmest
+            if not conn.closed and not _ready_now(conn.pgconn.socket, _WAIT_R):
+                return conn
+            # Readable while idle: the server closed it or sent a FATAL (admin shutdown). Drop it.
+            self._discard(conn)
+        return None
+
+    def _discard(self, conn: TrioConnection) -> None:
+        self.stats["discards"] += 1
+        if not conn.closed:
+            try:
+                trio.lowlevel.notify_closing(conn.pgconn.socket)
+            except Exception:
+                pass
+            conn.pgconn.finish()
+
+    def _release(self, conn: TrioConnection) -> None:
+        if self._closed or conn.closed or conn.pgconn.transaction_status != _IDLE:
+            self._discard(conn)
+        else:
+            self._idle.append(conn)
+
+    def check_idle(self) -> None:
+        """Drop idle connections whose socket shows the server went away (after a lost connection)."""
+        keep = []
+        for conn in self._idle:
+            if conn.closed or _ready_now(conn.pgconn.socket, _WAIT_R):
+                self._discard(conn)
+            else:
+                keep.append(conn)
+        self._idle = keep
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[TrioConnection]:
+        """A pooled autocommit connection for the duration of the block (waits while ``pool_max`` are busy).
+
+        The caller bounds the wait and the work with its own cancel scope. Raises DatabaseUnavailable when a
+        new connection cannot be opened."""
+        if self._closed:
+            raise DatabaseUnavailable(self.id, "pool is closed")
+        await self._slots.acquire()
+        conn = None
+        try:
+            conn = self._take_idle()
+            if conn is None:
+                conn = await self._connect()
+            yield conn
+        except BaseException as ex:
+            if conn is not None and _connection_lost(ex, conn):
+                self.check_idle()
+            raise
+        finally:
+            if conn is not None:
+                self._release(conn)
+            self._slots.release()
+
+    # -- statements
+    async def run(self, query: bytes, params: tuple, order: bytes = b"") -> Any:
+        """Run one autocommit statement; rows (list of tuples) if it returns rows, else its rowcount.
+
+        With batching on, statements submitted concurrently by several tasks are sent together in one pipeline
+        on one connection, sorted by ``order`` (the key they lock: a consistent lock order keeps concurrent
+        batches from deadlocking each other). They then run in one implicit transaction, committed by the
+        pipeline's final Sync: a statement whose result was returned is committed. Any order of a batch is a
+        valid linearization because all its statements were in flight at the same time.
+
+        Error handling: a lost connection or a timeout fails every statement of the batch (their effect is
+        unknown, as for any timed-out write); any other error (a deadlock with a user transaction, a bad
+        statement) makes the batch run again one statement at a time, so each caller gets its own result.
+        """
+        if not self.batching:
+            async with self.connection() as conn:
+                return await _exec(conn, query, params)
+        op = _Op(query, params, order)
+        self._queue.append(op)
+        if self._leaders < self.batch_leaders:
+            self._leaders += 1
+            op.leader = True
+        while True:
+            if op.leader:
+                op.leader = False
+                # Shielded: a leader's own cancellation must not abort other tasks' statements; each batch
+                # is bounded by command_timeout instead.
+                with trio.CancelScope(shield=True):
+                    await self._lead(op)
+            if op.state == _DONE:
+                if op.error is not None:
+                    raise op.error
+                return op.result
+            op.event = trio.Event()
+            try:
+                await op.event.wait()
+            except BaseException:
+                # Cancelled while queued or in flight (its result is then dropped).
+                if op.state == _PENDING:
+                    self._queue.remove(op)
+                    op.state = _CANCELLED
+                if op.leader:  # leadership was handed to us as we were cancelled: pass it on
+                    op.leader = False
+                    self._hand_off()
+                raise
+
+    def _hand_off(self) -> None:
+        """Give leadership to the owner of the oldest queued statement, or give it up when nothing is queued."""
+        if self._queue:
+            nxt = self._queue[0]
+            nxt.leader = True
+            nxt.event.set()
+        else:
+            self._leaders -= 1
+
+    async def _lead(self, mine: _Op) -> None:
+        """Send queued statements in batches until our own is done, then hand leadership on."""
+        try:
+            while mine.state != _DONE:
+                batch = self._queue[: self.max_batch]
+                if not batch:
+                    break  # ours is in another leader's batch
+                del self._queue[: self.max_batch]
+                for op in batch:
+                    op.state = _INFLIGHT
+                await self._flush(batch)
+        finally:
+            self._hand_off()
+
+    async def _flush(self, batch: list[_Op]) -> None:
+        """Run one batch and hand every statement its result or error."""
+        self.stats["ops"] += len(batch)
+        self.stats["batches"] += 1
+        batch.sort(key=_order)
+        try:
+            results = await self._run_batch(batch)
+        except Exception as ex:
+            if _connection_lost(ex, None):
+                results = [_unavailable(self.id, ex)] * len(batch)
+            else:
+                # The implicit transaction of the batch was rolled back: rerun each statement alone.
+                results = []
+                for op in batch:
+                    try:
+                        results.append(await self._run_batch([op]))
+                    except Exception as ex1:
+                        results.append(_unavailable(self.id, ex1) if _connection_lost(ex1, None) else ex1)
+                results = [r[0] if isinstance(r, list) else r for r in results]
+        for op, res in zip(batch, results):
+            if isinstance(res, BaseException):
+                op.error = res
+            else:
+                op.result = res
+            op.state = _DONE
+            op.event.set()
+
+    async def _run_batch(self, batch: list[_Op]) -> list:
+        with trio.move_on_after(self.command_timeout) as scope:
+            async with self.connection() as conn:
+                if len(batch) == 1:
+                    op = batch[0]
+                    return [await _exec(conn, op.query, op.params)]
+                curs = []
+                async with conn.pipeline():
+                    for op in batch:
+                        cur = conn.cursor()
+                        await cur.execute(op.query, op.params)
+                        curs.append(cur)
+                out = []
+                for cur in curs:
+                    out.append(await cur.fetchall() if cur.description is not None else cur.rowcount)
+                return out
+        assert scope.cancelled_caught
+        raise DatabaseUnavailable(self.id, "no reply within %gs" % self.command_timeout)
+
+
+def _order(op: _Op) -> bytes:
+    return op.order
+
+
+def _unavailable(db_id: str, ex: BaseException) -> BaseException:
+    if isinstance(ex, DatabaseUnavailable):
+        return ex
+    if isinstance(ex, (trio.TooSlowError, pg_errors._WaitTimeout)):
+        return DatabaseUnavailable(db_id, "timed out")
+    return DatabaseUnavailable(db_id, _one_line(ex))
+
+
+def _one_line(ex: BaseException) -> str:
+    text = str(ex).strip().splitlines()
+    return text[0] if text else type(ex).__name__

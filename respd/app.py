@@ -1,0 +1,264 @@
+"""Server-wide state without I/O: stores, database mapping, settings, clients, statistics.
+
+The trio layer (``respd.server``) creates one ``App`` from a loaded registry, registers sessions in it and runs the
+stores' background tasks; commands reach everything through ``session.app``.
+"""
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Optional
+
+from . import errors
+from .auth import Auth
+from .commands.args import try_int
+from .errors import CommandError
+from .session import Session
+
+MEMORY_UNITS = {b"": 1, b"b": 1, b"k": 1000, b"kb": 1024, b"m": 1000 ** 2, b"mb": 1024 ** 2, b"g": 1000 ** 3,
+                b"gb": 1024 ** 3}
+
+
+def parse_memory(value: bytes) -> Optional[int]:
+    """Redis memory values: digits with an optional unit (k, kb, m, mb, g, gb); None when invalid."""
+    v = value.strip().lower()
+    i = len(v)
+    while i and not v[i - 1:i].isdigit():
+        i -= 1
+    num, unit = v[:i], v[i:]
+    if not num.isdigit() or unit not in MEMORY_UNITS:
+        return None
+    return int(num) * MEMORY_UNITS[unit]
+
+
+class App:
+    """Everything commands may consult or change beyond their own connection."""
+
+    def __init__(self, stores: dict, databases: dict, settings: dict, config_files: tuple = ()):
+        self.stores = stores                      # store id -> Store
+        self.databases = databases                # SELECT index -> Store
+        self.settings = settings                  # validated server settings (see registry.SERVER_FIELDS)
+        self.config_files = list(config_files)
+        self.auth = Auth()
+        self.acl = None                           # respd.acl policy engine when policies are configured
+        self.clients: dict[int, Session] = {}
+        self.next_client_id = 1
+        self.started = time.time()
+        self.run_id = uuid.uuid4().hex + uuid.uuid4().hex[:8]
+        self.port = settings.get("port", 6379)
+        self.maxclients = settings.get("maxclients", 10000)
+        self.maxmemory = settings.get("maxmemory", 0)
+        self.proto_max_bulk_len = settings.get("proto_max_bulk_len", 512 * 1024 * 1024)
+        self.client_query_buffer_limit = settings.get("client_query_buffer_limit", 1024 * 1024 * 1024)
+        self.timeout = settings.get("timeout", 0)
+        self.default_db = settings.get("default_db", 0)
+        self.stat_commands = 0
+        self.stat_connections = 0
+        self.stat_rejected = 0
+        self.stat_denied_cmd = 0
+        self.stat_denied_key = 0
+        self.stat_protocol_errors = 0
+        self._mem_checked = 0.0
+        self._mem_over = False
+        self.killers: dict[int, object] = {}
+        self.draining = False      # client id -> callable closing its connection (trio layer)
+        self.save = settings.get("save", "")
+        self.appendonly = "no"
+        self.loglevel = settings.get("log_level", "notice")
+
+    # ------------------------------------------------------------------------------------------ clients
+    def new_session(self, addr: str = "", laddr: str = "", fd: int = -1) -> Session:
+        sess = Session(self, self.next_client_id, addr, laddr, fd)
+        self.next_client_id += 1
+        self.clients[sess.id] = sess
+        self.stat_connections += 1
+        self.auth.attach_default(sess)
+        self.select_default(sess)
+        return sess
+
+    def end_session(self, sess: Session) -> None:
+        sess.close()
+        self.clients.pop(sess.id, None)
+        self.killers.pop(sess.id, None)
+
+    def drain(self) -> None:
+        """Shutdown: close idle connections now; busy ones close after sending their current replies."""
+        self.draining = True
+        for sess in list(self.clients.values()):
+            if sess.idle:
+                self.kill_client(sess)
+
+    def protected_mode(self) -> bool:
+        """Refuse non-loopback clients: protected mode on and no authentication required (as Redis)."""
+        return self.settings.get("protected_mode", True) and self.auth.default_open()
+
+    def kill_client(self, sess: Session) -> None:
+        kill = self.killers.get(sess.id)
+        if kill is not None:
+            kill()
+
+    # ------------------------------------------------------------------------------------------ stores
+    def select_default(self, sess: Session) -> None:
+        store = self.databases.get(self.default_db)
+        if store is None and self.databases:
+            store = self.databases[min(self.databases)]
+        sess.store = store
+        sess.db = self.default_db if store is not None else None
+
+    def store_for_index(self, index: int):
+        store = self.databases.get(index)
+        if store is None:
+            raise CommandError(errors.DB_RANGE)
+        return store
+
+    def select(self, sess: Session, arg: bytes) -> None:
+        """SELECT n (the store mapped to index n) or SELECT ns:name (a store by id)."""
+        index = try_int(arg)
+        if index is not None:
+            store = self.store_for_index(index)
+            if self.acl is not None:
+                self.acl.check_store(sess, store.id)
+            sess.store = store
+            sess.db = index
+            return
+        if b":" in arg:
+            store_id = arg.decode("utf-8", "replace")
+            store = self.stores.get(store_id)
+            if store is None:
+                raise CommandError(b"ERR no such store '" + arg[:200] + b"'")
+            if self.acl is not None:
+                self.acl.check_store(sess, store.id)
+            sess.store = store
+            idx = self.indexes_of(store)
+            sess.db = idx[0] if idx else None
+            return
+        raise CommandError(errors.NOT_INTEGER)
+
+    def indexes_of(self, store) -> list[int]:
+        return sorted(i for i, s in self.databases.items() if s is store)
+
+    def keyspace_stores(self):
+        """(label, store) pairs for INFO keyspace: ``dbN`` for mapped stores, the id for the others."""
+        seen = set()
+        for i in sorted(self.databases):
+            s = self.databases[i]
+            if id(s) not in seen:
+                seen.add(id(s))
+                yield "db%d" % i, s
+        for s in self.stores.values():
+            if id(s) not in seen:
+                seen.add(id(s))
+                yield s.id, s
+
+    def flushable_stores(self) -> list:
+        return list(self.stores.values())
+
+    def expired_keys(self) -> int:
+        return sum(getattr(s, "expired_keys", 0) for s in self.stores.values())
+
+    # ------------------------------------------------------------------------------------------ memory
+    def over_maxmemory(self) -> bool:
+        """Whether the process uses more than maxmemory (RSS, re-read at most every 100 ms)."""
+        now = time.monotonic()
+        if now - self._mem_checked > 0.1:
+            from .commands.server import _rss
+            self._mem_over = _rss() > self.maxmemory
+            self._mem_checked = now
+        return self._mem_over
+
+    # ------------------------------------------------------------------------------------------ CONFIG
+    def config_params(self) -> dict:
+        """CONFIG GET names -> value (bytes) or a callable producing it."""
+        n = max(self.databases) + 1 if self.databases else 0
+        return {
+            b"maxmemory": lambda: b"%d" % self.maxmemory,
+            b"maxmemory-policy": b"noeviction",
+            b"maxmemory-samples": b"5",
+            b"maxmemory-clients": b"0",
+            b"maxmemory-eviction-tenacity": b"10",
+            b"databases": b"%d" % n,
+            b"save": lambda: self.save.encode(),
+            b"appendonly": b"no",
+            b"timeout": lambda: b"%d" % self.timeout,
+            b"maxclients": lambda: b"%d" % self.maxclients,
+            b"proto-max-bulk-len": lambda: b"%d" % self.proto_max_bulk_len,
+            b"client-query-buffer-limit": lambda: b"%d" % self.client_query_buffer_limit,
+            b"port": b"%d" % self.port,
+            b"bind": self.settings.get("bind", "127.0.0.1").encode(),
+            b"protected-mode": b"yes" if self.settings.get("protected_mode", True) else b"no",
+            b"loglevel": lambda: self.loglevel.encode(),
+            b"requirepass": b"",
+            b"cluster-enabled": b"no",
+            b"notify-keyspace-events": b"",
+            b"lua-time-limit": b"5000",
+            b"busy-reply-threshold": b"5000",
+            b"tcp-keepalive": b"300",
+            b"slowlog-log-slower-than": b"10000",
+            b"slowlog-max-len": b"128",
+            b"hz": b"10",
+        }
+
+    _IMMUTABLE = (b"databases", b"port", b"bind", b"cluster-enabled", b"appendonly")
+
+    def config_set(self, pairs: list) -> None:
+        """Validate every pair first, then apply them all (CONFIG SET is all or nothing)."""
+        params = self.config_params()
+        updates = []
+        for name, value in pairs:
+            if name not in params:
+                raise CommandError(b"ERR Unknown option or number of arguments for CONFIG SET - '" + name + b"'")
+            if name in self._IMMUTABLE:
+                raise CommandError(b"ERR CONFIG SET failed (possibly related to argument '" + name
+                                   + b"') - can't set immutable config")
+            updates.append((name, self._convert(name, value)))
+        for name, value in updates:
+            if name == b"maxmemory":
+                self.maxmemory = value
+                self._mem_checked = 0.0
+            elif name == b"maxclients":
+                self.maxclients = value
+            elif name == b"timeout":
+                self.timeout = value
+            elif name == b"proto-max-bulk-len":
+                self.proto_max_bulk_len = value
+                self.on_limits_changed()
+            elif name == b"client-query-buffer-limit":
+                self.client_query_buffer_limit = value
+                self.on_limits_changed()
+            elif name == b"save":
+                self.save = value.decode()
+            elif name == b"loglevel":
+                self.loglevel = value.decode()
+
+    def on_limits_changed(self) -> None:
+        """Hook for the trio layer: push new protocol limits to open connections."""
+
+    def _convert(self, name: bytes, value: bytes):
+        def fail(why: str):
+            raise CommandError(b"ERR CONFIG SET failed (possibly related to argument '" + name + b"') - "
+                               + why.encode())
+
+        if name in (b"maxmemory", b"proto-max-bulk-len", b"client-query-buffer-limit"):
+            v = parse_memory(value)
+            if v is None:
+                fail("argument must be a memory value")
+            if name == b"proto-max-bulk-len" and v < 1024 * 1024:
+                fail("argument must be between 1048576 and 9223372036854775807 inclusive")
+            return v
+        if name in (b"maxclients", b"timeout"):
+            v = try_int(value)
+            if v is None or v < (1 if name == b"maxclients" else 0):
+                fail("argument couldn't be parsed into an integer")
+            return v
+        if name == b"maxmemory-policy":
+            if value.lower() != b"noeviction":
+                fail("respd stores never evict; only noeviction is supported")
+            return value
+        if name == b"loglevel":
+            if value.lower() not in (b"debug", b"verbose", b"notice", b"warning", b"nothing"):
+                fail("argument(s) must be one of the following: debug, verbose, notice, warning, nothing")
+            return value.lower()
+        if name == b"save":
+            return value
+        fail("respd does not support changing this setting at runtime")
+

@@ -1,0 +1,3 @@
+"""The command table (``COMMANDS``), filled by importing every command family module."""
+from .spec import COMMANDS, Command, KeySpec  # noqa: F401
+from . import strings, keys, connection, transactions, server, acl  # noqa: F401,E402

@@ -1,0 +1,360 @@
+"""Server commands: COMMAND (generated from the command table), INFO, CONFIG, TIME and friends (SPEC §10)."""
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import sys
+import time
+
+from backends.glob import compile_glob
+
+from .. import REDIS_VERSION, __version__, errors
+from ..errors import CommandError
+from ..replies import OK, Map, SetReply, Simple, Verbatim
+from .spec import COMMANDS, Command, command, container
+
+# ------------------------------------------------------------------------------------------------- COMMAND
+container("COMMAND", -1, ("loading", "stale"), ("slow", "connection"), "server",
+          "Returns detailed information about all commands.", since="2.8.13")
+COMMANDS[b"command"].handler = lambda sess, argv: [_info(c) for c in _all_commands()]
+
+
+def _all_commands():
+    return sorted(COMMANDS.values(), key=lambda c: c.name)
+
+
+def _key_spec_reply(k) -> Map:
+    items = []
+    if k.notes:
+        items.append((b"notes", k.notes.encode()))
+    flags = [Simple(f if f in ("RO", "RW", "OW", "RM") else f.lower()) for f in k.redis_flags]
+    items += [(b"flags", SetReply(flags)),
+              (b"begin_search", Map([(b"type", b"index"), (b"spec", Map([(b"index", k.first)]))])),
+              (b"find_keys", Map([(b"type", b"range"), (b"spec", Map([
+                  (b"lastkey", 0 if k.last == 0 else (k.last if k.last < 0 else k.last - k.first)),
+                  (b"keystep", k.step), (b"limit", 0)]))]))]
+    return Map(items)
+
+
+def _info(cmd: Command) -> list:
+    first, last, step = cmd.first_key()
+    return [cmd.name.encode(), cmd.arity, SetReply([Simple(f) for f in cmd.flags]), first, last, step,
+            SetReply([Simple("@" + c) for c in cmd.categories]), [],
+            [_key_spec_reply(k) for k in cmd.keys],
+            [_info(s) for s in cmd.subcommands.values()]]
+
+
+def _docs(cmd: Command) -> Map:
+    items = [(b"summary", cmd.summary.encode()), (b"since", cmd.since.encode()), (b"group", cmd.group.encode()),
+             (b"complexity", cmd.complexity.encode())]
+    if cmd.arguments:
+        args = []
+        key_index = 0
+        for a in cmd.arguments:
+            name, typ = a[0], a[1]
+            entry = [(b"name", name.encode()), (b"type", typ.encode())]
+            if typ == "key":
+                entry.append((b"key_spec_index", key_index))
+                key_index += 1
+            if "optional" in a[2:]:
+                entry.append((b"flags", SetReply([Simple("optional")])))
+            args.append(Map(entry))
+        items.append((b"arguments", args))
+    if cmd.subcommands:
+        items.append((b"subcommands", Map([(s.name.encode(), _docs(s)) for s in cmd.subcommands.values()])))
+    return Map(items)
+
+
+@command("COUNT", 2, ("loading", "stale"), (), ("slow", "connection"), "server",
+         "Returns a count of commands.", since="2.8.13", parent="COMMAND")
+def command_count(sess, argv):
+    return len(COMMANDS)
+
+
+@command("INFO", -2, ("loading", "stale"), (), ("slow", "connection"), "server",
+         "Returns information about one, multiple or all commands.", since="2.8.13", parent="COMMAND")
+def command_info(sess, argv):
+    if len(argv) == 2:
+        return [_info(c) for c in _all_commands()]
+    return [_info(c) if c is not None else None for c in (_find(a) for a in argv[2:])]
+
+
+def _find(name: bytes):
+    name = name.lower()
+    if b"|" in name:
+        parent, _, sub = name.partition(b"|")
+        p = COMMANDS.get(parent)
+        return p.subcommands.get(sub) if p is not None else None
+    return COMMANDS.get(name)
+
+
+@command("DOCS", -2, ("loading", "stale"), (), ("slow", "connection"), "server",
+         "Returns documentary information about one, multiple or all commands.", since="7.0.0", parent="COMMAND")
+def command_docs(sess, argv):
+    cmds = _all_commands() if len(argv) == 2 else [c for c in (_find(a) for a in argv[2:]) if c is not None]
+    return Map([(c.name.encode(), _docs(c)) for c in cmds])
+
+
+@command("LIST", -2, ("loading", "stale"), (), ("slow", "connection"), "server",
+         "Returns a list of command names.", since="7.0.0", parent="COMMAND")
+def command_list(sess, argv):
+    cmds = _all_commands()
+    if len(argv) > 2:
+        if len(argv) != 5 or argv[2].upper() != b"FILTERBY":
+            raise CommandError(errors.SYNTAX)
+        kind, val = argv[3].upper(), argv[4]
+        if kind == b"PATTERN":
+            m = compile_glob(val.lower())
+            cmds = [c for c in cmds if m(c.name.encode())]
+        elif kind == b"ACLCAT":
+            cat = val.lower().decode()
+            cmds = [c for c in cmds if cat in c.categories]
+        elif kind == b"MODULE":
+            cmds = []
+        else:
+            raise CommandError(errors.SYNTAX)
+    return [c.name.encode() for c in cmds]
+
+
+@command("GETKEYS", -3, ("loading", "stale"), (), ("slow", "connection"), "server",
+         "Extracts the key names from an arbitrary command.", since="2.8.13", parent="COMMAND")
+def command_getkeys(sess, argv):
+    from ..dispatch import lookup
+    from ..replies import Err
+    inner = argv[2:]
+    cmd = lookup(inner)
+    if isinstance(cmd, Err):
+        if cmd.text.startswith(b"ERR wrong number"):
+            raise CommandError(errors.wrong_arity("command|getkeys"))
+        raise CommandError("ERR Invalid command specified")
+    keys = [k for k, _ in keys_of(cmd, inner)]
+    if not keys:
+        raise CommandError("ERR The command has no key arguments")
+    return keys
+
+
+def keys_of(cmd: Command, argv: list[bytes]) -> list:
+    """(key, KeySpec) for every key argument of a request, from the declared key specs."""
+    out = []
+    for spec in cmd.key_specs(argv):
+        for i in spec.positions(len(argv)):
+            out.append((argv[i], spec))
+    return out
+
+
+@command("HELP", 2, ("loading", "stale"), (), ("slow", "connection"), "server", "Returns helpful text about the "
+         "different subcommands.", since="5.0.0", parent="COMMAND")
+def command_help(sess, argv):
+    return [Simple(s) for s in ("COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                                "(no subcommand)", "    Return details about all Redis commands.",
+                                "COUNT", "    Return the total number of commands in this Redis server.",
+                                "LIST", "    Return a list of all commands in this Redis server.",
+                                "INFO [<command-name> ...]", "    Return details about multiple Redis commands.",
+                                "DOCS [<command-name> ...]", "    Return documentation details about multiple Redis "
+                                "commands.", "GETKEYS <full-command>", "    Return the keys from a full Redis command.",
+                                "HELP", "    Print this help.")]
+
+
+# ------------------------------------------------------------------------------------------------- INFO
+_DEFAULT_SECTIONS = ("server", "clients", "memory", "persistence", "stats", "replication", "cpu", "keyspace")
+
+
+def _rss() -> int:
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _section(app, name: str) -> list[str]:
+    now = time.time()
+    if name == "server":
+        return ["redis_version:%s" % REDIS_VERSION, "respd_version:%s" % __version__, "redis_git_sha1:00000000",
+                "redis_git_dirty:0", "redis_mode:standalone", "os:%s %s %s" % (platform.system(),
+                                                                                platform.release(),
+                                                                                platform.machine()),
+                "arch_bits:%d" % (64 if sys.maxsize > 2 ** 32 else 32), "multiplexing_api:epoll",
+                "python_version:%s" % platform.python_version(), "process_id:%d" % os.getpid(),
+                "run_id:%s" % app.run_id, "tcp_port:%d" % app.port,
+                "server_time_usec:%d" % int(now * 1e6), "uptime_in_seconds:%d" % int(now - app.started),
+                "uptime_in_days:%d" % int((now - app.started) // 86400), "hz:10", "configured_hz:10",
+                "executable:%s" % sys.argv[0], "config_file:%s" % ",".join(app.config_files)]
+    if name == "clients":
+        return ["connected_clients:%d" % len(app.clients), "cluster_connections:0",
+                "maxclients:%d" % app.maxclients, "blocked_clients:0", "tracking_clients:0",
+                "clients_in_timeout_table:0"]
+    if name == "memory":
+        rss = _rss()
+        return ["used_memory:%d" % rss, "used_memory_human:%.2fM" % (rss / 1048576), "used_memory_rss:%d" % rss,
+                "used_memory_peak:%d" % rss, "maxmemory:%d" % app.maxmemory,
+                "maxmemory_human:%.2fM" % (app.maxmemory / 1048576), "maxmemory_policy:noeviction",
+                "mem_allocator:pymalloc"]
+    if name == "persistence":
+        return ["loading:0", "async_loading:0", "rdb_changes_since_last_save:0", "rdb_bgsave_in_progress:0",
+                "rdb_last_save_time:%d" % int(app.started), "aof_enabled:0", "aof_rewrite_in_progress:0"]
+    if name == "stats":
+        return ["total_connections_received:%d" % app.stat_connections,
+                "total_commands_processed:%d" % app.stat_commands,
+                "rejected_connections:%d" % app.stat_rejected, "expired_keys:%d" % app.expired_keys(),
+                "evicted_keys:0", "keyspace_hits:0", "keyspace_misses:0",
+                "auth_failures:%d" % app.auth.failures, "acl_access_denied_auth:%d" % app.auth.failures,
+                "acl_access_denied_cmd:%d" % app.stat_denied_cmd, "acl_access_denied_key:%d" % app.stat_denied_key,
+                "protocol_errors:%d" % app.stat_protocol_errors]
+    if name == "replication":
+        return ["role:master", "connected_slaves:0", "master_failover_state:no-failover", "master_repl_offset:0"]
+    if name == "cpu":
+        ru = resource.getrusage(resource.RUSAGE_SELF)
+        return ["used_cpu_sys:%.6f" % ru.ru_stime, "used_cpu_user:%.6f" % ru.ru_utime]
+    if name == "cluster":
+        return ["cluster_enabled:0"]
+    if name == "keyspace":
+        lines = []
+        for label, store in app.keyspace_stores():
+            if store.is_async:
+                continue  # counting rows of a SQL table is not free; INFO stores shows them (see below)
+            keys, expires = store.stats()
+            if keys:
+                lines.append("%s:keys=%d,expires=%d,avg_ttl=0" % (label, keys, expires))
+        return lines
+    if name == "stores":
+        return ["store_%s:kind=%s,max_size=%d,dbs=%s" % (s.id, s.kind, s.max_size,
+                                                        "/".join(str(i) for i in app.indexes_of(s)))
+                for s in app.stores.values()]
+    return None
+
+
+_TITLES = {"server": "Server", "clients": "Clients", "memory": "Memory", "persistence": "Persistence",
+           "stats": "Stats", "replication": "Replication", "cpu": "CPU", "cluster": "Cluster",
+           "keyspace": "Keyspace", "stores": "Stores"}
+
+
+@command("INFO", -1, ("loading", "stale"), (), ("slow", "dangerous"), "server",
+         "Returns information and statistics about the server.")
+def info(sess, argv):
+    wanted = [a.decode("latin-1").lower() for a in argv[1:]] or ["default"]
+    names: list[str] = []
+    for w in wanted:
+        if w in ("default",):
+            names += _DEFAULT_SECTIONS
+        elif w in ("all", "everything"):
+            names += _DEFAULT_SECTIONS + ("cluster", "stores")
+        else:
+            names.append(w)
+    out = []
+    seen = set()
+    for n in names:
+        if n in seen:
+            continue
+        seen.add(n)
+        lines = _section(sess.app, n)
+        if lines is None:
+            continue
+        if out:
+            out.append("")
+        out.append("# " + _TITLES[n])
+        out += lines
+    text = "\r\n".join(out) + "\r\n" if out else ""
+    return Verbatim(text.encode())
+
+
+# ------------------------------------------------------------------------------------------------- CONFIG
+container("CONFIG", -2, (), ("slow",), "server", "A container for server configuration commands.", since="2.0.0")
+
+
+@command("GET", -3, ("admin", "noscript", "loading", "stale"), (), ("admin", "slow", "dangerous"), "server",
+         "Returns the effective values of configuration parameters.", since="2.0.0", parent="CONFIG")
+def config_get(sess, argv):
+    params = sess.app.config_params()
+    out = {}
+    for pat in argv[2:]:
+        p = pat.lower()
+        if b"*" in p or b"?" in p or b"[" in p:
+            m = compile_glob(p)
+            for name in params:
+                if m(name):
+                    out[name] = params[name]
+        elif p in params:
+            out[p] = params[p]
+    return Map([(k, v() if callable(v) else v) for k, v in out.items()])
+
+
+@command("SET", -4, ("admin", "noscript", "loading", "stale"), (), ("admin", "slow", "dangerous"), "server",
+         "Sets configuration parameters in-flight.", since="2.0.0", parent="CONFIG")
+def config_set(sess, argv):
+    if len(argv) % 2 == 1:
+        raise CommandError(errors.wrong_arity("config|set"))
+    pairs = [(argv[i].lower(), argv[i + 1]) for i in range(2, len(argv), 2)]
+    sess.app.config_set(pairs)
+    return OK
+
+
+@command("RESETSTAT", 2, ("admin", "noscript", "loading", "stale"), (), ("admin", "slow", "dangerous"), "server",
+         "Resets the server's statistics.", since="2.0.0", parent="CONFIG")
+def config_resetstat(sess, argv):
+    app = sess.app
+    app.stat_commands = app.stat_connections = app.stat_rejected = 0
+    return OK
+
+
+@command("REWRITE", 2, ("admin", "noscript", "loading", "stale"), (), ("admin", "slow", "dangerous"), "server",
+         "Persists the effective configuration to file.", since="2.8.0", parent="CONFIG")
+def config_rewrite(sess, argv):
+    raise CommandError("ERR CONFIG REWRITE is not supported: respd's configuration lives in its registry files")
+
+
+@command("HELP", 2, ("loading", "stale"), (), ("slow",), "server", "Returns helpful text about the different "
+         "subcommands.", since="5.0.0", parent="CONFIG")
+def config_help(sess, argv):
+    return [Simple(s) for s in ("CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                                "GET <pattern>", "    Return parameters matching the glob-like <pattern> and their "
+                                "values.", "SET <directive> <value>", "    Set the configuration <directive> to "
+                                "<value>.", "RESETSTAT", "    Reset statistics reported by the INFO command.",
+                                "HELP", "    Print this help.")]
+
+
+# ------------------------------------------------------------------------------------------------- misc
+@command("TIME", 1, ("loading", "stale", "fast"), (), ("fast",), "server", "Returns the server time.",
+         since="2.6.0")
+def time_(sess, argv):
+    t = time.time()
+    s = int(t)
+    return [b"%d" % s, b"%d" % int((t - s) * 1e6)]
+
+
+@command("LASTSAVE", 1, ("loading", "stale", "fast"), (), ("admin", "fast", "dangerous"), "server",
+         "Returns the Unix timestamp of the last successful save to disk.")
+def lastsave(sess, argv):
+    return int(sess.app.started)
+
+
+@command("ROLE", 1, ("noscript", "loading", "stale", "fast"), (), ("admin", "fast", "dangerous"), "server",
+         "Returns the replication role.", since="2.8.12")
+def role(sess, argv):
+    return [b"master", 0, []]
+
+
+@command("SAVE", 1, ("admin", "noscript"), (), ("admin", "slow", "dangerous"), "server",
+         "Synchronously saves the database(s) to disk.")
+def save(sess, argv):
+    return OK  # memory stores are not persisted by design; SQL stores are durable on every write
+
+
+@command("DEBUG", -2, ("admin", "noscript", "loading", "stale"), (), ("admin", "slow", "dangerous"), "server",
+         "A container for debugging commands.")
+def debug(sess, argv):
+    raise CommandError('ERR DEBUG command not allowed. If the enable-debug-command option is set to "local", you '
+                       'can run it from a local connection, otherwise you need to set this option in the '
+                       'configuration file, and then restart the server.')
+
+
+@command("CLUSTER", -2, (), (), ("slow",), "cluster", "A container for Redis Cluster commands.", since="3.0.0")
+def cluster(sess, argv):
+    raise CommandError("ERR This instance has cluster support disabled")
+
+
+@command("READONLY", 1, ("loading", "stale", "fast"), (), ("fast", "connection"), "cluster",
+         "Enables read-only queries for a connection to a Redis Cluster replica node.", since="3.0.0")
+def readonly(sess, argv):
+    raise CommandError("ERR This instance has cluster support disabled")

@@ -1,0 +1,322 @@
+"""String commands: GET, SET and its family, MGET/MSET, APPEND, ranges, counters (SPEC §5)."""
+from __future__ import annotations
+
+from backends.base import KEEP, now_ms
+
+from .. import errors
+from ..errors import CommandError
+from ..replies import OK
+from .args import INT64_MAX, INT64_MIN, format_long_double, parse_int, parse_long_double, try_int
+from .spec import (ACCESS, DELETE, INSERT, UPDATE, command, ks, then)
+
+_W = ("write", "denyoom")
+_WF = ("write", "denyoom", "fast")
+_RF = ("readonly", "fast")
+MAX_STRING = 512 * 1024 * 1024
+
+_SET_KEYS_PLAIN = (ks(1, 0, 1, UPDATE, redis=("OW", "UPDATE")),)
+_SET_KEYS_GET = (ks(1, 0, 1, ACCESS, UPDATE, redis=("RW", "access", "update", "variable_flags"),
+                    notes="RW and ACCESS due to the optional `GET` argument"),)
+
+
+def _set_key_flags(argv):
+    """SET needs read access to its key only with the GET option (Redis' VARIABLE_FLAGS key spec)."""
+    for a in argv[3:]:
+        if a.upper() == b"GET":
+            return _SET_KEYS_GET
+    return _SET_KEYS_PLAIN
+
+
+def _ok_or_null(r):
+    return OK if r[0] else None
+
+
+def _old(r):
+    return r[1]
+
+
+def parse_expire_option(kind: bytes, arg: bytes, cmdname: str) -> int:
+    """EX/PX/EXAT/PXAT value -> absolute ms, with Redis' checks (non-positive or overflowing → invalid expire)."""
+    v = parse_int(arg)
+    if v <= 0:
+        raise CommandError(errors.INVALID_EXPIRE.format(cmdname))
+    if kind == b"EX" or kind == b"EXAT":
+        if v > INT64_MAX // 1000:
+            raise CommandError(errors.INVALID_EXPIRE.format(cmdname))
+        v *= 1000
+    if kind == b"EX" or kind == b"PX":
+        v += now_ms()
+        if v > INT64_MAX:
+            raise CommandError(errors.INVALID_EXPIRE.format(cmdname))
+    return v
+
+
+@command("GET", 2, _RF, (ks(1, 0, 1, ACCESS, redis=("RO", "ACCESS")),), ("read", "string", "fast"), "string",
+         "Returns the string value of a key.", arguments=(("key", "key"),))
+def get(sess, argv):
+    return sess.store.get(argv[1])
+
+
+@command("SET", -3, _W, _SET_KEYS_GET, ("write", "string", "slow"), "string",
+         "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.",
+         complexity="O(1)", key_flags=_set_key_flags,
+         arguments=(("key", "key"), ("value", "string"), ("condition", "oneof", "optional"),
+                    ("get", "pure-token", "optional"), ("expiration", "oneof", "optional")))
+def set_(sess, argv):
+    cond = None
+    get_old = False
+    expire = None
+    exp_kind = None
+    exp_arg = None
+    i, n = 3, len(argv)
+    while i < n:
+        opt = argv[i].upper()
+        if opt == b"NX" and cond != "XX":
+            cond = "NX"
+        elif opt == b"XX" and cond != "NX":
+            cond = "XX"
+        elif opt == b"GET":
+            get_old = True
+        elif opt == b"KEEPTTL" and exp_kind in (None, b"KEEPTTL"):
+            exp_kind = b"KEEPTTL"
+        elif opt in (b"EX", b"PX", b"EXAT", b"PXAT") and exp_kind in (None, opt) and i + 1 < n:
+            exp_kind = opt
+            i += 1
+            exp_arg = argv[i]
+        else:
+            raise CommandError(errors.SYNTAX)
+        i += 1
+    if exp_kind == b"KEEPTTL":
+        expire = KEEP
+    elif exp_kind is not None:
+        expire = parse_expire_option(exp_kind, exp_arg, "set")
+    r = sess.store.set(argv[1], argv[2], cond, get_old, expire)
+    return then(r, _old if get_old else _ok_or_null)
+
+
+@command("SETNX", 3, _WF, (ks(1, 0, 1, INSERT, redis=("OW", "INSERT")),), ("write", "string", "fast"), "string",
+         "Set the string value of a key only when the key doesn't exist.")
+def setnx(sess, argv):
+    return then(sess.store.set(argv[1], argv[2], "NX"), lambda r: 1 if r[0] else 0)
+
+
+def _setex(sess, argv, unit: int, name: str):
+    v = parse_int(argv[2])
+    if v <= 0 or v > INT64_MAX // unit:
+        raise CommandError(errors.INVALID_EXPIRE.format(name))
+    at = v * unit + now_ms()
+    if at > INT64_MAX:
+        raise CommandError(errors.INVALID_EXPIRE.format(name))
+    return then(sess.store.set(argv[1], argv[3], None, False, at), _ok_or_null)
+
+
+@command("SETEX", 4, _W, _SET_KEYS_PLAIN, ("write", "string", "slow"), "string",
+         "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.",
+         since="2.0.0")
+def setex(sess, argv):
+    return _setex(sess, argv, 1000, "setex")
+
+
+@command("PSETEX", 4, _W, _SET_KEYS_PLAIN, ("write", "string", "slow"), "string",
+         "Sets both string value and expiration time in milliseconds of a key.", since="2.6.0")
+def psetex(sess, argv):
+    return _setex(sess, argv, 1, "psetex")
+
+
+@command("GETSET", 3, _WF, _SET_KEYS_GET, ("write", "string", "fast"), "string",
+         "Returns the previous string value of a key after setting it to a new value.")
+def getset(sess, argv):
+    return then(sess.store.set(argv[1], argv[2], None, True, None), _old)
+
+
+@command("GETDEL", 2, ("write", "fast"), (ks(1, 0, 1, ACCESS, DELETE, redis=("RW", "ACCESS", "DELETE")),),
+         ("write", "string", "fast"), "string", "Returns the string value of a key after deleting the key.",
+         since="6.2.0")
+def getdel(sess, argv):
+    return sess.store.getdel(argv[1])
+
+
+@command("GETEX", -2, ("write", "fast"), (ks(1, 0, 1, ACCESS, UPDATE, redis=("RW", "ACCESS", "UPDATE")),),
+         ("write", "string", "fast"), "string", "Returns the string value of a key after setting its expiration time.",
+         since="6.2.0")
+def getex(sess, argv):
+    expire = KEEP
+    n = len(argv)
+    if n > 2:
+        opt = argv[2].upper()
+        if opt == b"PERSIST" and n == 3:
+            expire = None
+        elif opt in (b"EX", b"PX", b"EXAT", b"PXAT") and n == 4:
+            expire = parse_expire_option(opt, argv[3], "getex")
+        else:
+            raise CommandError(errors.SYNTAX)
+    return sess.store.getex(argv[1], expire)
+
+
+@command("MGET", -2, _RF, (ks(1, -1, 1, ACCESS, redis=("RO", "ACCESS")),), ("read", "string", "fast"), "string",
+         "Atomically returns the string values of one or more keys.", complexity="O(N)")
+def mget(sess, argv):
+    return sess.store.mget(argv[1:])
+
+
+def _pairs(argv, name):
+    if len(argv) % 2 == 0:
+        raise CommandError(errors.wrong_arity(name))
+    return [(argv[i], argv[i + 1]) for i in range(1, len(argv), 2)]
+
+
+@command("MSET", -3, _W, (ks(1, -1, 2, UPDATE, redis=("OW", "UPDATE")),), ("write", "string", "slow"), "string",
+         "Atomically creates or modifies the string values of one or more keys.", complexity="O(N)")
+def mset(sess, argv):
+    return then(sess.store.mset(_pairs(argv, "mset")), lambda _: OK)
+
+
+@command("MSETNX", -3, _W, (ks(1, -1, 2, INSERT, redis=("OW", "INSERT")),), ("write", "string", "slow"), "string",
+         "Atomically modifies the string values of one or more keys only when all keys don't exist.",
+         complexity="O(N)")
+def msetnx(sess, argv):
+    return then(sess.store.mset(_pairs(argv, "msetnx"), nx=True), lambda ok: 1 if ok else 0)
+
+
+@command("APPEND", 3, _WF, (ks(1, 0, 1, INSERT, redis=("RW", "INSERT")),), ("write", "string", "fast"), "string",
+         "Appends a string to the value of a key. Creates the key if it doesn't exist.", since="2.0.0")
+def append(sess, argv):
+    suffix = argv[2]
+
+    def fn(old):
+        new = suffix if old is None else old + suffix
+        if len(new) > MAX_STRING:
+            raise CommandError(errors.STRING_TOO_BIG)
+        return new, len(new)
+
+    return sess.store.modify(argv[1], fn)
+
+
+@command("STRLEN", 2, _RF, (ks(1, 0, 1, redis=("RO",)),), ("read", "string", "fast"), "string",
+         "Returns the length of a string value.", since="2.2.0")
+def strlen(sess, argv):
+    return then(sess.store.get(argv[1]), lambda v: 0 if v is None else len(v))
+
+
+def _range(length: int, start: int, end: int):
+    if start < 0:
+        start += length
+    if end < 0:
+        end += length
+    if start < 0:
+        start = 0
+    if end < 0:
+        end = 0
+    if end >= length:
+        end = length - 1
+    return start, end
+
+
+@command("GETRANGE", 4, ("readonly",), (ks(1, 0, 1, ACCESS, redis=("RO", "ACCESS")),), ("read", "string", "slow"),
+         "string", "Returns a substring of the string stored at a key.", since="2.4.0", complexity="O(N)")
+def getrange(sess, argv):
+    start = parse_int(argv[2])
+    end = parse_int(argv[3])
+
+    def fn(v):
+        if v is None:
+            return b""
+        if start < 0 and end < 0 and start > end:
+            return b""
+        s, e = _range(len(v), start, end)
+        if s > e or not v:
+            return b""
+        return v[s:e + 1]
+
+    return then(sess.store.get(argv[1]), fn)
+
+
+@command("SETRANGE", 4, _W, (ks(1, 0, 1, UPDATE, redis=("RW", "UPDATE")),), ("write", "string", "slow"), "string",
+         "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.",
+         since="2.2.0")
+def setrange(sess, argv):
+    offset = parse_int(argv[2])
+    piece = argv[3]
+    if offset < 0:
+        raise CommandError(errors.OFFSET_RANGE)
+
+    def fn(old):
+        cur = old or b""
+        if not piece:
+            return None, len(cur)
+        if offset + len(piece) > MAX_STRING:
+            raise CommandError(errors.STRING_TOO_BIG)
+        if len(cur) < offset:
+            cur = cur + b"\0" * (offset - len(cur))
+        new = cur[:offset] + piece + cur[offset + len(piece):]
+        return new, len(new)
+
+    return sess.store.modify(argv[1], fn)
+
+
+def _incr(sess, key: bytes, delta: int):
+    def fn(old):
+        if old is None:
+            cur = 0
+        else:
+            cur = try_int(old)
+            if cur is None:
+                raise CommandError(errors.NOT_INTEGER)
+        new = cur + delta
+        if not INT64_MIN <= new <= INT64_MAX:
+            raise CommandError(errors.OVERFLOW)
+        return b"%d" % new, new
+
+    return sess.store.modify(key, fn)
+
+
+_INCR_KEYS = (ks(1, 0, 1, ACCESS, UPDATE, redis=("RW", "ACCESS", "UPDATE")),)
+
+
+@command("INCR", 2, _WF, _INCR_KEYS, ("write", "string", "fast"), "string",
+         "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.")
+def incr(sess, argv):
+    return _incr(sess, argv[1], 1)
+
+
+@command("DECR", 2, _WF, _INCR_KEYS, ("write", "string", "fast"), "string",
+         "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.")
+def decr(sess, argv):
+    return _incr(sess, argv[1], -1)
+
+
+@command("INCRBY", 3, _WF, _INCR_KEYS, ("write", "string", "fast"), "string",
+         "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.")
+def incrby(sess, argv):
+    return _incr(sess, argv[1], parse_int(argv[2]))
+
+
+@command("DECRBY", 3, _WF, _INCR_KEYS, ("write", "string", "fast"), "string",
+         "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.")
+def decrby(sess, argv):
+    d = parse_int(argv[2])
+    if d == INT64_MIN:
+        raise CommandError(errors.DECR_OVERFLOW)
+    return _incr(sess, argv[1], -d)
+
+
+@command("INCRBYFLOAT", 3, _WF, _INCR_KEYS, ("write", "string", "fast"), "string",
+         "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.",
+         since="2.6.0")
+def incrbyfloat(sess, argv):
+    delta = parse_long_double(argv[2])
+
+    def fn(old):
+        cur = parse_long_double(old) if old is not None else 0
+        new = cur + delta
+        if not new.is_finite() or abs(new) > _LDBL_MAX:
+            raise CommandError(errors.INCR_NAN)
+        text = format_long_double(new)
+        return text, text
+
+    return sess.store.modify(argv[1], fn)
+
+
+from decimal import Decimal  # noqa: E402  (kept beside its only use)
+
+_LDBL_MAX = Decimal("1.18973149535723176502e+4932")

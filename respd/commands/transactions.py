@@ -1,0 +1,105 @@
+"""MULTI, EXEC, DISCARD, WATCH, UNWATCH (SPEC §7).
+
+Queueing happens in ``respd.dispatch.execute``; EXEC runs the queue through ``dispatch.run`` so every queued command
+gets exactly the checks and error mapping it would get outside a transaction. On memory stores nothing can
+interleave with EXEC (no await); on an async (SQL) store EXEC runs inside one store transaction.
+"""
+from __future__ import annotations
+
+from .. import errors
+from ..errors import CommandError
+from ..replies import NULL_ARRAY, OK, Err
+from .spec import command, is_pending, ks
+
+_TX = ("noscript", "loading", "stale", "fast", "allow_busy")
+
+
+@command("MULTI", 1, _TX, (), ("fast", "transaction"), "transactions", "Starts a transaction.", since="1.2.0")
+def multi(sess, argv):
+    if sess.multi is not None:
+        raise CommandError(errors.MULTI_NESTED)
+    sess.multi = []
+    sess.multi_error = False
+    return OK
+
+
+@command("DISCARD", 1, _TX, (), ("fast", "transaction"), "transactions", "Discards a transaction.", since="2.0.0")
+def discard(sess, argv):
+    if sess.multi is None:
+        raise CommandError(errors.DISCARD_NO_MULTI)
+    sess.reset_multi()
+    sess.unwatch()
+    return OK
+
+
+@command("WATCH", -2, _TX, (ks(1, -1, 1, redis=("RO",)),), ("fast", "transaction"), "transactions",
+         "Monitors changes to keys to determine the execution of a transaction.", since="2.2.0")
+def watch(sess, argv):
+    if sess.multi is not None:
+        raise CommandError(errors.WATCH_IN_MULTI)
+    store = sess.store
+    if not store.is_async:
+        store.exists(argv[1:])  # reclaim keys already expired, so their removal does not count as a change
+    for key in argv[1:]:
+        sess.watch(store, key)
+    return OK
+
+
+@command("UNWATCH", 1, _TX, (), ("fast", "transaction"), "transactions",
+         "Forgets about watched keys of a transaction.", since="2.2.0")
+def unwatch(sess, argv):
+    sess.unwatch()
+    return OK
+
+
+@command("EXEC", 1, ("noscript", "loading", "stale", "skip_slowlog"), (), ("slow", "transaction"), "transactions",
+         "Executes all commands in a transaction.", since="1.2.0")
+def exec_(sess, argv):
+    if sess.multi is None:
+        raise CommandError(errors.EXEC_NO_MULTI)
+    queue = sess.multi
+    aborted = sess.multi_error
+    sess.reset_multi()
+    if aborted:
+        sess.unwatch()
+        raise CommandError(errors.EXECABORT)
+    for store, key in sess.watched:
+        if not store.is_async:
+            store.exists([key])  # a watched key that expired since WATCH counts as changed
+    if sess.dirty:
+        sess.unwatch()
+        return NULL_ARRAY
+    sess.unwatch()
+    from ..dispatch import run  # late import: dispatch imports the command table
+    if sess.store.is_async or any(_may_switch(cmd) for cmd, _ in queue):
+        return _exec_async(sess, queue, run)
+    return [run(sess, cmd, a) for cmd, a in queue]
+
+
+def _may_switch(cmd) -> bool:
+    return cmd.name in ("select", "copy", "move", "flushall")
+
+
+async def _exec_async(sess, queue, run):
+    replies = []
+    store = sess.store
+    if store.is_async:
+        try:
+            async with store.transaction():
+                for cmd, a in queue:
+                    r = run(sess, cmd, a)
+                    if is_pending(r):
+                        r = await r
+                    replies.append(r)
+        except Exception as e:  # the transaction failed to commit: report it on every reply not yet an error
+            from ..dispatch import store_error
+            from backends.base import StoreError
+            err = store_error(e) if isinstance(e, StoreError) else Err("ERR transaction failed: %s" % e)
+            return [r if isinstance(r, Err) else err for r in replies] or err
+        return replies
+    for cmd, a in queue:
+        r = run(sess, cmd, a)
+        if is_pending(r):
+            r = await r
+        replies.append(r)
+    return replies

@@ -1,0 +1,83 @@
+"""Every error text respd sends, byte for byte as Redis 7.0 words it (SPEC.md), and the exception that carries one.
+
+Handlers raise ``CommandError(TEXT)``; ``respd.dispatch`` turns it into an error reply. Texts are data so tests can
+compare them with a real Redis.
+"""
+from __future__ import annotations
+
+
+class CommandError(Exception):
+    """An error reply: ``text`` is the full message including its code (``ERR ...``, ``WRONGTYPE ...``)."""
+
+    def __init__(self, text: str | bytes):
+        super().__init__(text)
+        self.text = text
+
+
+class ProtocolError(Exception):
+    """The peer sent bytes that are not a valid request; the connection answers ``ERR Protocol error`` and closes."""
+
+    def __init__(self, text: str):
+        super().__init__(text)
+        self.text = text
+
+
+class SecurityClose(Exception):
+    """An HTTP request (``POST``, ``Host:``) reached the port: close at once without any reply."""
+
+
+SYNTAX = "ERR syntax error"
+NOT_INTEGER = "ERR value is not an integer or out of range"
+NOT_FLOAT = "ERR value is not a valid float"
+WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
+OVERFLOW = "ERR increment or decrement would overflow"
+DECR_OVERFLOW = "ERR decrement would overflow"
+INCR_NAN = "ERR increment would produce NaN or Infinity"
+INVALID_EXPIRE = "ERR invalid expire time in '{}' command"
+NO_SUCH_KEY = "ERR no such key"
+DB_RANGE = "ERR DB index is out of range"
+OFFSET_RANGE = "ERR offset is out of range"
+STRING_TOO_BIG = "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
+INVALID_CURSOR = "ERR invalid cursor"
+SAME_OBJECT = "ERR source and destination objects are the same"
+MULTI_NESTED = "ERR MULTI calls can not be nested"
+EXEC_NO_MULTI = "ERR EXEC without MULTI"
+DISCARD_NO_MULTI = "ERR DISCARD without MULTI"
+WATCH_IN_MULTI = "ERR WATCH inside MULTI is not allowed"
+EXECABORT = "EXECABORT Transaction discarded because of previous errors."
+NOAUTH = "NOAUTH Authentication required."
+WRONGPASS = "WRONGPASS invalid username-password pair or user is disabled."
+AUTH_NO_PASSWORD = ("ERR AUTH <password> called without any password configured for the default user. "
+                    "Are you sure your configuration is correct?")
+HELLO_NOAUTH = ("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH "
+                "<user> <pass> option can be used to authenticate the client and select the RESP protocol "
+                "version at the same time")
+NOPROTO = "NOPROTO unsupported protocol version"
+HELLO_PROTO_NOT_INT = "ERR Protocol version is not an integer or out of range"
+CLIENT_NAME = "ERR Client names cannot contain spaces, newlines or special characters."
+MAX_CLIENTS = "ERR max number of clients reached"
+OOM = "OOM command not allowed when used memory > 'maxmemory'."
+NOPERM_KEY = "NOPERM this user has no permissions to access one of the keys used as arguments"
+NOPERM_CMD = "NOPERM this user has no permissions to run the '{}' command"
+EXPIRE_NX_XX = "ERR NX and XX, GT or LT options at the same time are not compatible"
+EXPIRE_GT_LT = "ERR GT and LT options at the same time are not compatible"
+UNSUPPORTED_OPTION = "ERR Unsupported option {}"
+
+
+def wrong_arity(name: str) -> str:
+    return f"ERR wrong number of arguments for '{name}' command"
+
+
+def unknown_subcommand(sub: bytes, container: str) -> bytes:
+    return b"ERR unknown subcommand '" + sub[:128] + b"'. Try " + container.encode() + b" HELP."
+
+
+def unknown_command(argv: list[bytes]) -> bytes:
+    """Redis' text: the name cut to 128 bytes, then quoted args appended while the text is under 128 bytes."""
+    args = b""
+    for a in argv[1:]:
+        if len(args) >= 128:
+            break
+        budget = 128 - len(args)
+        args += b"'" + a[:budget] + b"' "
+    return b"ERR unknown command '" + argv[0][:128] + b"', with args beginning with: " + args

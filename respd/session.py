@@ -1,0 +1,64 @@
+"""Per-client state, without I/O: protocol version, user, selected store, MULTI queue, WATCHed keys, name."""
+from __future__ import annotations
+
+import time
+from typing import Any, Optional
+
+
+class Session:
+    """One client connection's state. The trio layer owns the socket; everything else lives here."""
+
+    __slots__ = ("app", "id", "proto", "store", "db", "name", "lib_name", "lib_ver", "user", "authenticated",
+                 "multi", "multi_error", "watched", "dirty", "created", "last_cmd", "last_cmd_time", "addr",
+                 "laddr", "fd", "closing", "idle", "reply_mode", "no_evict", "no_touch", "acl", "__weakref__")
+
+    def __init__(self, app: Any, client_id: int, addr: str = "", laddr: str = "", fd: int = -1):
+        self.app = app
+        self.id = client_id
+        self.proto = 2
+        self.db: Optional[int] = None       # SELECT index, or None when selected by store id
+        self.store = None                   # backends.base.Store
+        self.name = b""
+        self.lib_name = b""
+        self.lib_ver = b""
+        self.user = "default"
+        self.authenticated = False
+        self.multi: Optional[list] = None   # queued argv lists while in MULTI
+        self.multi_error = False            # an error while queueing: EXEC answers EXECABORT
+        self.watched: list = []             # (store, key) pairs
+        self.dirty = False                  # a watched key changed: EXEC answers a null array
+        self.created = time.time()
+        self.last_cmd = b"NULL"
+        self.last_cmd_time = self.created
+        self.addr = addr
+        self.laddr = laddr
+        self.fd = fd
+        self.closing = False                # QUIT: close after this reply
+        self.idle = False                   # waiting for a request (safe to close at shutdown)
+        self.reply_mode = 0                 # 0 on, 1 off, 2 skip next
+        self.no_evict = False
+        self.no_touch = False
+        self.acl = None                     # compiled permissions of the user (respd.acl), None = allow all
+
+    # ----------------------------------------------------------------------------------------- WATCH
+    def watch(self, store, key: bytes) -> None:
+        for s, k in self.watched:
+            if s is store and k == key:
+                return
+        store.watches.add(key, self)
+        self.watched.append((store, key))
+
+    def unwatch(self) -> None:
+        for store, key in self.watched:
+            store.watches.remove(key, self)
+        self.watched = []
+        self.dirty = False
+
+    def reset_multi(self) -> None:
+        self.multi = None
+        self.multi_error = False
+
+    def close(self) -> None:
+        """Release everything the session registered elsewhere (called when the connection ends)."""
+        self.unwatch()
+        self.multi = None
