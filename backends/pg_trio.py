@@ -431,7 +431,7 @@ class PgDatabase:
             self._slots.release()
 
     # -- statements
-    async def run(self, query: bytes, params: tuple, order: bytes = b"") -> Any:
+    async def run(self, query: bytes, params: tuple, order: bytes = b"", batch: bool = True) -> Any:
         """Run one autocommit statement; rows (list of tuples) if it returns rows, else its rowcount.
 
         With batching on, statements submitted concurrently by several tasks are sent together in one pipeline
@@ -443,8 +443,9 @@ class PgDatabase:
         Error handling: a lost connection or a timeout fails every statement of the batch (their effect is
         unknown, as for any timed-out write); any other error (a deadlock with a user transaction, a bad
         statement) makes the batch run again one statement at a time, so each caller gets its own result.
+        ``batch=False`` (bulk statements that would hold up a batch) runs it alone on a pooled connection.
         """
-        if not self.batching:
+        if not (batch and self.batching):
             async with self.connection() as conn:
                 return await _exec(conn, query, params)
         op = _Op(query, params, order)
