@@ -8,6 +8,7 @@ otherwise cancel every other connection.
 from __future__ import annotations
 
 import logging
+import time
 import types
 
 import trio
@@ -19,6 +20,7 @@ from .replies import NO_REPLY, encode
 
 log = logging.getLogger("respd.connection")
 _Coroutine = types.CoroutineType
+_now = time.time
 RECV_SIZE = 65536
 
 PROTECTED_MODE = (
@@ -106,6 +108,7 @@ async def _loop(app, sess, reader: RequestReader, sock, stream) -> None:
         sess.idle = False
         if not data:
             return
+        sess.last_cmd_time = _now()
         feed(data)
         out = []
         close = False
@@ -145,3 +148,6 @@ async def _loop(app, sess, reader: RequestReader, sock, stream) -> None:
             return
         if reader.authenticated != sess.authenticated:
             reader.authenticated = sess.authenticated
+        if reader.max_bulk_len != app.proto_max_bulk_len:
+            reader.max_bulk_len = app.proto_max_bulk_len
+            reader.max_query_buffer = app.client_query_buffer_limit

@@ -86,6 +86,7 @@ def run(sess, cmd: Command, argv: list[bytes]) -> Any:
     """Execute an already-checked command, mapping errors to replies."""
     app = sess.app
     app.stat_commands += 1
+    sess.last_cmd = cmd.name
     try:
         r = cmd.handler(sess, argv)
     except CommandError as e:

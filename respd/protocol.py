@@ -26,6 +26,7 @@ import hiredis
 from .errors import ProtocolError
 
 INLINE_MAX = 64 * 1024
+HISTORY_MAX = 1024 * 1024
 _HEADER_RX = re.compile(rb"(?:^|\n)([$*])(-?\d+)\r\n")
 
 
@@ -34,7 +35,7 @@ class RequestReader:
 
     __slots__ = ("_reader", "_gets", "_inline", "_pending", "_at_boundary", "_inline_buf", "_run",
                  "_run_first", "max_bulk_len", "max_multibulk_len", "max_query_buffer", "authenticated",
-                 "_error", "_last")
+                 "_error", "_last", "_hist", "_hist_size", "_hist_n")
 
     def __init__(self, max_bulk_len: int = 512 * 1024 * 1024, max_multibulk_len: int = 1024 * 1024,
                  max_query_buffer: int = 1024 * 1024 * 1024, authenticated: bool = True):
@@ -52,6 +53,9 @@ class RequestReader:
         self.authenticated = authenticated
         self._error: ProtocolError | None = None
         self._last = b""                           # the last chunk given to hiredis (for limit checks)
+        self._hist: list | None = None             # chunks fed since hiredis' buffer was last empty
+        self._hist_size = 0
+        self._hist_n = 0                           # requests hiredis returned from those chunks
 
     # ------------------------------------------------------------------------------------------------ input
     def feed(self, data: bytes) -> None:
@@ -64,6 +68,16 @@ class RequestReader:
                 return
         self._reader.feed(data)
         self._last = data
+        if self._at_boundary:
+            self._hist = [data]
+            self._hist_size = len(data)
+            self._hist_n = 0
+        elif self._hist is not None:
+            self._hist_size += len(data)
+            if self._hist_size > HISTORY_MAX:
+                self._hist = None  # too long to keep: an inline request after this point is a protocol error
+            else:
+                self._hist.append(data)
         self._at_boundary = False
         self._track_run(data)
 
@@ -129,10 +143,13 @@ class RequestReader:
             try:
                 req = self._gets()
             except hiredis.ProtocolError as e:
+                if self._switch_to_inline():
+                    return self.next()
                 raise self._map_hiredis_error(str(e)) from None
             if req is False:
                 self._check_incomplete()
                 return None
+            self._hist_n += 1
             if not self._reader.has_data():
                 self._at_boundary = True
             if type(req) is list:
@@ -147,6 +164,25 @@ class RequestReader:
             if req is None:
                 continue  # *-1: ignored like *0
             raise self._shape_error(req)
+
+    def _switch_to_inline(self) -> bool:
+        """hiredis met a byte that does not start a multibulk request: if that byte starts a new request (an
+        inline command pipelined after multibulk ones), continue from there with the inline parser.
+
+        The requests hiredis already returned are skipped in the kept chunks by walking their headers (the error
+        path only, so the Python walk costs nothing in normal operation)."""
+        if self._hist is None:
+            return False
+        buf = b"".join(self._hist)
+        off = skip_requests(buf, self._hist_n)
+        if off is None or off >= len(buf) or buf[off] == 0x2A:
+            return False
+        self._reader = hiredis.Reader()
+        self._gets = self._reader.gets
+        self._at_boundary = True
+        self._hist = None
+        self.feed(buf[off:])
+        return True
 
     def _shape_error(self, item) -> ProtocolError:
         if item is None:
@@ -222,6 +258,34 @@ class RequestReader:
                     raise self._set_error("invalid multibulk length")
                 if not self.authenticated and num > 10:
                     raise self._set_error("unauthenticated multibulk length")
+
+
+def skip_requests(buf: bytes, count: int) -> int | None:
+    """Offset just after the first ``count`` multibulk requests in buf, or None when buf does not hold them."""
+    pos = 0
+    for _ in range(count):
+        if buf[pos:pos + 1] != b"*":
+            return None
+        eol = buf.find(b"\r\n", pos)
+        if eol < 0:
+            return None
+        try:
+            n = int(buf[pos + 1:eol])
+        except ValueError:
+            return None
+        pos = eol + 2
+        for _ in range(max(n, 0)):
+            if buf[pos:pos + 1] != b"$":
+                return None
+            eol = buf.find(b"\r\n", pos)
+            if eol < 0:
+                return None
+            try:
+                size = int(buf[pos + 1:eol])
+            except ValueError:
+                return None
+            pos = eol + 2 + size + 2
+    return pos if pos <= len(buf) else None
 
 
 def split_inline(line: bytes) -> list[bytes]:
