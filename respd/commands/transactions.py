@@ -52,9 +52,15 @@ def unwatch(sess, argv):
     return OK
 
 
-@command("EXEC", 1, ("noscript", "loading", "stale", "skip_slowlog"), (), ("slow", "transaction"), "transactions",
+@command("EXEC", -1, ("noscript", "loading", "stale", "skip_slowlog"), (), ("slow", "transaction"), "transactions",
          "Executes all commands in a transaction.", since="1.2.0")
 def exec_(sess, argv):
+    if len(argv) != 1:
+        # Redis rejects a malformed EXEC with EXECABORT and discards any open transaction (SPEC §7); the arity is
+        # declared -1 so that this handler, not the generic arity check, answers it.
+        sess.reset_multi()
+        sess.unwatch()
+        raise CommandError("EXECABORT Transaction discarded because of: " + errors.wrong_arity("exec")[4:])
     if sess.multi is None:
         raise CommandError(errors.EXEC_NO_MULTI)
     queue = sess.multi

@@ -1,0 +1,34 @@
+"""Command semantics through ``dispatch.execute`` on each store kind (``store_kind``), table-driven.
+
+The tables live in ``command_cases.py``; ``CASES`` are also replayed against a real redis-server by
+``tests/differential/test_tables_vs_redis.py``, so the expected bytes here are Redis' own.
+"""
+from __future__ import annotations
+
+import pytest
+
+from tests.unit.command_cases import CASES, CLOCK_CASES, Advance, describe, matches, parse_step
+
+
+async def run_case(app, clock, call, steps):
+    sessions = {}
+    for n, (cmd, expected) in enumerate(steps):
+        if isinstance(cmd, Advance):
+            clock.advance_ms(cmd.ms)
+            continue
+        conn, cmd = parse_step(cmd)
+        sess = sessions.get(conn)
+        if sess is None:
+            sess = sessions[conn] = app.new_session("127.0.0.1:%d" % (40000 + conn), "127.0.0.1:6379", conn)
+        got = await call(sess, cmd)
+        assert matches(got, expected), describe(steps, n, got)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+async def test_command_case(name, app, clock, call):
+    await run_case(app, clock, call, CASES[name])
+
+
+@pytest.mark.parametrize("name", sorted(CLOCK_CASES))
+async def test_clock_case(name, app, clock, call):
+    await run_case(app, clock, call, CLOCK_CASES[name])
