@@ -84,7 +84,8 @@ class MemoryStore(Store):
             self._version += 1
         data[key] = value
         if expire is None:
-            self._expires.pop(key, None)
+            if self._expires:
+                self._expires.pop(key, None)
         elif expire is not KEEP:
             if expire <= base.now_ms():
                 self._remove(key)

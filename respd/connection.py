@@ -21,6 +21,10 @@ from .replies import NO_REPLY, encode
 log = logging.getLogger("respd.connection")
 _Coroutine = types.CoroutineType
 _now = time.time
+_wait_readable = trio.lowlevel.wait_readable
+_wait_writable = trio.lowlevel.wait_writable
+_checkpoint = trio.lowlevel.checkpoint
+_notify_closing = trio.lowlevel.notify_closing
 RECV_SIZE = 65536
 
 PROTECTED_MODE = (
@@ -47,52 +51,133 @@ def _is_loopback(sockaddr) -> bool:
     return host.startswith("127.") or host == "::1" or host.startswith("::ffff:127.")
 
 
-async def handle(app, stream: trio.SocketStream) -> None:
+class RawTransport:
+    """A connected non-blocking stdlib socket driven with ``trio.lowlevel`` waits (TECH.md §4: cheaper than
+    ``SocketStream``). ``recv`` tries the socket first and parks in epoll only when nothing is ready; every 16th
+    immediate read passes a checkpoint so a flooding client cannot starve the others."""
+
+    __slots__ = ("sock", "reads")
+
+    def __init__(self, sock) -> None:
+        self.sock = sock
+        self.reads = 0
+
+    def names(self):
+        return self.sock.getpeername(), self.sock.getsockname(), self.sock.fileno()
+
+    async def recv(self) -> bytes:
+        sock = self.sock
+        while True:
+            try:
+                data = sock.recv(RECV_SIZE)
+            except BlockingIOError:
+                await _wait_readable(sock)
+                continue
+            self.reads += 1
+            if not self.reads & 15:
+                await _checkpoint()
+            return data
+
+    async def send_all(self, data: bytes) -> None:
+        sock = self.sock
+        try:
+            n = sock.send(data)
+        except BlockingIOError:
+            n = 0
+        if n == len(data):
+            return
+        view = memoryview(data)[n:]
+        while view:
+            await _wait_writable(sock)
+            try:
+                n = sock.send(view)
+            except BlockingIOError:
+                continue
+            view = view[n:]
+
+    async def aclose(self) -> None:
+        _notify_closing(self.sock)
+        self.sock.close()
+
+
+class StreamTransport:
+    """Any trio stream (TLS: ``trio.SSLStream``) behind the same three calls."""
+
+    __slots__ = ("stream", "sock")
+
+    def __init__(self, stream, sock=None) -> None:
+        self.stream = stream
+        self.sock = sock
+
+    def names(self):
+        if self.sock is None:
+            return "", "", -1
+        return self.sock.getpeername(), self.sock.getsockname(), self.sock.fileno()
+
+    async def recv(self) -> bytes:
+        return await self.stream.receive_some(RECV_SIZE)
+
+    async def send_all(self, data: bytes) -> None:
+        await self.stream.send_all(data)
+
+    async def aclose(self) -> None:
+        await self.stream.aclose()
+
+
+async def handle(app, transport) -> None:
     """Serve one client until it disconnects, QUITs, is killed or breaks the protocol."""
     try:
-        await _serve(app, stream)
-    except (trio.BrokenResourceError, trio.ClosedResourceError, ConnectionError):
+        await _serve(app, transport)
+    except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
         pass
-    except Exception:  # never let one connection's failure reach serve_listeners
+    except Exception:  # never let one connection's failure reach the nursery that serves the others
         log.exception("connection handler failed")
     finally:
         with trio.CancelScope(shield=True):
             try:
-                await stream.aclose()
+                await transport.aclose()
             except Exception:
                 pass
 
 
-async def _serve(app, stream: trio.SocketStream) -> None:
-    sock = stream.socket
+async def _serve(app, transport) -> None:
     try:
-        peer = sock.getpeername()
-        local = sock.getsockname()
+        peer, local, fd = transport.names()
     except OSError:
         return
     if len(app.clients) >= app.maxclients:
         app.stat_rejected += 1
-        await stream.send_all(b"-" + MAX_CLIENTS.encode() + b"\r\n")
+        await transport.send_all(b"-" + MAX_CLIENTS.encode() + b"\r\n")
         return
     if app.protected_mode() and not _is_loopback(peer):
         app.stat_rejected += 1
-        await stream.send_all(PROTECTED_MODE)
+        await transport.send_all(PROTECTED_MODE)
         return
-    sess = app.new_session(_addr(peer), _addr(local), sock.fileno())
+    sess = app.new_session(_addr(peer), _addr(local), fd)
     reader = RequestReader(max_bulk_len=app.proto_max_bulk_len, max_query_buffer=app.client_query_buffer_limit,
                            authenticated=sess.authenticated)
     scope = trio.CancelScope()
     app.killers[sess.id] = scope.cancel
     try:
         with scope:
-            await _loop(app, sess, reader, sock, stream)
+            await _loop(app, sess, reader, transport)
     finally:
         app.end_session(sess)
 
 
-async def _loop(app, sess, reader: RequestReader, sock, stream) -> None:
-    recv = sock.recv
-    send_all = stream.send_all
+def _suppressed(sess, mode: int, reply) -> bool:
+    """CLIENT REPLY OFF/SKIP: whether this reply is dropped (``mode`` is the setting before the command)."""
+    if reply is NO_REPLY:
+        return True
+    if mode == 2:
+        sess.reply_mode = 0
+        return True
+    return mode == 1 and sess.reply_mode == 1
+
+
+async def _loop(app, sess, reader: RequestReader, transport) -> None:
+    recv = transport.recv
+    send_all = transport.send_all
     feed = reader.feed
     next_request = reader.next
     timeout = app.timeout
@@ -100,48 +185,42 @@ async def _loop(app, sess, reader: RequestReader, sock, stream) -> None:
         sess.idle = True
         if timeout:
             with trio.move_on_after(timeout) as idle:
-                data = await recv(RECV_SIZE)
+                data = await recv()
             if idle.cancelled_caught:
                 return
         else:
-            data = await recv(RECV_SIZE)
+            data = await recv()
         sess.idle = False
         if not data:
             return
         sess.last_cmd_time = _now()
         feed(data)
         out = []
+        append = out.append
         close = False
-        while True:
-            try:
+        try:
+            while True:
                 argv = next_request()
-            except ProtocolError as e:
-                app.stat_protocol_errors += 1
-                out.append(b"-ERR Protocol error: " + e.text.encode() + b"\r\n")
-                close = True
-                break
-            if argv is None:
-                break
-            mode = sess.reply_mode
-            try:
+                if argv is None:
+                    break
+                mode = sess.reply_mode
                 reply = execute(sess, argv)
                 if type(reply) is _Coroutine:
                     reply = await reply
-            except SecurityClose:
-                log.warning("possible SECURITY ATTACK detected from %s: HTTP request on the Redis port", sess.addr)
-                return
-            if reply is NO_REPLY:
-                continue
-            if mode:  # CLIENT REPLY OFF / SKIP in effect
-                if mode == 2:
-                    sess.reply_mode = 0
-                    continue
-                if sess.reply_mode == 1:
-                    continue
-            out.append(encode(reply, sess.proto))
-            if sess.closing:
-                close = True
-                break
+                if mode or reply is NO_REPLY:
+                    if _suppressed(sess, mode, reply):
+                        continue
+                append(encode(reply, sess.proto))
+                if sess.closing:
+                    close = True
+                    break
+        except ProtocolError as e:
+            app.stat_protocol_errors += 1
+            append(b"-ERR Protocol error: " + e.text.encode() + b"\r\n")
+            close = True
+        except SecurityClose:
+            log.warning("possible SECURITY ATTACK detected from %s: HTTP request on the Redis port", sess.addr)
+            return
         if out:
             await send_all(out[0] if len(out) == 1 else b"".join(out))
         if close or app.draining:

@@ -18,6 +18,7 @@ from backends.base import (CorruptValue, InvalidKey, NoSuchKey, StoreError, Stor
 
 from . import errors
 from .commands import COMMANDS
+from .commands.spec import LOOKUP
 from .commands.spec import Command
 from .errors import CommandError, SecurityClose
 from .replies import QUEUED, Err
@@ -34,7 +35,7 @@ _NO_AUTH_NEEDED = frozenset((b"auth", b"hello", b"quit"))
 def lookup(argv: list[bytes]) -> Command | Err:
     """The command for argv (resolving subcommands), or the error reply for unknown names and wrong arity."""
     name = argv[0]
-    cmd = COMMANDS.get(name) or COMMANDS.get(name.lower())
+    cmd = LOOKUP.get(name) or COMMANDS.get(name.lower())
     if cmd is None:
         return Err(errors.unknown_command(argv))
     if cmd.subcommands:
@@ -52,6 +53,17 @@ def lookup(argv: list[bytes]) -> Command | Err:
 
 def execute(sess, argv: list[bytes]) -> Any:
     """Run one request for a session; returns the reply value (or a coroutine resolving to it)."""
+    cmd = LOOKUP.get(argv[0])
+    if cmd is not None and sess.multi is None and sess.acl is None and sess.authenticated \
+            and not cmd.subcommands and not sess.app.maxmemory:
+        # the common case: a plain command on an unrestricted connection
+        arity = cmd.arity
+        if arity == len(argv) or (arity < 0 and len(argv) >= -arity):
+            return run(sess, cmd, argv)
+    return _execute_checked(sess, argv)
+
+
+def _execute_checked(sess, argv: list[bytes]) -> Any:
     cmd = lookup(argv)
     if type(cmd) is Err:
         if argv[0].lower() in (b"post", b"host:"):

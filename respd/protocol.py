@@ -35,12 +35,13 @@ class RequestReader:
 
     __slots__ = ("_reader", "_gets", "_inline", "_pending", "_at_boundary", "_inline_buf", "_run",
                  "_run_first", "max_bulk_len", "max_multibulk_len", "max_query_buffer", "authenticated",
-                 "_error", "_last", "_hist", "_hist_size", "_hist_n")
+                 "_error", "_last", "_hist", "_hist_size", "_hist_n", "_has_data")
 
     def __init__(self, max_bulk_len: int = 512 * 1024 * 1024, max_multibulk_len: int = 1024 * 1024,
                  max_query_buffer: int = 1024 * 1024 * 1024, authenticated: bool = True):
         self._reader = hiredis.Reader()
         self._gets = self._reader.gets
+        self._has_data = self._reader.has_data
         self._pending: list[list[bytes]] = []     # inline requests parsed ahead of hiredis' output
         self._inline_buf = bytearray()             # an unterminated inline line
         self._inline = False                       # True while an inline line is being accumulated
@@ -133,37 +134,47 @@ class RequestReader:
     # ------------------------------------------------------------------------------------------------ output
     def next(self) -> list[bytes] | None:
         """The next complete request, or None when more data is needed. Raises ProtocolError when malformed."""
+        if self._pending or self._at_boundary:
+            return self._next_slow()
+        try:
+            req = self._gets()
+        except hiredis.ProtocolError as e:
+            if self._switch_to_inline():
+                return self.next()
+            raise self._map_hiredis_error(str(e)) from None
+        if req is False:
+            self._check_incomplete()
+            return None
+        self._hist_n += 1
+        if not self._has_data():
+            self._at_boundary = True
+        if type(req) is list and req and self.authenticated:
+            for a in req:
+                if type(a) is not bytes:
+                    raise self._shape_error(a)
+            return req
+        return self._check_request(req)
+
+    def _next_slow(self) -> list[bytes] | None:
         if self._pending:
             return self._pending.pop(0)
-        if self._at_boundary:
-            if self._error is not None:
-                raise self._error
-            return None
-        while True:
-            try:
-                req = self._gets()
-            except hiredis.ProtocolError as e:
-                if self._switch_to_inline():
-                    return self.next()
-                raise self._map_hiredis_error(str(e)) from None
-            if req is False:
-                self._check_incomplete()
-                return None
-            self._hist_n += 1
-            if not self._reader.has_data():
-                self._at_boundary = True
-            if type(req) is list:
-                if not req:
-                    continue  # *0: an empty request, no reply
-                for a in req:
-                    if type(a) is not bytes:
-                        raise self._shape_error(a)
-                if not self.authenticated:
-                    self._check_unauthenticated(req)
-                return req
-            if req is None:
-                continue  # *-1: ignored like *0
-            raise self._shape_error(req)
+        if self._error is not None:
+            raise self._error
+        return None
+
+    def _check_request(self, req) -> list[bytes] | None:
+        """The uncommon shapes: empty or null arrays (no reply), non-arrays, unauthenticated limits."""
+        if type(req) is list:
+            if not req:
+                return self.next()  # *0: an empty request, no reply
+            for a in req:
+                if type(a) is not bytes:
+                    raise self._shape_error(a)
+            self._check_unauthenticated(req)
+            return req
+        if req is None:
+            return self.next()  # *-1: ignored like *0
+        raise self._shape_error(req)
 
     def _switch_to_inline(self) -> bool:
         """hiredis met a byte that does not start a multibulk request: if that byte starts a new request (an
@@ -179,6 +190,7 @@ class RequestReader:
             return False
         self._reader = hiredis.Reader()
         self._gets = self._reader.gets
+        self._has_data = self._reader.has_data
         self._at_boundary = True
         self._hist = None
         self.feed(buf[off:])

@@ -6,15 +6,16 @@ stops at once while connections finish their in-flight replies, then are cancell
 """
 from __future__ import annotations
 
+import errno
 import logging
 import signal
-from functools import partial
+import socket
 from typing import Optional
 
 import trio
 
 from .app import App
-from .connection import handle
+from .connection import RawTransport, handle
 from .registry import Registry, build_stores
 
 log = logging.getLogger("respd.server")
@@ -34,19 +35,58 @@ def make_app(reg: Registry, overrides: Optional[dict] = None) -> App:
     return app
 
 
-async def open_listeners(app: App) -> list:
+def open_listeners(app: App) -> list:
+    """Listening sockets (non-blocking) for every address in ``bind``; StartupError names what failed."""
     binds = app.settings.get("bind", "127.0.0.1").split()
-    listeners = []
-    for host in binds:
-        try:
-            listeners += await trio.open_tcp_listeners(app.port, host=host)
-        except OSError as e:
-            for lst in listeners:
-                await lst.aclose()
-            raise StartupError("cannot listen on %s:%d: %s" % (host, app.port, e.strerror or e)) from None
-    if app.port == 0 and listeners:
-        app.port = listeners[0].socket.getsockname()[1]
+    listeners: list = []
+    try:
+        for host in binds:
+            for family, type_, proto, _, addr in socket.getaddrinfo(host, app.port, type=socket.SOCK_STREAM,
+                                                                    flags=socket.AI_PASSIVE):
+                sock = socket.socket(family, type_, proto)
+                listeners.append(sock)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if family == socket.AF_INET6:
+                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                sock.bind(addr)
+                sock.listen(socket.SOMAXCONN)
+                sock.setblocking(False)
+                if app.port == 0:
+                    app.port = sock.getsockname()[1]
+    except OSError as e:
+        for sock in listeners:
+            sock.close()
+        raise StartupError("cannot listen on %s port %d: %s" % (host, app.port, e.strerror or e)) from None
     return listeners
+
+
+_ACCEPT_RETRY = {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}
+
+
+async def accept_loop(app: App, listener: socket.socket, nursery) -> None:
+    """Accept clients on one listening socket and start a handler for each in ``nursery``."""
+    try:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except BlockingIOError:
+                await trio.lowlevel.wait_readable(listener)
+                continue
+            except OSError as e:
+                if e.errno in _ACCEPT_RETRY:  # out of descriptors or memory: back off, as trio does
+                    log.error("accept failed (%s); retrying in 100 ms", e.strerror)
+                    await trio.sleep(0.1)
+                    continue
+                if e.errno in (errno.ECONNABORTED, errno.EPROTO, errno.EPERM):
+                    continue
+                raise
+            conn.setblocking(False)
+            if conn.family in (socket.AF_INET, socket.AF_INET6):
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            nursery.start_soon(handle, app, RawTransport(conn))
+    finally:
+        trio.lowlevel.notify_closing(listener)
+        listener.close()
 
 
 async def start_stores(app: App) -> None:
@@ -61,14 +101,14 @@ async def serve(app: App, *, task_status=trio.TASK_STATUS_IGNORED, handle_signal
     """Run the server until cancelled or signalled. ``task_status.started(port)`` once it accepts connections."""
     await start_stores(app)
     try:
-        listeners = await open_listeners(app)
+        listeners = open_listeners(app)
         async with trio.open_nursery() as main:
             for store in app.stores.values():
                 main.start_soon(store.run_cleanup)
             async with trio.open_nursery() as connections:
                 async with trio.open_nursery() as accepting:
-                    accepting.start_soon(partial(trio.serve_listeners, partial(handle, app), listeners,
-                                                 handler_nursery=connections))
+                    for listener in listeners:
+                        accepting.start_soon(accept_loop, app, listener, connections)
                     log.info("respd ready to accept connections on %s port %d (%d stores)",
                              app.settings.get("bind", "127.0.0.1"), app.port, len(app.stores))
                     task_status.started(app.port)

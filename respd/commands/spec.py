@@ -80,8 +80,10 @@ class Command:
         return first, last, step
 
 
-#: name (lowercase bytes) -> Command, the single table dispatch reads
+#: name (lowercase bytes) -> Command, the single table everything reads
 COMMANDS: dict[bytes, Command] = {}
+#: the same commands under their lowercase and uppercase names: dispatch finds the usual spellings in one probe
+LOOKUP: dict[bytes, Command] = {}
 
 
 def command(name: str, arity: int, flags: tuple = (), keys: tuple = (), categories: tuple = (), group: str = "generic",
@@ -97,7 +99,7 @@ def command(name: str, arity: int, flags: tuple = (), keys: tuple = (), categori
         if parent:
             COMMANDS[parent.lower().encode()].subcommands[name.lower().encode()] = cmd
         else:
-            COMMANDS[name.lower().encode()] = cmd
+            _register(name, cmd)
         fn.command = cmd
         return fn
 
@@ -108,8 +110,14 @@ def container(name: str, arity: int = -2, flags: tuple = (), categories: tuple =
               summary: str = "", since: str = "1.0.0") -> Command:
     """Declare a command with subcommands (CLIENT, CONFIG, COMMAND, ACL)."""
     cmd = Command(name.lower(), None, arity, tuple(flags), (), tuple(categories), group, summary, since)
-    COMMANDS[name.lower().encode()] = cmd
+    _register(name, cmd)
     return cmd
+
+
+def _register(name: str, cmd: Command) -> None:
+    COMMANDS[name.lower().encode()] = cmd
+    LOOKUP[name.lower().encode()] = cmd
+    LOOKUP[name.upper().encode()] = cmd
 
 
 def then(result: Any, fn: Callable[[Any], Any]) -> Any:

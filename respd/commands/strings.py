@@ -63,6 +63,9 @@ def get(sess, argv):
          arguments=(("key", "key"), ("value", "string"), ("condition", "oneof", "optional"),
                     ("get", "pure-token", "optional"), ("expiration", "oneof", "optional")))
 def set_(sess, argv):
+    if len(argv) == 3:
+        r = sess.store.set(argv[1], argv[2])
+        return OK if type(r) is tuple else then(r, _ok_or_null)
     cond = None
     get_old = False
     expire = None
