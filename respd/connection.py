@@ -198,11 +198,13 @@ async def _loop(app, sess, reader: RequestReader, transport) -> None:
         out = []
         append = out.append
         close = False
+        count = 0
         try:
             while True:
                 argv = next_request()
                 if argv is None:
                     break
+                count += 1
                 mode = sess.reply_mode
                 reply = execute(sess, argv)
                 if type(reply) is _Coroutine:
@@ -221,6 +223,7 @@ async def _loop(app, sess, reader: RequestReader, transport) -> None:
         except SecurityClose:
             log.warning("possible SECURITY ATTACK detected from %s: HTTP request on the Redis port", sess.addr)
             return
+        app.stat_commands += count
         if out:
             await send_all(out[0] if len(out) == 1 else b"".join(out))
         if close or app.draining:
