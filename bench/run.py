@@ -1,0 +1,831 @@
+#!/usr/bin/env python3
+"""respd benchmark suite: respd against redis-server on the same machine, same clients, interleaved.
+
+    python bench/run.py --quick          # 1 run, fewer requests, 100k keys for memory: about a minute
+    python bench/run.py                  # full: 3 interleaved runs, 1M keys for memory: about 7 minutes
+    python bench/run.py --runs 5 --only get,set
+    RESPD_BENCH_PG_DSN=postgresql://... python bench/run.py --quick     # adds the SQL-store rows
+
+See bench/README.md for what each workload does and how to read the results. Everything measured is written to
+``bench/results/<UTC stamp>-<mode>.md`` (and ``latest.md``) plus the raw numbers as JSON beside it.
+
+Method (PERF.md's): both servers are started once per suite on free ports and reused, with FLUSHALL (and the
+workload's preload) before every measurement; within each run every workload is measured on both servers back to
+back, the order alternating from run to run (A B, B A, ...); the reported figure is the median over runs, and the
+ratio is the median of the per-run ratios (respd / redis-server measured in the same run). Server CPU comes from
+/proc/PID/stat (utime+stime, all threads) before/after each measurement; "other load" is the machine's busy time
+from /proc/stat minus the server's and the client's CPU, in cores.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import resource
+import shlex
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+
+from resp_load import Client, ServerError, make_cache_mix, mass_insert, run_cache_mix  # noqa: E402
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+PG_DSN_ENV = "RESPD_BENCH_PG_DSN"
+PG_TABLE_ENV = "RESPD_BENCH_PG_TABLE"
+
+# Issue #5 targets (ratio respd / redis-server): (minimum, stretch)
+TARGET_P1 = (0.35, 0.45)
+TARGET_P16 = (0.55, 0.70)
+TARGET_MEM_RATIO = 1.6      # respd RSS per key <= 1.6 x redis-server RSS per key
+TARGET_STARTUP_MS = 300.0   # respd: process start -> first PING reply
+
+# Request counts per mode. P1 figures are ~20k ops/s for respd, P16 ~110k: each respd measurement lasts ~1 s in
+# quick mode and ~5 s in full mode.
+MODES = {
+    "quick": dict(runs=1, n_p1=20_000, n_p16=100_000, n_multi=20_000, mix_ops=40_000, mem_keys=100_000,
+                  startup_trials=3, idle_seconds=3.0, n_sql=3_000, quiet_wait=2.0),
+    "full": dict(runs=3, n_p1=100_000, n_p16=500_000, n_multi=100_000, mix_ops=200_000, mem_keys=1_000_000,
+                 startup_trials=5, idle_seconds=5.0, n_sql=20_000, quiet_wait=10.0),
+}
+CLIENTS = 50
+KEYSPACE = 100_000           # -r for redis-benchmark, keys preloaded for GET/MGET
+SQL_KEYSPACE = 10_000        # smaller keyspace for the SQL store (preloading 100k rows takes long)
+VALUE64 = "v" * 64           # MSET's literal value
+
+
+# ------------------------------------------------------------------------------------------------ /proc
+def proc_cpu(pid: int) -> float:
+    """utime+stime of a process (all its threads), seconds."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK   # fields 14, 15 of stat(5), after pid and comm
+
+
+def proc_rss(pid: int) -> int:
+    """VmRSS of a process, bytes."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmRSS for pid %d" % pid)
+
+
+def machine_busy() -> float:
+    """CPU-seconds the whole machine has been busy in processes (all cores), plus hypervisor steal.
+
+    irq/softirq time is left out: loopback networking runs there and is charged to no process, so it would count
+    our own traffic (~0.2 cores at 60k requests/s) as "other load"."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    user, nice, system, idle, iowait, irq, softirq, steal = (v + [0] * 8)[:8]
+    return (user + nice + system + steal) / CLK_TCK
+
+
+def client_cpu() -> float:
+    """CPU-seconds of this process plus its reaped children (redis-benchmark runs are reaped children)."""
+    s = resource.getrusage(resource.RUSAGE_SELF)
+    c = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
+
+
+def loadavg() -> str:
+    with open("/proc/loadavg") as f:
+        return f.read().strip()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ---------------------------------------------------------------------------------------------- servers
+class ServerDied(Exception):
+    pass
+
+
+class Server:
+    """A server process under test, started on a free port, with its log in the suite's temp dir."""
+
+    def __init__(self, name: str, argv_fn: Callable[[int], list], workdir: str, env: Optional[dict] = None):
+        self.name, self.argv_fn, self.workdir, self.env = name, argv_fn, workdir, env
+        self.proc: Optional[subprocess.Popen] = None
+        self.port = 0
+        self.argv: list = []
+        self.log_path = os.path.join(workdir, "%s.log" % name)
+        self.restarts = -1
+
+    def start(self, timeout: float = 30.0) -> float:
+        """Start and wait for the first PONG; return seconds from spawn to that reply."""
+        self.port = free_port()
+        self.argv = self.argv_fn(self.port)
+        log = open(self.log_path, "ab")
+        t0 = time.perf_counter()
+        self.proc = subprocess.Popen(self.argv, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=self.env,
+                                     stdin=subprocess.DEVNULL, start_new_session=True)
+        log.close()
+        self.restarts += 1
+        return self._wait_ready(t0, timeout)
+
+    def _wait_ready(self, t0: float, timeout: float) -> float:
+        while True:
+            if self.proc.poll() is not None:
+                raise ServerDied("%s exited with %s during startup; log tail:\n%s"
+                                 % (self.name, self.proc.returncode, self.log_tail()))
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as s:
+                    s.sendall(b"*1\r\n$4\r\nPING\r\n")
+                    buf = b""
+                    while not buf.endswith(b"\r\n"):
+                        chunk = s.recv(64)
+                        if not chunk:
+                            break
+                        buf += chunk
+                    if buf == b"+PONG\r\n":
+                        return time.perf_counter() - t0
+            except OSError:
+                pass
+            if time.perf_counter() - t0 > timeout:
+                raise ServerDied("%s did not answer PING within %.0f s" % (self.name, timeout))
+            time.sleep(0.002)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def cpu(self) -> float:
+        return proc_cpu(self.proc.pid)
+
+    def rss(self) -> int:
+        return proc_rss(self.proc.pid)
+
+    def call(self, *args):
+        with Client(self.port) as c:
+            return c.call(*args)
+
+    def log_tail(self, n: int = 15) -> str:
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return "".join(f.readlines()[-n:])
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def respd_argv(config: Optional[str] = None) -> Callable[[int], list]:
+    def argv(port: int) -> list:
+        a = [sys.executable, "-m", "respd", "--port", str(port), "--bind", "127.0.0.1"]
+        return a + (["--config", config] if config else [])
+    return argv
+
+
+def redis_argv(workdir: str) -> Callable[[int], list]:
+    def argv(port: int) -> list:
+        return ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                "--daemonize", "no", "--dir", workdir]
+    return argv
+
+
+# -------------------------------------------------------------------------------------------- workloads
+@dataclass
+class Workload:
+    name: str
+    kind: str                                # "rb" (redis-benchmark) or "mix" (Python cache mix)
+    args: list = field(default_factory=list)  # redis-benchmark arguments after -h/-p/-n/--csv
+    n: int = 0
+    preload: Optional[tuple] = None          # (keys, value_size, key_format) loaded after FLUSHALL
+    target: Optional[tuple] = None           # (min ratio, stretch ratio)
+    note: str = ""
+
+
+def build_workloads(m: dict) -> list:
+    wl = []
+    for depth, n, target in ((1, m["n_p1"], TARGET_P1), (16, m["n_p16"], TARGET_P16)):
+        for size, label in ((64, "64B"), (1024, "1KiB")):
+            common = ["-c", str(CLIENTS), "-P", str(depth), "-d", str(size), "-r", str(KEYSPACE)]
+            wl.append(Workload("SET %s P%d" % (label, depth), "rb", ["-t", "set"] + common, n, target=target))
+            wl.append(Workload("GET %s P%d" % (label, depth), "rb", ["-t", "get"] + common, n,
+                               preload=(KEYSPACE, size, b"key:%012d"), target=target))
+    multi = ["-c", str(CLIENTS), "-P", "1", "-r", str(KEYSPACE)]
+    wl.append(Workload("MSET 10 keys P1", "rb", multi + ["MSET"] + ["key:__rand_int__", VALUE64] * 10,
+                       m["n_multi"], note="ops = MSET commands (10 keys each)"))
+    wl.append(Workload("MGET 10 keys P1", "rb", multi + ["MGET"] + ["key:__rand_int__"] * 10, m["n_multi"],
+                       preload=(KEYSPACE, 64, b"key:%012d"), note="ops = MGET commands (10 keys each)"))
+    wl.append(Workload("INCR P1", "rb", ["-t", "incr"] + multi, m["n_multi"]))
+    wl.append(Workload("cache mix P1", "mix", n=m["mix_ops"]))
+    return wl
+
+
+def run_redis_benchmark(port: int, w: Workload, n: int, timeout: float) -> dict:
+    argv = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-n", str(n), "--csv"] + w.args
+    try:
+        cp = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError("redis-benchmark timed out after %.0f s (server not answering?)" % timeout)
+    rows = parse_csv(cp.stdout)
+    if cp.returncode != 0 or not rows or "Error from server" in cp.stdout + cp.stderr:
+        raise RuntimeError("redis-benchmark failed (exit %d): %s" % (cp.returncode,
+                                                                    (cp.stdout + cp.stderr).strip()[-500:]))
+    row = rows[-1]
+    return {"rps": row["rps"], "p50_ms": row["p50_latency_ms"], "p99_ms": row["p99_latency_ms"], "ops": n}
+
+
+def parse_csv(text: str) -> list:
+    """Rows of redis-benchmark --csv output: test name plus float columns (rps, *_latency_ms)."""
+    import csv
+    lines = [ln for ln in text.splitlines() if ln.startswith('"')]
+    rows = []
+    for rec in csv.DictReader(lines):
+        rows.append({k: (v if k == "test" else float(v)) for k, v in rec.items()})
+    return rows
+
+
+def bench_command(w: Workload, n: int) -> str:
+    if w.kind != "rb":
+        return "(Python, bench/resp_load.py run_cache_mix)"
+    cmd = shlex.join(["redis-benchmark", "-h", "127.0.0.1", "-p", "PORT", "-n", str(n), "--csv"] + w.args)
+    return cmd.replace(" -p PORT ", " -p $PORT ")
+
+
+def measure(server: Server, fn: Callable[[], dict]) -> dict:
+    """Run ``fn`` (the load), recording server CPU, client CPU, wall time and the rest of the machine's load."""
+    busy0, srv0, cli0, t0 = machine_busy(), server.cpu(), client_cpu(), time.perf_counter()
+    res = fn()
+    wall = time.perf_counter() - t0
+    busy1, cli1 = machine_busy(), client_cpu()
+    if not server.alive():
+        raise ServerDied("%s died during the measurement (exit %s); log tail:\n%s"
+                         % (server.name, server.proc.returncode, server.log_tail()))
+    srv1 = server.cpu()
+    srv, cli = srv1 - srv0, cli1 - cli0
+    ops = res["ops"]
+    res.update(wall=wall, server_cpu=srv, client_cores=cli / wall,
+               other_cores=max(0.0, (busy1 - busy0) - srv - cli) / wall,
+               cpu_s_per_mops=srv / ops * 1e6 if ops else float("nan"),
+               req_per_cpu_s=ops / srv if srv > 0 else float("nan"))
+    return res
+
+
+def prepare(server: Server, preload: Optional[tuple]) -> None:
+    server.call("FLUSHALL")
+    if preload:
+        keys, size, fmt = preload
+        errors = mass_insert(server.port, keys, fmt, size)
+        if errors:
+            raise RuntimeError("%s: %d error replies while preloading %d keys" % (server.name, errors, keys))
+
+
+# ------------------------------------------------------------------------------------------- the suite
+class Suite:
+    def __init__(self, args, mode: dict):
+        self.args, self.m = args, mode
+        self.workdir = tempfile.mkdtemp(prefix="respd-bench-")
+        self.results: dict = {}           # workload -> server -> [per-run result dicts]
+        self.errors: list = []            # human-readable failures (bugs found while benchmarking)
+        self.commands: dict = {}          # workload -> exact client command
+        self.servers: dict = {}
+        self.extra: dict = {}
+        self.quiet_waited = 0.0           # seconds spent waiting for the machine to calm down
+        self.quiet_timeouts = 0           # measurements started although the machine stayed busy
+
+    def log(self, msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    # -- servers
+    def make_servers(self) -> None:
+        self.servers = {"respd": Server("respd", respd_argv(self.args.config), self.workdir),
+                        "redis": Server("redis", redis_argv(self.workdir), self.workdir)}
+
+    def ensure_up(self, s: Server) -> None:
+        if not s.alive():
+            if s.proc is not None:
+                self.log("  restarting %s" % s.name)
+            s.start()
+
+    # -- throughput runs
+    def run_throughput(self, workloads: list) -> None:
+        mix = None
+        if any(w.kind == "mix" for w in workloads):
+            mix = make_cache_mix(self.m["mix_ops"], connections=CLIENTS)
+            self.extra["cache_mix"] = mix.describe()
+        for s in self.servers.values():
+            self.ensure_up(s)
+        order = ["respd", "redis"]
+        for run in range(self.m["runs"]):
+            self.log("run %d/%d  (loadavg %s)" % (run + 1, self.m["runs"], loadavg()))
+            for w in workloads:
+                self.commands[w.name] = bench_command(w, w.n)
+                for name in order:
+                    s = self.servers[name]
+                    self.measure_one(w, s, name, mix)
+            order.reverse()
+
+    def wait_quiet(self) -> None:
+        """Wait (at most --quiet-wait s) until the rest of the machine uses < --quiet-threshold cores.
+
+        Other sessions' tests on a 2-core machine take a core away from the server or the client; waiting for a
+        gap is cheaper than re-running. The time waited and the load seen are recorded either way."""
+        limit, threshold = self.args.quiet_wait, self.args.quiet_threshold
+        if limit <= 0:
+            return
+        t_end = time.perf_counter() + limit
+        while True:
+            ours = [s for s in self.servers.values() if s.alive()]
+            b0, c0, s0, t0 = machine_busy(), client_cpu(), sum(s.cpu() for s in ours), time.perf_counter()
+            time.sleep(0.5)
+            dt = time.perf_counter() - t0
+            other = ((machine_busy() - b0) - (client_cpu() - c0)
+                     - (sum(s.cpu() for s in ours if s.alive()) - s0)) / dt
+            self.quiet_waited += dt
+            if other < threshold or time.perf_counter() >= t_end:
+                if other >= threshold:
+                    self.quiet_timeouts += 1
+                return
+
+    def measure_one(self, w: Workload, s: Server, name: str, mix, n: Optional[int] = None) -> None:
+        n = n or w.n
+        # generous timeout: 200 ops/s would be far slower than anything sane
+        timeout = max(120.0, n / 200.0)
+        try:
+            self.ensure_up(s)
+            prepare(s, w.preload)
+            self.wait_quiet()
+            if w.kind == "rb":
+                res = measure(s, lambda: run_redis_benchmark(s.port, w, n, timeout))
+            else:
+                res = measure(s, lambda: run_cache_mix(s.port, mix, timeout=timeout))
+                if res["errors"]:
+                    raise RuntimeError("%d error replies during the cache mix" % res["errors"])
+        except Exception as e:  # a failure is a result: record it and go on with the rest
+            msg = "%s on %s: %s" % (w.name, name, e)
+            self.errors.append(msg)
+            self.log("  FAILED " + msg)
+            self.results.setdefault(w.name, {}).setdefault(name, []).append(None)
+            return
+        self.results.setdefault(w.name, {}).setdefault(name, []).append(res)
+        extra = " hit %.3f" % res["hit_ratio"] if "hit_ratio" in res else ""
+        self.log("  %-18s %-6s %10.0f ops/s  p50 %6.3f  p99 %7.3f ms  %8.0f req/CPU-s  other %.2f%s"
+                 % (w.name, name, res["rps"], res["p50_ms"], res["p99_ms"], res["req_per_cpu_s"],
+                    res["other_cores"], extra))
+
+    # -- SQL store (optional)
+    def run_sql(self) -> None:
+        dsn = os.environ.get(PG_DSN_ENV)
+        if not dsn:
+            self.extra["sql"] = "skipped: %s not set" % PG_DSN_ENV
+            self.log("SQL store: skipped (%s not set)" % PG_DSN_ENV)
+            return
+        table = os.environ.get(PG_TABLE_ENV, "respd_bench_kv")
+        cfg = os.path.join(self.workdir, "sql-registry.yaml")
+        with open(cfg, "w") as f:
+            f.write(SQL_REGISTRY % {"env": PG_DSN_ENV, "table": table})
+        self.extra["sql_registry"] = SQL_REGISTRY % {"env": PG_DSN_ENV, "table": table}
+        s = Server("respd-sql", respd_argv(cfg), self.workdir)
+        self.servers["respd-sql"] = s
+        try:
+            s.start(timeout=60)
+        except ServerDied as e:
+            self.errors.append("SQL store: respd did not start: %s" % e)
+            self.extra["sql"] = "failed: respd with the SQL registry did not start (see Failures)"
+            return
+        self.extra["sql"] = "table %s, keyspace %d, %d requests per measurement" % (table, SQL_KEYSPACE,
+                                                                                    self.m["n_sql"])
+        common = ["-c", str(CLIENTS), "-P", "1", "-d", "64", "-r", str(SQL_KEYSPACE)]
+        wls = [Workload("SQL SET 64B P1", "rb", ["-t", "set"] + common, self.m["n_sql"]),
+               Workload("SQL GET 64B P1", "rb", ["-t", "get"] + common, self.m["n_sql"],
+                        preload=(SQL_KEYSPACE, 64, b"key:%012d"))]
+        order = ["respd-sql", "redis"]
+        for run in range(self.m["runs"]):
+            for w in wls:
+                self.commands[w.name] = bench_command(w, w.n)
+                for name in order:
+                    self.measure_one(w, self.servers[name], name, None)
+            order.reverse()
+        try:
+            s.call("FLUSHALL")
+        except Exception:
+            pass
+        s.stop()
+
+    # -- startup and idle CPU (fresh processes)
+    def run_startup(self) -> None:
+        out = {}
+        for name, argv_fn in (("respd", respd_argv(self.args.config)), ("redis", redis_argv(self.workdir))):
+            times, idle = [], None
+            for i in range(self.m["startup_trials"]):
+                s = Server("%s-startup" % name, argv_fn, self.workdir)
+                try:
+                    times.append(s.start() * 1000)
+                    if i == self.m["startup_trials"] - 1:
+                        idle = self.idle_cpu(s)
+                except ServerDied as e:
+                    self.errors.append("startup %s: %s" % (name, e))
+                finally:
+                    s.stop()
+            out[name] = {"startup_ms": times, "idle_core_pct": idle, "argv": s.argv}
+            self.log("startup %s: %s ms; idle CPU %s%% of a core"
+                     % (name, ", ".join("%.0f" % t for t in times), fmt_num(idle, 2)))
+        self.extra["startup"] = out
+
+    def idle_cpu(self, s: Server) -> float:
+        time.sleep(1.0)
+        c0, t0 = s.cpu(), time.perf_counter()
+        time.sleep(self.m["idle_seconds"])
+        return (s.cpu() - c0) / (time.perf_counter() - t0) * 100
+
+    # -- memory per key (fresh processes)
+    def run_memory(self) -> None:
+        keys = self.args.mem_keys or self.m["mem_keys"]
+        out = {"keys": keys}
+        for name, argv_fn in (("respd", respd_argv(self.args.config)), ("redis", redis_argv(self.workdir))):
+            s = Server("%s-memory" % name, argv_fn, self.workdir)
+            try:
+                s.start()
+                time.sleep(0.5)
+                before = s.rss()
+                t0 = time.perf_counter()
+                errors = mass_insert(s.port, keys, b"mem:%012d", 64, ttl_every=2, ttl_seconds=3600)
+                load_s = time.perf_counter() - t0
+                time.sleep(0.5)
+                after = s.rss()
+                dbsize = s.call("DBSIZE")
+                info = s.call("INFO", "memory").decode(errors="replace")
+                used = None
+                for line in info.splitlines():
+                    if line.startswith("used_memory:"):
+                        used = int(line.split(":")[1])
+                idle = self.idle_cpu(s)
+                out[name] = {"rss_before": before, "rss_after": after, "per_key": (after - before) / keys,
+                             "dbsize": dbsize, "errors": errors, "load_s": load_s, "used_memory": used,
+                             "idle_core_pct_loaded": idle, "argv": s.argv}
+                if dbsize != keys or errors:
+                    self.errors.append("memory %s: DBSIZE %s after loading %d keys, %d error replies"
+                                       % (name, dbsize, keys, errors))
+                self.log("memory %s: %d keys, RSS %.1f -> %.1f MB, %.0f B/key, loaded in %.1f s, idle %.2f%%"
+                         % (name, keys, before / 1e6, after / 1e6, (after - before) / keys, load_s, idle))
+            except Exception as e:
+                self.errors.append("memory %s: %s" % (name, e))
+                self.log("  FAILED memory %s: %s" % (name, e))
+            finally:
+                s.stop()
+        self.extra["memory"] = out
+
+    def close(self) -> None:
+        for s in self.servers.values():
+            s.stop()
+
+
+SQL_REGISTRY = """\
+# generated by bench/run.py: db 0 is a SQL store on PostgreSQL (DSN from $%(env)s)
+version: "1.0"
+namespace: bench
+server:
+  databases: {0: bench:kv}
+entries:
+  - {name: pg, kind: db.sql.postgres, dsn_env: %(env)s}
+  - {name: kv, kind: store.sql, database: bench:pg, table_name: %(table)s, create_table: true}
+"""
+
+
+# ---------------------------------------------------------------------------------------------- report
+def fmt_num(v, digits: int = 0) -> str:
+    if v is None or v != v:
+        return "–"
+    return "{:,.{d}f}".format(v, d=digits)
+
+
+def median(values: list):
+    values = [v for v in values if v is not None and v == v]
+    return statistics.median(values) if values else None
+
+
+def target_status(ratio, target) -> str:
+    if target is None:
+        return ""
+    lo, hi = target
+    label = "≥ %.2f× (stretch %.2f×)" % (lo, hi)
+    if ratio is None:
+        return label + " –"
+    return label + (" **stretch met**" if ratio >= hi else " met" if ratio >= lo else " **MISSED**")
+
+
+def machine_info() -> dict:
+    model = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    mem = "?"
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemTotal:"):
+                mem = "%.1f GiB" % (int(line.split()[1]) / 1024 / 1024)
+    vers = {}
+    for mod in ("trio", "hiredis", "redis", "psycopg"):
+        try:
+            m = __import__(mod)
+            vers[mod] = getattr(m, "__version__", "?")
+        except Exception:
+            vers[mod] = "not installed"
+    rs = subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout.strip()
+    rb = subprocess.run(["redis-benchmark", "--version"], capture_output=True, text=True).stdout.strip()
+    git = subprocess.run(["git", "-C", REPO, "log", "-1", "--format=%h %s"], capture_output=True,
+                         text=True).stdout.strip()
+    dirty = subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--", "respd", "backends"],
+                           capture_output=True, text=True).stdout.strip()
+    return {"nproc": os.cpu_count(), "affinity": len(os.sched_getaffinity(0)), "cpu_model": model, "mem": mem,
+            "kernel": platform.release(), "python": platform.python_version(), "versions": vers,
+            "redis_server": rs, "redis_benchmark": rb, "respd_commit": git,
+            "respd_dirty": bool(dirty), "respd_dirty_files": dirty.splitlines()}
+
+
+def render(suite: Suite, workloads: list, info: dict, started: str, mode_name: str, wall: float,
+           load_before: str, load_after: str) -> str:
+    m, res = suite.m, suite.results
+    L = []
+    L.append("# respd benchmark — %s (%s mode, %d run%s)" % (started, mode_name, m["runs"],
+                                                            "" if m["runs"] == 1 else "s"))
+    L.append("")
+    L.append("respd commit: `%s`%s. Suite wall time %.0f s." % (
+        info["respd_commit"], " (**uncommitted changes** in respd/ or backends/)" if info["respd_dirty"] else "",
+        wall))
+    L.append("")
+    L.append("## Throughput (median of %d interleaved run%s; ratio = median of per-run respd/redis)"
+             % (m["runs"], "" if m["runs"] == 1 else "s"))
+    L.append("")
+    L.append("| workload | respd ops/s | redis ops/s | ratio | target | respd p50 / p99 ms | redis p50 / p99 ms |")
+    L.append("|---|---|---|---|---|---|---|")
+    rows = [w.name for w in workloads] + [k for k in res if k.startswith("SQL ")]
+    targets = {w.name: w.target for w in workloads}
+    csv_rows = []
+    for name in rows:
+        if name not in res:
+            continue
+        a_name = "respd-sql" if name.startswith("SQL ") else "respd"
+        a, b = res[name].get(a_name, []), res[name].get("redis", [])
+        ratios = [x["rps"] / y["rps"] for x, y in zip(a, b) if x and y]
+        ratio = median(ratios)
+        rng = " (%.2f–%.2f)" % (min(ratios), max(ratios)) if len(ratios) > 1 else ""
+
+        def med(lst, k):
+            return median([x[k] for x in lst if x])
+        L.append("| %s | %s | %s | %s%s | %s | %s / %s | %s / %s |" % (
+            name + (" (respd SQL store)" if a_name == "respd-sql" else ""),
+            fmt_num(med(a, "rps")), fmt_num(med(b, "rps")),
+            ("%.2f×" % ratio) if ratio is not None else "–", rng, target_status(ratio, targets.get(name)),
+            fmt_num(med(a, "p50_ms"), 3), fmt_num(med(a, "p99_ms"), 3),
+            fmt_num(med(b, "p50_ms"), 3), fmt_num(med(b, "p99_ms"), 3)))
+        csv_rows.append((name, a_name, a, b))
+    L.append("")
+    if "cache mix P1" in res:
+        hr = {k: median([x["hit_ratio"] for x in res["cache mix P1"].get(k, []) if x]) for k in ("respd", "redis")}
+        L.append("Cache mix hit ratio (GETs that found a value): respd %s, redis-server %s. Mix: %s."
+                 % (fmt_num(hr["respd"], 3), fmt_num(hr["redis"], 3), suite.extra.get("cache_mix", "")))
+        L.append("")
+    L.append("MSET/MGET ops are commands of 10 keys each. SQL rows (when present) compare respd on its SQL store "
+             "with redis-server running the same command. SQL store: %s." % suite.extra.get("sql", "not run"))
+    L.append("")
+
+    L.append("## Server CPU efficiency (medians)")
+    L.append("")
+    L.append("| workload | respd CPU-s / M ops | redis CPU-s / M ops | respd req / CPU-s | redis req / CPU-s "
+             "| client cores (respd / redis run) | other load, cores (max) |")
+    L.append("|---|---|---|---|---|---|---|")
+    for name, a_name, a, b in csv_rows:
+        def med(lst, k):
+            return median([x[k] for x in lst if x])
+        others = [x["other_cores"] for x in a + b if x]
+        L.append("| %s | %s | %s | %s | %s | %s / %s | %s |" % (
+            name, fmt_num(med(a, "cpu_s_per_mops"), 1), fmt_num(med(b, "cpu_s_per_mops"), 1),
+            fmt_num(med(a, "req_per_cpu_s")), fmt_num(med(b, "req_per_cpu_s")),
+            fmt_num(med(a, "client_cores"), 2), fmt_num(med(b, "client_cores"), 2),
+            fmt_num(max(others), 2) if others else "–"))
+    L.append("")
+
+    mem = suite.extra.get("memory")
+    if mem and "respd" in mem and "redis" in mem:
+        r, d = mem["respd"], mem["redis"]
+        ratio = r["per_key"] / d["per_key"] if d["per_key"] > 0 else None
+        L.append("## Memory: %s keys (16-byte keys, 64-byte values, EX 3600 on every second key)" % fmt_num(mem["keys"]))
+        L.append("")
+        L.append("| server | RSS before | RSS after | RSS bytes / key | used_memory / key | DBSIZE | load time "
+                 "| idle CPU with keys |")
+        L.append("|---|---|---|---|---|---|---|---|")
+        for name, x in (("respd", r), ("redis-server", d)):
+            um = fmt_num((x["used_memory"] or 0) / mem["keys"]) if name == "redis-server" else "(= RSS)"
+            L.append("| %s | %s MB | %s MB | %s | %s | %s | %.1f s | %s%% of a core |" % (
+                name, fmt_num(x["rss_before"] / 1e6, 1), fmt_num(x["rss_after"] / 1e6, 1), fmt_num(x["per_key"]),
+                um, fmt_num(x["dbsize"]), x["load_s"], fmt_num(x["idle_core_pct_loaded"], 2)))
+        L.append("")
+        status = "–" if ratio is None else ("met" if ratio <= TARGET_MEM_RATIO else "**MISSED**")
+        L.append("respd / redis-server RSS per key: **%s×** (target ≤ %.1f×: %s)."
+                 % (fmt_num(ratio, 2), TARGET_MEM_RATIO, status))
+        L.append("")
+    elif mem is None:
+        L.append("## Memory: not run")
+        L.append("")
+
+    st = suite.extra.get("startup")
+    if st:
+        L.append("## Startup (spawn → first PONG) and idle CPU (fresh process, empty, %.0f s)" % m["idle_seconds"])
+        L.append("")
+        L.append("| server | startup median ms | all trials ms | idle CPU |")
+        L.append("|---|---|---|---|")
+        for name in ("respd", "redis"):
+            x = st.get(name)
+            if not x:
+                continue
+            L.append("| %s | %s | %s | %s%% of a core |" % (
+                name, fmt_num(median(x["startup_ms"]), 0), ", ".join("%.0f" % t for t in x["startup_ms"]),
+                fmt_num(x["idle_core_pct"], 2)))
+        sm = median(st.get("respd", {}).get("startup_ms", []))
+        L.append("")
+        L.append("respd startup target < %.0f ms: %s." % (
+            TARGET_STARTUP_MS, "–" if sm is None else ("met" if sm < TARGET_STARTUP_MS else "**MISSED**")))
+        L.append("")
+
+    L.append("## Failures")
+    L.append("")
+    if suite.errors:
+        for e in suite.errors:
+            L.append("- " + e.replace("\n", "\n  "))
+    else:
+        L.append("None.")
+    L.append("")
+
+    L.append("## Per-run figures (ops/s, and in brackets the other load on the machine in cores)")
+    L.append("")
+    n_runs = max([len(v) for wl in res.values() for v in wl.values()] or [0])
+    L.append("| workload | server | " + " | ".join("run %d" % (i + 1) for i in range(n_runs)) + " |")
+    L.append("|---|---|" + "---|" * n_runs)
+    for name, a_name, a, b in csv_rows:
+        for sname, lst in ((a_name, a), ("redis", b)):
+            cells = [("%s (%.2f)" % (fmt_num(x["rps"]), x["other_cores"])) if x else "failed" for x in lst]
+            L.append("| %s | %s | %s |" % (name, sname, " | ".join(cells + [""] * (n_runs - len(cells)))))
+    L.append("")
+
+    L.append("## Machine and load")
+    L.append("")
+    v = info["versions"]
+    L.append("- nproc %s (affinity %s), CPU: %s, RAM %s, kernel %s" % (
+        info["nproc"], info["affinity"], info["cpu_model"], info["mem"], info["kernel"]))
+    L.append("- Python %s; trio %s, hiredis %s, redis-py %s, psycopg %s" % (
+        info["python"], v["trio"], v["hiredis"], v["redis"], v["psycopg"]))
+    L.append("- %s; %s" % (info["redis_server"], info["redis_benchmark"]))
+    if info["respd_dirty"]:
+        L.append("- uncommitted changes: " + ", ".join("`%s`" % f.strip() for f in info["respd_dirty_files"]))
+    L.append("- /proc/loadavg before: `%s`; after: `%s`" % (load_before, load_after))
+    others = [x["other_cores"] for wl in res.values() for lst in wl.values() for x in lst if x]
+    if others:
+        L.append("- other load during measurements (machine busy time in processes − server − client, in cores; "
+                 "see bench/README.md): median %.2f, max %.2f" % (statistics.median(others), max(others)))
+    L.append("- waited %.0f s in total for other load < %.2f cores before measurements (at most %.0f s each); "
+             "%d measurement(s) started with the machine still busy" % (
+                 suite.quiet_waited, suite.args.quiet_threshold, suite.args.quiet_wait, suite.quiet_timeouts))
+    L.append("")
+
+    L.append("## Commands")
+    L.append("")
+    L.append("Suite: `%s`" % shlex.join([os.path.relpath(sys.argv[0], REPO)] + sys.argv[1:]))
+    L.append("")
+    L.append("Servers (one process each for the throughput runs, FLUSHALL + preload before every measurement; "
+             "fresh processes for startup and memory):")
+    L.append("")
+    L.append("```")
+    for s in suite.servers.values():
+        if s.argv:
+            L.append(shlex.join([("python" if a == sys.executable else a) for a in s.argv]).replace(
+                str(s.port), "$PORT") + ("   # restarted %d time(s)" % s.restarts if s.restarts > 0 else ""))
+    L.append("```")
+    L.append("")
+    L.append("Clients (GET and MGET workloads first preload %s keys `key:%%012d` with values of the workload's "
+             "size, pipelined raw RESP; the memory test loads `mem:%%012d` the same way):" % fmt_num(KEYSPACE))
+    L.append("")
+    L.append("```")
+    for name, cmd in suite.commands.items():
+        L.append("%-18s %s" % (name + ":", cmd))
+    L.append("```")
+    if suite.extra.get("sql_registry"):
+        L.append("")
+        L.append("SQL registry:")
+        L.append("")
+        L.append("```yaml")
+        L.append(suite.extra["sql_registry"].rstrip())
+        L.append("```")
+    L.append("")
+    return "\n".join(L)
+
+
+# ------------------------------------------------------------------------------------------------ main
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description="respd vs redis-server benchmark suite (see bench/README.md)")
+    p.add_argument("--quick", action="store_true", help="1 run, fewer requests, 100k keys for memory (~1 min)")
+    p.add_argument("--runs", type=int, help="interleaved runs per workload (default 3; quick: 1)")
+    p.add_argument("--only", help="comma-separated substrings: run only workloads whose name contains one "
+                   "(case-insensitive), e.g. 'get,set' or 'P16' or 'mix'")
+    p.add_argument("--mem-keys", type=int, help="keys for the memory test (default 1,000,000; quick: 100,000)")
+    p.add_argument("--scale", type=float, default=1.0, help="multiply every request count by this factor")
+    p.add_argument("--no-memory", action="store_true", help="skip the memory test")
+    p.add_argument("--no-startup", action="store_true", help="skip startup time and idle CPU")
+    p.add_argument("--no-sql", action="store_true", help="skip the SQL store even when %s is set" % PG_DSN_ENV)
+    p.add_argument("--sql", action="store_true", help="require the SQL-store run (fail if %s is unset)"
+                   % PG_DSN_ENV)
+    p.add_argument("--quiet-wait", type=float, help="before each measurement wait up to this many seconds for "
+                   "the rest of the machine to go quiet (default 10; quick: 2; 0 = never wait)")
+    p.add_argument("--quiet-threshold", type=float, default=0.3,
+                   help="'quiet' = other processes use fewer cores than this (default 0.3)")
+    p.add_argument("--config", help="registry file for respd's memory-store runs (default: embedded registry)")
+    p.add_argument("--results-dir", default=os.path.join(HERE, "results"), help="where to write results")
+    p.add_argument("--no-save", action="store_true", help="print the report, write nothing")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    mode_name = "quick" if args.quick else "full"
+    mode = dict(MODES[mode_name])
+    if args.runs:
+        mode["runs"] = args.runs
+    for k in ("n_p1", "n_p16", "n_multi", "mix_ops", "n_sql"):
+        mode[k] = max(1000, int(mode[k] * args.scale))
+    if args.quiet_wait is None:
+        args.quiet_wait = mode["quiet_wait"]
+    if args.sql and not os.environ.get(PG_DSN_ENV):
+        print("bench: --sql needs %s (a PostgreSQL DSN)" % PG_DSN_ENV, file=sys.stderr)
+        return 2
+    if args.no_sql:
+        os.environ.pop(PG_DSN_ENV, None)
+
+    started = datetime.datetime.now(datetime.timezone.utc)
+    stamp = started.strftime("%Y-%m-%d-%H%M%S")
+    info = machine_info()
+    load_before = loadavg()
+    suite = Suite(args, mode)
+    workloads = build_workloads(mode)
+    if args.only:
+        wanted = [x.strip().lower() for x in args.only.split(",") if x.strip()]
+        workloads = [w for w in workloads if any(x in w.name.lower() for x in wanted)]
+    t0 = time.perf_counter()
+    suite.log("respd bench, %s mode, %d run(s), temp dir %s" % (mode_name, mode["runs"], suite.workdir))
+    try:
+        if not args.no_startup:
+            suite.run_startup()
+        suite.make_servers()
+        if workloads:
+            suite.run_throughput(workloads)
+        if args.sql or (os.environ.get(PG_DSN_ENV) and not args.no_sql):
+            suite.run_sql()
+        else:
+            suite.extra["sql"] = "skipped: %s not set" % PG_DSN_ENV
+        suite.close()
+        if not args.no_memory:
+            suite.run_memory()
+        else:
+            suite.extra["memory"] = None
+    except KeyboardInterrupt:
+        suite.log("interrupted: reporting what was measured")
+    finally:
+        suite.close()
+    wall = time.perf_counter() - t0
+    report = render(suite, workloads, info, started.strftime("%Y-%m-%d %H:%M UTC"), mode_name, wall,
+                    load_before, loadavg())
+    print(report)
+    if not args.no_save:
+        os.makedirs(args.results_dir, exist_ok=True)
+        base = os.path.join(args.results_dir, "%s-%s" % (stamp, mode_name))
+        with open(base + ".md", "w") as f:
+            f.write(report)
+        with open(os.path.join(args.results_dir, "latest.md"), "w") as f:
+            f.write(report)
+        with open(base + ".raw.json", "w") as f:
+            json.dump({"mode": mode_name, "settings": mode, "machine": info, "results": suite.results,
+                       "extra": suite.extra, "errors": suite.errors, "commands": suite.commands}, f, indent=1,
+                      default=str)
+        suite.log("written: %s.md, %s.raw.json, %s" % (base, base, os.path.join(args.results_dir, "latest.md")))
+    return 1 if suite.errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
