@@ -1,0 +1,249 @@
+"""RequestReader (sans-I/O request parsing): framing, inline quoting, limits and error ordering (SPEC §1)."""
+from __future__ import annotations
+
+import tracemalloc
+
+import pytest
+
+from respd.errors import ProtocolError
+from respd.protocol import RequestReader, split_inline
+from tests.helpers import encode_command
+
+CHUNK = 64 * 1024
+
+
+def drain(reader: RequestReader, out: list) -> None:
+    while True:
+        argv = reader.next()
+        if argv is None:
+            return
+        out.append(argv)
+
+
+def parse(chunks, **limits):
+    """Feed chunks (each at most 64 KiB, like one receive) and collect requests; a protocol error ends the list
+    with ("error", text)."""
+    reader = RequestReader(**limits)
+    out: list = []
+    try:
+        for chunk in chunks:
+            for i in range(0, len(chunk), CHUNK):
+                reader.feed(chunk[i:i + CHUNK])
+                drain(reader, out)
+    except ProtocolError as e:
+        out.append(("error", e.text))
+    return out
+
+
+def mb(*args) -> bytes:
+    return encode_command(*args)
+
+
+# (stream, expected requests)
+STREAMS = [
+    (mb("PING"), [[b"PING"]]),
+    (mb("SET", "k", "v"), [[b"SET", b"k", b"v"]]),
+    (mb("SET", b"k\r\n", b"\x00\xff\r\n$3\r\n"), [[b"SET", b"k\r\n", b"\x00\xff\r\n$3\r\n"]]),
+    (mb("ECHO", b""), [[b"ECHO", b""]]),
+    (mb("PING") + mb("ECHO", "x") + mb("GET", "k"), [[b"PING"], [b"ECHO", b"x"], [b"GET", b"k"]]),
+    (b"*0\r\n" + mb("PING"), [[b"PING"]]),
+    (b"*-1\r\n" + mb("PING"), [[b"PING"]]),
+    (b"PING\r\n", [[b"PING"]]),
+    (b"PING\n", [[b"PING"]]),
+    (b"\r\n\n" + b"PING\r\n", [[b"PING"]]),
+    (b"SET k v\r\nGET k\r\n", [[b"SET", b"k", b"v"], [b"GET", b"k"]]),
+    (b"  SET\t k   v \r\n", [[b"SET", b"k", b"v"]]),
+    (b"ECHO \"a b\" 'c d'\r\n", [[b"ECHO", b"a b", b"c d"]]),
+    (b"PING\r\n" + mb("ECHO", "x") + b"GET k\r\n", [[b"PING"], [b"ECHO", b"x"], [b"GET", b"k"]]),
+    (mb("SET", "a", "1") + b"GET a\r\n" + mb("INCR", "a") + b"GET a\r\n",
+     [[b"SET", b"a", b"1"], [b"GET", b"a"], [b"INCR", b"a"], [b"GET", b"a"]]),
+    (mb("ECHO", "x" * 5000) + mb("PING"), [[b"ECHO", b"x" * 5000], [b"PING"]]),
+]
+
+
+@pytest.mark.parametrize("stream,expected", STREAMS, ids=[repr(s[:30]) for s, _ in STREAMS])
+def test_whole_stream(stream, expected):
+    assert parse([stream]) == expected
+
+
+@pytest.mark.parametrize("stream,expected", STREAMS, ids=[repr(s[:30]) for s, _ in STREAMS])
+def test_split_at_every_offset(stream, expected):
+    step = 1 if len(stream) < 400 else 97
+    for cut in range(1, len(stream), step):
+        assert parse([stream[:cut], stream[cut:]]) == expected, "split at %d" % cut
+
+
+@pytest.mark.parametrize("stream,expected", [s for s in STREAMS if len(s[0]) < 400],
+                         ids=[repr(s[:30]) for s, _ in STREAMS if len(s) < 400])
+def test_byte_at_a_time(stream, expected):
+    assert parse([stream[i:i + 1] for i in range(len(stream))]) == expected
+
+
+def test_three_way_splits():
+    stream = mb("SET", "a", "1") + b"GET a\r\n" + mb("ECHO", "hi")
+    expected = [[b"SET", b"a", b"1"], [b"GET", b"a"], [b"ECHO", b"hi"]]
+    for a in range(1, len(stream)):
+        for b in range(a, len(stream)):
+            assert parse([stream[:a], stream[a:b], stream[b:]]) == expected, (a, b)
+
+
+def test_partial_frame_is_buffered():
+    reader = RequestReader()
+    reader.feed(b"*2\r\n$4\r\nECHO\r\n$5\r\nhel")
+    assert reader.next() is None
+    assert reader.next() is None
+    reader.feed(b"lo\r\n")
+    assert reader.next() == [b"ECHO", b"hello"]
+    assert reader.next() is None
+
+
+# ------------------------------------------------------------------------------------------------ inline quoting
+INLINE = [
+    (b'ECHO a"b c"', [b"ECHO", b"ab c"]),
+    (b'ECHO ""', [b"ECHO", b""]),
+    (b"ECHO ''", [b"ECHO", b""]),
+    (b'ECHO "a\\nb"', [b"ECHO", b"a\nb"]),
+    (b'ECHO "\\r\\t\\b\\a\\\\\\""', [b"ECHO", b"\r\t\b\a\\\""]),
+    (b'ECHO "\\x41\\x7a"', [b"ECHO", b"Az"]),
+    (b'ECHO "\\xZZ"', [b"ECHO", b"xZZ"]),
+    (b'ECHO "\\q"', [b"ECHO", b"q"]),
+    (b"ECHO 'it\\'s'", [b"ECHO", b"it's"]),
+    (b"ECHO 'a\\nb'", [b"ECHO", b"a\\nb"]),
+    (b"ECHO 'a\"b'", [b"ECHO", b'a"b']),
+    (b'ECHO "it\'s"', [b"ECHO", b"it's"]),
+    (b"set  k\tv", [b"set", b"k", b"v"]),
+    (b"", []),
+    (b"   ", []),
+]
+
+
+@pytest.mark.parametrize("line,argv", INLINE, ids=[repr(x) for x, _ in INLINE])
+def test_inline_split(line, argv):
+    assert split_inline(line) == argv
+    if argv:
+        assert parse([line + b"\r\n"]) == [argv]
+    else:
+        assert parse([line + b"\r\n"]) == []
+
+
+@pytest.mark.parametrize("line", [b'ECHO "abc', b"ECHO 'abc", b'ECHO "a"b', b"ECHO 'a'b", b'ECHO "a""b"'])
+def test_inline_unbalanced_quotes(line):
+    with pytest.raises(ProtocolError) as e:
+        split_inline(line)
+    assert e.value.text == "unbalanced quotes in request"
+    assert parse([line + b"\r\n"]) == [("error", "unbalanced quotes in request")]
+
+
+# ------------------------------------------------------------------------------------------------ errors and limits
+ERRORS = [
+    (b"*abc\r\n", "invalid multibulk length"),
+    (b"*1\r\nfoo\r\n", "expected '$', got 'f'"),
+    (b"*2\r\n$3\r\nfoo\r\n:1\r\n", "expected '$', got ':'"),
+    (b"*1\r\n$abc\r\n", "invalid bulk length"),
+    (b"*1\r\n$-1\r\n", "invalid bulk length"),
+    (b"*1\r\n$\r\n", "invalid bulk length"),
+    (b"*2\r\n$4\r\nECHO\r\n$536870913\r\n", "invalid bulk length"),
+]
+
+
+@pytest.mark.parametrize("stream,text", ERRORS, ids=[repr(s) for s, _ in ERRORS])
+def test_protocol_errors(stream, text):
+    assert parse([stream]) == [("error", text)]
+
+
+@pytest.mark.xfail(strict=True, reason="respd/protocol.py: hiredis accepts a nested '*' element and waits for it "
+                                       "instead of failing with expected '$', got '*'")
+def test_nested_array_element_is_an_error():
+    assert parse([b"*2\r\n$3\r\nfoo\r\n*1\r\n"]) == [("error", "expected '$', got '*'")]
+
+
+@pytest.mark.xfail(strict=True, reason="respd/protocol.py _check_incomplete: _HEADER_RX consumes the LF before a "
+                                       "header, so a '$' header right after the '*' line is never checked")
+def test_oversized_first_bulk_header_is_refused():
+    assert parse([b"*1\r\n$536870913\r\n"]) == [("error", "invalid bulk length")]
+
+
+@pytest.mark.xfail(strict=True, reason="respd/protocol.py: a '*<huge>' count reaches hiredis, which preallocates "
+                                       "a list of that many slots before respd's limit check refuses it (2^31 → "
+                                       "16 GiB reserved, and freeing it blocks the event loop ~12 s): any client, "
+                                       "even unauthenticated, can stall respd with '*2147483647\\r\\n'")
+@pytest.mark.parametrize("authenticated", [True, False])
+def test_huge_multibulk_count_is_refused_before_allocation(authenticated):
+    tracemalloc.start()
+    try:
+        reader = RequestReader(authenticated=authenticated)
+        reader.feed(b"*50000000\r\n")  # 50M slots = 400 MB if preallocated (cheap to free, unlike 2^31)
+        with pytest.raises(ProtocolError):
+            reader.next()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * 1024 * 1024
+
+
+def test_error_is_sticky():
+    reader = RequestReader()
+    reader.feed(b"*1\r\n$abc\r\n")
+    with pytest.raises(ProtocolError):
+        reader.next()
+    reader.feed(mb("PING"))
+    with pytest.raises(ProtocolError):
+        reader.next()
+
+
+@pytest.mark.parametrize("bad", [b"*1\r\n$abc\r\n", b"*1\r\nfoo\r\n", b'ECHO "x\r\n', b"*abc\r\n"])
+def test_requests_before_a_bad_frame_come_out_first(bad):
+    good = mb("SET", "a", "1") + b"PING\r\n" + mb("GET", "a")
+    expected = [[b"SET", b"a", b"1"], [b"PING"], [b"GET", b"a"]]
+    got = parse([good + bad + mb("PING")])
+    assert got[:3] == expected
+    assert got[3][0] == "error" and len(got) == 4
+
+
+def test_bulk_length_above_configured_max_is_refused_on_the_header():
+    got = parse([b"*2\r\n$4\r\nECHO\r\n$1048577\r\n"], max_bulk_len=1024 * 1024)
+    assert got == [("error", "invalid bulk length")]
+    assert parse([mb("ECHO", b"x" * 1000)], max_bulk_len=1000) == [[b"ECHO", b"x" * 1000]]
+
+
+def test_multibulk_count_above_max_is_refused():
+    assert parse([b"*1025\r\n"], max_multibulk_len=1024) == [("error", "invalid multibulk length")]
+    assert parse([mb(*["a"] * 1024)], max_multibulk_len=1024) == [[b"a"] * 1024]
+
+
+def test_too_big_inline_request():
+    assert parse([b"A" * (64 * 1024 + 10)]) == [("error", "too big inline request")]
+    # a long inline line below the limit is fine
+    line = b"ECHO " + b"x" * (60 * 1024) + b"\r\n"
+    assert parse([line]) == [[b"ECHO", b"x" * (60 * 1024)]]
+
+
+def test_too_big_count_strings():
+    assert parse([b"*" + b"1" * (64 * 1024 + 10)]) == [("error", "too big mbulk count string")]
+    assert parse([b"*1\r\n$" + b"1" * (64 * 1024 + 10)]) == [("error", "too big bulk count string")]
+
+
+def test_unauthenticated_limits():
+    assert parse([b"*11\r\n"], authenticated=False) == [("error", "unauthenticated multibulk length")]
+    assert parse([b"*2\r\n$4\r\nAUTH\r\n$16385\r\n"], authenticated=False) == \
+        [("error", "unauthenticated bulk length")]
+    # within the limits
+    args = ["AUTH"] + ["x"] * 9
+    assert parse([mb(*args)], authenticated=False) == [[a.encode() for a in args]]
+    assert parse([mb("AUTH", "p" * 16384)], authenticated=False) == [[b"AUTH", b"p" * 16384]]
+    # complete frames arriving at once are checked too
+    assert parse([mb(*["a"] * 11)], authenticated=False) == [("error", "unauthenticated multibulk length")]
+    assert parse([mb("AUTH", "p" * 16385)], authenticated=False) == [("error", "unauthenticated bulk length")]
+
+
+def test_authenticated_limits_are_larger():
+    assert parse([mb(*["a"] * 11)]) == [[b"a"] * 11]
+    assert parse([mb("ECHO", "p" * 20000)]) == [[b"ECHO", b"p" * 20000]]
+
+
+def test_large_bulk_in_many_chunks():
+    payload = bytes(range(256)) * 1024  # 256 KiB
+    stream = mb("SET", "k", payload) + mb("PING")
+    assert parse([stream]) == [[b"SET", b"k", payload], [b"PING"]]
+    pieces = [stream[i:i + 1000] for i in range(0, len(stream), 1000)]
+    assert parse(pieces) == [[b"SET", b"k", payload], [b"PING"]]
