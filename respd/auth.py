@@ -30,6 +30,22 @@ class User:
     groups: list = field(default_factory=list)
     meta: dict = field(default_factory=dict)
     permissions: object = None                            # compiled by respd.acl; None = allow everything
+    rules: object = None                                  # respd.acl.RuleSet: Redis command/key rules (root)
+    selectors: list = field(default_factory=list)         # extra Redis selectors "(...)"
+    policies: list = field(default_factory=list)          # respd.acl.Statement from registry policies
+    policy_ids: list = field(default_factory=list)        # ids of those policies (ACL LIST / GETUSER)
+    policy_mode: bool = False                             # registry user: data access only through policies
+    origin: str = "runtime"                               # "registry", "aclfile" or "runtime" (ACL SETUSER)
+    sanitize: str = ""                                    # "sanitize-payload" / "skip-sanitize-payload" flag
+    entry_id: str = ""                                    # registry entry id of a registry user
+
+    def copy(self) -> "User":
+        """A copy ACL SETUSER can edit and throw away on error."""
+        u = User(self.name, self.enabled, self.nopass, list(self.password_hashes), list(self.groups),
+                 dict(self.meta), self.permissions, self.rules.copy() if self.rules is not None else None,
+                 [s.copy() for s in self.selectors], list(self.policies), list(self.policy_ids),
+                 self.policy_mode, self.origin, self.sanitize, self.entry_id)
+        return u
 
     def check_password(self, password: bytes) -> bool:
         if self.nopass:
@@ -47,6 +63,7 @@ class Auth:
     def __init__(self) -> None:
         self.users: dict[str, User] = {"default": User("default", nopass=True)}
         self.failures = 0
+        self.on_failure = None   # respd.acl records failed AUTHs in ACL LOG through this hook
 
     @property
     def default(self) -> User:
@@ -69,11 +86,13 @@ class Auth:
             d = self.users.get("default")
             if d is not None and d.nopass:
                 raise CommandError(errors.AUTH_NO_PASSWORD)
-        name = username.decode("utf-8", "replace")
+        name = username.decode("utf-8", "surrogateescape")
         user = self.users.get(name)
         if user is None or not user.enabled or not user.check_password(password):
             self.failures += 1
             log.warning("failed AUTH for user %r from %s", name, getattr(sess, "addr", "?"))
+            if self.on_failure is not None:
+                self.on_failure(sess, name)
             raise CommandError(errors.WRONGPASS)
         sess.user = user.name
         sess.authenticated = True

@@ -164,7 +164,7 @@ KINDS: dict[str, dict] = {
                         "connect_timeout": (parse_duration, 5.0), "command_timeout": (parse_duration, 5.0)},
     "security.user": {"username": (_str, None), "password_sha256": (_any, None), "password": (_any, None),
                       "password_env": (_str, None), "enabled": (_bool, True), "groups": (_list_of_str, []),
-                      "meta": (_dict, {}), "nopass": (_bool, False)},
+                      "meta": (_dict, {}), "nopass": (_bool, False), "rules": (_any, None)},
     "security.policy": {"policy": (_dict, _NOT_SET), "groups": (_list_of_str, []), "users": (_list_of_str, [])},
 }
 

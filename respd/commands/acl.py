@@ -1,47 +1,267 @@
-"""ACL commands (the Redis surface over ``respd.auth`` users and ``respd.acl`` policies)."""
+"""ACL commands: the Redis 7 surface over ``respd.auth`` users and the ``respd.acl`` engine (SPEC §8).
+
+WHOAMI, USERS, LIST, GETUSER, CAT, DRYRUN, LOG [n|RESET], SETUSER, DELUSER, SAVE, LOAD, GENPASS, HELP. Runtime
+users (SETUSER) and registry users share one table; SETUSER rules are applied to a copy so a bad rule changes
+nothing, and live connections of a changed user get its new permissions at once. DELUSER closes the deleted
+user's connections; ``off`` keeps them (as Redis).
+"""
 from __future__ import annotations
 
+import os
+
+from .. import errors
 from ..errors import CommandError
-from ..replies import Simple
-from .spec import command, container
+from ..replies import OK, Map, SetReply, Simple
+from .args import try_int
+from .spec import COMMANDS, command, container
 
 container("ACL", -2, ("sentinel",), ("slow",), "server", "A container for Access List Control commands.",
           since="6.0.0")
 _A = ("noscript", "loading", "stale")
+_ADMIN = ("admin",) + _A
+_ADMIN_CATS = ("admin", "slow", "dangerous")
+NO_ACLFILE = ("ERR This Redis instance is not configured to use an ACL file. You may want to specify users via the "
+              "ACL SETUSER command, and set aclfile in the server section of the registry to use ACL SAVE/LOAD.")
+
+
+def _users(sess) -> dict:
+    return sess.app.auth.users
+
+
+def _name(b: bytes) -> str:
+    return b.decode("utf-8", "surrogateescape")
+
+
+def _enc(s: str) -> bytes:
+    return s.encode("utf-8", "surrogateescape")
 
 
 @command("WHOAMI", 2, _A, (), ("slow",), "server", "Returns the authenticated username of the current connection.",
          since="6.0.0", parent="ACL")
 def acl_whoami(sess, argv):
-    return sess.user.encode()
+    return _enc(sess.user)
 
 
-@command("USERS", 2, ("admin",) + _A, (), ("admin", "slow", "dangerous"), "server", "Lists all ACL users.",
-         since="6.0.0", parent="ACL")
+@command("USERS", 2, _ADMIN, (), _ADMIN_CATS, "server", "Lists all ACL users.", since="6.0.0", parent="ACL")
 def acl_users(sess, argv):
-    return sorted(u.encode() for u in sess.app.auth.users)
+    return sorted(_enc(u) for u in _users(sess))
 
 
 def describe(user) -> bytes:
-    parts = ["user", user.name, "on" if user.enabled else "off"]
-    if user.nopass:
-        parts.append("nopass")
-    parts += ["#" + h for h in user.password_hashes]
-    parts += ["~*", "&*", "+@all"] if user.permissions is None else user.permissions.describe()
-    return " ".join(parts).encode()
+    from ..acl import describe_user
+    _ensure_rules(user)
+    return describe_user(user)
 
 
-@command("LIST", 2, ("admin",) + _A, (), ("admin", "slow", "dangerous"), "server",
-         "Dumps the effective rules in ACL file format.", since="6.0.0", parent="ACL")
+def _ensure_rules(user) -> None:
+    if user.rules is None:
+        from ..acl import RuleSet
+        user.rules = RuleSet.commands_only() if user.policy_mode else RuleSet.allow_all()
+
+
+@command("LIST", 2, _ADMIN, (), _ADMIN_CATS, "server", "Dumps the effective rules in ACL file format.",
+         since="6.0.0", parent="ACL")
 def acl_list(sess, argv):
-    return [describe(u) for _, u in sorted(sess.app.auth.users.items())]
+    return [describe(u) for _, u in sorted(_users(sess).items(), key=lambda kv: _enc(kv[0]))]
+
+
+@command("GETUSER", 3, _ADMIN, (), _ADMIN_CATS, "server", "Lists the ACL rules of a user.", since="6.0.0",
+         parent="ACL")
+def acl_getuser(sess, argv):
+    user = _users(sess).get(_name(argv[2]))
+    if user is None:
+        return None
+    _ensure_rules(user)
+    flags = [b"on" if user.enabled else b"off"]
+    if user.nopass:
+        flags.append(b"nopass")
+    if user.sanitize:
+        flags.append(user.sanitize.encode())
+    rs = user.rules
+    items = [(b"flags", SetReply(flags)), (b"passwords", [h.encode() for h in user.password_hashes]),
+             (b"commands", rs.commands_text()), (b"keys", rs.keys_text()),
+             (b"channels", rs.channels_text(reset_word=False)),
+             (b"selectors", [Map([(b"commands", s.commands_text()), (b"keys", s.keys_text()),
+                                  (b"channels", s.channels_text(reset_word=False))]) for s in user.selectors])]
+    if user.policy_mode:
+        items.append((b"policies", [p.encode() for p in user.policy_ids]))
+    return Map(items)
+
+
+@command("CAT", -2, _A, (), ("slow",), "server", "Lists the ACL categories, or the commands inside a category.",
+         since="6.0.0", parent="ACL")
+def acl_cat(sess, argv):
+    from ..acl import CATEGORIES
+    if len(argv) > 3:
+        raise CommandError(errors.wrong_arity("acl|cat"))
+    if len(argv) == 2:
+        return [c.encode() for c in CATEGORIES]
+    cat = argv[2].lower().decode("latin-1")
+    if cat not in CATEGORIES:
+        raise CommandError(b"ERR Unknown category '" + argv[2][:128] + b"'")
+    out = []
+    for c in COMMANDS.values():
+        if cat in c.categories:
+            out.append(c.name.encode())
+        out += [s.name.encode() for s in c.subcommands.values() if cat in s.categories]
+    return out
+
+
+@command("DRYRUN", -4, _ADMIN, (), _ADMIN_CATS, "server", "Simulates the execution of a command by a user, without "
+         "executing the command.", since="7.0.0", parent="ACL")
+def acl_dryrun(sess, argv):
+    from ..acl import dryrun
+    from ..dispatch import lookup
+    from ..replies import Err
+    user = _users(sess).get(_name(argv[2]))
+    if user is None:
+        raise CommandError(b"ERR User '" + argv[2][:128] + b"' not found")
+    inner = argv[3:]
+    if COMMANDS.get(inner[0].lower()) is None:
+        raise CommandError(b"ERR Command '" + inner[0][:128] + b"' not found")
+    cmd = lookup(inner)
+    if isinstance(cmd, Err):
+        if cmd.text.startswith(b"ERR unknown subcommand"):
+            raise CommandError(b"ERR Command '" + inner[0][:128] + b"|" + inner[1][:128] + b"' not found")
+        return cmd
+    text = dryrun(user, sess.app, sess.store, cmd, inner)
+    return OK if text is None else text
+
+
+@command("LOG", -2, _ADMIN, (), _ADMIN_CATS, "server", "Lists recent security events generated due to ACL rules.",
+         since="6.0.0", parent="ACL")
+def acl_log(sess, argv):
+    acl = sess.app.acl
+    if len(argv) > 3:
+        raise CommandError("ERR unknown subcommand or wrong number of arguments for 'LOG'. Try ACL HELP.")
+    if len(argv) == 3:
+        if argv[2].upper() == b"RESET":
+            acl.log.reset()
+            return OK
+        n = try_int(argv[2])
+        if n is None:
+            raise CommandError(errors.NOT_INTEGER)
+        if n < 0:
+            raise CommandError("ERR value is out of range, must be positive")
+        return acl.log.reply(n)
+    return acl.log.reply()
+
+
+@command("SETUSER", -3, _ADMIN, (), _ADMIN_CATS, "server", "Creates and modifies an ACL user and its rules.",
+         since="6.0.0", parent="ACL")
+def acl_setuser(sess, argv):
+    from ..acl import RuleError, RuleSet, apply_user_rules
+    from ..auth import User
+    raw = argv[2]
+    if b" " in raw or b"\0" in raw:
+        raise CommandError("ERR Usernames can't contain spaces or null characters")
+    name = _name(raw)
+    users = _users(sess)
+    existing = users.get(name)
+    if existing is not None:
+        _ensure_rules(existing)
+        user = existing.copy()
+    else:
+        user = User(name, enabled=False, nopass=False, rules=RuleSet(), origin="runtime")
+    try:
+        apply_user_rules(user, argv[3:])
+    except RuleError as e:
+        rule, reason = e.args
+        raise CommandError(b"ERR Error in ACL SETUSER modifier '" + rule + b"': " + reason.encode()) from None
+    if user.origin == "implicit":
+        user.origin = "runtime"
+    users[name] = user
+    sess.app.acl.refresh(user)
+    return OK
+
+
+@command("DELUSER", -3, _ADMIN, (), _ADMIN_CATS, "server", "Deletes ACL users, and terminates their connections.",
+         since="6.0.0", parent="ACL")
+def acl_deluser(sess, argv):
+    names = [_name(a) for a in argv[2:]]
+    if "default" in names:
+        raise CommandError("ERR The 'default' user cannot be removed")
+    users = _users(sess)
+    deleted = 0
+    for n in names:
+        if users.pop(n, None) is not None:
+            deleted += 1
+            sess.app.acl.drop(n, current=sess)
+    return deleted
+
+
+def _aclfile(sess) -> str:
+    path = sess.app.settings.get("aclfile")
+    if not path:
+        raise CommandError(NO_ACLFILE)
+    return path
+
+
+@command("SAVE", 2, _ADMIN, (), _ADMIN_CATS, "server", "Saves the effective ACL rules in the configured ACL file.",
+         since="6.0.0", parent="ACL")
+def acl_save(sess, argv):
+    from ..security import save_aclfile
+    path = _aclfile(sess)
+    for u in _users(sess).values():
+        _ensure_rules(u)
+    try:
+        save_aclfile(sess.app, path)
+    except OSError as e:
+        import logging
+        logging.getLogger("respd.acl").error("ACL SAVE to %s failed: %s", path, e)
+        raise CommandError("ERR There was an error trying to save the ACLs. Please check the server logs for more "
+                           "information") from None
+    return OK
+
+
+@command("LOAD", 2, _ADMIN, (), _ADMIN_CATS, "server", "Reloads the rules from the configured ACL file.",
+         since="6.0.0", parent="ACL")
+def acl_load(sess, argv):
+    from ..security import AclFileError, load_aclfile
+    path = _aclfile(sess)
+    try:
+        load_aclfile(sess.app, path)
+    except AclFileError as e:
+        raise CommandError("ERR " + str(e)) from None
+    return OK
+
+
+@command("GENPASS", -2, _A, (), ("slow",), "server", "Generates a pseudorandom, secure password that can be used to "
+         "identify ACL users.", since="6.0.0", parent="ACL")
+def acl_genpass(sess, argv):
+    bits = 256
+    if len(argv) > 3:
+        raise CommandError(errors.wrong_arity("acl|genpass"))
+    if len(argv) == 3:
+        bits = try_int(argv[2])
+        if bits is None or bits <= 0 or bits > 4096:
+            raise CommandError("ERR ACL GENPASS argument must be the number of bits for the output password, a "
+                               "positive number up to 4096")
+    chars = (bits + 3) // 4
+    return os.urandom((chars + 1) // 2).hex()[:chars].encode()
+
+
+_HELP = (
+    "ACL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "CAT [<category>]", "    List all commands that belong to <category>, or all command categories",
+    "    when no category is specified.",
+    "DELUSER <username> [<username> ...]", "    Delete a list of users.",
+    "DRYRUN <username> <command> [<arg> ...]", "    Returns whether the user can execute the given command without "
+    "executing the command.",
+    "GETUSER <username>", "    Get the user's details.",
+    "GENPASS [<bits>]", "    Generate a secure 256-bit user password. The optional `bits` argument can",
+    "    be used to specify a different size.",
+    "LIST", "    Show users details in config file format.",
+    "LOAD", "    Reload users from the ACL file.",
+    "LOG [<count> | RESET]", "    Show the ACL log entries.",
+    "SAVE", "    Save the current config to the ACL file.",
+    "SETUSER <username> <attribute> [<attribute> ...]", "    Create or modify a user with the specified attributes.",
+    "USERS", "    List all the registered usernames.",
+    "WHOAMI", "    Return the current connection username.",
+    "HELP", "    Print this help.")
 
 
 @command("HELP", 2, ("loading", "stale"), (), ("slow",), "server", "Returns helpful text about the different "
          "subcommands.", since="6.0.0", parent="ACL")
 def acl_help(sess, argv):
-    return [Simple(s) for s in ("ACL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                                "WHOAMI", "    Return the current connection username.",
-                                "USERS", "    List all the registered usernames.",
-                                "LIST", "    Show users details in config file format.",
-                                "HELP", "    Print this help.")]
+    return [Simple(s) for s in _HELP]
