@@ -168,7 +168,7 @@ def _rss() -> int:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def _section(app, name: str) -> list[str]:
+def _section(app, name: str, stats: dict) -> list[str]:
     now = time.time()
     if name == "server":
         return ["redis_version:%s" % REDIS_VERSION, "respd_version:%s" % __version__, "redis_git_sha1:00000000",
@@ -212,9 +212,7 @@ def _section(app, name: str) -> list[str]:
     if name == "keyspace":
         lines = []
         for label, store in app.keyspace_stores():
-            if store.is_async:
-                continue  # counting rows of a SQL table is not free; INFO stores shows them (see below)
-            keys, expires = store.stats()
+            keys, expires = store.stats() if not store.is_async else stats.get(store.id, (0, 0))
             if keys:
                 lines.append("%s:keys=%d,expires=%d,avg_ttl=0" % (label, keys, expires))
         return lines
@@ -234,6 +232,25 @@ _TITLES = {"server": "Server", "clients": "Clients", "memory": "Memory", "persis
          "Returns information and statistics about the server.")
 def info(sess, argv):
     wanted = [a.decode("latin-1").lower() for a in argv[1:]] or ["default"]
+    if any(w in ("default", "all", "everything", "keyspace") for w in wanted) and \
+            any(s.is_async for s in sess.app.stores.values()):
+        return _info_async(sess, wanted)
+    return _info_text(sess, wanted, {})
+
+
+async def _info_async(sess, wanted):
+    """INFO with SQL stores: their key counts need a query each (failures show as unavailable, not as errors)."""
+    stats = {}
+    for store in sess.app.stores.values():
+        if store.is_async:
+            try:
+                stats[store.id] = await store.stats()
+            except Exception:
+                stats[store.id] = (0, 0)
+    return _info_text(sess, wanted, stats)
+
+
+def _info_text(sess, wanted, stats):
     names: list[str] = []
     for w in wanted:
         if w in ("default",):
@@ -248,7 +265,7 @@ def info(sess, argv):
         if n in seen:
             continue
         seen.add(n)
-        lines = _section(sess.app, n)
+        lines = _section(sess.app, n, stats)
         if lines is None:
             continue
         if out:
