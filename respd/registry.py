@@ -217,6 +217,8 @@ def _load_file(reg: Registry, path: str) -> None:
             doc = yaml.safe_load(f)
     except OSError as e:
         raise ConfigError(path, "cannot read file: %s" % (e.strerror or e)) from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(path, "cannot read file: not UTF-8 text (byte %d)" % e.start) from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = " at line %d" % (mark.line + 1) if mark is not None else ""
