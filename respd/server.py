@@ -102,6 +102,10 @@ async def serve(app: App, *, task_status=trio.TASK_STATUS_IGNORED, handle_signal
     await start_stores(app)
     try:
         listeners = open_listeners(app)
+        tls = None
+        if app.settings.get("tls_port"):
+            from .tls import open_tls
+            tls = await open_tls(app)  # StartupError on bad certificates or a busy port
         async with trio.open_nursery() as main:
             for store in app.stores.values():
                 main.start_soon(store.run_cleanup)
@@ -109,6 +113,8 @@ async def serve(app: App, *, task_status=trio.TASK_STATUS_IGNORED, handle_signal
                 async with trio.open_nursery() as accepting:
                     for listener in listeners:
                         accepting.start_soon(accept_loop, app, listener, connections)
+                    if tls is not None:
+                        accepting.start_soon(tls.serve, app, connections)
                     log.info("respd ready to accept connections on %s port %d (%d stores)",
                              app.settings.get("bind", "127.0.0.1"), app.port, len(app.stores))
                     task_status.started(app.port)
