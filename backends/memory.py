@@ -25,6 +25,7 @@ from .glob import compile_glob
 
 _U64 = (1 << 64) - 1
 _SLICE = 2000
+_WRITTEN = (True, None)
 
 
 class MemoryStore(Store):
@@ -183,10 +184,19 @@ class MemoryStore(Store):
         if cond is None and not get:
             if self.max_size:
                 self._check_room(key)
+            if expire is None:  # plain SET: the hot path, _put inlined
+                if key not in data:
+                    self._version += 1
+                data[key] = value
+                if self._expires:
+                    self._expires.pop(key, None)
+                if self._watched:
+                    self.watches.touch(key)
+                return _WRITTEN
             if expire is KEEP and not self._live(key):
                 expire = None
             self._put(key, value, expire)
-            return True, None
+            return _WRITTEN
         exists = self._live(key)
         old = data.get(key) if (get and exists) else None
         if (cond == "NX" and exists) or (cond == "XX" and not exists):

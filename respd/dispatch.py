@@ -25,6 +25,7 @@ from .replies import QUEUED, Err
 
 log = logging.getLogger("respd.dispatch")
 _Coroutine = types.CoroutineType
+_lookup = LOOKUP.get
 
 #: commands that run immediately even inside MULTI
 _MULTI_IMMEDIATE = frozenset((b"exec", b"discard", b"multi", b"watch", b"quit", b"reset"))
@@ -53,12 +54,12 @@ def lookup(argv: list[bytes]) -> Command | Err:
 
 def execute(sess, argv: list[bytes]) -> Any:
     """Run one request for a session; returns the reply value (or a coroutine resolving to it)."""
-    cmd = LOOKUP.get(argv[0])
+    cmd = _lookup(argv[0])
     if cmd is not None and sess.multi is None and sess.acl is None and sess.authenticated \
-            and not cmd.subcommands and not sess.app.maxmemory:
-        # the common case: a plain command on an unrestricted connection
-        arity = cmd.arity
-        if arity == len(argv) or (arity < 0 and len(argv) >= -arity):
+            and not sess.app.maxmemory:
+        # the common case: a plain command on an unrestricted connection (containers never match here)
+        n = len(argv)
+        if n == cmd.exact_args or n >= cmd.min_args:
             sess.last_cmd = cmd.name
             try:
                 r = cmd.handler(sess, argv)

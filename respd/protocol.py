@@ -28,6 +28,9 @@ from .errors import ProtocolError
 INLINE_MAX = 64 * 1024
 HISTORY_MAX = 1024 * 1024
 _HEADER_RX = re.compile(rb"(?:^|\n)([$*])(-?\d+)\r\n")
+# Candidate multibulk counts worth a closer look: 7+ digits (the limit is 1,048,576), 2+ before AUTH (limit 10).
+_BIG_COUNT = re.compile(rb"\*[1-9]\d{6}")
+_COUNT_OVER_9 = re.compile(rb"\*[1-9]\d")
 
 
 class RequestReader:
@@ -67,6 +70,12 @@ class RequestReader:
             data = self._feed_inline(data)
             if not data:
                 return
+        if (_BIG_COUNT if self.authenticated else _COUNT_OVER_9).search(data) is not None \
+                and self._count_over_limit(data):
+            # hiredis allocates the list of a multibulk request as soon as it parses its count: refuse first
+            self._fail("unauthenticated multibulk length" if not self.authenticated else "invalid multibulk length")
+            self._at_boundary = True
+            return
         self._reader.feed(data)
         self._last = data
         if self._at_boundary:
@@ -81,6 +90,45 @@ class RequestReader:
                 self._hist.append(data)
         self._at_boundary = False
         self._track_run(data)
+
+    def _count_over_limit(self, data: bytes) -> bool:
+        """Whether data holds a multibulk header whose count exceeds the limit, found by walking the request
+        headers from the last request boundary (run only when a regex saw a suspicious '*<digits>')."""
+        limit = self.max_multibulk_len if self.authenticated else 10
+        if self._at_boundary:
+            buf, skip = data, 0
+        elif self._hist is not None:
+            buf, skip = b"".join(self._hist) + data, self._hist_n
+        else:  # position unknown: judge by the shape of the match alone
+            return any(int(m.group(1)) > limit for m in re.finditer(rb"(?:^|\n)\*(\d+)\r\n", data))
+        pos = skip_requests(buf, skip)
+        if pos is None:
+            return False
+        n = len(buf)
+        while pos < n:
+            if buf[pos] != 0x2A:
+                return False  # inline request: no count
+            eol = buf.find(b"\r\n", pos)
+            if eol < 0:
+                return False
+            try:
+                count = int(buf[pos + 1:eol])
+            except ValueError:
+                return False
+            if count > limit:
+                return True
+            pos = eol + 2
+            for _ in range(max(count, 0)):
+                if buf[pos:pos + 1] != b"$":
+                    return False
+                eol = buf.find(b"\r\n", pos)
+                if eol < 0:
+                    return False
+                try:
+                    pos = eol + 2 + int(buf[pos + 1:eol]) + 2
+                except ValueError:
+                    return False
+        return False
 
     def _track_run(self, data: bytes) -> None:
         lf = data.rfind(b"\n")

@@ -57,6 +57,11 @@ class Command:
     key_flags: Optional[Callable] = None       # argv -> tuple of KeySpec, when flags depend on options (SET GET)
     container: Optional[str] = None            # "CLIENT" for client|setname
 
+    def __post_init__(self) -> None:
+        # arity as two numbers for dispatch's one-line check: n == exact_args or n >= min_args
+        self.exact_args = self.arity if self.arity > 0 else -1
+        self.min_args = -self.arity if self.arity < 0 else 1 << 30
+
     # -- derived
     @property
     def is_write(self) -> bool:
@@ -110,6 +115,7 @@ def container(name: str, arity: int = -2, flags: tuple = (), categories: tuple =
               summary: str = "", since: str = "1.0.0") -> Command:
     """Declare a command with subcommands (CLIENT, CONFIG, COMMAND, ACL)."""
     cmd = Command(name.lower(), None, arity, tuple(flags), (), tuple(categories), group, summary, since)
+    cmd.exact_args, cmd.min_args = -1, 1 << 30  # subcommands are resolved by the checked path
     _register(name, cmd)
     return cmd
 

@@ -163,10 +163,6 @@ def test_oversized_first_bulk_header_is_refused():
     assert parse([b"*1\r\n$536870913\r\n"]) == [("error", "invalid bulk length")]
 
 
-@pytest.mark.xfail(strict=True, reason="respd/protocol.py: a '*<huge>' count reaches hiredis, which preallocates "
-                                       "a list of that many slots before respd's limit check refuses it (2^31 → "
-                                       "16 GiB reserved, and freeing it blocks the event loop ~12 s): any client, "
-                                       "even unauthenticated, can stall respd with '*2147483647\\r\\n'")
 @pytest.mark.parametrize("authenticated", [True, False])
 def test_huge_multibulk_count_is_refused_before_allocation(authenticated):
     tracemalloc.start()
