@@ -27,7 +27,7 @@ from .errors import ProtocolError
 
 INLINE_MAX = 64 * 1024
 HISTORY_MAX = 1024 * 1024
-_HEADER_RX = re.compile(rb"(?:^|\n)([$*])(-?\d+)\r\n")
+_HEADER_RX = re.compile(rb"(?:^|(?<=\n))([$*])(-?\d+)\r\n")
 # Candidate multibulk counts worth a closer look: 7+ digits (the limit is 1,048,576), 2+ before AUTH (limit 10).
 _BIG_COUNT = re.compile(rb"\*[1-9]\d{6}")
 _COUNT_OVER_9 = re.compile(rb"\*[1-9]\d")
