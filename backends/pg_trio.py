@@ -23,13 +23,13 @@ import ipaddress
 import itertools
 import os
 import select
-import threading
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator, Optional
 
 import psycopg
 import trio
 from psycopg import errors as pg_errors
+from psycopg import generators
 from psycopg import pq
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.waiting import Ready, Wait
@@ -106,13 +106,16 @@ class TrioConnection(psycopg.AsyncConnection):
 
     Contract: one task uses a connection at a time (``self.lock`` is a ``trio.Lock``, as trio allows one waiter
     per fd direction). If a wait is interrupted (``trio.Cancelled``, a timeout, KeyboardInterrupt) the
-    connection is closed: a cancel request is sent to the server from a daemon thread (it may block briefly),
-    trio is told the fd is closing and libpq's connection is finished; ``closed`` and ``broken`` become True.
+    connection is closed: when a statement was running a cancel request is sent to the server by a background
+    task (libpq >= 17's non-blocking cancel), trio is told the fd is closing and libpq's connection is finished;
+    ``closed`` and ``broken`` become True.
     """
 
     def __init__(self, pgconn, row_factory=psycopg.rows.tuple_row):
         super().__init__(pgconn, row_factory)
         self.lock = trio.Lock()  # replaces asyncio.Lock, which needs an asyncio loop
+        #: Seconds allowed for the cancel request sent when a wait is interrupted.
+        self.cancel_timeout = 5.0
 
     # -- connecting
     @classmethod
@@ -139,6 +142,8 @@ class TrioConnection(psycopg.AsyncConnection):
             raise
         conn._autocommit = bool(autocommit)
         conn.prepare_threshold = prepare_threshold
+        if connect_timeout:
+            conn.cancel_timeout = connect_timeout
         return conn
 
     # -- waiting
@@ -161,6 +166,7 @@ class TrioConnection(psycopg.AsyncConnection):
                         # An interrupted wait leaves the protocol mid-message: the connection cannot be
                         # reused. (Errors raised by the generator itself, below, leave it usable.)
                         self._abort()
+                        _close_quietly(gen)
                         raise
                     wait = gen.send(ready)
         except StopIteration as ex:
@@ -173,11 +179,14 @@ class TrioConnection(psycopg.AsyncConnection):
         pgconn = self.pgconn
         if pgconn.status == _BAD:
             return
-        if pgconn.transaction_status == _ACTIVE:
+        if pgconn.transaction_status == _ACTIVE and _HAS_CANCEL_CONN:
+            # Ask the server to stop the running statement. Not with PGcancel.cancel(): it blocks holding the
+            # GIL (a hung server froze the whole process, even from a thread). libpq >= 17's non-blocking
+            # cancel connection is driven by a background trio task, bounded by cancel_timeout.
             try:
-                cancel = pgconn.get_cancel()
-                # PGcancel.cancel() blocks while it connects to the server: keep it off the trio thread.
-                threading.Thread(target=_quiet_cancel, args=(cancel,), daemon=True).start()
+                cancel_conn = pgconn.cancel_conn()
+                cancel_conn.start()
+                trio.lowlevel.spawn_system_task(_send_cancel, cancel_conn, self.cancel_timeout)
             except Exception:
                 pass
         try:
@@ -196,9 +205,36 @@ class TrioConnection(psycopg.AsyncConnection):
         await super().close()
 
 
-def _quiet_cancel(cancel) -> None:
+_HAS_CANCEL_CONN = psycopg.capabilities.has_cancel_safe()
+
+
+async def _send_cancel(cancel_conn, timeout: float) -> None:
+    """Drive a libpq cancel connection to completion (fire and forget; failures are ignored)."""
     try:
-        cancel.cancel()
+        with trio.move_on_after(timeout):
+            gen = generators.cancel(cancel_conn)
+            try:
+                fd, wait = next(gen)
+                while True:
+                    ready = await _wait_fd(fd, wait)
+                    fd, wait = gen.send(ready)
+            except StopIteration:
+                pass
+    except Exception:
+        pass
+    finally:
+        try:
+            trio.lowlevel.notify_closing(cancel_conn.socket)
+        except Exception:
+            pass
+        cancel_conn.finish()
+
+
+def _close_quietly(gen) -> None:
+    """Close an abandoned psycopg generator now (its cleanup code may raise on a finished connection), rather
+    than leave it to the garbage collector, which would report the error as unraisable."""
+    try:
+        gen.close()
     except Exception:
         pass
 

@@ -95,6 +95,24 @@ class SchemaError(StoreError):
         return "store %s: %s" % (self.store_id, self.reason)
 
 
+class SQLStoreUnavailable(StoreUnavailable):
+    """StoreUnavailable with a readable message (the server prints it when a store cannot start)."""
+
+    def __str__(self) -> str:
+        return "store %s is unavailable: %s" % (self.store_id, self.reason)
+
+
+class _TxState:
+    """The current task's transaction on a store. ``conn`` is None once the block has exited: a task spawned
+    inside the block inherits the context (trio copies it) and must not use the connection after it went back to
+    the pool."""
+
+    __slots__ = ("conn",)
+
+    def __init__(self, conn: TrioConnection):
+        self.conn: Optional[TrioConnection] = conn
+
+
 class _Abort(Exception):
     """Raised inside a store transaction to roll it back and return ``value``."""
 
@@ -253,7 +271,7 @@ class SQLStore(Store):
         self._bytea = False
         self._cursors: OrderedDict[int, Any] = OrderedDict()
         # The connection of the current task's transaction on this store (trio tasks have their own context).
-        self._tx: contextvars.ContextVar[Optional[TrioConnection]] = contextvars.ContextVar(
+        self._tx: contextvars.ContextVar[Optional[_TxState]] = contextvars.ContextVar(
             "respd_sql_tx_" + store_id, default=None)
         self._build()
 
@@ -351,6 +369,11 @@ class SQLStore(Store):
         return k.encode("utf-8") if isinstance(k, str) else bytes(k)
 
     # ------------------------------------------------------------------------------------------ running
+    def _tx_conn(self) -> Optional[TrioConnection]:
+        """The connection of the transaction the current task is in, if any."""
+        state = self._tx.get()
+        return state.conn if state is not None else None
+
     def _unavailable(self, ex: BaseException) -> StoreUnavailable:
         if isinstance(ex, DatabaseUnavailable):
             reason = ex.reason
@@ -359,12 +382,12 @@ class SQLStore(Store):
         else:
             lines = str(ex).strip().splitlines()
             reason = lines[0] if lines else type(ex).__name__
-        return StoreUnavailable(self.id, reason)
+        return SQLStoreUnavailable(self.id, reason)
 
     async def _one(self, query: bytes, params: tuple, order: bytes = b"", batch: bool = True) -> Any:
         """One statement: in the current transaction if any, else through the database's batcher (or, with
         ``batch=False``, for bulk statements that would hold up a batch, on a connection of its own)."""
-        conn = self._tx.get()
+        conn = self._tx_conn()
         try:
             with trio.fail_after(self.db.command_timeout):
                 if conn is not None:
@@ -379,7 +402,7 @@ class SQLStore(Store):
         ``_Abort(v)`` rolls back and returns v; ``_Retry`` and PostgreSQL aborts (deadlock, serialization)
         start over (up to TX_ATTEMPTS). Inside a user transaction, ``savepoint`` makes ``_Abort`` undo only
         this operation."""
-        conn = self._tx.get()
+        conn = self._tx_conn()
         try:
             with trio.fail_after(self.db.command_timeout):
                 if conn is not None:
@@ -465,7 +488,7 @@ class SQLStore(Store):
         try:
             await self.db.start()
         except DatabaseUnavailable as ex:
-            raise StoreUnavailable(self.id, ex.reason) from None
+            raise SQLStoreUnavailable(self.id, ex.reason) from None
         try:
             with trio.fail_after(max(self.db.command_timeout, self.db.connect_timeout) * 2):
                 async with self.db.connection() as conn:
@@ -986,12 +1009,13 @@ class SQLStore(Store):
     def transaction(self):
         """An async context manager: inside it every operation of this store in the current task runs on one
         connection in one SQL transaction, committed at exit (StoreUnavailable if the commit fails) and rolled
-        back when the block raises. Nested use joins the outer transaction."""
+        back when the block raises. Nested use joins the outer transaction; so do tasks spawned inside the block
+        (trio copies the context), sharing its connection one statement at a time."""
         return self._transaction()
 
     @asynccontextmanager
     async def _transaction(self):
-        if self._tx.get() is not None:
+        if self._tx_conn() is not None:
             yield
             return
         async with AsyncExitStack() as stack:
@@ -1001,10 +1025,12 @@ class SQLStore(Store):
                     await _exec(conn, _BEGIN, ())
             except (psycopg.Error, DatabaseUnavailable, OSError, trio.TooSlowError) as ex:
                 raise self._unavailable(ex) from None
-            token = self._tx.set(conn)
+            state = _TxState(conn)
+            token = self._tx.set(state)
             try:
                 yield
             except BaseException:
+                state.conn = None
                 self._tx.reset(token)
                 if not conn.closed and conn.pgconn.transaction_status != _IDLE:
                     try:
@@ -1013,13 +1039,14 @@ class SQLStore(Store):
                     except BaseException:
                         pass  # the pool discards the connection; PostgreSQL rolls back on disconnect
                 raise
+            state.conn = None
             self._tx.reset(token)
             try:
                 with trio.fail_after(self.db.command_timeout):
                     if conn.pgconn.transaction_status == _INERROR:
                         # A statement failed inside: PostgreSQL would turn COMMIT into a silent ROLLBACK.
                         await _exec(conn, _ROLLBACK, ())
-                        raise StoreUnavailable(self.id, "transaction aborted by an earlier error; rolled back")
+                        raise SQLStoreUnavailable(self.id, "transaction aborted by an earlier error; rolled back")
                     await _exec(conn, _COMMIT, ())
             except (psycopg.Error, DatabaseUnavailable, OSError, trio.TooSlowError) as ex:
                 raise self._unavailable(ex) from None
