@@ -57,6 +57,12 @@ def _docs(cmd: Command) -> Map:
             if typ == "key":
                 entry.append((b"key_spec_index", key_index))
                 key_index += 1
+            elif typ == "pure-token":
+                entry.append((b"token", name.upper().encode()))
+            elif typ in ("oneof", "block"):
+                # redis-cli 7.0 dereferences the nested "arguments" of oneof/block entries unconditionally
+                # (cliConcatArguments): without them it crashes on startup
+                entry.append((b"arguments", []))
             if "optional" in a[2:]:
                 entry.append((b"flags", SetReply([Simple("optional")])))
             args.append(Map(entry))
