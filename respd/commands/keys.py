@@ -267,7 +267,7 @@ def copy(sess, argv):
     if target is None or target is store:
         if src == dst:
             raise CommandError(errors.SAME_OBJECT)
-        return store.copy(src, dst, replace)
+        return then(store.copy(src, dst, replace), lambda ok: 1 if ok else 0)  # an integer, never a RESP3 boolean
     return _copy_across(store, target, src, dst, replace)
 
 

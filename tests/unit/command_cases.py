@@ -68,6 +68,14 @@ def invalid_expire(name: str) -> bytes:
     return err("ERR invalid expire time in '%s' command" % name)
 
 
+_HELLO2 = re.compile(rb"\*14\r\n\$6\r\nserver\r\n\$5\r\nredis\r\n\$7\r\nversion\r\n\$6\r\n7\.0\.15\r\n"
+                     rb"\$5\r\nproto\r\n:2\r\n\$2\r\nid\r\n:\d+\r\n\$4\r\nmode\r\n\$10\r\nstandalone\r\n"
+                     rb"\$4\r\nrole\r\n\$6\r\nmaster\r\n\$7\r\nmodules\r\n\*0\r\n")
+_HELLO3 = re.compile(rb"%7\r\n\$6\r\nserver\r\n\$5\r\nredis\r\n\$7\r\nversion\r\n\$6\r\n7\.0\.15\r\n"
+                     rb"\$5\r\nproto\r\n:3\r\n\$2\r\nid\r\n:\d+\r\n\$4\r\nmode\r\n\$10\r\nstandalone\r\n"
+                     rb"\$4\r\nrole\r\n\$6\r\nmaster\r\n\$7\r\nmodules\r\n\*0\r\n")
+
+
 # ------------------------------------------------------------------------------------------------ strings
 STRINGS = {
     "get-missing": [("GET k", NULL)],
@@ -222,6 +230,10 @@ KEYSPACE = {
              ("COPY a b", i(0)), ("SET a 2", OK), ("COPY a b REPLACE", i(1)), ("GET b", bulk("2")),
              ("COPY x y", i(0)), ("COPY a a", err("ERR source and destination objects are the same")),
              ("COPY a b FOO", SYNTAX), ("COPY a", arity("copy"))],
+    "copy-resp3-integers": [("HELLO 3", _HELLO3), ("SET a 1", OK), ("COPY a b", i(1)), ("COPY a b", i(0)),
+                            ("COPY a c DB 1", i(1)), ("MOVE a 2", i(1)), ("RENAMENX b c", i(1)),
+                            ("EXPIRE c 100", i(1)), ("PERSIST c", i(1)), ("SETNX c 1", i(0)),
+                            ("MSETNX c 1", i(0)), ("EXISTS c", i(1))],
     "copy-db": [("SET a 1", OK), ("COPY a a DB 1", i(1)), ("SELECT 1", OK), ("GET a", bulk("1")), ("SELECT 0", OK),
                 ("COPY a a DB 0", err("ERR source and destination objects are the same")),
                 ("COPY a b DB 99", err("ERR DB index is out of range")), ("COPY a b DB x", NOT_INT),
@@ -242,13 +254,6 @@ KEYSPACE = {
 }
 
 # ------------------------------------------------------------------------------------------------ connection
-_HELLO2 = re.compile(rb"\*14\r\n\$6\r\nserver\r\n\$5\r\nredis\r\n\$7\r\nversion\r\n\$6\r\n7\.0\.15\r\n"
-                     rb"\$5\r\nproto\r\n:2\r\n\$2\r\nid\r\n:\d+\r\n\$4\r\nmode\r\n\$10\r\nstandalone\r\n"
-                     rb"\$4\r\nrole\r\n\$6\r\nmaster\r\n\$7\r\nmodules\r\n\*0\r\n")
-_HELLO3 = re.compile(rb"%7\r\n\$6\r\nserver\r\n\$5\r\nredis\r\n\$7\r\nversion\r\n\$6\r\n7\.0\.15\r\n"
-                     rb"\$5\r\nproto\r\n:3\r\n\$2\r\nid\r\n:\d+\r\n\$4\r\nmode\r\n\$10\r\nstandalone\r\n"
-                     rb"\$4\r\nrole\r\n\$6\r\nmaster\r\n\$7\r\nmodules\r\n\*0\r\n")
-
 CONNECTION = {
     "ping-echo": [("PING", simple("PONG")), ("PING hi", bulk("hi")), ("ping", simple("PONG")),
                   ("PiNg", simple("PONG")), ("PING a b", arity("ping")), ("ECHO x", bulk("x")),
