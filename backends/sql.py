@@ -59,7 +59,7 @@ from backends import codec
 from backends.base import (KEEP, CorruptValue, InvalidKey, NoSuchKey, Store, StoreError, StoreFull,
                            StoreUnavailable, WrongType, now_ms)
 from backends.glob import compile_glob
-from backends.pg_trio import DatabaseUnavailable, PgDatabase, TrioConnection
+from backends.pg_trio import DatabaseUnavailable, PgDatabase, TrioConnection, _exec, run_statements
 
 _IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _IDLE = pq.TransactionStatus.IDLE
@@ -134,23 +134,9 @@ def _check_ident(name: str, what: str, qualified: bool = False) -> sql.Identifie
     return sql.Identifier(*parts)
 
 
-async def _exec(conn: TrioConnection, query: bytes, params: tuple) -> Any:
-    """One statement: its rows when it returns rows, else its rowcount."""
-    cur = await conn.execute(query, params)
-    if cur.description is not None:
-        return await cur.fetchall()
-    return cur.rowcount
-
-
 async def _pipe(conn: TrioConnection, stmts: list) -> list:
-    """Several statements in one round trip (pipeline mode); the result of each, as ``_exec`` gives."""
-    curs = []
-    async with conn.pipeline():
-        for query, params in stmts:
-            cur = conn.cursor()
-            await cur.execute(query, params)
-            curs.append(cur)
-    return [await c.fetchall() if c.description is not None else c.rowcount for c in curs]
+    """Several statements in one round trip (one pipeline); the result of each, as ``_exec`` gives."""
+    return await run_statements(conn, stmts)
 
 
 _BEGIN = b"BEGIN"

@@ -15,6 +15,9 @@ Use from any test directory::
 
 or outside pytest: ``with PgServer() as srv: ...``. When no PostgreSQL binaries exist at all the fixture skips
 with the reason, except under ``CI=true`` where it fails.
+
+A watchdog process (holding a pipe from us) stops the cluster and removes its directory when our process dies
+without cleaning up (killed by a timeout, SIGKILL): no orphaned servers, even SIGSTOPped ones.
 """
 from __future__ import annotations
 
@@ -22,8 +25,10 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from typing import Optional
@@ -74,6 +79,51 @@ def _run_user() -> Optional[str]:
     return "respd-pg"
 
 
+def cluster_pids(data_dir: str) -> list[int]:
+    """The postmaster of the cluster in data_dir and its children (empty when it is not running)."""
+    try:
+        with open(os.path.join(data_dir, "postmaster.pid")) as f:
+            master = int(f.readline())
+    except (OSError, ValueError):
+        return []
+    pids = [master]
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/stat" % entry) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == master:
+                pids.append(int(entry))
+    return pids
+
+
+def resume(data_dir: str) -> None:
+    """SIGCONT every process of the cluster (tests SIGSTOP them to simulate a hung server)."""
+    for pid in cluster_pids(data_dir):
+        try:
+            os.kill(pid, signal.SIGCONT)
+        except OSError:
+            pass
+
+
+_WATCHDOG = r"""
+import os, shutil, subprocess, sys
+sys.path.insert(0, sys.argv[5])
+from tests.pgserver import resume
+data, bindir, user, top = sys.argv[1:5]
+sys.stdin.buffer.read()  # EOF: our creator exited (or cleaned up)
+resume(data)
+cmd = [os.path.join(bindir, "pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop"]
+if user:
+    cmd = ["runuser", "-u", user, "--"] + cmd
+if os.path.exists(os.path.join(data, "postmaster.pid")):
+    subprocess.run(cmd, capture_output=True)
+shutil.rmtree(top, ignore_errors=True)
+"""
+
+
 class PgServer:
     """One throwaway PostgreSQL cluster. Attributes: ``port``, ``dir``, ``dsn``, ``bindir``."""
 
@@ -95,6 +145,10 @@ class PgServer:
             pw = pwd.getpwnam(self.user)
             os.chown(self.dir, pw.pw_uid, pw.pw_gid)
         os.chmod(self.dir, 0o700)
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        self._watchdog = subprocess.Popen(
+            [sys.executable, "-c", _WATCHDOG, self.data, self.bindir, self.user or "", self.dir, root],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         self._cmd(["initdb", "-D", self.data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C",
                    "--no-sync"])
 
@@ -125,6 +179,7 @@ class PgServer:
     def stop(self, mode: str = "fast") -> None:
         """Stop the server: ``fast`` (clients get an admin shutdown) or ``immediate`` (like a crash)."""
         if self.running:
+            resume(self.data)
             self._cmd(["pg_ctl", "-D", self.data, "-m", mode, "-w", "-t", "60", "stop"], check=False)
             self.running = False
 
@@ -134,6 +189,9 @@ class PgServer:
             self.stop("immediate")
         finally:
             shutil.rmtree(self.dir, ignore_errors=True)
+            if self._watchdog.stdin:
+                self._watchdog.stdin.close()
+                self._watchdog.wait(30)
 
     def __enter__(self) -> "PgServer":
         self.start()

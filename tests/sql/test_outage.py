@@ -12,7 +12,7 @@ import trio
 from backends.base import StoreUnavailable
 from backends.pg_trio import PgDatabase
 from backends.sql import SQLStore
-from tests.pgserver import PgServer, find_bindir
+from tests.pgserver import PgServer, cluster_pids, find_bindir, resume
 
 pytestmark = pytest.mark.trio
 
@@ -27,23 +27,6 @@ def own_server():
     srv.start()
     yield srv
     srv.cleanup()
-
-
-def cluster_pids(srv: PgServer) -> list[int]:
-    """The postmaster and its children."""
-    with open(os.path.join(srv.data, "postmaster.pid")) as f:
-        master = int(f.readline())
-    pids = [master]
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open("/proc/%s/stat" % entry) as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == master:
-                pids.append(int(entry))
-    return pids
 
 
 async def make_store(srv, table, **kw) -> SQLStore:
@@ -89,7 +72,7 @@ async def test_stopped_then_restarted(own_server, store, table, mode):
 
 async def test_hung_server_times_out_then_recovers(own_server, table):
     s = await make_store(own_server, table)
-    pids = cluster_pids(own_server)
+    pids = cluster_pids(own_server.data)
     try:
         await s.set(b"k", b"v")
         for pid in pids:
@@ -108,8 +91,7 @@ async def test_hung_server_times_out_then_recovers(own_server, table):
                 await s.dbsize()
             assert trio.current_time() - t0 < TIMEOUT + 0.5
         finally:
-            for pid in pids:
-                os.kill(pid, signal.SIGCONT)
+            resume(own_server.data)
         with trio.fail_after(10):
             while True:
                 try:
