@@ -6,7 +6,8 @@ from backends.base import KEEP, now_ms
 from .. import errors
 from ..errors import CommandError
 from ..replies import OK
-from .args import INT64_MAX, INT64_MIN, format_long_double, parse_int, parse_long_double, try_int
+from .args import (INT64_MAX, INT64_MIN, add_long_double, format_long_double, parse_int, parse_long_double,
+                   try_int)
 from .spec import (ACCESS, DELETE, INSERT, UPDATE, command, ks, then)
 
 _W = ("write", "denyoom")
@@ -150,10 +151,18 @@ def getex(sess, argv):
         if opt == b"PERSIST" and n == 3:
             expire = None
         elif opt in (b"EX", b"PX", b"EXAT", b"PXAT") and n == 4:
-            expire = parse_expire_option(opt, argv[3], "getex")
+            try:
+                expire = parse_expire_option(opt, argv[3], "getex")
+            except CommandError as e:
+                # Redis looks the key up before validating the time: a missing key answers null, not the error
+                return then(sess.store.get(argv[1]), lambda v, e=e: _fail(e) if v is not None else None)
         else:
             raise CommandError(errors.SYNTAX)
     return sess.store.getex(argv[1], expire)
+
+
+def _fail(e: CommandError):
+    raise e
 
 
 @command("MGET", -2, _RF, (ks(1, -1, 1, ACCESS, redis=("RO", "ACCESS")),), ("read", "string", "fast"), "string",
@@ -311,15 +320,11 @@ def incrbyfloat(sess, argv):
 
     def fn(old):
         cur = parse_long_double(old) if old is not None else 0
-        new = cur + delta
-        if not new.is_finite() or abs(new) > _LDBL_MAX:
+        new = add_long_double(cur, delta)  # emulates Redis' 80-bit long double arithmetic exactly
+        if new is None:
             raise CommandError(errors.INCR_NAN)
         text = format_long_double(new)
         return text, text
 
     return sess.store.modify(argv[1], fn)
 
-
-from decimal import Decimal  # noqa: E402  (kept beside its only use)
-
-_LDBL_MAX = Decimal("1.18973149535723176502e+4932")
