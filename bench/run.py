@@ -551,13 +551,16 @@ def machine_info() -> dict:
             vers[mod] = "not installed"
     rs = subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout.strip()
     rb = subprocess.run(["redis-benchmark", "--version"], capture_output=True, text=True).stdout.strip()
-    git = subprocess.run(["git", "-C", REPO, "log", "-1", "--format=%h %s"], capture_output=True,
-                         text=True).stdout.strip()
+    # the last commit that changed the server code (HEAD may be a bench or test commit)
+    git = subprocess.run(["git", "-C", REPO, "log", "-1", "--format=%h %s", "--", "respd", "backends"],
+                         capture_output=True, text=True).stdout.strip()
+    head = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"], capture_output=True,
+                          text=True).stdout.strip()
     dirty = subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--", "respd", "backends"],
                            capture_output=True, text=True).stdout.strip()
     return {"nproc": os.cpu_count(), "affinity": len(os.sched_getaffinity(0)), "cpu_model": model, "mem": mem,
             "kernel": platform.release(), "python": platform.python_version(), "versions": vers,
-            "redis_server": rs, "redis_benchmark": rb, "respd_commit": git,
+            "redis_server": rs, "redis_benchmark": rb, "respd_commit": git, "head": head,
             "respd_dirty": bool(dirty), "respd_dirty_files": dirty.splitlines()}
 
 
@@ -568,9 +571,9 @@ def render(suite: Suite, workloads: list, info: dict, started: str, mode_name: s
     L.append("# respd benchmark — %s (%s mode, %d run%s)" % (started, mode_name, m["runs"],
                                                             "" if m["runs"] == 1 else "s"))
     L.append("")
-    L.append("respd commit: `%s`%s. Suite wall time %.0f s." % (
-        info["respd_commit"], " (**uncommitted changes** in respd/ or backends/)" if info["respd_dirty"] else "",
-        wall))
+    L.append("respd code: last commit touching respd/ or backends/ `%s`, HEAD `%s`%s. Suite wall time %.0f s."
+             % (info["respd_commit"], info["head"],
+                " (**uncommitted changes** in respd/ or backends/)" if info["respd_dirty"] else "", wall))
     L.append("")
     L.append("## Throughput (median of %d interleaved run%s; ratio = median of per-run respd/redis)"
              % (m["runs"], "" if m["runs"] == 1 else "s"))
@@ -628,7 +631,8 @@ def render(suite: Suite, workloads: list, info: dict, started: str, mode_name: s
     if mem and "respd" in mem and "redis" in mem:
         r, d = mem["respd"], mem["redis"]
         ratio = r["per_key"] / d["per_key"] if d["per_key"] > 0 else None
-        L.append("## Memory: %s keys (16-byte keys, 64-byte values, EX 3600 on every second key)" % fmt_num(mem["keys"]))
+        L.append("## Memory: %s keys (16-byte keys, 64-byte values, EX 3600 on every second key)"
+                 % fmt_num(mem["keys"]))
         L.append("")
         L.append("| server | RSS before | RSS after | RSS bytes / key | used_memory / key | DBSIZE | load time "
                  "| idle CPU with keys |")
