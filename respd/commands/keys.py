@@ -44,7 +44,6 @@ def unlink(sess, argv):
 
 
 def _expire(sess, argv, unit: int, absolute: bool, name: str):
-    t = parse_int(argv[2])
     opts = set()
     for a in argv[3:]:
         o = a.upper()
@@ -55,6 +54,7 @@ def _expire(sess, argv, unit: int, absolute: bool, name: str):
         raise CommandError(errors.EXPIRE_NX_XX)
     if "GT" in opts and "LT" in opts:
         raise CommandError(errors.EXPIRE_GT_LT)
+    t = parse_int(argv[2])  # after the options, as Redis checks them
     # XX+GT is GT (a key without TTL never passes GT); XX+LT needs a TTL and a lower time
     cond = "LT" if "LT" in opts else "GT" if "GT" in opts else (opts.pop() if opts else None)
     xx_lt = "XX" in opts and cond == "LT"

@@ -226,6 +226,10 @@ KEYSPACE = {
                       ("EXPIRE k 10 GT LT", err("ERR GT and LT options at the same time are not compatible")),
                       ("EXPIRE k 10 FOO", err("ERR Unsupported option FOO")), ("EXPIRE k abc", NOT_INT),
                       ("EXPIRE k 1.5", NOT_INT), ("EXPIRE k", arity("expire")),
+                      ("EXPIRE k abc NX XX", err("ERR NX and XX, GT or LT options at the same time are not "
+                                                 "compatible")),
+                      ("EXPIRE k abc FOO", err("ERR Unsupported option FOO")),
+                      ("PEXPIREAT k abc GT LT", err("ERR GT and LT options at the same time are not compatible")),
                       ("EXPIRE k 9223372036854775807", invalid_expire("expire")),
                       ("PEXPIRE k 9223372036854775807", invalid_expire("pexpire")),
                       ("EXPIREAT k 9223372036854775807", invalid_expire("expireat")), ("TTL k", i(-1))],
