@@ -1026,9 +1026,22 @@ class Acl:
     def refresh(self, user) -> None:
         """Recompile a changed user and give live connections its new permissions (as Redis does)."""
         user.permissions = compile_user(user)
+        # as Redis' authRequired(): connections still unauthenticated as "default" need no AUTH once it is open
+        opened = user.name == "default" and user.enabled and user.nopass
         for sess in list(self.app.clients.values()):
             if sess.user == user.name:
                 sess.acl = user.permissions
+                if opened:
+                    sess.authenticated = True
+
+    def set_requirepass(self, password: bytes) -> None:
+        """CONFIG SET requirepass: the default user's only password ("" = nopass), as Redis does."""
+        from .auth import sha256_hex
+        d = self.app.auth.users["default"].copy()
+        d.password_hashes = [sha256_hex(password)] if password else []
+        d.nopass = not password
+        self.app.auth.users["default"] = d
+        self.refresh(d)
 
     def drop(self, name: str, current=None) -> None:
         """A deleted user: close its connections (the current one after its reply)."""

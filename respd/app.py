@@ -229,6 +229,8 @@ class App:
                 self.save = value.decode()
             elif name == b"loglevel":
                 self.loglevel = value.decode()
+            elif name == b"requirepass" and self.acl is not None:
+                self.acl.set_requirepass(value)
 
     def on_limits_changed(self) -> None:
         """Hook for the trio layer: push new protocol limits to open connections."""
@@ -258,7 +260,7 @@ class App:
             if value.lower() not in (b"debug", b"verbose", b"notice", b"warning", b"nothing"):
                 fail("argument(s) must be one of the following: debug, verbose, notice, warning, nothing")
             return value.lower()
-        if name == b"save":
+        if name in (b"save", b"requirepass"):
             return value
         fail("respd does not support changing this setting at runtime")
 

@@ -325,6 +325,24 @@ def test_default_user_off_and_requirepass(tmp_path):
     assert lines[0].startswith(b"user default on #") and lines[0].endswith(b" ~* &* +@all")
 
 
+def test_default_reopened_serves_waiting_connections(app, admin):
+    run(admin, "ACL SETUSER default off")
+    waiting = session(app)
+    assert run(waiting, "GET k") == b"-NOAUTH Authentication required.\r\n"
+    run(admin, "ACL SETUSER default on nopass")
+    assert run(waiting, "GET k") == b"$-1\r\n"
+
+
+def test_config_set_requirepass(app, admin):
+    assert run(admin, "CONFIG SET requirepass pw2") == b"+OK\r\n"
+    assert run(admin, "GET k") == b"$-1\r\n"                 # this connection stays authenticated
+    s = session(app)
+    assert run(s, "GET k") == b"-NOAUTH Authentication required.\r\n"
+    assert run(s, "AUTH pw2") == b"+OK\r\n"
+    assert run(admin, "CONFIG", "SET", "requirepass", "") == b"+OK\r\n"
+    assert encode_list(run(admin, "ACL LIST"))[0] == b"user default on nopass ~* &* +@all"
+
+
 def test_auth_one_arg_without_password(admin):
     assert run(admin, "AUTH x") == (b"-ERR AUTH <password> called without any password configured for the default "
                                     b"user. Are you sure your configuration is correct?\r\n")
