@@ -355,3 +355,32 @@ def test_protected_mode(tmp_path, server_factory, server, refused):
     else:
         assert data in (b"+PONG\r\n", b"-NOAUTH Authentication required.\r\n")
     assert client(proc, password=server.get("requirepass")).ping() is True   # loopback always served
+
+
+# ------------------------------------------------------------------------------------------ the example registry
+def test_example_registry(monkeypatch, server_factory):
+    """conf/examples/acl.yaml does what its comments say."""
+    from tests.helpers import REPO_ROOT
+    monkeypatch.setenv("RESPD_ADMIN_PASSWORD", "adm")
+    proc = server_factory([REPO_ROOT / "conf" / "examples" / "acl.yaml"])
+    admin = client(proc, username="admin", password="adm")
+    admin.mset({"web:1": "a", "other": "b", "x:secret:1": "s", "web:secret:2": "t"})
+    client(proc, username="admin", password="adm", db=1).mset({"sess:web:1": "A", "sess:api:1": "B"})
+    assert admin.get("x:secret:1") == b"s"                      # the deny excludes admins (meta.role)
+    web = client(proc, username="web", password="secret")
+    assert web.get("web:1") == b"a"
+    for denied in (lambda: web.get("other"), lambda: web.get("web:secret:2"), lambda: web.flushdb()):
+        with pytest.raises(redis.exceptions.NoPermissionError):
+            denied()
+    assert web.set("web:secret:2", "new") is True               # writing is not reading
+    web1 = client(proc, username="web", password="secret", db=1)
+    assert web1.get("sess:web:1") == b"A"
+    with pytest.raises(redis.exceptions.NoPermissionError):
+        web1.get("sess:api:1")
+    reporter = client(proc, username="reporter", password="secret")
+    assert sorted(reporter.keys("*")) == [b"other", b"web:1"]    # secrets never listed
+    assert reporter.dbsize() == 4
+    with pytest.raises(redis.exceptions.NoPermissionError):
+        reporter.set("other", "x")
+    with pytest.raises(redis.exceptions.AuthenticationError):
+        client(proc).get("web:1")                                 # no anonymous access
