@@ -375,10 +375,10 @@ class SQLStore(Store):
         ``batch=False``, for bulk statements that would hold up a batch, on a connection of its own)."""
         conn = self._tx_conn()
         try:
-            with trio.fail_after(self.db.command_timeout):
-                if conn is not None:
-                    return await _exec(conn, query, params)
+            if conn is None:  # PgDatabase.run bounds the wait by command_timeout itself
                 return await self.db.run(query, params, order, batch)
+            with trio.fail_after(self.db.command_timeout):
+                return await _exec(conn, query, params)
         except (psycopg.Error, DatabaseUnavailable, OSError, trio.TooSlowError) as ex:
             raise self._unavailable(ex) from None
 

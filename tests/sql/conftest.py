@@ -6,6 +6,7 @@ self-sufficient when run with another configuration).
 """
 from __future__ import annotations
 
+import inspect
 import itertools
 import os
 import time
@@ -24,7 +25,9 @@ _tables = itertools.count()
 def pytest_collection_modifyitems(items):
     here = os.path.dirname(__file__)
     for item in items:
-        if str(item.fspath).startswith(here) and item.get_closest_marker("trio") is None:
+        fn = getattr(item, "function", None)
+        if (str(item.fspath).startswith(here) and inspect.iscoroutinefunction(fn)
+                and item.get_closest_marker("trio") is None):
             item.add_marker(pytest.mark.trio)
 
 
