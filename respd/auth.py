@@ -1,17 +1,20 @@
-"""Users and authentication: who a connection is (AUTH, HELLO AUTH, RESET), independent of what it may do.
+"""Users and authentication: who a connection is (AUTH, HELLO AUTH, RESET), and the Redis ACL rules that define
+a user (``RuleSet``: what ACL SETUSER edits and ACL LIST prints).
 
-Passwords are kept only as SHA-256 digests and compared in constant time. What an authenticated user may do is
-decided by ``respd.acl`` from the same ``User`` objects.
+Passwords are kept only as SHA-256 digests and compared in constant time. What a user may do is decided by
+``respd.acl``, which compiles these rules (and registry policies) into a ``Permissions`` object per user.
 """
 from __future__ import annotations
 
 import hashlib
 import hmac
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Optional
 
 from . import errors
+from .commands.spec import COMMANDS
 from .errors import CommandError
 
 log = logging.getLogger("respd.auth")
@@ -103,3 +106,305 @@ class Auth:
 
     def find(self, name: str) -> Optional[User]:
         return self.users.get(name)
+
+
+# ================================================================================================ Redis rules
+#: Redis 7.0's ACL categories, in ACL CAT order
+CATEGORIES = ("keyspace", "read", "write", "set", "sortedset", "list", "hash", "string", "bitmap", "hyperloglog",
+              "geo", "stream", "pubsub", "admin", "fast", "slow", "blocking", "dangerous", "connection",
+              "transaction", "scripting")
+
+# ------------------------------------------------------------------------------------------------ SETUSER errors
+E_SYNTAX = "Syntax error"
+E_UNKNOWN = "Unknown command or category name in ACL"
+E_KEYS_AFTER_ALL = ("Adding a pattern after the * pattern (or the 'allkeys' flag) is not valid and does not have "
+                    "any effect. Try 'resetkeys' to start with an empty list of patterns")
+E_CHANNELS_AFTER_ALL = ("Adding a pattern after the * pattern (or the 'allchannels' flag) is not valid and does not "
+                        "have any effect. Try 'resetchannels' to start with an empty list of channels")
+E_NO_PASSWORD = "The password you are trying to remove from the user does not exist"
+E_BAD_HASH = "The password hash must be exactly 64 characters and contain only lowercase hexadecimal characters"
+E_SUB_FIRSTARG = "Allowing first-arg of a subcommand is not supported"
+_HASH_RE = re.compile(rb"^[0-9a-f]{64}$")
+
+
+class RuleError(Exception):
+    """A Redis ACL rule that cannot be applied; ``str()`` is Redis' reason text."""
+
+
+
+# ======================================================================================= Redis rules (selectors)
+def _universe():
+    """(command, subcommands) for every top-level command of the table."""
+    return [(c, list(c.subcommands.values())) for c in COMMANDS.values()]
+
+
+def _all_names() -> frozenset:
+    names = set()
+    for c, subs in _universe():
+        names.add(c.name)
+        names.update(s.name for s in subs)
+    return frozenset(names)
+
+
+def find_command(name: str):
+    """The Command for 'get' or 'client|setname' (lowercase), or None."""
+    parent, _, sub = name.partition("|")
+    c = COMMANDS.get(parent.encode())
+    if c is None or not sub:
+        return c
+    return c.subcommands.get(sub.encode())
+
+
+class RuleSet:
+    """One Redis selector in source form: what ACL SETUSER edits and ACL LIST describes."""
+
+    __slots__ = ("allowed", "firstargs", "future", "cmd_rules", "allkeys", "patterns", "allchannels", "channels")
+
+    def __init__(self) -> None:
+        self.allowed: set = set()          # command full names allowed ("get", "client|setname")
+        self.firstargs: dict = {}          # command name -> set of allowed first arguments (+select|0)
+        self.future = False                # +@all was the last reset: future commands allowed (ACL LIST "+@all")
+        self.cmd_rules: list = []          # command rules since the last +@all/-@all, in order ("+get", "-@write")
+        self.allkeys = False
+        self.patterns: list = []           # (flags "R" | "W" | "RW", pattern bytes)
+        self.allchannels = False
+        self.channels: list = []
+
+    @classmethod
+    def allow_all(cls) -> "RuleSet":
+        """``~* &* +@all``: the default user of a server without security configuration."""
+        rs = cls()
+        for r in (b"+@all", b"~*", b"&*"):
+            rs.apply(r)
+        return rs
+
+    @classmethod
+    def commands_only(cls) -> "RuleSet":
+        """``&* +@all`` without keys: a policy user's rules when it has no ``rules:`` (policies grant the data)."""
+        rs = cls()
+        for r in (b"+@all", b"&*"):
+            rs.apply(r)
+        return rs
+
+    def copy(self) -> "RuleSet":
+        rs = RuleSet()
+        rs.allowed = set(self.allowed)
+        rs.firstargs = {k: set(v) for k, v in self.firstargs.items()}
+        rs.future, rs.cmd_rules = self.future, list(self.cmd_rules)
+        rs.allkeys, rs.patterns = self.allkeys, list(self.patterns)
+        rs.allchannels, rs.channels = self.allchannels, list(self.channels)
+        return rs
+
+    # ------------------------------------------------------------------------------------- applying rules
+    def apply(self, rule: bytes) -> None:
+        """Apply one selector rule (commands, keys, channels) or raise RuleError."""
+        low = rule.lower()
+        if low in (b"allcommands", b"+@all"):
+            self.allowed = set(_all_names())
+            self.firstargs = {}
+            self.future, self.cmd_rules = True, []
+        elif low in (b"nocommands", b"-@all"):
+            self.allowed = set()
+            self.firstargs = {}
+            self.future, self.cmd_rules = False, []
+        elif low == b"allkeys" or rule == b"~*":
+            self.allkeys, self.patterns = True, []
+        elif low == b"resetkeys":
+            self.allkeys, self.patterns = False, []
+        elif low == b"allchannels" or rule == b"&*":
+            self.allchannels, self.channels = True, []
+        elif low == b"resetchannels":
+            self.allchannels, self.channels = False, []
+        elif rule[:1] == b"~" or rule[:1] == b"%":
+            self._key_pattern(rule)
+        elif rule[:1] == b"&":
+            if self.allchannels:
+                raise RuleError(E_CHANNELS_AFTER_ALL)
+            pat = rule[1:]
+            if pat == b"*":
+                self.allchannels, self.channels = True, []
+            elif pat not in self.channels:
+                self.channels.append(pat)
+        elif rule[:2] in (b"+@", b"-@"):
+            self._category(low[2:].decode("latin-1"), rule[:1] == b"+")
+        elif rule[:1] in (b"+", b"-"):
+            self._command(low[1:].decode("latin-1"), rule[:1] == b"+")
+        else:
+            raise RuleError(E_SYNTAX)
+
+    def _key_pattern(self, rule: bytes) -> None:
+        if rule[:1] == b"~":
+            flags, pat = "RW", rule[1:]
+        else:
+            head, sep, pat = rule[1:].partition(b"~")
+            if not sep or not head or any(c not in b"RWrw" for c in head):
+                raise RuleError(E_SYNTAX)
+            flags = ("R" if b"R" in head.upper() else "") + ("W" if b"W" in head.upper() else "")
+        if self.allkeys:
+            raise RuleError(E_KEYS_AFTER_ALL)
+        if pat == b"*" and flags == "RW":
+            self.allkeys, self.patterns = True, []
+        elif (flags, pat) not in self.patterns:
+            self.patterns.append((flags, pat))
+
+    def _category(self, cat: str, allow: bool) -> None:
+        if cat not in CATEGORIES:
+            raise RuleError(E_UNKNOWN)
+        for c, subs in _universe():
+            if cat in c.categories:
+                self._set(c, allow)
+            for s in subs:
+                if cat in s.categories:
+                    self._set(s, allow)
+        self._rule(("+@" if allow else "-@") + cat)
+
+    def _command(self, name: str, allow: bool) -> None:
+        parent, bar, rest = name.partition("|")
+        c = COMMANDS.get(parent.encode())
+        if c is None:
+            raise RuleError(E_UNKNOWN)
+        if not bar:
+            self._set(c, allow)
+        elif c.subcommands:
+            sub, bar2, _ = rest.partition("|")
+            s = c.subcommands.get(sub.encode())
+            if s is None:
+                raise RuleError(E_UNKNOWN)
+            if bar2:
+                raise RuleError(E_SUB_FIRSTARG)
+            self._set(s, allow)
+        else:  # first-argument rule: +select|0 (only allowing is supported, as in Redis 7.0)
+            if not allow or not rest:
+                raise RuleError(E_UNKNOWN)
+            if c.name not in self.allowed:
+                self.firstargs.setdefault(c.name, set()).add(rest.encode("latin-1"))
+        self._rule(("+" if allow else "-") + name)
+
+    def _set(self, cmd, allow: bool) -> None:
+        names = [cmd.name] + [s.name for s in cmd.subcommands.values()]
+        for n in names:
+            self.firstargs.pop(n, None)
+            if allow:
+                self.allowed.add(n)
+            else:
+                self.allowed.discard(n)
+
+    def _rule(self, text: str) -> None:
+        body = text[1:]
+        self.cmd_rules = [r for r in self.cmd_rules if r[1:] != body]
+        self.cmd_rules.append(text)
+
+    # ------------------------------------------------------------------------------------------ describing
+    def keys_text(self) -> bytes:
+        if self.allkeys:
+            return b"~*"
+        return b" ".join((b"~" if f == "RW" else b"%" + f.encode() + b"~") + p for f, p in self.patterns)
+
+    def channels_text(self, reset_word: bool = True) -> bytes:
+        if self.allchannels:
+            return b"&*"
+        parts = [b"resetchannels"] if reset_word else []
+        return b" ".join(parts + [b"&" + c for c in self.channels])
+
+    def commands_text(self) -> bytes:
+        return " ".join(["+@all" if self.future else "-@all"] + self.cmd_rules).encode()
+
+    def describe(self) -> bytes:
+        return b" ".join(p for p in (self.keys_text(), self.channels_text(), self.commands_text()) if p)
+
+    def unrestricted(self) -> bool:
+        return self.allkeys and self.allowed >= _all_names()
+
+
+def split_selector_args(rules: list) -> list:
+    """Merge ``(`` ... ``)`` selector arguments split over several argv entries (as Redis does)."""
+    out, buf = [], None
+    for r in rules:
+        if buf is None:
+            if r[:1] == b"(" and not r.endswith(b")"):
+                buf = r
+            else:
+                out.append(r)
+        else:
+            buf += b" " + r
+            if r.endswith(b")"):
+                out.append(buf)
+                buf = None
+    if buf is not None:
+        out.append(buf)
+    return out
+
+
+def apply_user_rules(user, rules: list) -> None:
+    """Apply ACL SETUSER rules to a user (mutating it); raises RuleError(rule, reason) on the first bad rule.
+
+    Callers apply to a copy (``copy_user``) so that a failing SETUSER changes nothing, as in Redis."""
+    for rule in split_selector_args(rules):
+        low = rule.lower()
+        try:
+            if low == b"on":
+                user.enabled = True
+            elif low == b"off":
+                user.enabled = False
+            elif low == b"nopass":
+                user.nopass, user.password_hashes = True, []
+            elif low == b"resetpass":
+                user.nopass, user.password_hashes = False, []
+            elif low in (b"skip-sanitize-payload", b"sanitize-payload"):
+                user.sanitize = low.decode()
+            elif low == b"reset":
+                user.nopass, user.password_hashes, user.enabled = False, [], False
+                user.sanitize = "sanitize-payload"
+                user.selectors = []
+                user.rules = RuleSet()
+            elif low == b"clearselectors":
+                user.selectors = []
+            elif rule[:1] == b">":
+                h = sha256_hex(rule[1:])
+                if h not in user.password_hashes:
+                    user.password_hashes.append(h)
+                user.nopass = False
+            elif rule[:1] == b"<":
+                h = sha256_hex(rule[1:])
+                if h not in user.password_hashes:
+                    raise RuleError(E_NO_PASSWORD)
+                user.password_hashes.remove(h)
+            elif rule[:1] in (b"#", b"!"):
+                h = rule[1:]
+                if not _HASH_RE.match(h):
+                    raise RuleError(E_BAD_HASH)
+                h = h.decode()
+                if rule[:1] == b"#":
+                    if h not in user.password_hashes:
+                        user.password_hashes.append(h)
+                    user.nopass = False
+                else:
+                    if h not in user.password_hashes:
+                        raise RuleError(E_NO_PASSWORD)
+                    user.password_hashes.remove(h)
+            elif rule[:1] == b"(":
+                if not rule.endswith(b")"):
+                    raise RuleError(E_SYNTAX)
+                sel = RuleSet()
+                for part in rule[1:-1].split():
+                    sel.apply(part)
+                user.selectors.append(sel)
+            else:
+                user.rules.apply(rule)
+        except RuleError as e:
+            raise RuleError(rule, str(e)) from None
+
+
+def describe_user(user) -> bytes:
+    """The ACL LIST line: ``user <name> on|off [nopass] [#hash...] <keys> <channels> <commands> [(selector)...]``."""
+    parts = [b"user", user.name.encode(), b"on" if user.enabled else b"off"]
+    if user.nopass:
+        parts.append(b"nopass")
+    if user.sanitize:
+        parts.append(user.sanitize.encode())
+    parts += [b"#" + h.encode() for h in user.password_hashes]
+    if user.policy_mode and user.policy_ids:
+        parts.append(b"policies:" + ",".join(user.policy_ids).encode())
+    parts.append(user.rules.describe())
+    parts += [b"(" + s.describe() + b")" for s in user.selectors]
+    return b" ".join(p for p in parts if p)

@@ -13,10 +13,15 @@
 """
 from __future__ import annotations
 
+import fnmatch
 import logging
 import os
 import re
+from typing import Any, Callable, Optional
 
+from backends.glob import compile_glob
+
+from .acl import ACTIONS, Statement
 from .auth import User, sha256_hex
 from .registry import ConfigError, Registry
 
@@ -54,7 +59,7 @@ def _password_hashes(reg: Registry, entry) -> list:
 
 def _rules(reg: Registry, entry):
     """The entry's ``rules:`` compiled to a RuleSet (+ selectors), or (None, []) when absent."""
-    from .acl import RuleError, RuleSet, apply_user_rules
+    from .auth import RuleError, RuleSet, apply_user_rules
     raw = entry.fields.get("rules")
     if raw is None:
         return None, []
@@ -97,9 +102,197 @@ def build_users(reg: Registry) -> dict:
     return users
 
 
+# ----------------------------------------------------------------------------------------- policy conditions
+_ACTOR_FIELDS = ("actor.id", "actor.name", "actor.groups")
+OPERATORS = ("eq", "ne", "lt", "gt", "in", "exists", "contains", "matches", "glob")
+_MISSING = object()
+
+
+def _phase(field: str) -> int:
+    """0: settled per user; 1: per (store, action); 2: per key."""
+    if field == "meta.key":
+        return 2
+    if field in ("resource", "action"):
+        return 1
+    return 0
+
+
+def _valid_field(field: Any) -> bool:
+    return isinstance(field, str) and (field in _ACTOR_FIELDS or field in ("resource", "action", "meta.key")
+                                       or (field.startswith("actor.meta.") and len(field) > 11))
+
+
+def _text(v: Any) -> Any:
+    return v.decode("utf-8", "surrogateescape") if isinstance(v, bytes) else v
+
+
+def _num(v: Any) -> Optional[float]:
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, (int, float)):
+        return float(v)
+    try:
+        return float(_text(v))
+    except (TypeError, ValueError):
+        return None
+
+
+def _eq(a: Any, b: Any) -> bool:
+    a, b = _text(a), _text(b)
+    if a == b:
+        return True
+    if isinstance(a, str) != isinstance(b, str) and not isinstance(a, (list, dict)) \
+            and not isinstance(b, (list, dict)):
+        return str(a) == str(b) and not isinstance(a, bool) and not isinstance(b, bool)
+    return False
+
+
+class Condition:
+    """``{field, operator, value | value_from}`` compiled; ``test(actor, resource, action, key)``."""
+
+    __slots__ = ("field", "op", "value", "value_from", "phase", "_rx", "_glob", "glob_src")
+
+    def __init__(self, field: str, op: str, value: Any = None, value_from: Optional[str] = None):
+        self.field, self.op, self.value, self.value_from = field, op, value, value_from
+        self.phase = max(_phase(field), _phase(value_from) if value_from else 0)
+        self._rx = re.compile(value) if op == "matches" and value_from is None else None
+        const = op == "glob" and value_from is None
+        self.glob_src = _text(value).encode("utf-8", "surrogateescape") if const else None
+        self._glob = compile_glob(self.glob_src) if const else None
+
+    def key_glob(self) -> Optional[bytes]:
+        """The pattern when this is ``meta.key glob <constant>`` (the Redis ~pattern case), else None."""
+        return self.glob_src if self.field == "meta.key" else None
+
+    def test(self, actor, resource, action, key) -> bool:
+        a = _field(self.field, actor, resource, action, key)
+        op = self.op
+        if op == "exists":
+            want = True if self.value is None else bool(self.value)
+            return (a is not _MISSING) == want
+        if a is _MISSING:
+            return False
+        v = self.value if self.value_from is None else _field(self.value_from, actor, resource, action, key)
+        if v is _MISSING:
+            return False
+        if op == "eq":
+            return _eq(a, v)
+        if op == "ne":
+            return not _eq(a, v)
+        if op in ("lt", "gt"):
+            x, y = _num(a), _num(v)
+            if x is None or y is None:
+                x, y = str(_text(a)), str(_text(v))
+            return x < y if op == "lt" else x > y
+        if op == "in":
+            return isinstance(v, (list, tuple)) and any(_eq(a, x) for x in v)
+        if op == "contains":
+            if isinstance(a, (list, tuple)):
+                return any(_eq(x, v) for x in a)
+            return str(_text(v)) in str(_text(a))
+        if op == "matches":
+            rx = self._rx if self._rx is not None else _regex(str(_text(v)))
+            return rx is not None and rx.fullmatch(str(_text(a))) is not None
+        if op == "glob":
+            g = self._glob if self._glob is not None else compile_glob(str(_text(v)).encode("utf-8",
+                                                                                           "surrogateescape"))
+            return g(a if isinstance(a, bytes) else str(a).encode("utf-8", "surrogateescape"))
+        return False
+
+
+def _regex(src: str):
+    try:
+        return re.compile(src)
+    except re.error:
+        return None
+
+
+def _field(field: str, actor, resource, action, key) -> Any:
+    if field == "meta.key":
+        return key if key is not None else _MISSING
+    if field == "resource":
+        return resource if resource is not None else _MISSING
+    if field == "action":
+        return action if action is not None else _MISSING
+    if field in ("actor.id", "actor.name"):
+        return actor.name
+    if field == "actor.groups":
+        return list(actor.groups)
+    cur: Any = actor.meta
+    for part in field[len("actor.meta."):].split("."):
+        if not isinstance(cur, dict) or part not in cur:
+            return _MISSING
+        cur = cur[part]
+    return cur
+
+
+def parse_policy(body: Any, known_resources=None) -> Statement:
+    """Validate a registry ``policy:`` mapping; raises ValueError(field, message)."""
+    if not isinstance(body, dict):
+        raise ValueError("policy", "must be a mapping with actions, resources, effect and conditions")
+    unknown = set(body) - {"actions", "resources", "effect", "conditions"}
+    if unknown:
+        raise ValueError("policy", "unknown field(s): " + ", ".join(sorted(map(str, unknown))))
+
+    def str_list(name):
+        v = body.get(name)
+        if isinstance(v, str):
+            v = [v]
+        if not isinstance(v, list) or not v or not all(isinstance(x, str) and x for x in v):
+            raise ValueError("policy.%s" % name, "must be a non-empty list of strings")
+        return v
+
+    actions = str_list("actions")
+    for a in actions:
+        if not any(a == "*" or fnmatch.fnmatchcase(x, a) for x in ACTIONS):
+            raise ValueError("policy.actions", "%r matches no action (known: %s)" % (a, ", ".join(ACTIONS)))
+    resources = str_list("resources")
+    if known_resources is not None:
+        for r in resources:
+            if not any(c in r for c in "*?[") and r not in known_resources:
+                raise ValueError("policy.resources", "%r is not a store id or command name (use a pattern such "
+                                 "as \"app:*\" for stores defined later)" % r)
+    effect = body.get("effect", "allow")
+    if effect not in ("allow", "deny"):
+        raise ValueError("policy.effect", "must be allow or deny")
+    conds = body.get("conditions") or []
+    if not isinstance(conds, list):
+        raise ValueError("policy.conditions", "must be a list of {field, operator, value | value_from}")
+    out = []
+    for i, c in enumerate(conds):
+        where = "policy.conditions[%d]" % i
+        if not isinstance(c, dict):
+            raise ValueError(where, "must be a mapping {field, operator, value | value_from}")
+        bad = set(c) - {"field", "operator", "value", "value_from"}
+        if bad:
+            raise ValueError(where, "unknown field(s): " + ", ".join(sorted(map(str, bad))))
+        field, op = c.get("field"), c.get("operator")
+        if not _valid_field(field):
+            raise ValueError(where + ".field", "must be one of actor.id, actor.groups, actor.meta.<name>, "
+                                               "resource, action, meta.key (got %r)" % (field,))
+        if op not in OPERATORS:
+            raise ValueError(where + ".operator", "must be one of " + ", ".join(OPERATORS))
+        if "value" in c and "value_from" in c:
+            raise ValueError(where, "set only one of value and value_from")
+        vf = c.get("value_from")
+        if vf is not None and not _valid_field(vf):
+            raise ValueError(where + ".value_from", "must name a field like actor.meta.tenant (got %r)" % (vf,))
+        if op != "exists" and "value" not in c and vf is None:
+            raise ValueError(where, "operator %s needs value or value_from" % op)
+        v = c.get("value")
+        if op == "in" and vf is None and not isinstance(v, list):
+            raise ValueError(where + ".value", "operator in needs a list")
+        if op == "matches" and vf is None:
+            if not isinstance(v, str) or _regex(v) is None:
+                raise ValueError(where + ".value", "must be a valid regular expression")
+        if op == "glob" and vf is None and not isinstance(v, str):
+            raise ValueError(where + ".value", "must be a Redis glob pattern string")
+        out.append(Condition(field, op, v, vf))
+    return Statement(effect == "allow", actions, resources, out)
+
+
 def attach_policies(app, reg: Registry) -> None:
     """Validate every security.policy entry and give each registry user the statements that apply to it."""
-    from .acl import parse_policy
     from .commands.spec import COMMANDS
     known = set(app.stores)
     for c in COMMANDS.values():
@@ -166,7 +359,7 @@ class AclFileError(Exception):
 
 def parse_aclfile(app, path: str) -> dict:
     """Users defined by an ACL file; raises AclFileError with every problem found (nothing is applied)."""
-    from .acl import RuleError, RuleSet, apply_user_rules
+    from .auth import RuleError, RuleSet, apply_user_rules
     with open(path, "rb") as f:
         lines = f.read().split(b"\n")
     users: dict = {}
@@ -203,7 +396,7 @@ def parse_aclfile(app, path: str) -> dict:
 
 def load_aclfile(app, path: str, startup: bool = False) -> None:
     """Replace the runtime users by the file's. At startup a missing file counts as empty (ACL SAVE creates it)."""
-    from .acl import RuleSet
+    from .auth import RuleSet
     try:
         new = parse_aclfile(app, path)
     except FileNotFoundError:
@@ -235,7 +428,7 @@ def load_aclfile(app, path: str, startup: bool = False) -> None:
 
 def save_aclfile(app, path: str) -> None:
     """Write every runtime user (not registry ones) atomically, one ACL LIST line each."""
-    from .acl import describe_user
+    from .auth import describe_user
     lines = [describe_user(u) for n, u in sorted(app.auth.users.items()) if u.origin != "registry"
              and not (n == "default" and u.origin == "implicit")]
     tmp = "%s.tmp-%d" % (path, os.getpid())

@@ -8,10 +8,13 @@ user's connections; ``off`` keeps them (as Redis).
 from __future__ import annotations
 
 import os
+import time
+from collections import deque
+from typing import Optional
 
 from .. import errors
 from ..errors import CommandError
-from ..replies import OK, Map, SetReply, Simple
+from ..replies import OK, Double, Map, SetReply, Simple
 from .args import try_int
 from .spec import COMMANDS, command, container
 
@@ -107,10 +110,23 @@ def acl_cat(sess, argv):
     return out
 
 
+def _dryrun(user, app, store, cmd, argv: list) -> Optional[bytes]:
+    """ACL DRYRUN: None if the user could run argv, else Redis' explanation text."""
+    perms = user.permissions
+    if perms is None:
+        return None
+    from ..acl import DENIED_KEY
+    r = perms.evaluate(app, store.id if store is not None else "", cmd, argv)
+    if r is None:
+        return None
+    if r[0] == DENIED_KEY:
+        return b"This user has no permissions to access the '" + r[2] + b"' key"
+    return ("This user has no permissions to run the '%s' command" % r[2]).encode()
+
+
 @command("DRYRUN", -4, _ADMIN, (), _ADMIN_CATS, "server", "Simulates the execution of a command by a user, without "
          "executing the command.", since="7.0.0", parent="ACL")
 def acl_dryrun(sess, argv):
-    from ..acl import dryrun
     from ..dispatch import lookup
     from ..replies import Err
     user = _users(sess).get(_name(argv[2]))
@@ -124,8 +140,53 @@ def acl_dryrun(sess, argv):
         if cmd.text.startswith(b"ERR unknown subcommand"):
             raise CommandError(b"ERR Command '" + inner[0][:128] + b"|" + inner[1][:128] + b"' not found")
         return cmd
-    text = dryrun(user, sess.app, sess.store, cmd, inner)
+    text = _dryrun(user, sess.app, sess.store, cmd, inner)
     return OK if text is None else text
+
+
+# ------------------------------------------------------------------------------------------------- ACL LOG
+class AclLog:
+    """Redis' ACL LOG: recent denials, similar ones (same reason/context/object/user within 60 s) merged."""
+
+    def __init__(self, max_len: int = 128):
+        self.entries: deque = deque()
+        self.max_len = max_len
+
+    def add(self, reason: str, obj: bytes, username: str, sess=None) -> None:
+        now = time.time()
+        context = "toplevel"  # denials are found when a command is queued, never inside EXEC
+        info = b""
+        if sess is not None:
+            from .connection import client_line
+            try:
+                info = client_line(sess, now).rstrip(b"\n")
+            except Exception:  # a half-initialised session must never break a denial
+                info = b""
+        for e in list(self.entries)[:10]:
+            if e["reason"] == reason and e["context"] == context and e["object"] == obj \
+                    and e["username"] == username and now - e["updated"] < 60:
+                e["count"] += 1
+                e["updated"] = now
+                e["client-info"] = info
+                return
+        self.entries.appendleft({"count": 1, "reason": reason, "context": context, "object": obj,
+                                 "username": username, "created": now, "updated": now, "client-info": info})
+        while len(self.entries) > self.max_len:
+            self.entries.pop()
+
+    def reset(self) -> None:
+        self.entries.clear()
+
+    def reply(self, count: Optional[int] = None) -> list:
+        now = time.time()
+        out = []
+        for e in list(self.entries)[:count if count is not None else len(self.entries)]:
+            out.append(Map([(b"count", e["count"]), (b"reason", e["reason"].encode()),
+                            (b"context", e["context"].encode()), (b"object", e["object"]),
+                            (b"username", e["username"].encode()),
+                            (b"age-seconds", Double(round(now - e["created"], 3))),
+                            (b"client-info", e["client-info"])]))
+        return out
 
 
 @command("LOG", -2, _ADMIN, (), _ADMIN_CATS, "server", "Lists recent security events generated due to ACL rules.",
