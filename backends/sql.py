@@ -19,8 +19,12 @@ Contracts kept by every method:
   spans round trips without a lock. A missing row cannot be locked, so inserts that depend on absence use
   ``INSERT ... ON CONFLICT`` and start over when they lose the race. SET NX is a single
   ``INSERT ... ON CONFLICT DO UPDATE ... WHERE <existing row expired>``: exactly one of racing NX writers wins,
-  and NX over an expired row succeeds. Multi-row writes lock rows in key order to avoid deadlocks; deadlocks
-  that still happen (with user transactions) are retried.
+  and NX over an expired row succeeds.
+- *Lock order*: every writer locks rows in ascending key order (UTF-8 / byte order): batches are sorted by key,
+  multi-row statements (MSET, DEL k...) take sorted keys and are never batched, RENAME locks both rows in order.
+  So store operations cannot deadlock each other; a deadlock with a user transaction (MULTI/EXEC writes keys in
+  the client's order) is detected by PostgreSQL and retried (batches statement by statement, store
+  transactions up to ``TX_ATTEMPTS`` times).
 - *Durability*: a write that returned is committed (autocommit, or COMMIT before returning).
 - *Availability*: every operation is bounded by the database's ``command_timeout``; a database that is down,
   unreachable or too slow raises ``StoreUnavailable`` and the pool heals itself when it comes back.
@@ -29,7 +33,10 @@ Contracts kept by every method:
   table lock, so concurrent writers (or nodes) may overshoot the limit slightly: best effort by design (a
   table lock would serialize every insert).
 - *Throughput*: single-statement operations outside a transaction go through ``PgDatabase.run``, which
-  coalesces concurrent statements of many clients into one pipeline (see ``backends.pg_trio``).
+  coalesces concurrent statements of many clients into one pipeline (see ``backends.pg_trio``). Statements are
+  prepared on each connection at first use (named protocol-level prepared statements: behind PgBouncer in
+  transaction mode this needs ``max_prepared_statements``).
+- *Transactions*: ``transaction()`` pins one connection to the current task (a ContextVar) for MULTI/EXEC.
 
 SCAN cursors: pages are keyset pagination in key order over the primary key index (``WHERE key > last ORDER BY
 key LIMIT count``): inserts and deletes never shift positions, so a full iteration returns every key present
@@ -793,7 +800,9 @@ class SQLStore(Store):
         if not ks:
             return True
         if not nx and not self.max_size:
-            await self._one(self.q_mset, (ks, vs), raw[ks[0]])
+            # Not batched: a batch holds its row locks until its end, and a multi-row statement in it would
+            # break the ascending key order in which every writer locks rows (deadlocks).
+            await self._one(self.q_mset, (ks, vs), batch=False)
             for k in ks:
                 self.watches.touch(raw[k])
             return True
@@ -892,7 +901,7 @@ class SQLStore(Store):
             return 0
         if not ks:
             return 0
-        rows = await self._one(self.q_deln, (sorted(ks), now_ms()), min(keys))
+        rows = await self._one(self.q_deln, (sorted(ks), now_ms()), batch=False)  # not batched: see mset
         n = 0
         for k, live in rows:
             if live:
