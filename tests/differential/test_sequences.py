@@ -170,3 +170,30 @@ def test_large_values_and_pipelines(pair):
     data += b"".join(encode_command("INCR", "ctr") for _ in range(5000))
     expected, got = pair.raw(data, 5003)
     assert got == expected
+
+
+def test_client_reply_modes(pair):
+    data = (encode_command("CLIENT", "REPLY", "SKIP") + encode_command("SET", "a", "1") + encode_command("GET", "a")
+            + encode_command("CLIENT", "REPLY", "OFF") + encode_command("SET", "b", "2") + encode_command("GET", "b")
+            + encode_command("CLIENT", "REPLY", "ON") + encode_command("MGET", "a", "b"))
+    expected, got = pair.raw(data, 3)
+    assert got == expected
+    assert expected[0] == b"$1\r\n1\r\n"
+
+
+@pytest.mark.parametrize("proto", [2, 3])
+def test_text_replies_have_the_same_shape(pair, proto):
+    """INFO and CLIENT INFO texts differ in content; their framing (bulk vs verbatim) and key fields must not."""
+    if proto == 3:
+        pair.run("HELLO 3")
+    for cmd in ("INFO", "INFO server", "CLIENT INFO", "CLIENT LIST"):
+        expected, got = pair.run(cmd)
+        assert got[:1] == expected[:1], cmd
+        if proto == 3:
+            assert got.split(b"\r\n", 1)[1].startswith(b"txt:"), cmd
+    for cmd, field in (("INFO", b"redis_version:"), ("INFO keyspace", b"# Keyspace"), ("CLIENT INFO", b"resp=%d" % proto),
+                       ("CLIENT INFO", b"db=0"), ("INFO clients", b"connected_clients:")):
+        expected, got = pair.run(cmd)
+        assert field in expected and field in got, (cmd, field)
+    expected, got = pair.run("INFO nosuchsection")
+    assert got == expected

@@ -158,3 +158,15 @@ def test_interactive_mode_resp3(cli):
         p.proc.wait(timeout=10)
     finally:
         p.close()
+
+
+def test_redis_benchmark_runs(cli):
+    require(shutil.which("redis-benchmark") is not None, "redis-benchmark is not installed")
+    r = subprocess.run(["redis-benchmark", "-p", str(cli.server.port), "-n", "2000", "-c", "10", "-t",
+                        "set,get,incr,mset", "-q"], capture_output=True, timeout=120)
+    out = (r.stdout + r.stderr).decode()
+    assert r.returncode == 0, out
+    for name in ("SET:", "GET:", "INCR:", "MSET"):
+        assert name in out, out
+    assert "WARNING: Could not fetch server CONFIG" not in out
+    assert "ERR" not in out
