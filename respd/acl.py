@@ -38,15 +38,12 @@ from __future__ import annotations
 
 import fnmatch
 import re
-import time
-from collections import deque
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
-from backends.glob import compile_glob, translate
+from backends.glob import translate
 
 from . import errors
-from .auth import (CATEGORIES, E_BAD_HASH, E_NO_PASSWORD, RuleError, RuleSet, _all_names,  # noqa: F401
-                   apply_user_rules, describe_user)
+from .auth import RuleSet, _all_names, describe_user
 from .commands.spec import ACCESS, DELETE, INSERT, UPDATE
 from .errors import CommandError
 from .replies import Err

@@ -33,7 +33,7 @@ class User:
     groups: list = field(default_factory=list)
     meta: dict = field(default_factory=dict)
     permissions: object = None                            # compiled by respd.acl; None = allow everything
-    rules: object = None                                  # respd.acl.RuleSet: Redis command/key rules (root)
+    rules: object = None                                  # RuleSet (below): Redis command/key rules (root)
     selectors: list = field(default_factory=list)         # extra Redis selectors "(...)"
     policies: list = field(default_factory=list)          # respd.acl.Statement from registry policies
     policy_ids: list = field(default_factory=list)        # ids of those policies (ACL LIST / GETUSER)
@@ -108,7 +108,7 @@ class Auth:
         return self.users.get(name)
 
 
-# ================================================================================================ Redis rules
+# ------------------------------------------------------------------------------------------------ Redis rules
 #: Redis 7.0's ACL categories, in ACL CAT order
 CATEGORIES = ("keyspace", "read", "write", "set", "sortedset", "list", "hash", "string", "bitmap", "hyperloglog",
               "geo", "stream", "pubsub", "admin", "fast", "slow", "blocking", "dangerous", "connection",
@@ -131,8 +131,7 @@ class RuleError(Exception):
     """A Redis ACL rule that cannot be applied; ``str()`` is Redis' reason text."""
 
 
-
-# ======================================================================================= Redis rules (selectors)
+# ------------------------------------------------------------------------------------ Redis rules (selectors)
 def _universe():
     """(command, subcommands) for every top-level command of the table."""
     return [(c, list(c.subcommands.values())) for c in COMMANDS.values()]

@@ -8,6 +8,10 @@
   user sharing one of its ``groups:``; ``"*"`` in either means everybody.
 * When registry users exist and none is called ``default``, unauthenticated connections get a disabled ``default``
   (``-NOAUTH``). ``requirepass`` gives ``default`` that password, as in Redis.
+* Policy conditions (``Condition``): ``{field, operator, value | value_from}`` on ``actor.id``, ``actor.groups``,
+  ``actor.meta.<name>``, ``resource``, ``action`` and ``meta.key``; operators eq ne lt gt in exists contains matches
+  (full-match regex) glob (Redis key pattern). A condition on a field the request lacks (``meta.key`` for
+  ``store.get``) is false, so such a statement does not apply there.
 * ``aclfile`` (server setting): Redis ACL-file lines (``user <name> <rules>...``) loaded at start and by ACL LOAD,
   written by ACL SAVE. It holds the runtime users (ACL SETUSER); registry users stay in the registry.
 """
@@ -17,7 +21,7 @@ import fnmatch
 import logging
 import os
 import re
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from backends.glob import compile_glob
 

@@ -51,14 +51,14 @@ def acl_users(sess, argv):
 
 
 def describe(user) -> bytes:
-    from ..acl import describe_user
+    from ..auth import describe_user
     _ensure_rules(user)
     return describe_user(user)
 
 
 def _ensure_rules(user) -> None:
     if user.rules is None:
-        from ..acl import RuleSet
+        from ..auth import RuleSet
         user.rules = RuleSet.commands_only() if user.policy_mode else RuleSet.allow_all()
 
 
@@ -94,7 +94,7 @@ def acl_getuser(sess, argv):
 @command("CAT", -2, _A, (), ("slow",), "server", "Lists the ACL categories, or the commands inside a category.",
          since="6.0.0", parent="ACL")
 def acl_cat(sess, argv):
-    from ..acl import CATEGORIES
+    from ..auth import CATEGORIES
     if len(argv) > 3:
         raise CommandError(errors.wrong_arity("acl|cat"))
     if len(argv) == 2:
@@ -211,7 +211,7 @@ def acl_log(sess, argv):
 @command("SETUSER", -3, _ADMIN, (), _ADMIN_CATS, "server", "Creates and modifies an ACL user and its rules.",
          since="6.0.0", parent="ACL")
 def acl_setuser(sess, argv):
-    from ..acl import RuleError, RuleSet, apply_user_rules
+    from ..auth import RuleError, RuleSet, apply_user_rules
     from ..auth import User
     raw = argv[2]
     if b" " in raw or b"\0" in raw:

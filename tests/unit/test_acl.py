@@ -11,7 +11,7 @@ import types
 import pytest
 import yaml
 
-from respd import acl, errors
+from respd import acl, auth, errors
 from respd.dispatch import execute
 from respd.registry import ConfigError, load
 from respd.replies import encode
@@ -120,10 +120,10 @@ def encode_list(reply: bytes) -> list:
     ("+client|setname|x", "Allowing first-arg of a subcommand is not supported"),
     ("%X~k", "Syntax error"),
     ("%~k", "Syntax error"),
-    ("#abc", acl.E_BAD_HASH),
-    ("#" + "A" * 64, acl.E_BAD_HASH),
-    ("!" + "a" * 64, acl.E_NO_PASSWORD),
-    ("<nope", acl.E_NO_PASSWORD),
+    ("#abc", auth.E_BAD_HASH),
+    ("#" + "A" * 64, auth.E_BAD_HASH),
+    ("!" + "a" * 64, auth.E_NO_PASSWORD),
+    ("<nope", auth.E_NO_PASSWORD),
     ("(~a +nosuch)", "Unknown command or category name in ACL"),
 ])
 def test_setuser_errors_change_nothing(admin, rule, reason):
