@@ -31,12 +31,14 @@ class Differential(RuleBasedStateMachine):
     def connect(self):
         flush_both(*self.ports)
         self.pair = Pair(*self.ports)
+        self.second = None
         self.steps = []
 
     def teardown(self):
-        pair = getattr(self, "pair", None)
-        if pair is not None:
-            pair.close()
+        for name in ("pair", "second"):
+            pair = getattr(self, name, None)
+            if pair is not None:
+                pair.close()
 
     def check(self, *argv):
         self.steps.append(argv)
@@ -114,6 +116,39 @@ class Differential(RuleBasedStateMachine):
             self.check(*c)
         self.check(end)
 
+    @rule(db=st.sampled_from(["0", "1"]))
+    def select(self, db):
+        self.check("SELECT", db)
+
+    @rule(k=KEYS, db=st.sampled_from(["0", "1", "2"]), name=st.sampled_from(["MOVE", "COPY"]))
+    def across_db(self, k, db, name):
+        if name == "MOVE":
+            self.check("MOVE", k, db)
+        else:
+            self.check("COPY", k, k, "DB", db)
+
+    @rule(k=KEYS, t=st.sampled_from(["1000", "0", "-1", "x"]), v=VALUES, name=st.sampled_from(["SETEX", "PSETEX"]))
+    def setex(self, k, t, v, name):
+        if name == "PSETEX" and t == "1000":
+            t = "1000000"
+        self.check(name, k, t, v)
+
+    @rule(ks=st.lists(KEYS, min_size=1, max_size=2), other=st.lists(st.sampled_from(
+        [["SET", "a", "1"], ["DEL", "b"], ["EXPIRE", "a", "100"], ["GET", "a"], ["SELECT", "1"], ["SET", "c", "2"],
+         ["PERSIST", "a"], ["INCR", "n"]]), max_size=3))
+    def watch(self, ks, other):
+        """WATCH here, commands on a second connection, then MULTI/EXEC here."""
+        self.check("WATCH", *ks)
+        if self.second is None:
+            self.second = Pair(*self.ports)
+        for c in other:
+            self.steps.append(("@2",) + tuple(c))
+            expected, got = self.second.run(list(c))
+            assert got == expected, "after %r\n redis %r\n respd %r" % (self.steps, expected, got)
+        self.check("MULTI")
+        self.check("INCR", "n")
+        self.check("EXEC")
+
     @rule(pattern=st.sampled_from(["*", "a*", "?", "[ab]", "[^a]", "n"]))
     def keys(self, pattern):
         self.check("KEYS", pattern)
@@ -136,7 +171,7 @@ def test_random_sequences_match_redis(redis, respd, proto):
             if proto == 3:
                 self.check("HELLO", "3")
 
-    Machine.TestCase.settings = settings(max_examples=100, stateful_step_count=40, deadline=None,
+    Machine.TestCase.settings = settings(max_examples=75, stateful_step_count=40, deadline=None,
                                          suppress_health_check=list(HealthCheck), database=None)
     Machine.TestCase().runTest()
 
