@@ -71,3 +71,18 @@ async def test_unexpected_handler_exception_is_an_error_reply(session, call, mon
     reply = await call(session, "ECHO x")
     assert re.fullmatch(rb"-ERR [^\r\n]*\r\n", reply)
     assert await call(session, "PING") == b"+PONG\r\n"
+
+
+async def test_select_by_store_id(session, call):
+    """respd extension (SPEC §11): SELECT <store-id>; numeric SELECT keeps Redis' exact replies."""
+    assert await call(session, "SELECT t:db3") == OK
+    assert session.db == 3 and session.store.id == "t:db3"
+    assert await call(session, "SET k v") == OK
+    assert await call(session, "SELECT 3") == OK
+    assert await call(session, "GET k") == b"$1\r\nv\r\n"
+    reply = await call(session, "SELECT t:nosuch")
+    assert reply.startswith(b"-ERR ") and b"t:nosuch" in reply
+    assert await call(session, "SELECT nosuch") == err("ERR value is not an integer or out of range")
+    assert session.db == 3
+    info = await call(session, "CLIENT INFO")
+    assert b" db=3 " in info
