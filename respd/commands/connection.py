@@ -182,7 +182,7 @@ def client_list(sess, argv):
     if len(argv) > 2:
         opt = argv[2].upper()
         if opt == b"ID" and len(argv) > 3:
-            ids = {parse_int(a) for a in argv[3:]}
+            ids = {parse_int(a, "ERR Invalid client ID") for a in argv[3:]}
         elif opt == b"TYPE" and len(argv) == 4:
             if argv[3].lower() not in (b"normal", b"master", b"replica", b"pubsub"):
                 raise CommandError(b"ERR Unknown client type '" + argv[3] + b"'")
@@ -251,7 +251,9 @@ def client_kill(sess, argv):
     for i in range(2, len(argv), 2):
         opt, val = argv[i].upper(), argv[i + 1]
         if opt == b"ID":
-            cid = parse_int(val)
+            cid = parse_int(val, "ERR client-id should be greater than 0")
+            if cid < 1:
+                raise CommandError("ERR client-id should be greater than 0")
             victims = [s for s in app.clients.values() if s.id == cid]
         elif opt == b"ADDR":
             victims = [s for s in app.clients.values() if s.addr.encode() == val]

@@ -123,7 +123,7 @@ def command_list(sess, argv):
     return [c.name.encode() for c in cmds]
 
 
-@command("GETKEYS", -3, ("loading", "stale"), (), ("slow", "connection"), "server",
+@command("GETKEYS", -4, ("loading", "stale"), (), ("slow", "connection"), "server",
          "Extracts the key names from an arbitrary command.", since="2.8.13", parent="COMMAND")
 def command_getkeys(sess, argv):
     from ..dispatch import lookup
@@ -131,9 +131,15 @@ def command_getkeys(sess, argv):
     inner = argv[2:]
     cmd = lookup(inner)
     if isinstance(cmd, Err):
-        if cmd.text.startswith(b"ERR wrong number"):
-            raise CommandError(errors.wrong_arity("command|getkeys"))
-        raise CommandError("ERR Invalid command specified")
+        found = _find(inner[0])
+        if found is not None and found.subcommands and len(inner) > 1:
+            found = found.subcommands.get(inner[1].lower())
+        if found is None or not cmd.text.startswith(b"ERR wrong number"):
+            raise CommandError("ERR Invalid command specified")
+        # Redis' order: a command without keys says so before its arity is looked at
+        if not found.keys and found.key_flags is None:
+            raise CommandError("ERR The command has no key arguments")
+        raise CommandError("ERR Invalid number of arguments specified for command")
     keys = [k for k, _ in keys_of(cmd, inner)]
     if not keys:
         raise CommandError("ERR The command has no key arguments")

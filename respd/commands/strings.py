@@ -145,19 +145,27 @@ def getdel(sess, argv):
          since="6.2.0")
 def getex(sess, argv):
     expire = KEEP
-    n = len(argv)
-    if n > 2:
-        opt = argv[2].upper()
-        if opt == b"PERSIST" and n == 3:
-            expire = None
-        elif opt in (b"EX", b"PX", b"EXAT", b"PXAT") and n == 4:
-            try:
-                expire = parse_expire_option(opt, argv[3], "getex")
-            except CommandError as e:
-                # Redis looks the key up before validating the time: a missing key answers null, not the error
-                return then(sess.store.get(argv[1]), lambda v, e=e: _fail(e) if v is not None else None)
+    kind = arg = None
+    i, n = 2, len(argv)
+    while i < n:  # one kind of option; repeating the same one is accepted and the last value wins (as SET)
+        opt = argv[i].upper()
+        if opt == b"PERSIST" and kind in (None, opt):
+            kind = opt
+        elif opt in (b"EX", b"PX", b"EXAT", b"PXAT") and kind in (None, opt) and i + 1 < n:
+            kind = opt
+            i += 1
+            arg = argv[i]
         else:
             raise CommandError(errors.SYNTAX)
+        i += 1
+    if kind == b"PERSIST":
+        expire = None
+    elif kind is not None:
+        try:
+            expire = parse_expire_option(kind, arg, "getex")
+        except CommandError as e:
+            # Redis looks the key up before validating the time: a missing key answers null, not the error
+            return then(sess.store.get(argv[1]), lambda v, e=e: _fail(e) if v is not None else None)
     return sess.store.getex(argv[1], expire)
 
 
