@@ -296,17 +296,17 @@ container("CONFIG", -2, (), ("slow",), "server", "A container for server configu
          "Returns the effective values of configuration parameters.", since="2.0.0", parent="CONFIG")
 def config_get(sess, argv):
     params = sess.app.config_params()
-    out = {}
+    out = {}  # lowercase name -> (name as replied, value); the first spelling of a name wins, as in Redis
     for pat in argv[2:]:
         p = pat.lower()
         if b"*" in p or b"?" in p or b"[" in p:
             m = compile_glob(p)
             for name in params:
-                if m(name):
-                    out[name] = params[name]
-        elif p in params:
-            out[p] = params[p]
-    return Map([(k, v() if callable(v) else v) for k, v in out.items()])
+                if m(name) and name not in out:
+                    out[name] = (name, params[name])
+        elif p in params and p not in out:
+            out[p] = (pat, params[p])  # Redis replies an exact name as it was sent (CONFIG GET MAXMEMORY)
+    return Map([(k, v() if callable(v) else v) for k, v in out.values()])
 
 
 @command("SET", -4, ("admin", "noscript", "loading", "stale"), (), ("admin", "slow", "dangerous"), "server",

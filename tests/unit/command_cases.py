@@ -336,6 +336,13 @@ CONNECTION = {
                         ("COMMAND GETKEYS MSET a 1 b", arr(bulk("a"), bulk("b"))),
                         ("COMMAND GETKEYS nosuch a", err("ERR Invalid command specified")),
                         ("COMMAND GETKEYS CLIENT SETNAME x", err("ERR The command has no key arguments"))],
+    "config-get": [("CONFIG GET maxmemory", arr(bulk("maxmemory"), bulk("0"))),
+                   ("CONFIG GET MAXMEMORY", arr(bulk("MAXMEMORY"), bulk("0"))),
+                   ("CONFIG GET maxmemory MaxMemory", arr(bulk("maxmemory"), bulk("0"))),
+                   ("CONFIG GET nosuch", b"*0\r\n"), ("CONFIG GET save", arr(bulk("save"), EMPTY)),
+                   ("CONFIG GET appendonly", arr(bulk("appendonly"), bulk("no"))),
+                   ("CONFIG GET maxmemory-policy", arr(bulk("maxmemory-policy"), bulk("noeviction"))),
+                   ("HELLO 3", _HELLO3), ("CONFIG GET databases", b"%1\r\n" + bulk("databases") + bulk("16"))],
     "client-id": [("CLIENT ID", re.compile(rb":\d+\r\n")), ("CLIENT ID x", arity("client|id"))],
     "client-maint-notifications-is-error": [
         ("CLIENT MAINT_NOTIFICATIONS ON moving-endpoint-type internal-fqdn",
