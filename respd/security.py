@@ -398,7 +398,7 @@ def parse_aclfile(app, path: str) -> dict:
     return users
 
 
-def load_aclfile(app, path: str, startup: bool = False) -> None:
+def load_aclfile(app, path: str, startup: bool = False, current=None) -> None:
     """Replace the runtime users by the file's. At startup a missing file counts as empty (ACL SAVE creates it)."""
     from .auth import RuleSet
     try:
@@ -425,7 +425,7 @@ def load_aclfile(app, path: str, startup: bool = False) -> None:
     acl = getattr(app, "acl", None)
     if acl is not None and not startup:
         for n in removed:
-            acl.drop(n)
+            acl.drop(n, current=current)
         for u in new.values():
             acl.refresh(u)
 

@@ -281,7 +281,7 @@ def acl_load(sess, argv):
     from ..security import AclFileError, load_aclfile
     path = _aclfile(sess)
     try:
-        load_aclfile(sess.app, path)
+        load_aclfile(sess.app, path, current=sess)
     except AclFileError as e:
         raise CommandError("ERR " + str(e)) from None
     return OK
