@@ -220,8 +220,14 @@ class RequestReader:
                     raise self._shape_error(a)
             self._check_unauthenticated(req)
             return req
+        # not an array: an inline request whose first byte is a RESP type byte ("+x", "$5", "-1"), pipelined
+        # after multibulk ones, unless it really was "*-1" (a null array: ignored like *0)
+        self._hist_n -= 1
+        if self._switch_to_inline():
+            return self.next()
+        self._hist_n += 1
         if req is None:
-            return self.next()  # *-1: ignored like *0
+            return self.next()
         raise self._shape_error(req)
 
     def _switch_to_inline(self) -> bool:

@@ -288,11 +288,9 @@ def test_any_pipeline_any_chunking(requests, cuts):
     assert parse(chunks) == expected
 
 
-@pytest.mark.xfail(strict=True, reason="respd/protocol.py: an inline request whose first byte is a RESP type byte "
-                                       "(+ - : $) pipelined after a multibulk one in the same chunk is parsed by "
-                                       "hiredis as a reply and answered expected '$', got '+'; Redis runs it as an "
-                                       "inline command (unknown command '+x')")
-@pytest.mark.parametrize("line", [b"+x\r\n", b":1\r\n", b"-x\r\n", b"$5\r\n"])
+@pytest.mark.parametrize("line", [b"+x\r\n", b":1\r\n", b"-x\r\n", pytest.param(b"$5\r\n", marks=pytest.mark.xfail(
+    strict=True, reason="respd/protocol.py: '$5' pipelined after a multibulk request in the same chunk is read by "
+                        "hiredis as a bulk header and swallows the next bytes; Redis runs it as an inline command"))])
 def test_inline_starting_with_a_type_byte_after_multibulk(line):
     assert parse([mb("PING") + line + b"PING\r\n"]) == [[b"PING"], [line[:-2]], [b"PING"]]
 
