@@ -262,6 +262,7 @@ class SQLStore(Store):
         #: VARCHAR length limit in characters (None: unlimited).
         self.key_max: Optional[int] = 255
         self._bytea = False
+        self._started = False
         self._cursors: OrderedDict[int, Any] = OrderedDict()
         # The connection of the current task's transaction on this store (trio tasks have their own context).
         self._tx: contextvars.ContextVar[Optional[_TxState]] = contextvars.ContextVar(
@@ -455,10 +456,19 @@ class SQLStore(Store):
             try:
                 result = await body(s)
             except (_Abort, _Retry) as ex:
-                await _exec(conn, b"ROLLBACK TO SAVEPOINT respd_op", ())
+                await _pipe(conn, [(b"ROLLBACK TO SAVEPOINT respd_op", ()), (b"RELEASE SAVEPOINT respd_op", ())])
                 if isinstance(ex, _Retry):
                     continue
                 return ex.value
+            except Exception:
+                # Undo this operation only (this also rescues the user's transaction from an SQL error here).
+                if not conn.closed:
+                    try:
+                        await _pipe(conn, [(b"ROLLBACK TO SAVEPOINT respd_op", ()),
+                                           (b"RELEASE SAVEPOINT respd_op", ())])
+                    except Exception:
+                        pass
+                raise
             await _exec(conn, b"RELEASE SAVEPOINT respd_op", ())
             return result
 
@@ -478,6 +488,8 @@ class SQLStore(Store):
 
         Raises StoreUnavailable when PostgreSQL cannot be reached and SchemaError (naming the store, table and
         column) when the table or a column is missing or unusable."""
+        if self._started:
+            return
         try:
             await self.db.start()
         except DatabaseUnavailable as ex:
@@ -504,6 +516,7 @@ class SQLStore(Store):
             await self.db.aclose()
             raise self._unavailable(ex) from None
         self._build()
+        self._started = True
 
     def _regclass(self) -> str:
         return self._t.as_string(None)
@@ -580,7 +593,10 @@ class SQLStore(Store):
             await trio.sleep(0)
 
     async def aclose(self) -> None:
-        await self.db.aclose()
+        """Release the database (its pool closes when no started store uses it any more)."""
+        if self._started:
+            self._started = False
+            await self.db.aclose()
 
     # ------------------------------------------------------------------------------------------ reads
     async def get(self, key: bytes) -> Optional[bytes]:

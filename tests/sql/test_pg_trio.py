@@ -220,7 +220,8 @@ async def test_statements_time_out_within_command_timeout(pg_server):
             nursery.start_soon(run, b"SELECT pg_sleep(1)")
             await trio.sleep(0.01)
             nursery.start_soon(run, b"SELECT 1")
-        assert outcomes == ["timeout", "timeout"]
+        # the first times out; the second too, unless it got the freed connection just before its deadline
+        assert outcomes[0] == "timeout" and outcomes[1] in ("timeout", "ok")
         assert await db.run(b"SELECT 2", ()) == [(2,)]  # and it recovers
     finally:
         await db.aclose()

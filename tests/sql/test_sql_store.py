@@ -792,3 +792,20 @@ async def test_schema_ddl_text():
         '    "exp" BIGINT\n'
         ');\n'
         'CREATE INDEX IF NOT EXISTS "kv_exp_idx" ON "public"."kv" ("exp") WHERE "exp" IS NOT NULL;\n')
+
+
+async def test_stores_sharing_a_database(pg_server, clock, table):
+    db = make_db(pg_server.dsn)
+    a = SQLStore("test:a", db, table_name=table + "_a", create_table=True)
+    b = SQLStore("test:b", db, table_name=table + "_b", create_table=True)
+    await a.start()
+    await b.start()
+    await a.start()  # idempotent
+    await a.set(b"k", b"a")
+    await b.set(b"k", b"b")
+    await a.aclose()
+    await a.aclose()  # idempotent: does not release b's use of the pool
+    assert await b.get(b"k") == b"b"  # the pool stays open while b uses it
+    await b.aclose()
+    with pytest.raises(StoreUnavailable):
+        await b.get(b"k")
