@@ -13,9 +13,15 @@ Contents:
 - :class:`TrioConnection` -- ``psycopg.AsyncConnection`` driven by trio. An interrupted wait (cancellation,
   timeout) leaves the protocol in an unknown state, so it closes the connection (after asking the server to
   cancel a running query); errors raised by psycopg itself (constraint violations, bad data) leave it usable.
+- :func:`run_statements` -- the stores' fast path: statements prepared once per connection and sent straight
+  through libpq in pipeline mode, one round trip per call (psycopg's cursors cost ~100 us of Python each).
 - :class:`PgDatabase` -- one configured database: a bounded pool of autocommit connections, and a batcher that
   coalesces single statements issued concurrently by many trio tasks into one pipeline on one connection
   (one network round trip and one commit for the whole batch).
+
+Measured here (bench/sql_ceiling.py, loaded 2-core VM): PK selects 10.6k/s one per round trip, 41k/s in batches
+of 100 (psycopg's sync pipeline: 11.7k/s); SQLStore GET from 50 tasks 15k/s batched vs 5k/s unbatched, SET 7.4k/s
+vs 1.5k/s.
 """
 from __future__ import annotations
 

@@ -4,7 +4,8 @@ Measures, on one table of the store's schema (``key VARCHAR(255) PRIMARY KEY, va
 
 - ``raw``: the psycopg ceiling, blocking API, one connection: autocommit single upserts (one round trip and one
   commit each) vs pipeline mode in batches of 100 (one round trip and one commit per batch); same for PK selects.
-- ``trio``: the same two ways through ``backends.pg_trio.TrioConnection`` under trio.
+- ``trio``: the same two ways through ``backends.pg_trio.TrioConnection`` under trio, with psycopg's cursor API
+  and with ``run_statements`` (the stores' libpq fast path: prepared statements, one pipeline per call).
 - ``store``: ``SQLStore.set``/``get`` from N concurrent trio tasks (clients), with the batcher on and off: what
   the server can get out of PostgreSQL when many clients are connected.
 
@@ -121,6 +122,23 @@ def trio_pipeline(dsn: str, n: int, select: bool, batch: int = 100) -> float:
     return trio.run(main)
 
 
+def fast_batches(dsn: str, n: int, select: bool, batch: int) -> float:
+    from backends.pg_trio import TrioConnection, run_statements
+
+    async def main():
+        ks = keys(n)
+        c = await TrioConnection.connect(dsn, autocommit=True)
+        q = (SELECT if select else UPSERT).encode()
+        t = time.perf_counter()
+        for i in range(0, n, batch):
+            await run_statements(c, [(q, (k, 0) if select else (k, VALUE)) for k in ks[i:i + batch]])
+        rate = n / (time.perf_counter() - t)
+        await c.close()
+        return rate
+
+    return trio.run(main)
+
+
 # ------------------------------------------------------------------------------------------------ SQLStore
 def store_clients(dsn: str, n: int, select: bool, clients: int, batching: bool, pool: int = 10) -> float:
     from backends.pg_trio import PgDatabase
@@ -179,6 +197,8 @@ def main() -> int:
             if "trio" in only:
                 runs.append(("trio  %s 1conn autocommit" % op, lambda s=select: trio_single(dsn, args.n, s)))
                 runs.append(("trio  %s 1conn pipeline b100" % op, lambda s=select: trio_pipeline(dsn, args.n, s)))
+                runs.append(("fast  %s 1conn b1" % op, lambda s=select: fast_batches(dsn, args.n, s, 1)))
+                runs.append(("fast  %s 1conn b100" % op, lambda s=select: fast_batches(dsn, args.n, s, 100)))
             if "store" in only:
                 name = "SET" if not select else "GET"
                 runs.append(("store %s c%d batched" % (name, args.clients),
