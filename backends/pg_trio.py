@@ -449,7 +449,10 @@ async def run_statements(conn: TrioConnection, stmts: list) -> list:
             results = await conn.wait(_pipeline_gen(pgconn, sends))
         finally:
             if pgconn.status != _BAD and pgconn.pipeline_status:
-                pgconn.exit_pipeline_mode()
+                try:
+                    pgconn.exit_pipeline_mode()
+                except psycopg.Error:
+                    conn._abort()  # results left unread: the connection cannot be reused
     out = []
     error = None
     for kind, res in zip(kinds, results):

@@ -552,7 +552,7 @@ class SQLStore(Store):
         if cols[self.payload_column_name][0] != "bytea":
             raise SchemaError(self.id, 'table "%s": column "%s" is %s; the payload column must be BYTEA'
                               % (t, self.payload_column_name, cols[self.payload_column_name][0]))
-        if cols[self.expire_column_name][0] not in ("int8", "numeric"):
+        if cols[self.expire_column_name][0] != "int8":
             raise SchemaError(self.id, 'table "%s": column "%s" is %s; the expire column must be BIGINT (Unix ms)'
                               % (t, self.expire_column_name, cols[self.expire_column_name][0]))
 
