@@ -187,7 +187,7 @@ class RequestReader:
         try:
             req = self._gets()
         except hiredis.ProtocolError as e:
-            if self._switch_to_inline():
+            if self._switch_to_inline(str(e)):
                 return self.next()
             raise self._map_hiredis_error(str(e)) from None
         if req is False:
@@ -230,16 +230,22 @@ class RequestReader:
             return self.next()
         raise self._shape_error(req)
 
-    def _switch_to_inline(self) -> bool:
+    def _switch_to_inline(self, error: str = "") -> bool:
         """hiredis met a byte that does not start a multibulk request: if that byte starts a new request (an
         inline command pipelined after multibulk ones), continue from there with the inline parser.
 
         The requests hiredis already returned are skipped in the kept chunks by walking their headers (the error
-        path only, so the Python walk costs nothing in normal operation)."""
+        path only, so the Python walk costs nothing in normal operation). After a pipeline too long to keep
+        (``HISTORY_MAX``), the new request is located in the last chunk instead: it starts at the offending byte
+        right after a line end, accepted only when exactly one such place exists (``redis-cli --pipe`` sends
+        ``\\r\\n`` before its final ECHO)."""
         if self._hist is None:
-            return False
-        buf = b"".join(self._hist)
-        off = skip_requests(buf, self._hist_n)
+            buf, off = self._last, self._locate_in_last(error)
+            if off is None:
+                return False
+        else:
+            buf = b"".join(self._hist)
+            off = skip_requests(buf, self._hist_n)
         if off is None or off >= len(buf) or buf[off] == 0x2A:
             return False
         self._reader = hiredis.Reader()
@@ -249,6 +255,15 @@ class RequestReader:
         self._hist = None
         self.feed(buf[off:])
         return True
+
+    def _locate_in_last(self, error: str):
+        m = re.search(r'got "(\\?.)" as reply type byte', error)
+        if m is None:
+            return None
+        ch = m.group(1)
+        bad = {"\\r": b"\r", "\\n": b"\n", "\\t": b"\t"}.get(ch, ch.encode("latin-1")[-1:])
+        places = [i + 1 for i in _find_all(self._last, b"\n" + bad)]
+        return places[0] if len(places) == 1 else None
 
     def _shape_error(self, item) -> ProtocolError:
         if item is None:
@@ -324,6 +339,13 @@ class RequestReader:
                     raise self._set_error("invalid multibulk length")
                 if not self.authenticated and num > 10:
                     raise self._set_error("unauthenticated multibulk length")
+
+
+def _find_all(buf: bytes, needle: bytes):
+    i = buf.find(needle)
+    while i >= 0:
+        yield i
+        i = buf.find(needle, i + 1)
 
 
 def skip_requests(buf: bytes, count: int) -> int | None:

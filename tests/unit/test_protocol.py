@@ -235,9 +235,6 @@ def test_authenticated_limits_are_larger():
     assert parse([mb("ECHO", "p" * 20000)]) == [[b"ECHO", b"p" * 20000]]
 
 
-@pytest.mark.xfail(strict=True, reason="respd/protocol.py: after more than HISTORY_MAX (1 MiB) of pipelined "
-                                       "multibulk requests without a chunk boundary, an empty line before the next "
-                                       "'*' (what redis-cli --pipe sends before its final ECHO) is a protocol error")
 def test_empty_line_between_multibulk_requests_in_a_long_pipeline():
     body = b"".join(mb("SET", "key:%d" % n, "value:%d" % n) for n in range(40000))   # ~1.8 MB
     stream = body + b"\r\n" + mb("ECHO", "x" * 20)
