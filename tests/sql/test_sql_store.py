@@ -6,8 +6,7 @@ import msgpack
 import pytest
 import trio
 
-from backends.base import (KEEP, CorruptValue, InvalidKey, NoSuchKey, StoreFull, StoreUnavailable, WrongType,
-                           now_ms)
+from backends.base import KEEP, CorruptValue, InvalidKey, NoSuchKey, StoreFull, StoreUnavailable, WrongType
 from backends.sql import SchemaError, SQLStore, schema_ddl
 from tests.sql.conftest import make_db
 
