@@ -29,9 +29,8 @@ import ipaddress
 import itertools
 import os
 import select
-from contextlib import asynccontextmanager
 from functools import partial
-from typing import Any, AsyncIterator, Optional
+from typing import Any, Optional
 
 import psycopg
 import trio
@@ -612,28 +611,38 @@ class PgDatabase:
                 keep.append(conn)
         self._idle = keep
 
-    @asynccontextmanager
-    async def connection(self) -> AsyncIterator[TrioConnection]:
-        """A pooled autocommit connection for the duration of the block (waits while ``pool_max`` are busy).
+    def connection(self) -> "_Lease":
+        """``async with db.connection() as conn``: a pooled autocommit connection for the duration of the block
+        (waits while ``pool_max`` are busy).
 
         The caller bounds the wait and the work with its own cancel scope. Raises DatabaseUnavailable when a
         new connection cannot be opened."""
+        return _Lease(self)
+
+    async def acquire(self) -> TrioConnection:
+        """A connection from the pool (see ``connection()``); give it back with ``release(conn, error)``."""
         if self._closed:
             raise DatabaseUnavailable(self.id, "pool is closed")
-        await self._slots.acquire()
-        conn = None
+        try:
+            self._slots.acquire_nowait()  # no checkpoint when a slot is free (the statement will wait on I/O)
+        except trio.WouldBlock:
+            await self._slots.acquire()
         try:
             conn = self._take_idle()
             if conn is None:
                 conn = await self._connect()
-            yield conn
-        except BaseException as ex:
-            if conn is not None and _connection_lost(ex, conn):
-                self.check_idle()
+        except BaseException:
+            self._slots.release()
             raise
+        return conn
+
+    def release(self, conn: TrioConnection, error: Optional[BaseException] = None) -> None:
+        """Give back a connection from ``acquire``; ``error`` is what ended its use, if anything did."""
+        try:
+            if error is not None and _connection_lost(error, conn):
+                self.check_idle()
+            self._release(conn)
         finally:
-            if conn is not None:
-                self._release(conn)
             self._slots.release()
 
     # -- statements
@@ -669,10 +678,7 @@ class PgDatabase:
         while True:
             if op.leader:
                 op.leader = False
-                # Shielded: a leader's own cancellation must not abort other tasks' statements; each batch
-                # is bounded by command_timeout instead.
-                with trio.CancelScope(shield=True):
-                    await self._lead(op)
+                await self._lead(op)
             if op.state == _DONE:
                 if op.error is not None:
                     raise op.error
@@ -719,14 +725,28 @@ class PgDatabase:
                         op.state = _INFLIGHT
                         live.append(op)
                 if live:
-                    await self._flush(live)
+                    await self._flush(live, mine)
         finally:
             self._hand_off()
 
-    async def _flush(self, batch: list[_Op]) -> None:
+    async def _flush(self, batch: list[_Op], mine: _Op) -> None:
         """Run one batch and hand every statement its result or error."""
         self.stats["ops"] += len(batch)
         self.stats["batches"] += 1
+        if len(batch) == 1 and batch[0] is mine:
+            # Only the leader's own statement: its caller may cancel it (no shield, one scope).
+            try:
+                mine.result = (await self._run_batch(batch))[0]
+            except Exception as ex:
+                mine.error = _unavailable(self.id, ex) if _connection_lost(ex, None) else ex
+            mine.state = _DONE
+            return
+        # Other tasks' statements: the leader's own cancellation must not abort them (each batch is bounded by
+        # its deadline instead).
+        with trio.CancelScope(shield=True):
+            await self._flush_shielded(batch)
+
+    async def _flush_shielded(self, batch: list[_Op]) -> None:
         batch.sort(key=_order)
         try:
             results = await self._run_batch(batch)
@@ -751,10 +771,34 @@ class PgDatabase:
             op.event.set()
 
     async def _run_batch(self, batch: list[_Op]) -> list:
-        with trio.CancelScope(deadline=min(op.deadline for op in batch)):
-            async with self.connection() as conn:
-                return await run_statements(conn, [(op.query, op.params) for op in batch])
+        with trio.CancelScope(deadline=min(op.deadline for op in batch)):  # the oldest statement's deadline
+            conn = await self.acquire()
+            try:
+                result = await run_statements(conn, [(op.query, op.params) for op in batch])
+            except BaseException as ex:
+                self.release(conn, ex)
+                raise
+            self.release(conn)
+            return result
         raise DatabaseUnavailable(self.id, "no reply within %gs" % self.command_timeout)
+
+
+class _Lease:
+    """``async with db.connection()`` (a class: cheaper than an async generator context manager)."""
+
+    __slots__ = ("db", "conn")
+
+    def __init__(self, db: PgDatabase):
+        self.db = db
+        self.conn: Optional[TrioConnection] = None
+
+    async def __aenter__(self) -> TrioConnection:
+        self.conn = await self.db.acquire()
+        return self.conn
+
+    async def __aexit__(self, exc_type, exc, tb) -> bool:
+        self.db.release(self.conn, exc)
+        return False
 
 
 def _order(op: _Op) -> bytes:

@@ -398,7 +398,7 @@ class SQLStore(Store):
         this operation."""
         conn = self._tx_conn()
         try:
-            with trio.fail_after(self.db.command_timeout):
+            with trio.CancelScope(deadline=trio.current_time() + self.db.command_timeout):
                 if conn is not None:
                     return await self._in_user_tx(conn, body, savepoint)
                 attempt = 0
@@ -412,6 +412,7 @@ class SQLStore(Store):
                             raise
         except (psycopg.Error, DatabaseUnavailable, OSError, trio.TooSlowError) as ex:
             raise self._unavailable(ex) from None
+        raise self._unavailable(trio.TooSlowError())  # the deadline passed
 
     async def _own_tx(self, conn: TrioConnection, body: Callable) -> Any:
         s = _Session(conn, own=True)
