@@ -58,7 +58,7 @@ MODES = {
     "quick": dict(runs=1, n_p1=20_000, n_p16=100_000, n_multi=20_000, mix_ops=40_000, mem_keys=100_000,
                   startup_trials=3, idle_seconds=3.0, n_sql=3_000, quiet_wait=1.0),
     "full": dict(runs=3, n_p1=100_000, n_p16=500_000, n_multi=100_000, mix_ops=200_000, mem_keys=1_000_000,
-                 startup_trials=5, idle_seconds=5.0, n_sql=20_000, quiet_wait=10.0),
+                 startup_trials=5, idle_seconds=5.0, n_sql=20_000, quiet_wait=5.0),
 }
 CLIENTS = 50
 KEYSPACE = 100_000           # -r for redis-benchmark, keys preloaded for GET/MGET
@@ -783,7 +783,7 @@ def parse_args(argv=None):
     p.add_argument("--sql", action="store_true", help="require the SQL-store run (fail if %s is unset)"
                    % PG_DSN_ENV)
     p.add_argument("--quiet-wait", type=float, help="before each measurement wait up to this many seconds for "
-                   "the rest of the machine to go quiet (default 10; quick: 1; 0 = never wait)")
+                   "the rest of the machine to go quiet (default 5; quick: 1; 0 = never wait)")
     p.add_argument("--quiet-threshold", type=float, default=0.3,
                    help="'quiet' = other processes use fewer cores than this (default 0.3)")
     p.add_argument("--config", help="registry file for respd's memory-store runs (default: embedded registry)")
