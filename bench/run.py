@@ -25,6 +25,7 @@ import os
 import platform
 import resource
 import shlex
+import shutil
 import signal
 import socket
 import statistics
@@ -854,7 +855,11 @@ def main(argv=None) -> int:
                        "extra": suite.extra, "errors": suite.errors, "commands": suite.commands}, f, indent=1,
                       default=str)
         suite.log("written: %s.md, %s.raw.json, %s" % (base, base, os.path.join(args.results_dir, "latest.md")))
-    return 1 if suite.errors else 0
+    if suite.errors:
+        suite.log("server logs kept in %s" % suite.workdir)
+        return 1
+    shutil.rmtree(suite.workdir, ignore_errors=True)
+    return 0
 
 
 if __name__ == "__main__":
