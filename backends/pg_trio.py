@@ -297,13 +297,14 @@ _PENDING, _INFLIGHT, _DONE, _CANCELLED = range(4)
 class _Op:
     """One statement submitted to the batcher, and later its result."""
 
-    __slots__ = ("query", "params", "order", "deadline", "state", "leader", "event", "result", "error")
+    __slots__ = ("query", "params", "order", "deadline", "merge", "state", "leader", "event", "result", "error")
 
-    def __init__(self, query: bytes, params: tuple, order: bytes, deadline: float):
+    def __init__(self, query: bytes, params: tuple, order: bytes, deadline: float, merge: Optional[bytes]):
         self.query = query
         self.params = params
         self.order = order
         self.deadline = deadline
+        self.merge = merge
         self.state = _PENDING
         self.leader = False
         self.event = trio.Event()
@@ -646,7 +647,8 @@ class PgDatabase:
             self._slots.release()
 
     # -- statements
-    async def run(self, query: bytes, params: tuple, order: bytes = b"", batch: bool = True) -> Any:
+    async def run(self, query: bytes, params: tuple, order: bytes = b"", batch: bool = True,
+                  merge: Optional[bytes] = None) -> Any:
         """Run one autocommit statement; rows (list of tuples) if it returns rows, else its rowcount.
 
         With batching on, statements submitted concurrently by several tasks are sent together in one pipeline
@@ -664,13 +666,18 @@ class PgDatabase:
         unknown, as for any timed-out write); any other error (a deadlock with a user transaction, a bad
         statement) makes the batch run again one statement at a time, so each caller gets its own result.
         ``batch=False`` (bulk statements that would hold up a batch) runs it alone on a pooled connection.
+
+        ``merge``: for a read whose params are ``(key, now)``, the same read for many keys, taking
+        ``(keys array, now)`` and returning ``(key, <the columns of query>)`` rows. Such reads of one batch run
+        as one statement (one index scan and one result set instead of one per key), with the latest ``now``
+        of the group (a later instant within each call's lifetime: still linearizable).
         """
         if not (batch and self.batching):
             with trio.move_on_after(self.command_timeout) as scope:
                 async with self.connection() as conn:
                     return await _exec(conn, query, params)
             raise DatabaseUnavailable(self.id, "no reply within %gs" % self.command_timeout)
-        op = _Op(query, params, order, trio.current_time() + self.command_timeout)
+        op = _Op(query, params, order, trio.current_time() + self.command_timeout, merge)
         self._queue.append(op)
         if self._leaders < self.batch_leaders:
             self._leaders += 1
@@ -749,7 +756,7 @@ class PgDatabase:
     async def _flush_shielded(self, batch: list[_Op]) -> None:
         batch.sort(key=_order)
         try:
-            results = await self._run_batch(batch)
+            results = await self._run_merged(batch)
         except Exception as ex:
             if _connection_lost(ex, None):
                 results = [_unavailable(self.id, ex)] * len(batch)
@@ -770,11 +777,49 @@ class PgDatabase:
             op.state = _DONE
             op.event.set()
 
-    async def _run_batch(self, batch: list[_Op]) -> list:
+    async def _run_merged(self, batch: list[_Op]) -> list:
+        """``_run_batch`` with mergeable reads of the same kind run as one statement (see ``run``)."""
+        groups: dict = {}
+        slots: list = []  # per statement: an op, or the list of ops of a merged group
+        for op in batch:
+            if op.merge is None:
+                slots.append(op)
+            else:
+                group = groups.get(op.merge)
+                if group is None:
+                    group = groups[op.merge] = []
+                    slots.append(group)
+                group.append(op)
+        if len(slots) == len(batch):
+            return await self._run_batch(batch)
+        stmts = []
+        for slot in slots:
+            if type(slot) is list:
+                if len(slot) == 1:
+                    slot = slot[0]
+                else:
+                    keys = list({op.params[0]: None for op in slot})
+                    stmts.append((slot[0].merge, (keys, max(op.params[1] for op in slot))))
+                    continue
+            stmts.append((slot.query, slot.params))
+        results = await self._run_batch(batch, stmts)
+        by_op = {}
+        for slot, res in zip(slots, results):
+            if type(slot) is list and len(slot) > 1:
+                found = {row[0]: row[1:] for row in res}
+                for op in slot:
+                    row = found.get(op.params[0])
+                    by_op[id(op)] = [row] if row is not None else []
+            else:
+                op = slot[0] if type(slot) is list else slot
+                by_op[id(op)] = res
+        return [by_op[id(op)] for op in batch]
+
+    async def _run_batch(self, batch: list[_Op], stmts: Optional[list] = None) -> list:
         with trio.CancelScope(deadline=min(op.deadline for op in batch)):  # the oldest statement's deadline
             conn = await self.acquire()
             try:
-                result = await run_statements(conn, [(op.query, op.params) for op in batch])
+                result = await run_statements(conn, stmts or [(op.query, op.params) for op in batch])
             except BaseException as ex:
                 self.release(conn, ex)
                 raise

@@ -287,6 +287,9 @@ class SQLStore(Store):
         self.q_exp = q("SELECT {e} FROM {t} WHERE {k} = %s AND LIVE")
         self.q_exists1 = q("SELECT 1 FROM {t} WHERE {k} = %s AND LIVE")
         self.q_mget = q("SELECT {k}, {v} FROM {t} WHERE {k} = ANY(%s::{ka}[]) AND LIVE")
+        # The merged forms of q_get / q_exp / q_exists1 (PgDatabase.run(merge=...)): (key, <columns>) rows.
+        self.q_exp_multi = q("SELECT {k}, {e} FROM {t} WHERE {k} = ANY(%s::{ka}[]) AND LIVE")
+        self.q_exists_multi = q("SELECT {k}, 1 FROM {t} WHERE {k} = ANY(%s::{ka}[]) AND LIVE")
         self.q_existsn = q("SELECT {k} FROM {t} WHERE {k} = ANY(%s::{ka}[]) AND LIVE")
         self.q_countn = q("SELECT count(*) FROM {t} WHERE {k} = ANY(%s::{ka}[]) AND LIVE")
         self.q_lock1 = q("SELECT {v}, {e} FROM {t} WHERE {k} = %s FOR UPDATE")
@@ -378,13 +381,15 @@ class SQLStore(Store):
             reason = lines[0] if lines else type(ex).__name__
         return SQLStoreUnavailable(self.id, reason)
 
-    async def _one(self, query: bytes, params: tuple, order: bytes = b"", batch: bool = True) -> Any:
+    async def _one(self, query: bytes, params: tuple, order: bytes = b"", batch: bool = True,
+                   merge: Optional[bytes] = None) -> Any:
         """One statement: in the current transaction if any, else through the database's batcher (or, with
-        ``batch=False``, for bulk statements that would hold up a batch, on a connection of its own)."""
+        ``batch=False``, for bulk statements that would hold up a batch, on a connection of its own).
+        ``merge``: see ``PgDatabase.run``."""
         conn = self._tx_conn()
         try:
             if conn is None:  # PgDatabase.run bounds the wait by command_timeout itself
-                return await self.db.run(query, params, order, batch)
+                return await self.db.run(query, params, order, batch, merge)
             with trio.fail_after(self.db.command_timeout):
                 return await _exec(conn, query, params)
         except (psycopg.Error, DatabaseUnavailable, OSError, trio.TooSlowError) as ex:
@@ -601,7 +606,7 @@ class SQLStore(Store):
 
     # ------------------------------------------------------------------------------------------ reads
     async def get(self, key: bytes) -> Optional[bytes]:
-        rows = await self._one(self.q_get, (self._k(key), now_ms()), key)
+        rows = await self._one(self.q_get, (self._k(key), now_ms()), key, merge=self.q_mget)
         return self._decode(key, rows[0][0]) if rows else None
 
     async def mget(self, keys: list[bytes]) -> list[Optional[bytes]]:
@@ -609,7 +614,7 @@ class SQLStore(Store):
         if not ks:
             return []
         if len(ks) == 1:
-            rows = await self._one(self.q_get, (ks[0], now_ms()), keys[0])
+            rows = await self._one(self.q_get, (ks[0], now_ms()), keys[0], merge=self.q_mget)
             found = {ks[0]: rows[0][0]} if rows else {}
         else:
             rows = await self._one(self.q_mget, (list(set(ks)), now_ms()), keys[0] if keys else b"")
@@ -631,20 +636,20 @@ class SQLStore(Store):
         if not ks:
             return 0
         if len(set(ks)) == 1:
-            rows = await self._one(self.q_exists1, (ks[0], now_ms()), keys[0])
+            rows = await self._one(self.q_exists1, (ks[0], now_ms()), keys[0], merge=self.q_exists_multi)
             return len(ks) if rows else 0
         rows = await self._one(self.q_existsn, (list(set(ks)), now_ms()), keys[0] if keys else b"")
         found = {r[0] for r in rows}
         return sum(1 for k in ks if k in found)
 
     async def expire_time(self, key: bytes) -> int:
-        rows = await self._one(self.q_exp, (self._k(key), now_ms()), key)
+        rows = await self._one(self.q_exp, (self._k(key), now_ms()), key, merge=self.q_exp_multi)
         if not rows:
             return -2
         return -1 if rows[0][0] is None else int(rows[0][0])
 
     async def type(self, key: bytes) -> bytes:
-        rows = await self._one(self.q_get, (self._k(key), now_ms()), key)
+        rows = await self._one(self.q_get, (self._k(key), now_ms()), key, merge=self.q_mget)
         if not rows:
             return b"none"
         return codec.type_name(self.id, key, rows[0][0])

@@ -808,3 +808,39 @@ async def test_stores_sharing_a_database(pg_server, clock, table):
     await b.aclose()
     with pytest.raises(StoreUnavailable):
         await b.get(b"k")
+
+
+async def test_concurrent_reads_merged_per_batch(store, clock, raw, table):
+    await store.mset([(b"p%d" % i, b"v%d" % i) for i in range(0, 30, 2)])  # even keys present
+    await store.expire(b"p4", clock.ms() + 10)
+    await store.expire(b"p6", clock.ms() + 60_000)
+    plant(raw, table, "hash", {"a": 1})
+    clock.advance(1)  # p4 expired
+    got = {}
+
+    async def reader(i):
+        k = b"p%d" % (i % 30)
+        got[("get", i)] = await store.get(k)
+        got[("exists", i)] = await store.exists([k])
+        got[("ttl", i)] = await store.expire_time(k)
+        got[("type", i)] = await store.type(k)
+
+    async def hash_reader():
+        with pytest.raises(WrongType):
+            await store.get(b"hash")
+        got["hash"] = await store.type(b"hash")
+
+    store.db.stats.update(ops=0, batches=0)
+    async with trio.open_nursery() as nursery:
+        for i in range(60):
+            nursery.start_soon(reader, i)
+        nursery.start_soon(hash_reader)
+    for i in range(60):
+        n = i % 30
+        live = n % 2 == 0 and n != 4
+        assert got[("get", i)] == (b"v%d" % n if live else None)
+        assert got[("exists", i)] == (1 if live else 0)
+        assert got[("ttl", i)] == ((clock.ms() - 1000 + 60_000) if n == 6 else -1 if live else -2)
+        assert got[("type", i)] == (b"string" if live else b"none")
+    assert got["hash"] == b"hash"
+    assert store.db.stats["batches"] < store.db.stats["ops"]
