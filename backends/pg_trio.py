@@ -299,7 +299,7 @@ class _Op:
 
     __slots__ = ("query", "params", "order", "deadline", "merge", "state", "leader", "event", "result", "error")
 
-    def __init__(self, query: bytes, params: tuple, order: bytes, deadline: float, merge: Optional[bytes]):
+    def __init__(self, query: bytes, params: tuple, order: bytes, deadline: float, merge: Optional["Merge"]):
         self.query = query
         self.params = params
         self.order = order
@@ -352,13 +352,15 @@ def _pg_query(query: bytes) -> bytes:
 
 
 def _array_literal(items: list) -> bytes:
-    """A text-format array of str or bytes (for ``%s::text[]`` / ``%s::bytea[]``)."""
+    """A text-format array of str, bytes, int or None (for ``%s::text[]``, ``::bytea[]``, ``::bigint[]``)."""
     out = []
     for x in items:
         if type(x) is str:
             out.append(b'"' + x.encode().replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"')
         elif x is None:
             out.append(b"NULL")
+        elif type(x) is int:
+            out.append(b"%d" % x)
         else:  # bytea hex input, its backslash escaped for the array syntax
             out.append(b'"\\\\x' + bytes(x).hex().encode() + b'"')
     return b"{" + b",".join(out) + b"}"
@@ -648,7 +650,7 @@ class PgDatabase:
 
     # -- statements
     async def run(self, query: bytes, params: tuple, order: bytes = b"", batch: bool = True,
-                  merge: Optional[bytes] = None) -> Any:
+                  merge: Optional["Merge"] = None) -> Any:
         """Run one autocommit statement; rows (list of tuples) if it returns rows, else its rowcount.
 
         With batching on, statements submitted concurrently by several tasks are sent together in one pipeline
@@ -667,10 +669,8 @@ class PgDatabase:
         statement) makes the batch run again one statement at a time, so each caller gets its own result.
         ``batch=False`` (bulk statements that would hold up a batch) runs it alone on a pooled connection.
 
-        ``merge``: for a read whose params are ``(key, now)``, the same read for many keys, taking
-        ``(keys array, now)`` and returning ``(key, <the columns of query>)`` rows. Such reads of one batch run
-        as one statement (one index scan and one result set instead of one per key), with the latest ``now``
-        of the group (a later instant within each call's lifetime: still linearizable).
+        ``merge``: a ``Merge`` saying how this statement and others of its kind in the same batch run as one
+        statement (one index scan / one multi-row upsert and one result instead of one per key).
         """
         if not (batch and self.batching):
             with trio.move_on_after(self.command_timeout) as scope:
@@ -778,41 +778,52 @@ class PgDatabase:
             op.event.set()
 
     async def _run_merged(self, batch: list[_Op]) -> list:
-        """``_run_batch`` with mergeable reads of the same kind run as one statement (see ``run``)."""
+        """``_run_batch`` with the statements of each ``Merge`` kind run as one statement (see ``Merge``)."""
         groups: dict = {}
-        slots: list = []  # per statement: an op, or the list of ops of a merged group
+        plain = 0
         for op in batch:
             if op.merge is None:
-                slots.append(op)
+                plain += 1
             else:
-                group = groups.get(op.merge)
-                if group is None:
-                    group = groups[op.merge] = []
-                    slots.append(group)
-                group.append(op)
-        if len(slots) == len(batch):
+                groups.setdefault(op.merge, []).append(op)
+        if not groups:
             return await self._run_batch(batch)
-        stmts = []
-        for slot in slots:
-            if type(slot) is list:
-                if len(slot) == 1:
-                    slot = slot[0]
+        write_kinds = sum(1 for m in groups if m.writes)
+        slots: list = []  # per statement: an op, or the ops of a merged group
+        stmts: list = []
+        merged: set = set()
+        for op in batch:
+            m = op.merge
+            group = groups.get(m) if m is not None else None
+            if group is None or len(group) < 2 or (m.writes and (plain or write_kinds > 1)):
+                # a write group beside other writes stays statement by statement (ascending lock order)
+                slots.append(op)
+                stmts.append((op.query, op.params))
+            elif m not in merged:
+                merged.add(m)
+                if m.writes:
+                    latest = {o.params[0]: o for o in group}  # sorted by key; a later write of a key wins
+                    params = (list(latest), [o.params[1] for o in latest.values()],
+                              [o.params[2] for o in latest.values()])
                 else:
-                    keys = list({op.params[0]: None for op in slot})
-                    stmts.append((slot[0].merge, (keys, max(op.params[1] for op in slot))))
-                    continue
-            stmts.append((slot.query, slot.params))
+                    params = (list({o.params[0]: None for o in group}), max(o.params[1] for o in group))
+                slots.append(group)
+                stmts.append((m.multi, params))
+        if not merged:
+            return await self._run_batch(batch)
         results = await self._run_batch(batch, stmts)
         by_op = {}
         for slot, res in zip(slots, results):
-            if type(slot) is list and len(slot) > 1:
+            if type(slot) is not list:
+                by_op[id(slot)] = res
+            elif slot[0].merge.writes:
+                for op in slot:
+                    by_op[id(op)] = 1
+            else:
                 found = {row[0]: row[1:] for row in res}
                 for op in slot:
                     row = found.get(op.params[0])
                     by_op[id(op)] = [row] if row is not None else []
-            else:
-                op = slot[0] if type(slot) is list else slot
-                by_op[id(op)] = res
         return [by_op[id(op)] for op in batch]
 
     async def _run_batch(self, batch: list[_Op], stmts: Optional[list] = None) -> list:
@@ -826,6 +837,24 @@ class PgDatabase:
             self.release(conn)
             return result
         raise DatabaseUnavailable(self.id, "no reply within %gs" % self.command_timeout)
+
+
+class Merge:
+    """How statements of one kind from a batch run as one statement (``PgDatabase.run(merge=...)``).
+
+    ``reads``: ``query`` takes ``(key, now)``; ``multi`` takes ``(keys array, now)`` and returns ``(key, <the
+    columns of query>)`` rows. The group runs with its latest ``now`` (an instant within every call's
+    lifetime: still linearizable).
+    ``writes`` (upserts): ``query`` takes ``(key, value, expires)``; ``multi`` takes the three as arrays. Merged
+    only when the batch holds no other write (so rows are still locked in ascending key order); for a key
+    written twice in a batch the later write wins, as if both ran in submission order.
+    """
+
+    __slots__ = ("multi", "writes")
+
+    def __init__(self, multi: bytes, writes: bool = False):
+        self.multi = multi
+        self.writes = writes
 
 
 class _Lease:

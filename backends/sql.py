@@ -66,7 +66,7 @@ from backends import codec
 from backends.base import (KEEP, CorruptValue, InvalidKey, NoSuchKey, Store, StoreError, StoreFull,
                            StoreUnavailable, WrongType, now_ms)
 from backends.glob import compile_glob
-from backends.pg_trio import DatabaseUnavailable, PgDatabase, TrioConnection, _exec, run_statements
+from backends.pg_trio import DatabaseUnavailable, Merge, PgDatabase, TrioConnection, _exec, run_statements
 
 _IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _IDLE = pq.TransactionStatus.IDLE
@@ -78,6 +78,8 @@ SCAN_CURSORS = 10_000
 SCAN_MAX_COUNT = 10_000
 #: Rows deleted per cleanup statement.
 CLEANUP_BATCH = 1000
+#: Largest payload whose SET may be merged with other SETs of its batch into one multi-row upsert.
+MERGE_MAX_VALUE = 16384
 #: Attempts for a store transaction that PostgreSQL aborted (deadlock, serialization failure).
 TX_ATTEMPTS = 3
 
@@ -287,9 +289,14 @@ class SQLStore(Store):
         self.q_exp = q("SELECT {e} FROM {t} WHERE {k} = %s AND LIVE")
         self.q_exists1 = q("SELECT 1 FROM {t} WHERE {k} = %s AND LIVE")
         self.q_mget = q("SELECT {k}, {v} FROM {t} WHERE {k} = ANY(%s::{ka}[]) AND LIVE")
-        # The merged forms of q_get / q_exp / q_exists1 (PgDatabase.run(merge=...)): (key, <columns>) rows.
-        self.q_exp_multi = q("SELECT {k}, {e} FROM {t} WHERE {k} = ANY(%s::{ka}[]) AND LIVE")
-        self.q_exists_multi = q("SELECT {k}, 1 FROM {t} WHERE {k} = ANY(%s::{ka}[]) AND LIVE")
+        # Merged forms (PgDatabase.run(merge=...)): q_get / q_exp / q_exists1 for many keys, (key, <columns>)
+        # rows; q_upsert for many rows.
+        self.m_get = Merge(self.q_mget)
+        self.m_exp = Merge(q("SELECT {k}, {e} FROM {t} WHERE {k} = ANY(%s::{ka}[]) AND LIVE"))
+        self.m_exists = Merge(q("SELECT {k}, 1 FROM {t} WHERE {k} = ANY(%s::{ka}[]) AND LIVE"))
+        self.m_upsert = Merge(q("INSERT INTO {t} ({k}, {v}, {e}) SELECT * FROM unnest(%s::{ka}[], %s::bytea[], "
+                                "%s::bigint[]) ON CONFLICT ({k}) DO UPDATE SET {v} = EXCLUDED.{v}, {e} = EXCLUDED.{e}"),
+                              writes=True)
         self.q_existsn = q("SELECT {k} FROM {t} WHERE {k} = ANY(%s::{ka}[]) AND LIVE")
         self.q_countn = q("SELECT count(*) FROM {t} WHERE {k} = ANY(%s::{ka}[]) AND LIVE")
         self.q_lock1 = q("SELECT {v}, {e} FROM {t} WHERE {k} = %s FOR UPDATE")
@@ -382,7 +389,7 @@ class SQLStore(Store):
         return SQLStoreUnavailable(self.id, reason)
 
     async def _one(self, query: bytes, params: tuple, order: bytes = b"", batch: bool = True,
-                   merge: Optional[bytes] = None) -> Any:
+                   merge: Optional[Merge] = None) -> Any:
         """One statement: in the current transaction if any, else through the database's batcher (or, with
         ``batch=False``, for bulk statements that would hold up a batch, on a connection of its own).
         ``merge``: see ``PgDatabase.run``."""
@@ -606,7 +613,7 @@ class SQLStore(Store):
 
     # ------------------------------------------------------------------------------------------ reads
     async def get(self, key: bytes) -> Optional[bytes]:
-        rows = await self._one(self.q_get, (self._k(key), now_ms()), key, merge=self.q_mget)
+        rows = await self._one(self.q_get, (self._k(key), now_ms()), key, merge=self.m_get)
         return self._decode(key, rows[0][0]) if rows else None
 
     async def mget(self, keys: list[bytes]) -> list[Optional[bytes]]:
@@ -614,7 +621,7 @@ class SQLStore(Store):
         if not ks:
             return []
         if len(ks) == 1:
-            rows = await self._one(self.q_get, (ks[0], now_ms()), keys[0], merge=self.q_mget)
+            rows = await self._one(self.q_get, (ks[0], now_ms()), keys[0], merge=self.m_get)
             found = {ks[0]: rows[0][0]} if rows else {}
         else:
             rows = await self._one(self.q_mget, (list(set(ks)), now_ms()), keys[0] if keys else b"")
@@ -636,20 +643,20 @@ class SQLStore(Store):
         if not ks:
             return 0
         if len(set(ks)) == 1:
-            rows = await self._one(self.q_exists1, (ks[0], now_ms()), keys[0], merge=self.q_exists_multi)
+            rows = await self._one(self.q_exists1, (ks[0], now_ms()), keys[0], merge=self.m_exists)
             return len(ks) if rows else 0
         rows = await self._one(self.q_existsn, (list(set(ks)), now_ms()), keys[0] if keys else b"")
         found = {r[0] for r in rows}
         return sum(1 for k in ks if k in found)
 
     async def expire_time(self, key: bytes) -> int:
-        rows = await self._one(self.q_exp, (self._k(key), now_ms()), key, merge=self.q_exp_multi)
+        rows = await self._one(self.q_exp, (self._k(key), now_ms()), key, merge=self.m_exp)
         if not rows:
             return -2
         return -1 if rows[0][0] is None else int(rows[0][0])
 
     async def type(self, key: bytes) -> bytes:
-        rows = await self._one(self.q_get, (self._k(key), now_ms()), key, merge=self.q_mget)
+        rows = await self._one(self.q_get, (self._k(key), now_ms()), key, merge=self.m_get)
         if not rows:
             return b"none"
         return codec.type_name(self.id, key, rows[0][0])
@@ -764,7 +771,9 @@ class SQLStore(Store):
             if expire is KEEP:
                 await self._one(self.q_upsert_keep, (k, payload, now), key)
             else:
-                await self._one(self.q_upsert, (k, payload, expire), key)
+                # large values stay binary in their own statement (merged rows travel as a hex text array)
+                await self._one(self.q_upsert, (k, payload, expire), key,
+                                merge=self.m_upsert if len(payload) <= MERGE_MAX_VALUE else None)
             written = True
         elif cond == "NX":
             exp = None if expire is KEEP else expire

@@ -844,3 +844,32 @@ async def test_concurrent_reads_merged_per_batch(store, clock, raw, table):
         assert got[("type", i)] == (b"string" if live else b"none")
     assert got["hash"] == b"hash"
     assert store.db.stats["batches"] < store.db.stats["ops"]
+
+
+async def test_concurrent_sets_merged_per_batch(store, clock):
+    at = clock.ms() + 50_000
+
+    async def writer(i):
+        k = b"w%d" % (i % 25)
+        await store.set(k, b"%d" % i, expire=at if i % 3 == 0 else None)
+
+    async def nx_writer(i):  # other writes in the same batches: those batches are not merged
+        await store.set(b"nx%d" % i, b"x", cond="NX")
+
+    store.db.stats.update(ops=0, batches=0)
+    async with trio.open_nursery() as nursery:
+        for i in range(25):  # one write per key: every outcome is known
+            nursery.start_soon(writer, i)
+    for i in range(25):
+        assert await store.get(b"w%d" % i) == b"%d" % i
+        assert await store.expire_time(b"w%d" % i) == (at if i % 3 == 0 else -1)
+    assert store.db.stats["batches"] < store.db.stats["ops"]
+    async with trio.open_nursery() as nursery:
+        for i in range(25, 100):  # several writes per key: one of them wins, with its own TTL
+            nursery.start_soon(writer, i)
+            nursery.start_soon(nx_writer, i % 10)
+    for i in range(25):
+        v = int(await store.get(b"w%d" % i))
+        assert v % 25 == i
+        assert await store.expire_time(b"w%d" % i) == (at if v % 3 == 0 else -1)
+    assert await store.mget([b"nx%d" % i for i in range(10)]) == [b"x"] * 10
