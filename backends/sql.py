@@ -33,7 +33,9 @@ Contracts kept by every method:
   table lock, so concurrent writers (or nodes) may overshoot the limit slightly: best effort by design (a
   table lock would serialize every insert).
 - *Throughput*: single-statement operations outside a transaction go through ``PgDatabase.run``, which
-  coalesces concurrent statements of many clients into one pipeline (see ``backends.pg_trio``). Statements are
+  coalesces concurrent statements of many clients into one pipeline (see ``backends.pg_trio``), merging the
+  GETs (and EXISTS, TTL, TYPE) of a batch into one select and the plain SETs of a write-only batch into one
+  multi-row upsert. Statements are
   prepared on each connection at first use (named protocol-level prepared statements: behind PgBouncer in
   transaction mode this needs ``max_prepared_statements``).
 - *Transactions*: ``transaction()`` pins one connection to the current task (a ContextVar) for MULTI/EXEC.
