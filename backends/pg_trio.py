@@ -677,7 +677,7 @@ class PgDatabase:
         statement (one index scan / one multi-row upsert and one result instead of one per key).
         """
         if not (batch and self.batching):
-            with trio.move_on_after(self.command_timeout) as scope:
+            with trio.move_on_after(self.command_timeout):
                 async with self.connection() as conn:
                     return await _exec(conn, query, params)
             raise DatabaseUnavailable(self.id, "no reply within %gs" % self.command_timeout)
