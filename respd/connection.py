@@ -23,7 +23,6 @@ _Coroutine = types.CoroutineType
 _now = time.time
 _wait_readable = trio.lowlevel.wait_readable
 _wait_writable = trio.lowlevel.wait_writable
-_checkpoint = trio.lowlevel.checkpoint
 _notify_closing = trio.lowlevel.notify_closing
 RECV_SIZE = 65536
 
@@ -53,14 +52,14 @@ def _is_loopback(sockaddr) -> bool:
 
 class RawTransport:
     """A connected non-blocking stdlib socket driven with ``trio.lowlevel`` waits (TECH.md §4: cheaper than
-    ``SocketStream``). ``recv`` tries the socket first and parks in epoll only when nothing is ready; every 16th
-    immediate read passes a checkpoint so a flooding client cannot starve the others."""
+    ``SocketStream``). ``recv`` always parks in epoll before reading, so every connection with data waiting takes
+    its turn in trio's FIFO run queue: reading again at once when data is already there saves little CPU here and
+    let busy connections be served many times in a row (p99 at 50 clients, pipeline 16: ~55 ms against ~8 ms)."""
 
-    __slots__ = ("sock", "reads")
+    __slots__ = ("sock",)
 
     def __init__(self, sock) -> None:
         self.sock = sock
-        self.reads = 0
 
     def names(self):
         return self.sock.getpeername(), self.sock.getsockname(), self.sock.fileno()
@@ -68,15 +67,11 @@ class RawTransport:
     async def recv(self) -> bytes:
         sock = self.sock
         while True:
+            await _wait_readable(sock)
             try:
-                data = sock.recv(RECV_SIZE)
+                return sock.recv(RECV_SIZE)
             except BlockingIOError:
-                await _wait_readable(sock)
                 continue
-            self.reads += 1
-            if not self.reads & 15:
-                await _checkpoint()
-            return data
 
     async def send_all(self, data: bytes) -> None:
         sock = self.sock
