@@ -68,9 +68,9 @@ from backends import codec
 from backends.base import (KEEP, CorruptValue, InvalidKey, NoSuchKey, Store, StoreError, StoreFull,
                            StoreUnavailable, WrongType, now_ms)
 from backends.glob import compile_glob
+from backends.sql_names import validate_identifier
 from backends.pg_trio import DatabaseUnavailable, Merge, PgDatabase, TrioConnection, _exec, run_statements
 
-_IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _IDLE = pq.TransactionStatus.IDLE
 _INERROR = pq.TransactionStatus.INERROR
 
@@ -136,13 +136,14 @@ class _Retry(Exception):
 
 
 def _check_ident(name: str, what: str, qualified: bool = False) -> sql.Identifier:
-    if not isinstance(name, str):
-        raise ValueError("invalid identifier for %s: %r" % (what, name))
-    parts = name.split(".") if qualified else [name]
-    if len(parts) > 2 or not all(_IDENT_RE.match(p) for p in parts):
+    try:
+        if not isinstance(name, str):
+            raise ValueError(name)
+        validate_identifier(name, allow_schema=qualified)
+    except ValueError:
         raise ValueError("invalid identifier for %s: %r (letters, digits and _, not starting with a digit, "
                          "at most 63 characters%s)" % (what, name, "; schema.table allowed" if qualified else ""))
-    return sql.Identifier(*parts)
+    return sql.Identifier(*name.split("."))
 
 
 async def _pipe(conn: TrioConnection, stmts: list) -> list:

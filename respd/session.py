@@ -9,7 +9,7 @@ class Session:
     """One client connection's state. The trio layer owns the socket; everything else lives here."""
 
     __slots__ = ("app", "id", "proto", "store", "db", "name", "lib_name", "lib_ver", "user", "authenticated",
-                 "multi", "multi_error", "watched", "dirty", "created", "last_cmd", "last_cmd_time", "addr",
+                 "multi", "multi_error", "watched", "watch_deadline", "dirty", "created", "last_cmd", "last_cmd_time", "addr",
                  "laddr", "fd", "closing", "idle", "reply_mode", "no_evict", "no_touch", "acl", "__weakref__")
 
     def __init__(self, app: Any, client_id: int, addr: str = "", laddr: str = "", fd: int = -1):
@@ -26,6 +26,7 @@ class Session:
         self.multi: Optional[list] = None   # queued argv lists while in MULTI
         self.multi_error = False            # an error while queueing: EXEC answers EXECABORT
         self.watched: list = []             # (store, key) pairs
+        self.watch_deadline = 0             # earliest expiry (ms) of a key watched on an async store, 0 = none
         self.dirty = False                  # a watched key changed: EXEC answers a null array
         self.created = time.time()
         self.last_cmd = b"NULL"
@@ -52,6 +53,7 @@ class Session:
         for store, key in self.watched:
             store.watches.remove(key, self)
         self.watched = []
+        self.watch_deadline = 0
         self.dirty = False
 
     def reset_multi(self) -> None:

@@ -39,7 +39,7 @@ from tests.helpers import (FakeClock, RedisProcess, RespdProcess, split_command,
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 #: store kinds the command-semantics unit tests are parametrised over (see ``make_store``)
-STORE_KINDS = ["memory"]
+STORE_KINDS = ["memory", "sql"]
 
 
 def require(condition: bool, reason: str) -> None:
@@ -147,6 +147,9 @@ def write_yaml(registry_dir):
     return write
 
 
+from tests.pgserver import pg_server  # noqa: E402,F401  (session fixture for SQL stores)
+
+
 # ------------------------------------------------------------------------------------------------ in-process
 @pytest.fixture
 def clock(monkeypatch):
@@ -162,17 +165,29 @@ def store_kind(request):
 
 
 @pytest.fixture
-def make_store(store_kind, clock):
-    """``await make_store(store_id, max_size=0)`` → a started store of ``store_kind``."""
+def make_store(store_kind, clock, request):
+    """``await make_store(store_id, max_size=0)`` → a started, empty store of ``store_kind``.
+
+    ``sql`` stores live in tables of the session's throwaway PostgreSQL (``tests.pgserver``), one table per store
+    id, emptied before use; they share one ``PgDatabase`` per test."""
     made = []
+    pg = {}
 
     async def make(store_id: str, max_size: int = 0):
         if store_kind == "memory":
             from backends.memory import MemoryStore
             store = MemoryStore(store_id, max_size=max_size, cleanup_interval=0)
-        else:  # pragma: no cover - the SQL store hooks in here
-            raise NotImplementedError(store_kind)
-        await store.start()
+            await store.start()
+        else:
+            from backends.pg_trio import PgDatabase
+            from backends.sql import SQLStore
+            if "db" not in pg:
+                server = request.getfixturevalue("pg_server")
+                pg["db"] = PgDatabase("t:pg", server.dsn, pool_min=1, pool_max=4)
+            table = "cmd_" + "".join(c if c.isalnum() else "_" for c in store_id)
+            store = SQLStore(store_id, pg["db"], table_name=table, max_size=max_size, create_table=True)
+            await store.start()
+            await store.flush()
         made.append(store)
         return store
 

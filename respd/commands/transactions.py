@@ -6,6 +6,8 @@ interleave with EXEC (no await); on an async (SQL) store EXEC runs inside one st
 """
 from __future__ import annotations
 
+from backends.base import now_ms
+
 from .. import errors
 from ..errors import CommandError
 from ..replies import NULL_ARRAY, OK, Err
@@ -38,10 +40,22 @@ def watch(sess, argv):
     if sess.multi is not None:
         raise CommandError(errors.WATCH_IN_MULTI)
     store = sess.store
-    if not store.is_async:
-        store.exists(argv[1:])  # reclaim keys already expired, so their removal does not count as a change
+    if store.is_async:
+        return _watch_async(sess, store, argv[1:])
+    store.exists(argv[1:])  # reclaim keys already expired, so their removal does not count as a change
     for key in argv[1:]:
         sess.watch(store, key)
+    return OK
+
+
+async def _watch_async(sess, store, keys):
+    """On a SQL store expiry removes nothing to notice: remember the earliest deadline of the watched keys, and
+    EXEC treats it passing as a change (as Redis does for a watched key that expires)."""
+    for key in keys:
+        at = await store.expire_time(key)
+        sess.watch(store, key)
+        if at > 0 and (not sess.watch_deadline or at < sess.watch_deadline):
+            sess.watch_deadline = at
     return OK
 
 
@@ -72,6 +86,8 @@ def exec_(sess, argv):
     for store, key in sess.watched:
         if not store.is_async:
             store.exists([key])  # a watched key that expired since WATCH counts as changed
+    if sess.watch_deadline and sess.watch_deadline <= now_ms():
+        sess.dirty = True
     if sess.dirty:
         sess.unwatch()
         return NULL_ARRAY

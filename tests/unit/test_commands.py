@@ -24,11 +24,25 @@ async def run_case(app, clock, call, steps):
         assert matches(got, expected), describe(steps, n, got)
 
 
+#: Cases whose Redis behaviour a SQL store knowingly does not reproduce (README, "SQL stores").
+SQL_DIFFERENCES = {
+    "strings/set-binary-and-empty": "a VARCHAR key column holds UTF-8 text only: binary keys are refused with "
+                                    "-ERR invalid key (a BYTEA key column makes them work)",
+}
+
+
+def _expect_sql_difference(request, store_kind, name):
+    if store_kind == "sql" and name in SQL_DIFFERENCES:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=SQL_DIFFERENCES[name]))
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
-async def test_command_case(name, app, clock, call):
+async def test_command_case(name, app, clock, call, store_kind, request):
+    _expect_sql_difference(request, store_kind, name)
     await run_case(app, clock, call, CASES[name])
 
 
 @pytest.mark.parametrize("name", sorted(CLOCK_CASES))
-async def test_clock_case(name, app, clock, call):
+async def test_clock_case(name, app, clock, call, store_kind, request):
+    _expect_sql_difference(request, store_kind, name)
     await run_case(app, clock, call, CLOCK_CASES[name])
