@@ -60,6 +60,7 @@ def execute(sess, argv: list[bytes]) -> Any:
         # the common case: a plain command on an unrestricted connection (containers never match here)
         n = len(argv)
         if n == cmd.exact_args or n >= cmd.min_args:
+            # ``run`` inlined: one Python call less per request on the hottest path
             sess.last_cmd = cmd.name
             try:
                 r = cmd.handler(sess, argv)

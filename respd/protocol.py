@@ -104,31 +104,7 @@ class RequestReader:
         pos = skip_requests(buf, skip)
         if pos is None:
             return False
-        n = len(buf)
-        while pos < n:
-            if buf[pos] != 0x2A:
-                return False  # inline request: no count
-            eol = buf.find(b"\r\n", pos)
-            if eol < 0:
-                return False
-            try:
-                count = int(buf[pos + 1:eol])
-            except ValueError:
-                return False
-            if count > limit:
-                return True
-            pos = eol + 2
-            for _ in range(max(count, 0)):
-                if buf[pos:pos + 1] != b"$":
-                    return False
-                eol = buf.find(b"\r\n", pos)
-                if eol < 0:
-                    return False
-                try:
-                    pos = eol + 2 + int(buf[pos + 1:eol]) + 2
-                except ValueError:
-                    return False
-        return False
+        return any(count > limit for count, _ in walk_requests(buf, pos))
 
     def _track_run(self, data: bytes) -> None:
         lf = data.rfind(b"\n")
@@ -348,32 +324,47 @@ def _find_all(buf: bytes, needle: bytes):
         i = buf.find(needle, i + 1)
 
 
-def skip_requests(buf: bytes, count: int) -> int | None:
-    """Offset just after the first ``count`` multibulk requests in buf, or None when buf does not hold them."""
-    pos = 0
-    for _ in range(count):
-        if buf[pos:pos + 1] != b"*":
-            return None
+def walk_requests(buf: bytes, pos: int = 0):
+    """Yield (count, end) for each multibulk request in buf from pos, reading only headers (bulk bodies are
+    skipped by arithmetic): ``end`` is the offset just after the request, or None when buf ends inside it, which
+    ends the walk. The walk also ends at anything that is not a well-formed multibulk header."""
+    n = len(buf)
+    while pos < n and buf[pos] == 0x2A:
         eol = buf.find(b"\r\n", pos)
         if eol < 0:
-            return None
+            return
         try:
-            n = int(buf[pos + 1:eol])
+            count = int(buf[pos + 1:eol])
         except ValueError:
-            return None
+            return
         pos = eol + 2
-        for _ in range(max(n, 0)):
-            if buf[pos:pos + 1] != b"$":
-                return None
+        for _ in range(max(count, 0)):
             eol = buf.find(b"\r\n", pos)
-            if eol < 0:
-                return None
+            if buf[pos:pos + 1] != b"$" or eol < 0:
+                pos = None
+                break
             try:
-                size = int(buf[pos + 1:eol])
+                pos = eol + 2 + int(buf[pos + 1:eol]) + 2
             except ValueError:
-                return None
-            pos = eol + 2 + size + 2
-    return pos if pos <= len(buf) else None
+                pos = None
+                break
+        if pos is not None and pos > n:
+            pos = None
+        yield count, pos
+        if pos is None:
+            return
+
+
+def skip_requests(buf: bytes, count: int) -> int | None:
+    """Offset just after the first ``count`` multibulk requests in buf, or None when buf does not hold them."""
+    if count == 0:
+        return 0
+    for done, (_, end) in enumerate(walk_requests(buf), 1):
+        if end is None:
+            return None
+        if done == count:
+            return end
+    return None
 
 
 def split_inline(line: bytes) -> list[bytes]:
