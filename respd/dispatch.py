@@ -60,22 +60,7 @@ def execute(sess, argv: list[bytes]) -> Any:
         # the common case: a plain command on an unrestricted connection (containers never match here)
         n = len(argv)
         if n == cmd.exact_args or n >= cmd.min_args:
-            # ``run`` inlined: one Python call less per request on the hottest path
-            sess.last_cmd = cmd.name
-            try:
-                r = cmd.handler(sess, argv)
-            except CommandError as e:
-                return Err(e.text)
-            except StoreError as e:
-                return store_error(e, sess)
-            except SecurityClose:
-                raise
-            except Exception:
-                log.exception("error in command %r", cmd.name)
-                return Err("ERR internal error while executing '%s'" % cmd.name)
-            if type(r) is _Coroutine:
-                return _await(r, cmd, sess)
-            return r
+            return run(sess, cmd, argv)
     return _execute_checked(sess, argv)
 
 
@@ -111,7 +96,7 @@ def _execute_checked(sess, argv: list[bytes]) -> Any:
 
 
 def run(sess, cmd: Command, argv: list[bytes]) -> Any:
-    """Execute an already-checked command, mapping errors to replies (``execute`` inlines this for speed)."""
+    """Execute an already-checked command, mapping errors to replies."""
     sess.last_cmd = cmd.name
     try:
         r = cmd.handler(sess, argv)
