@@ -365,10 +365,16 @@ def build_stores(reg: Registry) -> tuple[dict, dict]:
                                             create_table=f["create_table"])
             except ValueError as e:
                 raise reg.error(entry, None, str(e)) from None
+    for entry in reg.entries.values():
+        if entry.id in stores:
+            stores[entry.id].auto_start = auto_start(entry)
     for idx, (sid, _) in reg.databases.items():
         databases[idx] = stores[sid]
     return stores, databases
 
 
 def auto_start(entry: Entry) -> bool:
+    """``lifecycle.auto_start`` (default true): start the store before accepting clients, a failure being fatal.
+    False: start it in the background once respd is up, retrying until it works (commands on it answer
+    ``-ERR store ... is unavailable`` meanwhile), so an unreachable database does not keep respd from starting."""
     return entry.fields.get("lifecycle", {}).get("auto_start", True)

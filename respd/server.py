@@ -89,17 +89,43 @@ async def accept_loop(app: App, listener: socket.socket, nursery) -> None:
         listener.close()
 
 
-async def start_stores(app: App) -> None:
+async def start_stores(app: App) -> list:
+    """Start the stores with ``auto_start`` (a failure stops respd); return the others, to start later."""
+    later = []
     for store in app.stores.values():
+        if not getattr(store, "auto_start", True):
+            later.append(store)
+            continue
         try:
             await store.start()
         except Exception as e:
             raise StartupError("store %s failed to start: %s" % (store.id, e)) from None
+    return later
+
+
+async def start_in_background(store) -> None:
+    """Start a store with ``auto_start: false``, retrying with a growing delay (up to 30 s) until it works."""
+    delay = 1.0
+    while True:
+        try:
+            await store.start()
+        except Exception as e:
+            log.warning("store %s is not available yet (%s); retrying in %.0f s", store.id, e, delay)
+            await trio.sleep(delay)
+            delay = min(delay * 2, 30.0)
+        else:
+            log.info("store %s started", store.id)
+            return
+
+
+async def _start_then_clean(store) -> None:
+    await start_in_background(store)
+    await store.run_cleanup()
 
 
 async def serve(app: App, *, task_status=trio.TASK_STATUS_IGNORED, handle_signals: bool = True) -> None:
     """Run the server until cancelled or signalled. ``task_status.started(port)`` once it accepts connections."""
-    await start_stores(app)
+    later = await start_stores(app)
     try:
         listeners = open_listeners(app)
         tls = None
@@ -108,7 +134,10 @@ async def serve(app: App, *, task_status=trio.TASK_STATUS_IGNORED, handle_signal
             tls = await open_tls(app)  # StartupError on bad certificates or a busy port
         async with trio.open_nursery() as main:
             for store in app.stores.values():
-                main.start_soon(store.run_cleanup)
+                if store in later:
+                    main.start_soon(_start_then_clean, store)
+                else:
+                    main.start_soon(store.run_cleanup)
             async with trio.open_nursery() as connections:
                 async with trio.open_nursery() as accepting:
                     for listener in listeners:

@@ -184,3 +184,37 @@ def test_postgresql_restart_under_load(nodes, pg_server):
     assert all("unavailable" in e for e in errors), errors[:5]  # clear errors naming the store, no hang
     assert all("app:persistent" in e for e in errors), errors[:5]
     assert oks[0] > 0
+
+
+def test_auto_start_false_lets_respd_start_while_postgresql_is_down(pg_server, write_yaml, respd_factory):
+    config = write_yaml("lazy.yaml", {
+        "version": "1.0", "namespace": "app",
+        "server": {"databases": {0: "app:cache", 1: "app:persistent"}},
+        "entries": [
+            {"name": "cache", "kind": "store.memory"},
+            {"name": "postgres", "kind": "db.sql.postgres", "dsn": pg_server.dsn, "connect_timeout": "2s",
+             "command_timeout": "2s"},
+            {"name": "persistent", "kind": "store.sql", "database": "app:postgres", "table_name": "lazy_kv",
+             "create_table": True, "lifecycle": {"auto_start": False}},
+        ]})
+    pg_server.stop("fast")
+    try:
+        node = respd_factory(configs=[config])  # answers PING although its database is down
+        with redis.Redis(port=node.port, db=1) as c:
+            with pytest.raises(redis.ResponseError, match="store 'app:persistent' is unavailable"):
+                c.set("k", "v")
+            with redis.Redis(port=node.port, db=0) as mem:
+                assert mem.set("k", "v")
+    finally:
+        pg_server.start()
+    deadline = time.monotonic() + 30
+    with redis.Redis(port=node.port, db=1) as c:
+        while True:
+            try:
+                assert c.set("k", "v")
+                break
+            except redis.ResponseError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.3)
+        assert c.get("k") == b"v"
