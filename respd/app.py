@@ -220,20 +220,15 @@ class App:
             elif name == b"timeout":
                 self.timeout = value
             elif name == b"proto-max-bulk-len":
-                self.proto_max_bulk_len = value
-                self.on_limits_changed()
+                self.proto_max_bulk_len = value  # connections pick it up after their current chunk
             elif name == b"client-query-buffer-limit":
                 self.client_query_buffer_limit = value
-                self.on_limits_changed()
             elif name == b"save":
                 self.save = value.decode()
             elif name == b"loglevel":
                 self.loglevel = value.decode()
             elif name == b"requirepass" and self.acl is not None:
                 self.acl.set_requirepass(value)
-
-    def on_limits_changed(self) -> None:
-        """Hook for the trio layer: push new protocol limits to open connections."""
 
     def _convert(self, name: bytes, value: bytes):
         def fail(why: str):

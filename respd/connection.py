@@ -225,6 +225,7 @@ async def _loop(app, sess, reader: RequestReader, transport) -> None:
             return
         if reader.authenticated != sess.authenticated:
             reader.authenticated = sess.authenticated
-        if reader.max_bulk_len != app.proto_max_bulk_len:
+        if reader.max_bulk_len != app.proto_max_bulk_len or \
+                reader.max_query_buffer != app.client_query_buffer_limit:  # CONFIG SET
             reader.max_bulk_len = app.proto_max_bulk_len
             reader.max_query_buffer = app.client_query_buffer_limit

@@ -61,7 +61,6 @@ NOPERM_KEY = "NOPERM this user has no permissions to access one of the keys used
 NOPERM_CMD = "NOPERM this user has no permissions to run the '{}' command"
 EXPIRE_NX_XX = "ERR NX and XX, GT or LT options at the same time are not compatible"
 EXPIRE_GT_LT = "ERR GT and LT options at the same time are not compatible"
-UNSUPPORTED_OPTION = "ERR Unsupported option {}"
 
 
 def wrong_arity(name: str) -> str:
