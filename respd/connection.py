@@ -25,6 +25,7 @@ _wait_readable = trio.lowlevel.wait_readable
 _wait_writable = trio.lowlevel.wait_writable
 _notify_closing = trio.lowlevel.notify_closing
 RECV_SIZE = 65536
+FLUSH_AT = 256 * 1024  # replies to one received chunk are sent at once unless they pass this size
 
 PROTECTED_MODE = (
     b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the "
@@ -194,6 +195,7 @@ async def _loop(app, sess, reader: RequestReader, transport) -> None:
         append = out.append
         close = False
         count = 0
+        pending = 0
         try:
             while True:
                 argv = next_request()
@@ -207,7 +209,13 @@ async def _loop(app, sess, reader: RequestReader, transport) -> None:
                 if mode or reply is NO_REPLY:
                     if _suppressed(sess, mode, reply):
                         continue
-                append(encode(reply, sess.proto))
+                data = encode(reply, sess.proto)
+                append(data)
+                pending += len(data)
+                if pending > FLUSH_AT:  # big replies: send as we go, so one pipeline cannot pile up memory
+                    await send_all(b"".join(out))
+                    out.clear()
+                    pending = 0
                 if sess.closing:
                     close = True
                     break
