@@ -1,14 +1,14 @@
 """String commands: GET, SET and its family, MGET/MSET, APPEND, ranges, counters (SPEC §5)."""
 from __future__ import annotations
 
-from backends.base import KEEP, now_ms
+from backends.base import KEEP, WrongType, now_ms
 
 from .. import errors
 from ..errors import CommandError
-from ..replies import OK
+from ..replies import OK, Map
 from .args import (INT64_MAX, INT64_MIN, add_long_double, format_long_double, parse_int, parse_long_double,
                    try_int)
-from .spec import (ACCESS, DELETE, INSERT, UPDATE, command, ks, then)
+from .spec import ACCESS, DELETE, INSERT, UPDATE, command, is_pending, ks, then
 
 _W = ("write", "denyoom")
 _WF = ("write", "denyoom", "fast")
@@ -336,3 +336,116 @@ def incrbyfloat(sess, argv):
 
     return sess.store.modify(argv[1], fn)
 
+
+
+@command("SUBSTR", 4, ("readonly",), (ks(1, 0, 1, ACCESS, redis=("RO", "ACCESS")),), ("read", "string", "slow"),
+         "string", "Returns a substring from a string value.", complexity="O(N)")
+def substr(sess, argv):
+    return getrange(sess, argv)
+
+
+_LCS_TYPES = "ERR The specified keys must contain string values"
+#: LCS is O(len(a) * len(b)) in Python on the event loop: larger inputs are refused rather than stall every client
+LCS_MAX_CELLS = 4_000_000
+
+
+def _lcs_get(store, key):
+    try:
+        r = store.get(key)
+    except WrongType:
+        raise CommandError(_LCS_TYPES) from None
+    return _lcs_get_async(r) if is_pending(r) else r
+
+
+async def _lcs_get_async(pending):
+    try:
+        return await pending
+    except WrongType:
+        raise CommandError(_LCS_TYPES) from None
+
+
+@command("LCS", -3, ("readonly",), (ks(1, 2, 1, ACCESS, redis=("RO", "ACCESS")),), ("read", "string", "slow"),
+         "string", "Finds the longest common substring.", since="7.0.0", complexity="O(N*M)")
+def lcs(sess, argv):
+    """LCS key1 key2 [LEN] [IDX] [MINMATCHLEN len] [WITHMATCHLEN], with Redis' table walk and range emission."""
+    store = sess.store
+
+    def with_a(a):
+        return then(_lcs_get(store, argv[2]), lambda b: _lcs_reply(argv, a or b"", b or b""))
+
+    return then(_lcs_get(store, argv[1]), with_a)
+
+
+def _lcs_reply(argv, a: bytes, b: bytes):
+    getlen = getidx = withmatchlen = False
+    minmatchlen = 0
+    j, n = 3, len(argv)
+    while j < n:
+        opt = argv[j].upper()
+        if opt == b"IDX":
+            getidx = True
+        elif opt == b"LEN":
+            getlen = True
+        elif opt == b"WITHMATCHLEN":
+            withmatchlen = True
+        elif opt == b"MINMATCHLEN" and j + 1 < n:
+            minmatchlen = max(parse_int(argv[j + 1]), 0)
+            j += 1
+        else:
+            raise CommandError(errors.SYNTAX)
+        j += 1
+    if getidx and getlen:
+        raise CommandError("ERR If you want both the length and indexes, please just use IDX.")
+    alen, blen = len(a), len(b)
+    if (alen + 1) * (blen + 1) > LCS_MAX_CELLS:
+        raise CommandError("ERR LCS inputs too large for respd (at most %d table cells)" % LCS_MAX_CELLS)
+    # table[i][j] = LCS length of a[:i], b[:j]
+    table = [[0] * (blen + 1)]
+    for i in range(1, alen + 1):
+        prev, row, ai = table[-1], [0] * (blen + 1), a[i - 1]
+        for jj in range(1, blen + 1):
+            row[jj] = prev[jj - 1] + 1 if ai == b[jj - 1] else (prev[jj] if prev[jj] > row[jj - 1] else row[jj - 1])
+        table.append(row)
+    total = table[alen][blen]
+    if getlen:
+        return total
+    result = bytearray(total)
+    idx = total
+    matches = []
+    a_start, a_end, b_start, b_end = alen, 0, 0, 0   # a_start == alen: no range open
+    i, jj = alen, blen
+    while i > 0 and jj > 0:
+        emit = False
+        if a[i - 1] == b[jj - 1]:
+            result[idx - 1] = a[i - 1]
+            if a_start == alen:
+                a_start = a_end = i - 1
+                b_start = b_end = jj - 1
+            elif a_start == i and b_start == jj:
+                a_start -= 1
+                b_start -= 1
+            else:
+                emit = True
+            if a_start == 0 or b_start == 0:
+                emit = True
+            idx -= 1
+            i -= 1
+            jj -= 1
+        else:
+            if table[i - 1][jj] > table[i][jj - 1]:
+                i -= 1
+            else:
+                jj -= 1
+            if a_start != alen:
+                emit = True
+        if emit:
+            match_len = a_end - a_start + 1
+            if minmatchlen == 0 or match_len >= minmatchlen:
+                entry = [[a_start, a_end], [b_start, b_end]]
+                if withmatchlen:
+                    entry.append(match_len)
+                matches.append(entry)
+            a_start = alen
+    if getidx:
+        return Map([(b"matches", matches), (b"len", total)])
+    return bytes(result)

@@ -23,8 +23,6 @@ KNOWN_FAILURES = {
     "limits/multibulk-expected-dollar-got-star":
         "respd/protocol.py: a '*' element inside a multibulk request is accepted by hiredis as a nested array "
         "instead of failing with expected '$', got '*'",
-    "acl/cat-category":
-        "ACL CAT string lists only implemented commands (lcs and substr are optional and absent)",
 }
 
 
