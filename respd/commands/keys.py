@@ -100,7 +100,8 @@ def pexpireat(sess, argv):
     return _expire(sess, argv, 1, True, "pexpireat")
 
 
-_TTL_KEYS = (ks(1, 0, 1, redis=("RO", "ACCESS")),)
+# Redis 7.0 flags these RO ACCESS (reading a TTL needs read permission, not just write): kept as Redis has it
+_TTL_KEYS = (ks(1, 0, 1, ACCESS, redis=("RO", "ACCESS")),)
 
 
 def _ttl_reply(unit: int, relative: bool):

@@ -140,9 +140,6 @@ def test_policy_table_sql(tmp_path, pg_server, server_factory):
     assert _replay(proc.port, cases) == []
 
 
-_METADATA_DIFFERENCES = ("TTL", "PTTL", "EXPIRETIME")
-
-
 def test_rule_users_oracle_matches_redis():
     """The Redis-rule half of the table, on a real redis-server: Redis denies exactly what respd denies."""
     if shutil.which("redis-server") is None:
@@ -152,10 +149,7 @@ def test_rule_users_oracle_matches_redis():
         admin = redis.Redis(port=proc.port)
         admin.execute_command("ACL", "SETUSER", "admin", "on", ">pw", "~*", "&*", "+@all")
         _apply_rule_users(admin)
-        # Redis 7.0 declares TTL/PTTL/EXPIRETIME "RO ACCESS" (read needed); respd's table declares them
-        # metadata-only (SPEC §8: "TTL ... pass with either"), so a %W~ user may run them on respd only.
-        cases = [c for c in CASES if c[1][0] not in _METADATA_DIFFERENCES]
-        assert _replay(proc.port, cases, lambda n: n in RULE_USERS) == []
+        assert _replay(proc.port, CASES, lambda n: n in RULE_USERS) == []
     finally:
         proc.stop()
 
