@@ -92,10 +92,34 @@ def exec_(sess, argv):
         sess.unwatch()
         return NULL_ARRAY
     sess.unwatch()
-    from ..dispatch import run  # late import: dispatch imports the command table
+    from ..dispatch import run as run_unchecked  # late import: dispatch imports the command table
+
+    def run(sess, cmd, a):
+        # permissions are checked again at EXEC, in case the user's rules changed after queueing (as Redis does)
+        if sess.acl is not None:
+            denied = sess.acl.check(sess, cmd, a)
+            if denied is not None:
+                return _rules_changed(denied)
+        return run_unchecked(sess, cmd, a)
+
     if sess.store.is_async or any(_may_switch(cmd) for cmd, _ in queue):
         return _exec_async(sess, queue, run)
     return [run(sess, cmd, a) for cmd, a in queue]
+
+
+_RULES_CHANGED = ("NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. "
+                  "This command is no longer allowed for the following reason: ")
+
+
+def _rules_changed(denied: Err) -> Err:
+    text = denied.text
+    if text.startswith(b"NOPERM this user has no permissions to run"):
+        reason = "no permission to execute the command or subcommand"
+    elif text.startswith(b"NOPERM this user has no permissions to access one of the keys"):
+        reason = "no permission to touch the specified keys"
+    else:
+        reason = "no permission"
+    return Err(_RULES_CHANGED + reason)
 
 
 def _may_switch(cmd) -> bool:
