@@ -27,6 +27,7 @@ from .errors import ProtocolError
 
 INLINE_MAX = 64 * 1024
 HISTORY_MAX = 1024 * 1024
+NESTED_CHECK_MAX = 4096
 _HEADER_RX = re.compile(rb"(?:^|(?<=\n))([$*])(-?\d+)\r\n")
 # Candidate multibulk counts worth a closer look: 7+ digits (the limit is 1,048,576), 2+ before AUTH (limit 10).
 _BIG_COUNT = re.compile(rb"\*[1-9]\d{6}")
@@ -104,7 +105,7 @@ class RequestReader:
         pos = skip_requests(buf, skip)
         if pos is None:
             return False
-        return any(count > limit for count, _ in walk_requests(buf, pos))
+        return any(count > limit for count, _, _ in walk_requests(buf, pos))
 
     def _track_run(self, data: bytes) -> None:
         lf = data.rfind(b"\n")
@@ -294,6 +295,15 @@ class RequestReader:
         if self._run > INLINE_MAX and self._run_first in (0x24, 0x2A):
             raise self._set_error("too big bulk count string" if self._run_first == 0x24
                                   else "too big mbulk count string")
+        if self._hist is not None and self._hist_size <= NESTED_CHECK_MAX:
+            # hiredis accepts an array where a request's bulk element belongs and waits for it: find that here
+            # (only for short pending input, so pipelines of many requests pay nothing)
+            buf = b"".join(self._hist)
+            pos = skip_requests(buf, self._hist_n)
+            if pos is not None:
+                for _, _, bad in walk_requests(buf, pos):
+                    if bad is not None:
+                        raise self._set_error("expected '$', got '%s'" % bad.decode("latin-1"))
         data = self._last
         start = len(data) - buffered
         lo = start if start > 0 else 0
@@ -325,9 +335,10 @@ def _find_all(buf: bytes, needle: bytes):
 
 
 def walk_requests(buf: bytes, pos: int = 0):
-    """Yield (count, end) for each multibulk request in buf from pos, reading only headers (bulk bodies are
-    skipped by arithmetic): ``end`` is the offset just after the request, or None when buf ends inside it, which
-    ends the walk. The walk also ends at anything that is not a well-formed multibulk header."""
+    """Yield (count, end, bad) for each multibulk request in buf from pos, reading only headers (bulk bodies are
+    skipped by arithmetic): ``end`` is the offset just after the request, or None when buf ends inside it or an
+    element is not a bulk string, which ends the walk; ``bad`` is then the byte found where a '$' belonged (or
+    None). The walk also ends at anything that is not a well-formed multibulk header."""
     n = len(buf)
     while pos < n and buf[pos] == 0x2A:
         eol = buf.find(b"\r\n", pos)
@@ -338,9 +349,12 @@ def walk_requests(buf: bytes, pos: int = 0):
         except ValueError:
             return
         pos = eol + 2
+        bad = None
         for _ in range(max(count, 0)):
+            if pos < n and buf[pos] != 0x24:
+                bad = buf[pos:pos + 1]
             eol = buf.find(b"\r\n", pos)
-            if buf[pos:pos + 1] != b"$" or eol < 0:
+            if bad is not None or eol < 0:
                 pos = None
                 break
             try:
@@ -350,7 +364,7 @@ def walk_requests(buf: bytes, pos: int = 0):
                 break
         if pos is not None and pos > n:
             pos = None
-        yield count, pos
+        yield count, pos, bad
         if pos is None:
             return
 
@@ -359,7 +373,7 @@ def skip_requests(buf: bytes, count: int) -> int | None:
     """Offset just after the first ``count`` multibulk requests in buf, or None when buf does not hold them."""
     if count == 0:
         return 0
-    for done, (_, end) in enumerate(walk_requests(buf), 1):
+    for done, (_, end, _) in enumerate(walk_requests(buf), 1):
         if end is None:
             return None
         if done == count:

@@ -20,9 +20,6 @@ FILTERS = ["--skip-needs", "lists", "--skip-tag", "optional", "--skip-tag", "qui
 
 #: cases respd is known to fail, with the reason (each becomes a strict xfail)
 KNOWN_FAILURES = {
-    "limits/multibulk-expected-dollar-got-star":
-        "respd/protocol.py: a '*' element inside a multibulk request is accepted by hiredis as a nested array "
-        "instead of failing with expected '$', got '*'",
 }
 
 

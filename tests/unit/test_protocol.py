@@ -151,8 +151,6 @@ def test_protocol_errors(stream, text):
     assert parse([stream]) == [("error", text)]
 
 
-@pytest.mark.xfail(strict=True, reason="respd/protocol.py: hiredis accepts a nested '*' element and waits for it "
-                                       "instead of failing with expected '$', got '*'")
 def test_nested_array_element_is_an_error():
     assert parse([b"*2\r\n$3\r\nfoo\r\n*1\r\n"]) == [("error", "expected '$', got '*'")]
 
