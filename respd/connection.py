@@ -16,7 +16,7 @@ import trio
 from .dispatch import execute
 from .errors import MAX_CLIENTS, ProtocolError, SecurityClose
 from .protocol import RequestReader
-from .replies import NO_REPLY, encode
+from .replies import _BULK_HDR, NO_REPLY, Simple, encode
 
 log = logging.getLogger("respd.connection")
 _Coroutine = types.CoroutineType
@@ -209,7 +209,14 @@ async def _loop(app, sess, reader: RequestReader, transport) -> None:
                 if mode or reply is NO_REPLY:
                     if _suppressed(sess, mode, reply):
                         continue
-                data = encode(reply, sess.proto)
+                # the two commonest replies encoded here, saving a call (replies.encode does the same)
+                t = type(reply)
+                if t is Simple:
+                    data = reply.encoded
+                elif t is bytes and len(reply) < 4096:
+                    data = _BULK_HDR[len(reply)] + reply + b"\r\n"
+                else:
+                    data = encode(reply, sess.proto)
                 append(data)
                 pending += len(data)
                 if pending > FLUSH_AT:  # big replies: send as we go, so one pipeline cannot pile up memory

@@ -24,6 +24,8 @@ import yaml
 from backends.memory import MemoryStore
 
 ID_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
+#: libyaml's safe loader when PyYAML was built with it (about 9x faster: a few ms of every start), else PyYAML's
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 DEFAULT_CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "conf", "respd.yaml")
 
 
@@ -214,7 +216,7 @@ def load(paths: Optional[list[str]] = None) -> Registry:
 def _load_file(reg: Registry, path: str) -> None:
     try:
         with open(path, encoding="utf-8") as f:
-            doc = yaml.safe_load(f)
+            doc = yaml.load(f, Loader=_SafeLoader)
     except OSError as e:
         raise ConfigError(path, "cannot read file: %s" % (e.strerror or e)) from None
     except UnicodeDecodeError as e:
