@@ -1,6 +1,7 @@
 """Process-level trio code: start stores, listen, serve connections, shut down gracefully.
 
-Task ownership (trio): the ``main`` nursery owns the stores' cleanup tasks and the ``connections`` nursery; the
+Task ownership (trio): the ``main`` nursery owns the stores' cleanup tasks, the connection poller (which serves
+every plain TCP client from one task, see ``connection.Poller``) and the ``connections`` nursery; the
 ``accepting`` nursery runs the listeners with ``handler_nursery=connections`` so that on SIGTERM/SIGINT accepting
 stops at once while connections finish their in-flight replies, then are cancelled after ``shutdown_grace``.
 """
@@ -15,7 +16,7 @@ from typing import Optional
 import trio
 
 from .app import App
-from .connection import RawTransport, handle
+from .connection import Poller, RawTransport, handle
 from .registry import Registry, build_stores
 
 log = logging.getLogger("respd.server")
@@ -133,6 +134,8 @@ async def serve(app: App, *, task_status=trio.TASK_STATUS_IGNORED, handle_signal
             from .tls import open_tls
             tls = await open_tls(app)  # StartupError on bad certificates or a busy port
         async with trio.open_nursery() as main:
+            app.poller = Poller(app)
+            main.start_soon(app.poller.run)
             for store in app.stores.values():
                 if store in later:
                     main.start_soon(_start_then_clean, store)
@@ -156,6 +159,7 @@ async def serve(app: App, *, task_status=trio.TASK_STATUS_IGNORED, handle_signal
                 app.drain()
             main.cancel_scope.cancel()
     finally:
+        app.poller = None
         with trio.CancelScope(shield=True):
             for store in app.stores.values():
                 try:
