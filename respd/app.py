@@ -94,6 +94,7 @@ class App:
         return self.settings.get("protected_mode", True) and self.auth.default_open()
 
     def kill_client(self, sess: Session) -> None:
+        sess.closing = True  # a client killing itself gets this reply, and nothing after it runs (as Redis)
         kill = self.killers.get(sess.id)
         if kill is not None:
             kill()

@@ -466,7 +466,7 @@ class Poller:
         sess.last_cmd_time = now
         c.reader.feed(data)
         status = run_chunk(c)
-        if status != DONE or c.app.draining:
+        if status != DONE and status != CLOSE:
             return self.hand_over(c, status)
         if c.out:
             data = _take_out(c)
@@ -478,7 +478,9 @@ class Poller:
                 return self.hand_over(c, DROP)
             if n != len(data):  # the client is not reading fast enough: its task waits until it can send
                 c.out.append(data[n:])
-                return self.hand_over(c, DONE)
+                return self.hand_over(c, status)
+        if status == CLOSE or c.app.draining:
+            return self.hand_over(c, DROP)  # everything is sent: close
         _after_chunk(c)
         sess.idle = True
 
