@@ -21,10 +21,9 @@ import types
 
 import trio
 
-from .dispatch import execute
-from .errors import MAX_CLIENTS, ProtocolError, SecurityClose
+from .dispatch import AWAIT, CLOSE, DONE, DROP, FLUSH, ClientState, add_reply, run_requests
+from .errors import MAX_CLIENTS
 from .protocol import RequestReader
-from .replies import _BULK_HDR, NO_REPLY, Simple, encode
 
 log = logging.getLogger("respd.connection")
 _Coroutine = types.CoroutineType
@@ -33,7 +32,6 @@ _wait_readable = trio.lowlevel.wait_readable
 _wait_writable = trio.lowlevel.wait_writable
 _notify_closing = trio.lowlevel.notify_closing
 RECV_SIZE = 65536
-FLUSH_AT = 256 * 1024  # replies to one received chunk are sent at once unless they pass this size
 
 PROTECTED_MODE = (
     b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the "
@@ -128,102 +126,19 @@ class StreamTransport:
         await self.stream.aclose()
 
 
-# run_chunk() outcomes
-DONE = 0     # every buffered request ran; c.out holds the replies to send
-AWAIT = 1    # a reply is a coroutine (c.coro), to await before going on
-FLUSH = 2    # c.out passed FLUSH_AT: send it, then go on
-CLOSE = 3    # send c.out, then close (QUIT, protocol error, CLIENT KILL of itself...)
-DROP = 4     # close without sending anything more
+class Conn(ClientState):
+    """One client in the trio layer: the sans-I/O ``ClientState`` plus its transport and poller bookkeeping."""
 
-
-class Conn:
-    """One client's state in the trio layer (the session and the reader are its sans-I/O state)."""
-
-    __slots__ = ("app", "sess", "reader", "transport", "fd", "out", "size", "coro", "mode", "wake", "status",
-                 "handed", "dead")
+    __slots__ = ("transport", "fd", "wake", "status", "handed", "dead")
 
     def __init__(self, app, sess, reader, transport, fd: int = -1) -> None:
-        self.app = app
-        self.sess = sess
-        self.reader = reader
+        super().__init__(app, sess, reader)
         self.transport = transport
         self.fd = fd
-        self.out: list[bytes] = []   # encoded replies not sent yet
-        self.size = 0                # their total length
-        self.coro = None             # the reply coroutine to await (AWAIT)
-        self.mode = 0                # reply mode before the awaited command (CLIENT REPLY)
         self.wake = None             # polled clients: set by the poller to hand the client to its task
         self.status = DONE           # what the poller got to before handing over
         self.handed = False          # the client's task is serving it (the poller leaves it alone)
         self.dead = False            # killed: the poller must not serve it again
-
-
-def run_chunk(c: Conn) -> int:
-    """Run the requests buffered in the reader, appending their encoded replies to ``c.out``, until they are all
-    done or something needs the caller (see the outcomes above). Synchronous: the poller and the tasks share it."""
-    sess = c.sess
-    next_request = c.reader.next
-    out = c.out
-    append = out.append
-    size = c.size
-    count = 0
-    status = DONE
-    try:
-        while True:
-            argv = next_request()
-            if argv is None:
-                break
-            count += 1
-            mode = sess.reply_mode
-            reply = execute(sess, argv)
-            if type(reply) is _Coroutine:
-                c.coro = reply
-                c.mode = mode
-                status = AWAIT
-                break
-            if mode or reply is NO_REPLY:
-                if _suppressed(sess, mode, reply):
-                    continue
-            # the two commonest replies encoded here, saving a call (replies.encode does the same)
-            t = type(reply)
-            if t is Simple:
-                data = reply.encoded
-            elif t is bytes and len(reply) < 4096:
-                data = _BULK_HDR[len(reply)] + reply + b"\r\n"
-            else:
-                data = encode(reply, sess.proto)
-            append(data)
-            size += len(data)
-            if sess.closing:
-                status = CLOSE
-                break
-            if size > FLUSH_AT:  # big replies: send as we go, so one pipeline cannot pile up memory
-                status = FLUSH
-                break
-    except ProtocolError as e:
-        c.app.stat_protocol_errors += 1
-        append(b"-ERR Protocol error: " + e.text.encode() + b"\r\n")
-        status = CLOSE
-    except SecurityClose:
-        log.warning("possible SECURITY ATTACK detected from %s: HTTP request on the Redis port", sess.addr)
-        status = DROP
-    c.app.stat_commands += count
-    c.size = size
-    return status
-
-
-def _add_reply(c: Conn, reply) -> int:
-    """Append an awaited reply; the outcome for what follows it (DONE meaning: go on with run_chunk)."""
-    sess = c.sess
-    if c.mode or reply is NO_REPLY:
-        if _suppressed(sess, c.mode, reply):
-            return DONE
-    data = encode(reply, sess.proto)
-    c.out.append(data)
-    c.size += len(data)
-    if sess.closing:
-        return CLOSE
-    return FLUSH if c.size > FLUSH_AT else DONE
 
 
 def _take_out(c: Conn) -> bytes:
@@ -242,12 +157,12 @@ async def finish_chunk(c: Conn, status: int) -> bool:
         if status == AWAIT:
             coro = c.coro
             c.coro = None
-            status = _add_reply(c, await coro)
+            status = add_reply(c, await coro)
             if status == DONE:
-                status = run_chunk(c)
+                status = run_requests(c)
         elif status == FLUSH:
             await send_all(_take_out(c))
-            status = run_chunk(c)
+            status = run_requests(c)
         else:
             break
     if status == DROP:
@@ -323,16 +238,6 @@ async def _serve(app, transport) -> None:
         app.end_session(sess)
 
 
-def _suppressed(sess, mode: int, reply) -> bool:
-    """CLIENT REPLY OFF/SKIP: whether this reply is dropped (``mode`` is the setting before the command)."""
-    if reply is NO_REPLY:
-        return True
-    if mode == 2:
-        sess.reply_mode = 0
-        return True
-    return mode == 1 and sess.reply_mode == 1
-
-
 async def _loop(c: Conn) -> None:
     """A client served by its own task: wait, receive, run, send."""
     app, sess = c.app, c.sess
@@ -353,7 +258,7 @@ async def _loop(c: Conn) -> None:
             return
         sess.last_cmd_time = _now()
         feed(data)
-        if not await finish_chunk(c, run_chunk(c)):
+        if not await finish_chunk(c, run_requests(c)):
             return
 
 
@@ -465,7 +370,7 @@ class Poller:
         sess.idle = False
         sess.last_cmd_time = now
         c.reader.feed(data)
-        status = run_chunk(c)
+        status = run_requests(c)
         if status != DONE and status != CLOSE:
             return self.hand_over(c, status)
         if c.out:

@@ -1,4 +1,6 @@
-"""``execute(session, argv)``: lookup, arity, authentication, permissions, memory, MULTI queueing, execution.
+"""Requests to replies, without I/O: ``execute(session, argv)`` runs one request (lookup, arity, authentication,
+permissions, memory, MULTI queueing, execution); ``run_requests(client)`` runs everything a client's reader holds
+and encodes the replies for one send.
 
 The generic checks run in Redis' order (SPEC §3): unknown command → arity → NOAUTH → NOPERM → OOM → queue in
 MULTI → execute. Domain errors raised by stores are mapped to RESP errors here, at the edge, and an unexpected
@@ -20,8 +22,8 @@ from . import errors
 from .commands import COMMANDS
 from .commands.spec import LOOKUP
 from .commands.spec import Command
-from .errors import CommandError, SecurityClose
-from .replies import QUEUED, Err
+from .errors import CommandError, ProtocolError, SecurityClose
+from .replies import _BULK_HDR, NO_REPLY, QUEUED, Err, Simple, encode
 
 log = logging.getLogger("respd.dispatch")
 _Coroutine = types.CoroutineType
@@ -53,26 +55,7 @@ def lookup(argv: list[bytes]) -> Command | Err:
 
 
 def execute(sess, argv: list[bytes]) -> Any:
-    """Run one request for a session; returns the reply value (or a coroutine resolving to it)."""
-    cmd = _lookup(argv[0])
-    if cmd is not None and sess.multi is None and sess.acl is None and sess.authenticated \
-            and not sess.app.maxmemory:
-        # the common case: a plain command on an unrestricted connection (containers never match here)
-        n = len(argv)
-        if n == cmd.exact_args or n >= cmd.min_args:
-            # run(), inlined: one call less per request (try costs nothing until something raises)
-            sess.last_cmd = cmd.name
-            try:
-                r = cmd.handler(sess, argv)
-            except Exception as e:
-                return _failed(e, cmd, sess)
-            if type(r) is _Coroutine:
-                return _await(r, cmd, sess)
-            return r
-    return _execute_checked(sess, argv)
-
-
-def _execute_checked(sess, argv: list[bytes]) -> Any:
+    """Run one request for a session with every check; returns the reply value (or a coroutine resolving to it)."""
     cmd = lookup(argv)
     if type(cmd) is Err:
         if argv[0].lower() in (b"post", b"host:"):
@@ -150,3 +133,124 @@ def store_error(e: StoreError, sess=None) -> Err:
     if isinstance(e, StoreUnavailable):
         return Err("ERR store '%s' is unavailable: %s" % (e.store_id, e.reason))
     return Err("ERR store error: %s" % e)
+
+
+# ------------------------------------------------------------------------------------------ pipelines
+FLUSH_AT = 256 * 1024  # replies to one received chunk are sent at once unless they pass this size
+
+# run_requests() outcomes
+DONE = 0     # every buffered request ran; c.out holds the replies to send
+AWAIT = 1    # a reply is a coroutine (c.coro), to await before going on
+FLUSH = 2    # c.out passed FLUSH_AT: send it, then go on
+CLOSE = 3    # send c.out, then close (QUIT, protocol error, CLIENT KILL of itself...)
+DROP = 4     # close without sending anything more
+
+
+class ClientState:
+    """A client's request pipeline without I/O: its session, its reader, and the encoded replies not sent yet.
+    The trio layer (``connection.Conn``) adds the socket side."""
+
+    __slots__ = ("app", "sess", "reader", "out", "size", "coro", "mode")
+
+    def __init__(self, app, sess, reader) -> None:
+        self.app = app
+        self.sess = sess
+        self.reader = reader
+        self.out: list[bytes] = []   # encoded replies not sent yet
+        self.size = 0                # their total length
+        self.coro = None             # the reply coroutine to await (AWAIT)
+        self.mode = 0                # reply mode before the awaited command (CLIENT REPLY)
+
+
+def run_requests(c: ClientState) -> int:
+    """Run the requests buffered in the reader, appending their encoded replies to ``c.out``, until they are all
+    done or something needs the caller (see the outcomes above).
+
+    The common case (a known command with a valid arity on an unrestricted, authenticated session outside MULTI,
+    no maxmemory) runs its handler directly; everything else goes through ``execute`` and its checks, in Redis'
+    order. Both give the same replies: the direct path only skips checks that cannot fail."""
+    sess = c.sess
+    app = c.app
+    next_request = c.reader.next
+    out = c.out
+    append = out.append
+    size = c.size
+    count = 0
+    status = DONE
+    try:
+        while True:
+            argv = next_request()
+            if argv is None:
+                break
+            count += 1
+            mode = sess.reply_mode
+            cmd = _lookup(argv[0])
+            if cmd is not None and sess.multi is None and sess.acl is None and sess.authenticated \
+                    and not app.maxmemory and (len(argv) == cmd.exact_args or len(argv) >= cmd.min_args):
+                sess.last_cmd = cmd.name
+                try:
+                    reply = cmd.handler(sess, argv)
+                except Exception as e:
+                    reply = _failed(e, cmd, sess)
+                if type(reply) is _Coroutine:
+                    reply = _await(reply, cmd, sess)
+            else:
+                reply = execute(sess, argv)
+            if type(reply) is _Coroutine:
+                c.coro = reply
+                c.mode = mode
+                status = AWAIT
+                break
+            if mode or reply is NO_REPLY:
+                if _suppressed(sess, mode, reply):
+                    continue
+            # the two commonest replies encoded here, saving a call (replies.encode does the same)
+            t = type(reply)
+            if t is Simple:
+                data = reply.encoded
+            elif t is bytes and len(reply) < 4096:
+                data = _BULK_HDR[len(reply)] + reply + b"\r\n"
+            else:
+                data = encode(reply, sess.proto)
+            append(data)
+            size += len(data)
+            if sess.closing:
+                status = CLOSE
+                break
+            if size > FLUSH_AT:  # big replies: send as we go, so one pipeline cannot pile up memory
+                status = FLUSH
+                break
+    except ProtocolError as e:
+        app.stat_protocol_errors += 1
+        append(b"-ERR Protocol error: " + e.text.encode() + b"\r\n")
+        status = CLOSE
+    except SecurityClose:
+        log.warning("possible SECURITY ATTACK detected from %s: HTTP request on the Redis port", sess.addr)
+        status = DROP
+    app.stat_commands += count
+    c.size = size
+    return status
+
+
+def add_reply(c: ClientState, reply) -> int:
+    """Append an awaited reply; the outcome for what follows it (DONE meaning: go on with run_requests)."""
+    sess = c.sess
+    if c.mode or reply is NO_REPLY:
+        if _suppressed(sess, c.mode, reply):
+            return DONE
+    data = encode(reply, sess.proto)
+    c.out.append(data)
+    c.size += len(data)
+    if sess.closing:
+        return CLOSE
+    return FLUSH if c.size > FLUSH_AT else DONE
+
+
+def _suppressed(sess, mode: int, reply) -> bool:
+    """CLIENT REPLY OFF/SKIP: whether this reply is dropped (``mode`` is the setting before the command)."""
+    if reply is NO_REPLY:
+        return True
+    if mode == 2:
+        sess.reply_mode = 0
+        return True
+    return mode == 1 and sess.reply_mode == 1
