@@ -296,7 +296,10 @@ class Poller:
 
     def add(self, c: Conn) -> None:
         self.conns[c.fd] = c
-        self.epoll.register(c.fd, select.EPOLLIN)
+        try:
+            self.epoll.register(c.fd, select.EPOLLIN)
+        except FileExistsError:  # a descriptor number reused before the kernel dropped the old registration
+            self.epoll.modify(c.fd, select.EPOLLIN)
 
     def resume(self, c: Conn) -> None:
         if self.conns.get(c.fd) is c:
