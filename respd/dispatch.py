@@ -69,6 +69,9 @@ def execute(sess, argv: list[bytes]) -> Any:
         if sess.multi is not None:
             sess.multi_error = True
         return Err(errors.NOAUTH)
+    if sess.multi is not None and "no_multi" in cmd.flags:
+        sess.multi_error = True
+        return Err("ERR Command not allowed inside a transaction")
     if sess.acl is not None:
         denied = sess.acl.check(sess, cmd, argv)
         if denied is not None:
@@ -203,6 +206,9 @@ def run_requests(c: ClientState) -> int:
                 break
             if mode or reply is NO_REPLY:
                 if _suppressed(sess, mode, reply):
+                    if sess.closing:
+                        status = CLOSE
+                        break
                     continue
             # the two commonest replies encoded here, saving a call (replies.encode does the same)
             t = type(reply)

@@ -133,6 +133,8 @@ async def serve(app: App, *, task_status=trio.TASK_STATUS_IGNORED, handle_signal
         if app.settings.get("tls_port"):
             from .tls import open_tls
             tls = await open_tls(app)  # StartupError on bad certificates or a busy port
+        stop = trio.Event()
+        app.request_shutdown = stop.set
         async with trio.open_nursery() as main:
             app.poller = Poller(app)
             main.start_soon(app.poller.run)
@@ -150,22 +152,35 @@ async def serve(app: App, *, task_status=trio.TASK_STATUS_IGNORED, handle_signal
                     log.info("respd ready to accept connections on %s port %d (%d stores)",
                              app.settings.get("bind", "127.0.0.1"), app.port, len(app.stores))
                     task_status.started(app.port)
-                    if handle_signals:
-                        await _wait_for_signal()
-                        log.info("shutting down: no new connections, draining open ones")
-                        accepting.cancel_scope.cancel()
+                    await _wait_for_stop(stop, handle_signals)
+                    log.info("shutting down: no new connections, draining open ones")
+                    accepting.cancel_scope.cancel()
                 # in-flight replies get delivered; idle connections are cancelled after the grace period
                 connections.cancel_scope.deadline = trio.current_time() + app.settings.get("shutdown_grace", 5.0)
                 app.drain()
             main.cancel_scope.cancel()
     finally:
         app.poller = None
+        app.request_shutdown = None
         with trio.CancelScope(shield=True):
             for store in app.stores.values():
                 try:
                     await store.aclose()
                 except Exception:
                     log.exception("closing store %s", store.id)
+
+
+async def _wait_for_stop(stop: trio.Event, handle_signals: bool) -> None:
+    """Until SHUTDOWN sets ``stop``, or SIGTERM/SIGINT arrives (when ``handle_signals``)."""
+    if not handle_signals:
+        await stop.wait()
+        return
+    async with trio.open_nursery() as waiters:
+        async def first(wait) -> None:
+            await wait()
+            waiters.cancel_scope.cancel()
+        waiters.start_soon(first, stop.wait)
+        waiters.start_soon(first, _wait_for_signal)
 
 
 async def _wait_for_signal() -> None:

@@ -1,6 +1,7 @@
 """Server commands: COMMAND (generated from the command table), INFO, CONFIG, TIME and friends (SPEC §10)."""
 from __future__ import annotations
 
+import logging
 import os
 import platform
 import resource
@@ -11,8 +12,10 @@ from backends.glob import compile_glob
 
 from .. import REDIS_VERSION, __version__, errors
 from ..errors import CommandError
-from ..replies import OK, Map, SetReply, Simple, Verbatim
+from ..replies import NO_REPLY, OK, Map, SetReply, Simple, Verbatim
 from .spec import COMMANDS, Command, command, container
+
+log = logging.getLogger("respd.commands")
 
 # ------------------------------------------------------------------------------------------------- COMMAND
 container("COMMAND", -1, ("loading", "stale"), ("slow", "connection"), "server",
@@ -368,6 +371,32 @@ def role(sess, argv):
          "Synchronously saves the database(s) to disk.")
 def save(sess, argv):
     return OK  # memory stores are not persisted by design; SQL stores are durable on every write
+
+
+@command("SHUTDOWN", -1, ("admin", "noscript", "loading", "stale", "no_multi", "allow_busy"), (),
+         ("admin", "slow", "dangerous"), "server", "Synchronously saves the database(s) to disk and shuts down the "
+         "Redis server.", complexity="O(N) when saving, where N is the total number of keys in all databases when "
+         "saving data, otherwise O(1)",
+         arguments=(("save-selector", "oneof", "optional"), ("now", "pure-token", "optional"),
+                    ("force", "pure-token", "optional"), ("abort", "pure-token", "optional")))
+def shutdown(sess, argv):
+    """Stop respd as SIGTERM does: stop accepting, let open clients finish their replies, exit 0. Nothing to save:
+    memory stores are not persisted by design and SQL stores are durable on every write, so SAVE/NOSAVE/NOW/FORCE
+    are accepted and change nothing. The client gets no reply: its connection closes."""
+    opts = [a.upper() for a in argv[1:]]
+    known = (b"NOSAVE", b"SAVE", b"NOW", b"FORCE", b"ABORT")
+    if any(o not in known for o in opts) or (b"SAVE" in opts and b"NOSAVE" in opts) \
+            or (b"ABORT" in opts and len(opts) > 1):
+        raise CommandError(errors.SYNTAX)
+    if b"ABORT" in opts:
+        raise CommandError("ERR No shutdown in progress.")
+    request = sess.app.request_shutdown
+    if request is None:  # not served by respd.server (an embedded App)
+        raise CommandError("ERR Errors trying to SHUTDOWN. Check logs.")
+    log.warning("SHUTDOWN requested by client id=%d addr=%s user=%s", sess.id, sess.addr, sess.user)
+    request()
+    sess.closing = True
+    return NO_REPLY
 
 
 @command("DEBUG", -2, ("admin", "noscript", "loading", "stale"), (), ("admin", "slow", "dangerous"), "server",

@@ -152,6 +152,46 @@ def test_sigint_exits_zero():
         proc.stop()
 
 
+def test_shutdown_command_stops_the_server():
+    """SHUTDOWN as Redis: no reply, the connection closes, other clients are closed, the process exits 0."""
+    proc = RespdProcess().start()
+    try:
+        with proc.client() as other, proc.client() as c:
+            assert other.cmd("PING") == b"+PONG\r\n"
+            c.send(encode_command("SET", "a", "1") + encode_command("SHUTDOWN", "NOSAVE")
+                   + encode_command("SET", "never", "1"))
+            assert c.read_until_closed(wait=15) == b"+OK\r\n"
+            assert proc.proc.wait(timeout=15) == 0
+            assert other.is_closed(wait=5)
+        assert "SHUTDOWN requested by client" in proc.stderr_text()
+    finally:
+        proc.stop()
+
+
+@pytest.mark.skipif(shutil.which("redis-cli") is None, reason="redis-cli is not installed")
+def test_redis_cli_shutdown():
+    proc = RespdProcess().start()
+    try:
+        r = subprocess.run(["redis-cli", "-p", str(proc.port), "shutdown"], capture_output=True, text=True,
+                           timeout=30, stdin=subprocess.DEVNULL)
+        assert r.returncode == 0 and r.stdout.strip() == "", (r.stdout, r.stderr)
+        assert proc.proc.wait(timeout=15) == 0
+    finally:
+        proc.stop()
+
+
+def test_shutdown_needs_the_admin_category(respd_factory, write_yaml):
+    doc = memory_registry("t", {"db0": {}})
+    path = write_yaml("acl.yaml", doc)
+    proc = respd_factory(configs=[path])
+    with proc.client() as c:
+        assert c.cmd("ACL SETUSER app on >pw ~* +@all -@admin") == b"+OK\r\n"
+        assert c.cmd("AUTH app pw") == b"+OK\r\n"
+        reply = c.cmd("SHUTDOWN")
+        assert reply.startswith(b"-NOPERM") and b"shutdown" in reply
+        assert c.cmd("PING") == b"+PONG\r\n"
+
+
 def test_sigterm_delivers_inflight_replies():
     proc = RespdProcess().start()
     try:

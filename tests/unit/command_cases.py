@@ -390,6 +390,12 @@ TRANSACTIONS = {
                        ("EXEC x", err("EXECABORT Transaction discarded because of: wrong number of arguments for "
                                       "'exec' command")),
                        ("EXEC", err("ERR EXEC without MULTI")), ("EXISTS a", i(0))],
+    "no-multi-command-aborts-transaction": [("MULTI", OK), ("SET a 1", QUEUED),
+                                            ("SHUTDOWN", err("ERR Command not allowed inside a transaction")),
+                                            ("EXEC", EXECABORT), ("EXISTS a", i(0))],
+    "shutdown-option-errors": [("SHUTDOWN ABORT", err("ERR No shutdown in progress.")),
+                               ("SHUTDOWN FOO", SYNTAX), ("SHUTDOWN SAVE NOSAVE", SYNTAX),
+                               ("SHUTDOWN ABORT NOW", SYNTAX), ("PING", simple("PONG"))],
     "watch-inside-multi": [("MULTI", OK), ("WATCH a", err("ERR WATCH inside MULTI is not allowed")),
                            ("SET a 1", QUEUED), ("EXEC", arr(OK))],
     "watch-unchanged": [("WATCH a", OK), ("MULTI", OK), ("SET a 1", QUEUED), ("EXEC", arr(OK))],
