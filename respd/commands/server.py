@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 import os
-import platform
 import resource
 import sys
 import time
@@ -183,15 +182,19 @@ def _rss() -> int:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+def _uname() -> tuple:
+    """INFO's os field as Redis prints it ("Linux 6.1.0 x86_64"), without importing ``platform`` at startup."""
+    u = os.uname()
+    return u.sysname, u.release, u.machine
+
+
 def _section(app, name: str, stats: dict) -> list[str]:
     now = time.time()
     if name == "server":
         return ["redis_version:%s" % REDIS_VERSION, "respd_version:%s" % __version__, "redis_git_sha1:00000000",
-                "redis_git_dirty:0", "redis_mode:standalone", "os:%s %s %s" % (platform.system(),
-                                                                                platform.release(),
-                                                                                platform.machine()),
+                "redis_git_dirty:0", "redis_mode:standalone", "os:%s %s %s" % _uname(),
                 "arch_bits:%d" % (64 if sys.maxsize > 2 ** 32 else 32), "multiplexing_api:epoll",
-                "python_version:%s" % platform.python_version(), "process_id:%d" % os.getpid(),
+                "python_version:%d.%d.%d" % sys.version_info[:3], "process_id:%d" % os.getpid(),
                 "run_id:%s" % app.run_id, "tcp_port:%d" % app.port,
                 "server_time_usec:%d" % int(now * 1e6), "uptime_in_seconds:%d" % int(now - app.started),
                 "uptime_in_days:%d" % int((now - app.started) // 86400), "hz:10", "configured_hz:10",
