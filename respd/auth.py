@@ -93,7 +93,8 @@ class Auth:
         user = self.users.get(name)
         if user is None or not user.enabled or not user.check_password(password):
             self.failures += 1
-            log.warning("failed AUTH for user %r from %s", name, getattr(sess, "addr", "?"))
+            shown = name if len(name) <= 64 else name[:64] + "...(%d chars)" % len(name)  # bounded log lines
+            log.warning("failed AUTH for user %r from %s", shown, getattr(sess, "addr", "?"))
             if self.on_failure is not None:
                 self.on_failure(sess, name)
             raise CommandError(errors.WRONGPASS)
