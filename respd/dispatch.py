@@ -153,7 +153,7 @@ class ClientState:
     """A client's request pipeline without I/O: its session, its reader, and the encoded replies not sent yet.
     The trio layer (``connection.Conn``) adds the socket side."""
 
-    __slots__ = ("app", "sess", "reader", "out", "size", "coro", "mode")
+    __slots__ = ("app", "sess", "reader", "out", "size", "coro", "mode", "batch", "pos")
 
     def __init__(self, app, sess, reader) -> None:
         self.app = app
@@ -163,6 +163,8 @@ class ClientState:
         self.size = 0                # their total length
         self.coro = None             # the reply coroutine to await (AWAIT)
         self.mode = 0                # reply mode before the awaited command (CLIENT REPLY)
+        self.batch: list = []        # requests taken from the reader (reader.drain()), run up to batch[pos]
+        self.pos = 0
 
 
 def run_requests(c: ClientState) -> int:
@@ -174,7 +176,9 @@ def run_requests(c: ClientState) -> int:
     order. Both give the same replies: the direct path only skips checks that cannot fail."""
     sess = c.sess
     app = c.app
-    next_request = c.reader.next
+    drain = c.reader.drain
+    batch = c.batch
+    i = c.pos
     out = c.out
     append = out.append
     size = c.size
@@ -182,9 +186,13 @@ def run_requests(c: ClientState) -> int:
     status = DONE
     try:
         while True:
-            argv = next_request()
-            if argv is None:
-                break
+            if i == len(batch):
+                batch = drain()
+                i = 0
+                if not batch:
+                    break
+            argv = batch[i]
+            i += 1
             count += 1
             mode = sess.reply_mode
             cmd = _lookup(argv[0])
@@ -235,6 +243,8 @@ def run_requests(c: ClientState) -> int:
         status = DROP
     app.stat_commands += count
     c.size = size
+    c.batch = batch
+    c.pos = i
     return status
 
 

@@ -180,6 +180,75 @@ class RequestReader:
             return req
         return self._check_request(req)
 
+    def drain(self) -> list[list[bytes]]:
+        """Every complete request buffered now, in order; an empty list when more data is needed. Requests before a
+        malformed frame come out first, and the call after them raises ProtocolError: the order ``next`` gives.
+
+        The loop over hiredis' replies is ``next`` without a Python call per request (about a sixth of the
+        in-process cost of a GET); anything unusual (inline requests, odd shapes, errors, an unauthenticated
+        client) goes through ``next`` itself."""
+        out: list[list[bytes]] = []
+        if self._pending or self._at_boundary or not self.authenticated:
+            return self._drain_slow(out)
+        gets = self._gets
+        has_data = self._has_data
+        append = out.append
+        join = b"".join
+        n = 0
+        try:
+            while True:
+                try:
+                    req = gets()
+                except hiredis.ProtocolError:  # sticky in hiredis: next() meets it again and handles it
+                    if out:
+                        return out
+                    self._hist_n += n
+                    n = 0
+                    return self._drain_slow(out)
+                if req is False:
+                    self._check_incomplete()
+                    return out
+                n += 1
+                if type(req) is not list or not req:  # null or empty arrays, non-arrays: next()'s checks
+                    self._hist_n += n
+                    n = 0
+                    if not has_data():
+                        self._at_boundary = True
+                    req = self._check_request(req)
+                    if req is not None:
+                        append(req)
+                    return self._drain_slow(out)
+                try:
+                    join(req)  # TypeError unless every element is bytes-like: hiredis gives bytes for bulks
+                except TypeError:
+                    self._hist_n += n
+                    n = 0
+                    if not has_data():
+                        self._at_boundary = True
+                    raise self._shape_error(next(a for a in req if type(a) is not bytes)) from None
+                append(req)
+                if not has_data():
+                    self._at_boundary = True
+                    return out
+        except ProtocolError:
+            if out:  # the error is kept (self._error): the next call raises it
+                return out
+            raise
+        finally:
+            self._hist_n += n
+
+    def _drain_slow(self, out: list) -> list:
+        try:
+            while True:
+                req = self.next()
+                if req is None:
+                    return out
+                out.append(req)
+        except ProtocolError:
+            if out:
+                return out
+            raise
+
     def _next_slow(self) -> list[bytes] | None:
         if self._pending:
             return self._pending.pop(0)

@@ -13,11 +13,27 @@ CHUNK = 64 * 1024
 
 
 def drain(reader: RequestReader, out: list) -> None:
+    """What the server does: ``reader.drain()`` until it returns nothing (errors propagate)."""
     while True:
-        argv = reader.next()
-        if argv is None:
+        batch = reader.drain()
+        if not batch:
             return
-        out.append(argv)
+        out.extend(batch)
+
+
+def parse_with_next(chunks, **limits):
+    """``parse`` through ``reader.next()`` one request at a time: ``drain`` must give the same."""
+    reader = RequestReader(**limits)
+    out: list = []
+    try:
+        for chunk in chunks:
+            for i in range(0, len(chunk), CHUNK):
+                reader.feed(chunk[i:i + CHUNK])
+                while (argv := reader.next()) is not None:
+                    out.append(argv)
+    except ProtocolError as e:
+        out.append(("error", e.text))
+    return out
 
 
 def parse(chunks, **limits):
@@ -293,3 +309,51 @@ def test_inline_starting_with_a_type_byte_after_multibulk(line):
 @pytest.mark.parametrize("line", [b"+x\r\n", b":1\r\n", b"-x\r\n", b"$5\r\n"])
 def test_inline_starting_with_a_type_byte(line):
     assert parse([line + b"PING\r\n"]) == [[line[:-2]], [b"PING"]]
+
+
+# ------------------------------------------------------------------------------------------------ drain == next
+_ODD_STREAMS = [s for s, _ in STREAMS] + [
+    mb("PING") + b"*2\r\n$3\r\nGET\r\n:12\r\n" + mb("PING"),           # an integer element
+    mb("PING") + b"*2\r\n$4\r\nECHO\r\n*1\r\n$1\r\na\r\n" + mb("PING"),  # a nested array
+    mb("PING") + b"*1\r\n$-1\r\n" + mb("PING"),                          # a null element
+    mb("PING") + b"*1\r\n-ERR\r\n" + mb("PING"),                         # an error element
+    mb("PING") + b"$5\r\n" + mb("PING"),                                 # a bulk outside an array
+    mb("PING") + b"?x\r\n" + mb("PING"),                                 # not a type byte
+    mb("PING") + b"*0\r\n*-1\r\n" + mb("ECHO", "a") + b"PING\r\n",      # empty and null arrays, then inline
+    mb("PING") + b"*3000000\r\n" + mb("PING"),                           # count over the limit
+    mb("PING") + b"*1\r\n$600000000\r\n",                                # bulk over the limit
+    mb("PING") + mb("SET", "k", "v") * 3 + b"GET k\r\n" + mb("PING"),
+]
+
+
+@pytest.mark.parametrize("authenticated", [True, False])
+@pytest.mark.parametrize("stream", _ODD_STREAMS, ids=[repr(s[:40]) for s in _ODD_STREAMS])
+def test_drain_gives_what_next_gives(stream, authenticated):
+    """``drain`` (the server's path) and ``next`` agree on requests, their order and the error, at every split."""
+    step = 1 if len(stream) < 400 else 61
+    for cut in range(0, len(stream), step):
+        chunks = [stream[:cut], stream[cut:]] if cut else [stream]
+        assert parse(chunks, authenticated=authenticated) == \
+            parse_with_next(chunks, authenticated=authenticated), "split at %d" % cut
+
+
+@pytest.mark.parametrize("stream", _ODD_STREAMS[:16], ids=[repr(s[:40]) for s in _ODD_STREAMS[:16]])
+def test_drain_keeps_the_readers_bookkeeping(stream):
+    """After each chunk, ``drain`` leaves the boundary flag and the request count of the chunk history as ``next``
+    does (they decide how the next chunk is read: an inline request may only start at a boundary)."""
+    for cut in range(1, len(stream), 1 if len(stream) < 400 else 61):
+        a, b = RequestReader(), RequestReader()
+        for chunk in (stream[:cut], stream[cut:]):
+            a.feed(chunk)
+            b.feed(chunk)
+            try:
+                while a.drain():
+                    pass
+            except ProtocolError:
+                pass
+            try:
+                while b.next() is not None:
+                    pass
+            except ProtocolError:
+                pass
+            assert (a._at_boundary, a._hist_n, a._hist_size) == (b._at_boundary, b._hist_n, b._hist_size), cut
