@@ -188,48 +188,45 @@ class RequestReader:
         in-process cost of a GET); anything unusual (inline requests, odd shapes, errors, an unauthenticated
         client) goes through ``next`` itself."""
         out: list[list[bytes]] = []
-        if self._pending or self._at_boundary or not self.authenticated:
-            return self._drain_slow(out)
-        gets = self._gets
-        has_data = self._has_data
-        append = out.append
-        join = b"".join
-        n = 0
+        n = 0  # requests taken from hiredis and not yet counted in _hist_n
         try:
+            if self._pending or self._at_boundary or not self.authenticated:
+                return self._drain_slow(out)
+            gets = self._gets
+            has_data = self._has_data
+            append = out.append
+            join = b"".join
             while True:
                 try:
                     req = gets()
                 except hiredis.ProtocolError:  # sticky in hiredis: next() meets it again and handles it
                     if out:
                         return out
-                    self._hist_n += n
-                    n = 0
-                    return self._drain_slow(out)
+                    return self._drain_slow(out)  # nothing taken yet: n is 0
                 if req is False:
                     self._check_incomplete()
                     return out
                 n += 1
-                if type(req) is not list or not req:  # null or empty arrays, non-arrays: next()'s checks
-                    self._hist_n += n
-                    n = 0
-                    if not has_data():
-                        self._at_boundary = True
-                    req = self._check_request(req)
-                    if req is not None:
+                if type(req) is list and req:
+                    try:
+                        join(req)  # TypeError unless every element is bytes-like: hiredis gives bytes for bulks
+                    except TypeError:
+                        pass
+                    else:
                         append(req)
-                    return self._drain_slow(out)
-                try:
-                    join(req)  # TypeError unless every element is bytes-like: hiredis gives bytes for bulks
-                except TypeError:
-                    self._hist_n += n
-                    n = 0
-                    if not has_data():
-                        self._at_boundary = True
-                    raise self._shape_error(next(a for a in req if type(a) is not bytes)) from None
-                append(req)
+                        if not has_data():
+                            self._at_boundary = True
+                            return out
+                        continue
+                # the uncommon shapes (null or empty arrays, non-arrays, non-bulk elements): next()'s own checks
+                self._hist_n += n
+                n = 0
                 if not has_data():
                     self._at_boundary = True
-                    return out
+                req = self._check_request(req)
+                if req is not None:
+                    append(req)
+                return self._drain_slow(out)
         except ProtocolError:
             if out:  # the error is kept (self._error): the next call raises it
                 return out
@@ -238,16 +235,12 @@ class RequestReader:
             self._hist_n += n
 
     def _drain_slow(self, out: list) -> list:
-        try:
-            while True:
-                req = self.next()
-                if req is None:
-                    return out
-                out.append(req)
-        except ProtocolError:
-            if out:
+        """The rest through ``next``; the caller's count of taken requests must be in ``_hist_n`` already."""
+        while True:
+            req = self.next()
+            if req is None:
                 return out
-            raise
+            out.append(req)
 
     def _next_slow(self) -> list[bytes] | None:
         if self._pending:
