@@ -8,7 +8,7 @@ Plain TCP connections are served by one ``Poller`` task: it waits on an epoll se
 wait per round, whatever the number of ready clients) and runs each ready client's requests synchronously. A
 client's own task takes over only when it must wait: a reply that is a coroutine (SQL stores), a send that would
 block, a big reply, closing. The poller saves the per-chunk trio wait (an ``epoll_ctl``, a reschedule, a task
-switch), which was about a third of the CPU per chunk. TLS connections, and every connection when the poller is
+switch), which py-spy put at about a fifth of the server's time at pipeline depth 16. TLS connections, and every connection when the poller is
 off, are served by their own task (``_loop``). No exception escapes ``handle`` or the poller's per-client step:
 one client's failure must never cancel the others.
 """
@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import select
 import time
-import types
 
 import trio
 
@@ -26,7 +25,6 @@ from .errors import MAX_CLIENTS
 from .protocol import RequestReader
 
 log = logging.getLogger("respd.connection")
-_Coroutine = types.CoroutineType
 _now = time.time
 _wait_readable = trio.lowlevel.wait_readable
 _wait_writable = trio.lowlevel.wait_writable

@@ -212,12 +212,14 @@ def run_requests(c: ClientState) -> int:
                 c.mode = mode
                 status = AWAIT
                 break
-            if mode or reply is NO_REPLY:
-                if _suppressed(sess, mode, reply):
-                    if sess.closing:
-                        status = CLOSE
-                        break
-                    continue
+            if mode or reply is NO_REPLY:  # CLIENT REPLY OFF/SKIP, or no reply: add_reply decides
+                c.size = size
+                c.mode = mode
+                status = add_reply(c, reply)
+                size = c.size
+                if status != DONE:
+                    break
+                continue
             # the two commonest replies encoded here, saving a call (replies.encode does the same)
             t = type(reply)
             if t is Simple:
@@ -249,15 +251,14 @@ def run_requests(c: ClientState) -> int:
 
 
 def add_reply(c: ClientState, reply) -> int:
-    """Append an awaited reply; the outcome for what follows it (DONE meaning: go on with run_requests)."""
+    """Append a reply that took the slow way (awaited, or under CLIENT REPLY OFF/SKIP, or none at all); the outcome
+    for what follows it (DONE meaning: go on with run_requests)."""
     sess = c.sess
-    if c.mode or reply is NO_REPLY:
-        if _suppressed(sess, c.mode, reply):
-            return DONE
-    data = encode(reply, sess.proto)
-    c.out.append(data)
-    c.size += len(data)
-    if sess.closing:
+    if not ((c.mode or reply is NO_REPLY) and _suppressed(sess, c.mode, reply)):
+        data = encode(reply, sess.proto)
+        c.out.append(data)
+        c.size += len(data)
+    if sess.closing:  # QUIT, SHUTDOWN, a client killing itself: even when its reply is suppressed
         return CLOSE
     return FLUSH if c.size > FLUSH_AT else DONE
 
