@@ -138,6 +138,8 @@ async def serve(app: App, *, task_status=trio.TASK_STATUS_IGNORED, handle_signal
         async with trio.open_nursery() as main:
             app.poller = Poller(app)
             main.start_soon(app.poller.run)
+            if handle_signals:
+                main.start_soon(_stop_on_signal, stop)
             for store in app.stores.values():
                 if store in later:
                     main.start_soon(_start_then_clean, store)
@@ -152,7 +154,7 @@ async def serve(app: App, *, task_status=trio.TASK_STATUS_IGNORED, handle_signal
                     log.info("respd ready to accept connections on %s port %d (%d stores)",
                              app.settings.get("bind", "127.0.0.1"), app.port, len(app.stores))
                     task_status.started(app.port)
-                    await _wait_for_stop(stop, handle_signals)
+                    await stop.wait()  # SHUTDOWN, SIGTERM or SIGINT
                     log.info("shutting down: no new connections, draining open ones")
                     accepting.cancel_scope.cancel()
                 # in-flight replies get delivered; idle connections are cancelled after the grace period
@@ -170,17 +172,9 @@ async def serve(app: App, *, task_status=trio.TASK_STATUS_IGNORED, handle_signal
                     log.exception("closing store %s", store.id)
 
 
-async def _wait_for_stop(stop: trio.Event, handle_signals: bool) -> None:
-    """Until SHUTDOWN sets ``stop``, or SIGTERM/SIGINT arrives (when ``handle_signals``)."""
-    if not handle_signals:
-        await stop.wait()
-        return
-    async with trio.open_nursery() as waiters:
-        async def first(wait) -> None:
-            await wait()
-            waiters.cancel_scope.cancel()
-        waiters.start_soon(first, stop.wait)
-        waiters.start_soon(first, _wait_for_signal)
+async def _stop_on_signal(stop: trio.Event) -> None:
+    await _wait_for_signal()
+    stop.set()
 
 
 async def _wait_for_signal() -> None:
