@@ -2,6 +2,8 @@
 schemas, keys, foreign rows, transactions, SCAN, outages and cleanup."""
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
+
 import msgpack
 import pytest
 import trio
@@ -513,12 +515,22 @@ async def test_transaction_rollback(store):
 
 
 # --------------------------------------------------------------------------------------------- two nodes
-async def test_two_nodes_racing_incr_adds_up(pg_server, clock, table):
+@asynccontextmanager
+async def two_nodes(pg_server, table):
+    """Two started stores on one table, each with its own database pool: two respd nodes."""
     stores = [SQLStore("test:sql", make_db(pg_server.dsn, pool_max=4), table_name=table, create_table=True)
               for _ in range(2)]
     for s in stores:
         await s.start()
     try:
+        yield stores
+    finally:
+        for s in stores:
+            await s.aclose()
+
+
+async def test_two_nodes_racing_incr_adds_up(pg_server, clock, table):
+    async with two_nodes(pg_server, table) as stores:
         async def worker(s, n):
             for _ in range(n):
                 await s.modify(b"ctr", incr)
@@ -528,17 +540,10 @@ async def test_two_nodes_racing_incr_adds_up(pg_server, clock, table):
                 for _ in range(8):
                     nursery.start_soon(worker, s, 15)
         assert await stores[0].get(b"ctr") == b"240"
-    finally:
-        for s in stores:
-            await s.aclose()
 
 
 async def test_two_nodes_racing_set_nx_one_winner(pg_server, clock, table):
-    stores = [SQLStore("test:sql", make_db(pg_server.dsn, pool_max=4), table_name=table, create_table=True)
-              for _ in range(2)]
-    for s in stores:
-        await s.start()
-    try:
+    async with two_nodes(pg_server, table) as stores:
         for round_ in range(5):
             key = b"lock:%d" % round_
             if round_ % 2:  # over an expired row
@@ -568,9 +573,6 @@ async def test_two_nodes_racing_set_nx_one_winner(pg_server, clock, table):
         winners = [i for i, ok in results if ok]
         assert len(winners) == 1
         assert await stores[0].mget([b"m1", b"m2"]) == [b"%d" % winners[0]] * 2
-    finally:
-        for s in stores:
-            await s.aclose()
 
 
 async def test_concurrent_clients_are_batched(store):
