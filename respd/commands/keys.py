@@ -108,8 +108,8 @@ def _ttl_reply(unit: int, relative: bool):
     def fn(at):
         if at < 0:
             return at
-        if not relative:
-            return at // unit if unit > 1 else at
+        if not relative:   # Redis rounds EXPIRETIME to the nearest second, as it does TTL
+            return (at + 500) // 1000 if unit == 1000 else at
         left = at - now_ms()
         if left < 0:
             left = 0

@@ -49,6 +49,8 @@ SEQUENCES = {
         "EXPIRE k 10 FOO", "EXPIRE nope 10", "TTL nope", "PEXPIRE k 100000", "TTL k", "EXPIREAT k 1", "EXISTS k",
         "SET k v", "EXPIRE k 0", "GET k", "SET k v", "PEXPIRE k -1", "EXISTS k", "SET k v", "EXPIRE k abc",
         "EXPIRE k 9223372036854775807", "PEXPIREAT k 9223372036854775807", "TTL k", "EXPIRE k",
+        "SET k v", "PEXPIREAT k 4102444800600", "EXPIRETIME k", "PEXPIRETIME k", "PEXPIREAT k 4102444800499",
+        "EXPIRETIME k", "PEXPIREAT k 4102444800500", "EXPIRETIME k",
     ],
     "transactions": [
         "MULTI", "SET a 1", "INCR a", "INCR a x", "GET a", "EXEC", "EXEC", "DISCARD", "MULTI", "MULTI", "DISCARD",
