@@ -171,9 +171,12 @@ def run_requests(c: ClientState) -> int:
     """Run the requests buffered in the reader, appending their encoded replies to ``c.out``, until they are all
     done or something needs the caller (see the outcomes above).
 
-    The common case (a known command with a valid arity on an unrestricted, authenticated session outside MULTI,
-    no maxmemory) runs its handler directly; everything else goes through ``execute`` and its checks, in Redis'
-    order. Both give the same replies: the direct path only skips checks that cannot fail."""
+    The common case, a data command (``Command.pure``) with a valid arity on a ``_plain`` session, runs its
+    handler directly; everything else goes through ``execute`` and its checks, in Redis' order. Both give the
+    same replies: the direct path only skips checks that cannot fail. Whether the session is plain is decided on
+    entry and again after every command that is not a data command, the only ones that can change it (other
+    clients' commands run between calls, never during one); tests/unit/test_pipeline.py holds chunks that change
+    each condition between data commands."""
     sess = c.sess
     app = c.app
     drain = c.reader.drain
@@ -184,6 +187,7 @@ def run_requests(c: ClientState) -> int:
     size = c.size
     count = 0
     status = DONE
+    plain = _plain(sess, app)
     try:
         while True:
             if i == len(batch):
@@ -194,19 +198,35 @@ def run_requests(c: ClientState) -> int:
             argv = batch[i]
             i += 1
             count += 1
-            mode = sess.reply_mode
             cmd = _lookup(argv[0])
-            if cmd is not None and sess.multi is None and sess.acl is None and sess.authenticated \
-                    and not app.maxmemory and (len(argv) == cmd.exact_args or len(argv) >= cmd.min_args):
+            if plain and cmd is not None and cmd.pure and (len(argv) == cmd.exact_args or len(argv) >= cmd.min_args):
                 sess.last_cmd = cmd.name
                 try:
                     reply = cmd.handler(sess, argv)
                 except Exception as e:
                     reply = _failed(e, cmd, sess)
-                if type(reply) is _Coroutine:
-                    reply = _await(reply, cmd, sess)
-            else:
-                reply = execute(sess, argv)
+                # the two commonest replies encoded here, saving a call (replies.encode does the same)
+                t = type(reply)
+                if t is Simple:
+                    data = reply.encoded
+                elif t is bytes and len(reply) < 4096:
+                    data = _BULK_HDR[len(reply)] + reply + b"\r\n"
+                elif t is _Coroutine:
+                    c.coro = _await(reply, cmd, sess)
+                    c.mode = 0
+                    status = AWAIT
+                    break
+                else:
+                    data = encode(reply, sess.proto)
+                append(data)
+                size += len(data)
+                if size > FLUSH_AT:  # big replies: send as we go, so one pipeline cannot pile up memory
+                    status = FLUSH
+                    break
+                continue
+            mode = sess.reply_mode
+            reply = execute(sess, argv)
+            plain = _plain(sess, app)
             if type(reply) is _Coroutine:
                 c.coro = reply
                 c.mode = mode
@@ -220,20 +240,13 @@ def run_requests(c: ClientState) -> int:
                 if status != DONE:
                     break
                 continue
-            # the two commonest replies encoded here, saving a call (replies.encode does the same)
-            t = type(reply)
-            if t is Simple:
-                data = reply.encoded
-            elif t is bytes and len(reply) < 4096:
-                data = _BULK_HDR[len(reply)] + reply + b"\r\n"
-            else:
-                data = encode(reply, sess.proto)
+            data = encode(reply, sess.proto)
             append(data)
             size += len(data)
             if sess.closing:
                 status = CLOSE
                 break
-            if size > FLUSH_AT:  # big replies: send as we go, so one pipeline cannot pile up memory
+            if size > FLUSH_AT:
                 status = FLUSH
                 break
     except ProtocolError as e:
@@ -248,6 +261,13 @@ def run_requests(c: ClientState) -> int:
     c.batch = batch
     c.pos = i
     return status
+
+
+def _plain(sess, app) -> bool:
+    """Whether data commands may skip the per-request checks: nothing to check (authenticated, no ACL, no MULTI,
+    no maxmemory) and nothing special about replies (CLIENT REPLY ON, not closing)."""
+    return (sess.multi is None and sess.acl is None and sess.authenticated and not app.maxmemory
+            and not sess.reply_mode and not sess.closing)
 
 
 def add_reply(c: ClientState, reply) -> int:

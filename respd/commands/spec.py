@@ -61,6 +61,10 @@ class Command:
         # arity as two numbers for dispatch's one-line check: n == exact_args or n >= min_args
         self.exact_args = self.arity if self.arity > 0 else -1
         self.min_args = -self.arity if self.arity < 0 else 1 << 30
+        # a data command: its handler reads and writes keys only, never the session's state (MULTI, AUTH, ACL,
+        # CLIENT REPLY, closing) nor the server's, so run_requests may run a row of them without rechecking those
+        cats = self.categories
+        self.pure = ("string" in cats or "keyspace" in cats) and "dangerous" not in cats and not self.subcommands
 
     # -- derived
     @property
