@@ -210,7 +210,14 @@ def run_requests(c: ClientState) -> int:
                 if t is Simple:
                     data = reply.encoded
                 elif t is bytes and len(reply) < 4096:
-                    data = _BULK_HDR[len(reply)] + reply + b"\r\n"
+                    append(_BULK_HDR[len(reply)])
+                    append(reply)
+                    append(b"\r\n")
+                    size += len(reply) + 8  # bounds the pending replies (FLUSH_AT), so it need not be exact
+                    if size > FLUSH_AT:
+                        status = FLUSH
+                        break
+                    continue
                 elif t is _Coroutine:
                     c.coro = _await(reply, cmd, sess)
                     c.mode = 0

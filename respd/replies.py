@@ -173,9 +173,18 @@ def _encode_into(reply: Any, proto: int, out: list) -> None:
         out.append(_NULL3 if proto == 3 else _NULL2)
     elif t is list or t is tuple:
         n = len(reply)
-        out.append(_ARR_HDR[n] if n < 1024 else b"*%d\r\n" % n)
-        for item in reply:
-            _encode_into(item, proto, out)
+        append = out.append
+        append(_ARR_HDR[n] if n < 1024 else b"*%d\r\n" % n)
+        null = _NULL3 if proto == 3 else _NULL2
+        for item in reply:  # short bulks and nulls (MGET) without a call each
+            if type(item) is bytes and len(item) < 4096:
+                append(_BULK_HDR[len(item)])
+                append(item)
+                append(CRLF)
+            elif item is None:
+                append(null)
+            else:
+                _encode_into(item, proto, out)
     elif t is Simple or t is Err:
         out.append(reply.encoded)
     elif t is Map:

@@ -13,7 +13,7 @@ import re
 import pytest
 
 from respd import errors
-from respd.dispatch import AWAIT, CLOSE, DONE, DROP, FLUSH, ClientState, add_reply, run_requests
+from respd.dispatch import AWAIT, CLOSE, DONE, DROP, FLUSH, FLUSH_AT, ClientState, add_reply, run_requests
 from respd.protocol import RequestReader
 from tests.helpers import encode_command, split_command
 from tests.unit.command_cases import CASES, CLOCK_CASES, Advance, parse_step
@@ -162,3 +162,22 @@ async def test_acl_user_mid_chunk(mem_app):
                          "AUTH default x", "GET b")
     noperm = b"-" + errors.NOPERM_KEY.encode() + b"\r\n"
     assert got == (b"+OK\r\n+OK\r\n+OK\r\n" + noperm + b"$-1\r\n" + noperm + b"+OK\r\n" + b"$1\r\n1\r\n")
+
+
+async def test_a_pipeline_of_big_replies_is_sent_in_pieces(mem_app):
+    """Replies are handed out for sending every FLUSH_AT bytes, so a long pipeline cannot pile up memory."""
+    c = _client(mem_app)
+    value = b"v" * 4000  # the largest kind of bulk the fast path encodes itself
+    await _send(c, ["SET", "k", value])
+    c.reader.feed(encode_command("GET", "k") * 200)
+    pieces = []
+    status = run_requests(c)
+    while status == FLUSH:
+        assert FLUSH_AT < c.size <= FLUSH_AT + 4100
+        pieces.append(b"".join(c.out))
+        c.out.clear()
+        c.size = 0
+        status = run_requests(c)
+    pieces.append(b"".join(c.out))
+    assert status == DONE and len(pieces) == 4
+    assert b"".join(pieces) == (b"$4000\r\n" + value + b"\r\n") * 200
