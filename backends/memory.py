@@ -227,9 +227,12 @@ class MemoryStore(Store):
         return True
 
     def modify(self, key: bytes, fn: Callable[[Optional[bytes]], tuple[Optional[bytes], Any]]) -> Any:
-        exists = self._live(key)
-        new, result = fn(self._data[key] if exists else None)
+        old = self._data.get(key)
+        if old is not None and self._expires and not self._live(key):
+            old = None
+        new, result = fn(old)
         if new is not None:
+            exists = old is not None
             if not exists and self.max_size:
                 self._check_room(key)
             self._put(key, new, KEEP if exists else None)

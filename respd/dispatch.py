@@ -23,7 +23,7 @@ from .commands import COMMANDS
 from .commands.spec import LOOKUP
 from .commands.spec import Command
 from .errors import CommandError, ProtocolError, SecurityClose
-from .replies import _BULK_HDR, NO_REPLY, QUEUED, Err, Simple, encode
+from .replies import _BULK_HDR, _INTS, NO_REPLY, QUEUED, Err, Simple, encode
 
 log = logging.getLogger("respd.dispatch")
 _Coroutine = types.CoroutineType
@@ -218,6 +218,8 @@ def run_requests(c: ClientState) -> int:
                         status = FLUSH
                         break
                     continue
+                elif t is int:
+                    data = _INTS[reply] if 0 <= reply < 10000 else b":%d\r\n" % reply
                 elif t is _Coroutine:
                     c.coro = _await(reply, cmd, sess)
                     c.mode = 0

@@ -25,6 +25,8 @@ def parse_int(arg: bytes, error: str = errors.NOT_INTEGER) -> int:
 
 def try_int(arg: bytes):
     """parse_int returning None instead of raising (for stored values)."""
+    if 0 < len(arg) < 19 and arg.isdigit() and (arg[0] != 48 or len(arg) == 1):
+        return int(arg)  # the common case, canonical by its shape: ASCII digits, no leading zero, below 2**63
     try:
         v = int(arg)
     except ValueError:
