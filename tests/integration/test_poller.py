@@ -148,3 +148,21 @@ def test_client_killing_itself_inside_a_pipeline(respd):
         assert c.read_until_closed() == b"+OK\r\n+OK\r\n"
     with respd.client() as check:
         assert check.pipeline(["GET before", "EXISTS after"]) == [b"$1\r\n1\r\n", b":0\r\n"]
+
+
+def test_sql_client_hanging_up_while_handed_over(pg_server, write_yaml, respd_factory):  # noqa: F811
+    """A client whose task awaits the database and whose socket turns readable meanwhile (more requests, then a
+    hang-up) leaves the poller's set until its task gives it back; then the hang-up is seen and it is forgotten."""
+    proc = respd_factory(configs=[_sql_registry(write_yaml, pg_server.dsn, "poller_gone")])
+    with proc.client() as watcher:
+        base = _client_count(watcher)
+        for _ in range(5):
+            gone = proc.client()
+            gone.send(encode_command("SELECT", "1"))
+            assert gone.read_reply() == b"+OK\r\n"
+            gone.send(encode_command("SET", "first", "v"))
+            time.sleep(0.001)  # most likely handed over by now, awaiting the database
+            gone.send(b"".join(encode_command("SET", "k%d" % i, "v") for i in range(200)))
+            gone.close()
+        assert _wait_for(lambda: _client_count(watcher) == base)
+        assert watcher.pipeline(["SELECT 1", "GET first", "PING"]) == [b"+OK\r\n", b"$1\r\nv\r\n", b"+PONG\r\n"]
