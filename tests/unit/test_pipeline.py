@@ -1,5 +1,6 @@
 """The command tables again, pipelined: every run of consecutive steps on one connection is sent as one chunk
-and run by ``dispatch.run_requests`` (the server's path), not one ``execute`` call per step.
+and run by ``dispatch.run_requests`` through ``connection.finish_chunk`` (the server's path, with the socket's
+send collected), not one ``execute`` call per step.
 
 ``run_requests`` runs data commands without the per-request checks while nothing needs checking, and decides
 that once per chunk and again after every other command. These cases put MULTI, AUTH, ACL, CLIENT REPLY, QUIT
@@ -13,7 +14,8 @@ import re
 import pytest
 
 from respd import errors
-from respd.dispatch import AWAIT, CLOSE, DONE, DROP, FLUSH, FLUSH_AT, ClientState, add_reply, run_requests
+from respd.connection import Conn, finish_chunk
+from respd.dispatch import DONE, FLUSH, FLUSH_AT, run_requests
 from respd.protocol import RequestReader
 from tests.helpers import encode_command, split_command
 from tests.unit.command_cases import CASES, CLOCK_CASES, Advance, parse_step
@@ -41,22 +43,27 @@ def _expected(items) -> re.Pattern:
     return re.compile(b"".join(parts), re.S)
 
 
-async def _chunk(c: ClientState) -> tuple[bytes, int]:
-    """What the connection layer does with one received chunk, without sockets (connection.finish_chunk)."""
-    status = run_requests(c)
-    while status in (AWAIT, FLUSH):
-        if status == AWAIT:
-            coro, c.coro = c.coro, None
-            status = add_reply(c, await coro)
-            if status == DONE:
-                status = run_requests(c)
-        else:
-            status = run_requests(c)
-    out = b"".join(c.out)
-    c.out.clear()
-    c.size = 0
-    c.reader.authenticated = c.sess.authenticated
-    return out, status
+class _Sent:
+    """The socket side of a connection, reduced to what ``finish_chunk`` sends."""
+
+    def __init__(self) -> None:
+        self.data: list[bytes] = []
+
+    async def send_all(self, data: bytes) -> None:
+        self.data.append(data)
+
+
+def _conn(app, sess) -> Conn:
+    return Conn(app, sess, RequestReader(authenticated=sess.authenticated), _Sent())
+
+
+async def _chunk(c: Conn) -> tuple[bytes, bool]:
+    """One received chunk through the connection layer's own ``finish_chunk``: what was sent, and whether the
+    connection stays open."""
+    keep = await finish_chunk(c, run_requests(c))
+    got = b"".join(c.transport.data)
+    c.transport.data.clear()
+    return got, keep
 
 
 async def run_pipelined(app, clock, steps) -> int:
@@ -70,10 +77,9 @@ async def run_pipelined(app, clock, steps) -> int:
         c = clients.get(conn)
         if c is None:
             sess = app.new_session("127.0.0.1:%d" % (40000 + conn), "127.0.0.1:6379", conn)
-            c = clients[conn] = ClientState(app, sess, RequestReader(authenticated=sess.authenticated))
+            c = clients[conn] = _conn(app, sess)
         c.reader.feed(b"".join(encode_command(*split_command(cmd)) for cmd, _ in items))
-        got, status = await _chunk(c)
-        assert status in (DONE, CLOSE, DROP)
+        got, _ = await _chunk(c)
         want = _expected(items)
         assert want.fullmatch(got), "connection %d, chunk of %d steps %r:\n want %r\n got  %r" % (
             conn, len(items), [cmd for cmd, _ in items], want.pattern, got)
@@ -98,12 +104,11 @@ async def test_clock_case_pipelined(name, app, clock, store_kind, request):
 # ----------------------------------------------------------------- state changes in the middle of a chunk
 # Each chunk below starts with data commands running on the fast path, changes what must be checked with a
 # command in the middle, and goes on with data commands that must now see the change.
-def _client(app) -> ClientState:
-    sess = app.new_session("127.0.0.1:41000", "127.0.0.1:6379", 11)
-    return ClientState(app, sess, RequestReader(authenticated=sess.authenticated))
+def _client(app) -> Conn:
+    return _conn(app, app.new_session("127.0.0.1:41000", "127.0.0.1:6379", 11))
 
 
-async def _send(c: ClientState, *cmds) -> tuple[bytes, int]:
+async def _send(c: Conn, *cmds) -> tuple[bytes, bool]:
     c.reader.feed(b"".join(encode_command(*split_command(cmd)) for cmd in cmds))
     return await _chunk(c)
 
@@ -122,8 +127,8 @@ async def test_client_reply_off_and_skip_mid_chunk(mem_app):
 
 async def test_quit_mid_chunk_stops_the_rest(mem_app):
     c = _client(mem_app)
-    got, status = await _send(c, "SET a 1", "QUIT", "SET b 2")
-    assert (got, status) == (b"+OK\r\n+OK\r\n", CLOSE)
+    got, keep = await _send(c, "SET a 1", "QUIT", "SET b 2")
+    assert (got, keep) == (b"+OK\r\n+OK\r\n", False)
     got, _ = await _send(_client(mem_app), "MGET a b")
     assert got == b"*2\r\n$1\r\n1\r\n$-1\r\n"
 
@@ -131,8 +136,8 @@ async def test_quit_mid_chunk_stops_the_rest(mem_app):
 async def test_killed_before_the_chunk_runs_one_request(mem_app):
     c = _client(mem_app)
     mem_app.kill_client(c.sess)
-    got, status = await _send(c, "SET a 1", "SET b 2")
-    assert (got, status) == (b"+OK\r\n", CLOSE)
+    got, keep = await _send(c, "SET a 1", "SET b 2")
+    assert (got, keep) == (b"+OK\r\n", False)
 
 
 async def test_multi_mid_chunk_queues(mem_app):
