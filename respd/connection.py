@@ -284,8 +284,8 @@ async def _polled(c: Conn, poller: "Poller") -> None:
 class Poller:
     """Serves every polled client from one task: one trio wait on an epoll set of their sockets per round, then
     each ready client once (receive, run, send) in the order epoll reports them, so no client waits behind
-    another's whole backlog. A client whose chunk needs to wait is handed to its own task (``_polled``), and its
-    socket leaves the set until the task gives it back."""
+    another's whole backlog. A client whose chunk needs to wait is handed to its own task (``_polled``); if its
+    socket turns readable meanwhile, it leaves the set until the task gives it back (``_mute``)."""
 
     def __init__(self, app) -> None:
         self.app = app

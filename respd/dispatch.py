@@ -205,7 +205,7 @@ def run_requests(c: ClientState) -> int:
                     reply = cmd.handler(sess, argv)
                 except Exception as e:
                     reply = _failed(e, cmd, sess)
-                # the two commonest replies encoded here, saving a call (replies.encode does the same)
+                # the commonest replies (+OK, short bulks, integers) encoded here, saving a call (as replies.encode)
                 t = type(reply)
                 if t is Simple:
                     data = reply.encoded
