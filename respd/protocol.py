@@ -10,12 +10,20 @@ telnet users type) by a small Python line parser, chosen per request by the firs
 
 Limits (SPEC §1): bulk length above ``max_bulk_len``, multibulk length above ``max_multibulk_len``, a count line or
 inline line above 64 KiB without a newline, and a query buffer above ``max_query_buffer`` are refused with Redis'
-protocol error texts. hiredis never preallocates a claimed size, so memory stays bounded by what was received; the
+protocol error texts. hiredis never preallocates a bulk's claimed size, so memory stays bounded by what was received; the
 header checks run only when a receive ends inside a request, on at most a few KiB at the end of the chunk, so
 complete pipelined requests pay nothing for them.
 
+hiredis preallocates the list of an array when it reads the count, though: counts are screened before hiredis sees
+them (a regex over each receive, with the first bytes of a count line left unfinished by the previous one), and
+a suspicious one is confirmed by walking the request headers. A request refused there is refused after the
+requests before it in the same receive, as Redis does. What hiredis still fails on (an aggregate where a bulk
+belongs, e.g. a map keyed by a list) becomes Redis' ``expected '$'`` error.
+
 Complexity contract: each received byte is scanned a bounded number of times (hiredis once; the limit check only
-looks at the tail of a chunk that ends mid-request), so a client cannot make parsing quadratic.
+looks at the tail of a chunk that ends mid-request), so a client cannot make parsing quadratic. hiredis gets a
+long receive ``FEED_PIECE`` bytes at a time, because it moves its unparsed bytes to the front of its buffer after
+each request: a whole 64 KiB receive of 1 KiB requests would be moved ~30 KiB per request.
 """
 from __future__ import annotations
 
@@ -28,10 +36,33 @@ from .errors import ProtocolError
 INLINE_MAX = 64 * 1024
 HISTORY_MAX = 1024 * 1024
 NESTED_CHECK_MAX = 4096
+# hiredis is handed a long receive this much at a time: it moves its unparsed bytes to the front of its buffer after
+# every request once 1 KiB is consumed, so a whole 64 KiB chunk of 1 KiB requests would be moved ~30 KiB per request
+FEED_PIECE = 4096
 _HEADER_RX = re.compile(rb"(?:^|(?<=\n))([$*])(-?\d+)\r\n")
 # Candidate multibulk counts worth a closer look: 7+ digits (the limit is 1,048,576), 2+ before AUTH (limit 10).
 _BIG_COUNT = re.compile(rb"\*[1-9]\d{6}")
 _COUNT_OVER_9 = re.compile(rb"\*[1-9]\d")
+
+
+def _may_hold(rx: re.Pattern, data: bytes) -> bool:
+    """Whether ``rx.search(data)`` finds a candidate count. A long chunk of big values holds few '*': there each
+    '*' is found with memchr and only its neighbourhood is matched, several times faster than the regex's byte
+    loop over the payloads; once '*' prove denser than one per 512 bytes, the regex does the rest."""
+    if rx is not _BIG_COUNT or len(data) < 8192:
+        return rx.search(data) is not None
+    find = data.find
+    end = len(data) - 7  # a match needs seven bytes after its '*'
+    i = find(42)
+    hits = 0
+    while 0 <= i < end:
+        if 0x30 <= data[i + 2] <= 0x39 and 0x31 <= data[i + 1] <= 0x39 and rx.match(data, i) is not None:
+            return True
+        hits += 1
+        if hits << 9 > i + 4096:
+            return rx.search(data, i + 1) is not None
+        i = find(42, i + 1)
+    return False
 
 
 class RequestReader:
@@ -39,7 +70,8 @@ class RequestReader:
 
     __slots__ = ("_reader", "_gets", "_inline", "_pending", "_at_boundary", "_inline_buf", "_run",
                  "_run_first", "max_bulk_len", "max_multibulk_len", "max_query_buffer", "authenticated",
-                 "_error", "_last", "_hist", "_hist_size", "_hist_n", "_has_data")
+                 "_error", "_last", "_hist", "_hist_size", "_hist_n", "_has_data", "_rest", "_rest_off",
+                 "_partial")
 
     def __init__(self, max_bulk_len: int = 512 * 1024 * 1024, max_multibulk_len: int = 1024 * 1024,
                  max_query_buffer: int = 1024 * 1024 * 1024, authenticated: bool = True):
@@ -52,6 +84,7 @@ class RequestReader:
         self._at_boundary = True                   # no partial request is buffered anywhere
         self._run = 0                              # bytes since the last LF (for "too big count string")
         self._run_first = 0                        # first byte of that run
+        self._partial = b""                        # its first bytes when it may be a count line ("*12")
         self.max_bulk_len = max_bulk_len
         self.max_multibulk_len = max_multibulk_len
         self.max_query_buffer = max_query_buffer
@@ -61,23 +94,41 @@ class RequestReader:
         self._hist: list | None = None             # chunks fed since hiredis' buffer was last empty
         self._hist_size = 0
         self._hist_n = 0                           # requests hiredis returned from those chunks
+        self._rest: bytes | None = None            # a long chunk whose tail hiredis has not been given yet
+        self._rest_off = 0                         # where that tail starts
 
     # ------------------------------------------------------------------------------------------------ input
     def feed(self, data: bytes) -> None:
         """Add received bytes. Parsing happens in ``next``; feed one receive (<= 64 KiB) at a time."""
         if self._error is not None:
             return
+        if self._rest is not None:  # not expected (the caller drains first): keep the order anyway
+            while self._more():
+                pass
         if self._inline or (self._at_boundary and not self._pending and data[:1] != b"*"):
             data = self._feed_inline(data)
             if not data:
                 return
-        if (_BIG_COUNT if self.authenticated else _COUNT_OVER_9).search(data) is not None \
-                and self._count_over_limit(data):
+        rx = _BIG_COUNT if self.authenticated else _COUNT_OVER_9
+        if (rx.search(data) is not None if len(data) < 8192 else _may_hold(rx, data)) \
+                or (self._partial and rx.search(self._partial + data[:8]) is not None):
             # hiredis allocates the list of a multibulk request as soon as it parses its count: refuse first
-            self._fail("unauthenticated multibulk length" if not self.authenticated else "invalid multibulk length")
-            self._at_boundary = True
-            return
-        self._reader.feed(data)
+            at = self._over_limit_at(data)
+            if at is not None:
+                if at > 0:
+                    self.feed(data[:at])  # the requests before it are answered first (SPEC §1)
+                self._fail("unauthenticated multibulk length" if not self.authenticated
+                           else "invalid multibulk length")
+                if at == 0:
+                    self._at_boundary = True
+                    self._rest = None
+                return
+        if len(data) > FEED_PIECE:
+            self._reader.feed(data, 0, FEED_PIECE)
+            self._rest = data
+            self._rest_off = FEED_PIECE
+        else:
+            self._reader.feed(data)
         self._last = data
         if self._at_boundary:
             self._hist = [data]
@@ -92,32 +143,65 @@ class RequestReader:
         self._at_boundary = False
         self._track_run(data)
 
-    def _count_over_limit(self, data: bytes) -> bool:
-        """Whether data holds a multibulk header whose count exceeds the limit, found by walking the request
-        headers from the last request boundary (run only when a regex saw a suspicious '*<digits>')."""
+    def _more(self) -> bool:
+        """Hand hiredis the next piece of a long chunk; False when it has had all of it."""
+        data = self._rest
+        if data is None:
+            return False
+        off = self._rest_off
+        left = len(data) - off
+        if left > FEED_PIECE:
+            self._reader.feed(data, off, FEED_PIECE)
+            self._rest_off = off + FEED_PIECE
+        else:
+            self._reader.feed(data, off, left)
+            self._rest = None
+        return True
+
+    def _over_limit_at(self, data: bytes) -> int | None:
+        """Where in data the first request whose count exceeds the limit starts (0 when it started in an earlier
+        chunk), found by walking the request headers from the last request boundary; None when there is none.
+        Run only when a regex saw a suspicious '*<digits>', possibly split across receives."""
         limit = self.max_multibulk_len if self.authenticated else 10
         if self._at_boundary:
             buf, skip = data, 0
         elif self._hist is not None:
             buf, skip = b"".join(self._hist) + data, self._hist_n
         else:  # position unknown: judge by the shape of the match alone
-            return any(int(m.group(1)) > limit for m in re.finditer(rb"(?:^|\n)\*(\d+)\r\n", data))
+            buf = self._partial + data
+            for m in re.finditer(rb"(?:^|\n)(\*(\d+)\r\n)", buf):
+                if int(m.group(2)) > limit:
+                    return max(m.start(1) - len(self._partial), 0)
+            return None
         pos = skip_requests(buf, skip)
         if pos is None:
-            return False
-        return any(count > limit for count, _, _ in walk_requests(buf, pos))
+            return None
+        base = len(buf) - len(data)
+        for count, end, _ in walk_requests(buf, pos):
+            if count > limit:
+                return max(pos - base, 0)
+            if end is None:
+                return None
+            pos = end
+        return None
 
     def _track_run(self, data: bytes) -> None:
         lf = data.rfind(b"\n")
         if lf < 0:
             if self._run == 0:
                 self._run_first = data[0]
+                self._partial = data[:8] if data[0] == 0x2A else b""
+            elif self._partial and len(self._partial) < 8:
+                self._partial = (self._partial + data)[:8]
             self._run += len(data)
         else:
             rest = len(data) - lf - 1
             self._run = rest
             if rest:
                 self._run_first = data[lf + 1]
+                self._partial = data[lf + 1:lf + 9] if data[lf + 1] == 0x2A else b""
+            elif self._partial:
+                self._partial = b""
 
     def _feed_inline(self, data: bytes) -> bytes:
         """Parse inline lines at the start of data; return the remainder that starts a multibulk request."""
@@ -161,17 +245,22 @@ class RequestReader:
         """The next complete request, or None when more data is needed. Raises ProtocolError when malformed."""
         if self._pending or self._at_boundary:
             return self._next_slow()
-        try:
-            req = self._gets()
-        except hiredis.ProtocolError as e:
-            if self._switch_to_inline(str(e)):
-                return self.next()
-            raise self._map_hiredis_error(str(e)) from None
-        if req is False:
-            self._check_incomplete()
-            return None
+        while True:
+            try:
+                req = self._gets()
+            except hiredis.ProtocolError as e:
+                if self._switch_to_inline(str(e)):
+                    return self.next()
+                raise self._map_hiredis_error(str(e)) from None
+            except Exception:
+                raise self._hiredis_broke() from None
+            if req is not False:
+                break
+            if not self._more():
+                self._check_incomplete()
+                return None
         self._hist_n += 1
-        if not self._has_data():
+        if not self._has_data() and self._rest is None:
             self._at_boundary = True
         if type(req) is list and req and self.authenticated:
             for a in req:
@@ -203,7 +292,17 @@ class RequestReader:
                     if out:
                         return out
                     return self._drain_slow(out)  # nothing taken yet: n is 0
+                except Exception:
+                    self._hist_n += n
+                    n = 0
+                    err = self._hiredis_broke()  # kept: the next call raises it
+                    if out:
+                        return out
+                    raise err from None
                 if req is False:
+                    if self._rest is not None:
+                        self._more()
+                        continue
                     self._check_incomplete()
                     return out
                 n += 1
@@ -214,14 +313,14 @@ class RequestReader:
                         pass
                     else:
                         append(req)
-                        if not has_data():
+                        if not has_data() and self._rest is None:
                             self._at_boundary = True
                             return out
                         continue
                 # the uncommon shapes (null or empty arrays, non-arrays, non-bulk elements): next()'s own checks
                 self._hist_n += n
                 n = 0
-                if not has_data():
+                if not has_data() and self._rest is None:
                     self._at_boundary = True
                 req = self._check_request(req)
                 if req is not None:
@@ -291,6 +390,7 @@ class RequestReader:
         self._gets = self._reader.gets
         self._has_data = self._reader.has_data
         self._at_boundary = True
+        self._rest = None
         self._hist = None
         self.feed(buf[off:])
         return True
@@ -304,6 +404,21 @@ class RequestReader:
         places = [i + 1 for i in _find_all(self._last, b"\n" + bad)]
         return places[0] if len(places) == 1 else None
 
+    def _hiredis_broke(self) -> ProtocolError:
+        """hiredis raised something other than a protocol error while building a request: an aggregate type where
+        a bulk belongs (a huge nested count: MemoryError; a map keyed by a list: TypeError). Redis refuses the first
+        element that does not start with '$'."""
+        text = "invalid multibulk length"
+        if self._hist is not None:
+            buf = b"".join(self._hist)
+            pos = skip_requests(buf, self._hist_n)
+            if pos is not None:
+                for _, _, bad in walk_requests(buf, pos):
+                    if bad is not None:
+                        text = "expected '$', got '%s'" % bad.decode("latin-1")
+        self._pending.clear()
+        return self._set_error(text)
+
     def _shape_error(self, item) -> ProtocolError:
         if item is None:
             err = ProtocolError("invalid bulk length")
@@ -316,6 +431,7 @@ class RequestReader:
                                 else "expected '$', got '+'")
         self._error = err
         self._at_boundary = True
+        self._rest = None
         return err
 
     def _map_hiredis_error(self, msg: str) -> ProtocolError:
@@ -329,6 +445,7 @@ class RequestReader:
         err = ProtocolError(text)
         self._error = err
         self._at_boundary = True
+        self._rest = None
         self._pending.clear()
         return err
 
@@ -343,6 +460,7 @@ class RequestReader:
         err = ProtocolError(text)
         self._error = err
         self._at_boundary = True
+        self._rest = None
         return err
 
     def _check_incomplete(self) -> None:
@@ -351,6 +469,8 @@ class RequestReader:
         After ``gets()`` hiredis keeps the incomplete element plus less than 1 KiB of consumed bytes in its buffer
         (it discards the consumed prefix once it passes 1 KiB), so a header that arrived in the last chunk and is
         still pending lies within ~1 KiB after ``len(chunk) - reader.len()``. Only that window is inspected."""
+        if self._error is not None:  # refused further on in the stream: after the requests before it
+            raise self._error
         buffered = self._reader.len()
         if buffered > self.max_query_buffer:
             raise self._set_error("invalid bulk length")
@@ -373,9 +493,16 @@ class RequestReader:
         if hi <= 0:
             return
         window = data[lo:hi + 24]
+        # hiredis' buffer starts at an item boundary: when it starts in this chunk (start >= 0), bytes that a bulk
+        # header found in the window claims are payload, whatever they look like
+        payload_until = 0
         for m in _HEADER_RX.finditer(window):
+            if m.start() < payload_until:
+                continue
             kind, num = m.group(1), int(m.group(2))
             if kind == b"$":
+                if start >= 0 and num >= 0:
+                    payload_until = m.end() + num + 2
                 if num < 0 or num > self.max_bulk_len:
                     if num >= 0 and len(data) - (lo + m.end()) > num:
                         continue  # more bytes follow than it claims: payload, not a pending header

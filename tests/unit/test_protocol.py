@@ -6,7 +6,8 @@ import tracemalloc
 import pytest
 
 from respd.errors import ProtocolError
-from respd.protocol import RequestReader, split_inline
+from respd import protocol
+from respd.protocol import HISTORY_MAX, RequestReader, split_inline
 from tests.helpers import encode_command
 
 CHUNK = 64 * 1024
@@ -64,6 +65,10 @@ STREAMS = [
     (mb("SET", "a", "1") + b"GET a\r\n" + mb("INCR", "a") + b"GET a\r\n",
      [[b"SET", b"a", b"1"], [b"GET", b"a"], [b"INCR", b"a"], [b"GET", b"a"]]),
     (mb("ECHO", "x" * 5000) + mb("PING"), [[b"ECHO", b"x" * 5000], [b"PING"]]),
+    # payloads that look like headers over the limits, at the end of a receive
+    (mb("ECHO", b"$-1\r\n"), [[b"ECHO", b"$-1\r\n"]]),
+    (mb("ECHO", b"a\r\n*2000000\r\n") + mb("PING"), [[b"ECHO", b"a\r\n*2000000\r\n"], [b"PING"]]),
+    (mb("ECHO", b"a\r\n$600000000\r\n"), [[b"ECHO", b"a\r\n$600000000\r\n"]]),
 ]
 
 
@@ -177,6 +182,52 @@ def test_huge_multibulk_count_is_refused_before_allocation(authenticated):
     finally:
         tracemalloc.stop()
     assert peak < 16 * 1024 * 1024
+
+
+@pytest.mark.parametrize("authenticated,count,text", [
+    (True, b"1234567", "invalid multibulk length"), (False, b"11", "unauthenticated multibulk length")])
+def test_count_over_the_limit_split_across_receives(authenticated, count, text):
+    """The header check sees a count line that arrives in pieces (hiredis would allocate on the whole line)."""
+    stream = mb("PING") + b"*" + count + b"\r\n" + b"$1\r\na\r\n" * 3
+    start = len(mb("PING"))
+    for a in range(start + 1, start + len(count) + 3):
+        for b in range(a, start + len(count) + 3):
+            chunks = [stream[:a], stream[a:b], stream[b:]] if b > a else [stream[:a], stream[a:]]
+            assert parse(chunks, authenticated=authenticated) == [[b"PING"], ("error", text)], (a, b)
+
+
+def test_count_lookalike_split_across_receives_in_a_value():
+    stream = mb("SET", "k", b"x*12345678y") + mb("PING")
+    for cut in range(1, len(stream)):
+        assert parse([stream[:cut], stream[cut:]]) == [[b"SET", b"k", b"x*12345678y"], [b"PING"]], cut
+
+
+@pytest.mark.parametrize("argv", [[b"PING"], [b"SET", b"k", b"v" * 10000]], ids=["short", "long"])
+def test_requests_before_a_count_over_the_limit_are_answered(argv):
+    """SPEC §1: what came earlier in the same read is executed first, also when the count check refuses."""
+    before, expected = mb(*argv), [argv]
+    assert parse([before + b"*3000000\r\n" + mb("PING")]) == expected + [("error", "invalid multibulk length")]
+    assert parse([before + b"*11\r\n"], authenticated=False)[-1] == ("error", "unauthenticated multibulk length")
+
+
+def test_count_over_the_limit_after_a_request_too_long_to_keep():
+    """Past HISTORY_MAX the reader no longer keeps the chunks of a request; the count check still holds."""
+    value = b"v" * (HISTORY_MAX + 100000)
+    stream = mb("SET", "k", value) + mb("PING") + b"*3000000\r\n"
+    chunks = [stream[i:i + CHUNK] for i in range(0, len(stream), CHUNK)]
+    assert parse(chunks) == [[b"SET", b"k", value], [b"PING"], ("error", "invalid multibulk length")]
+
+
+@pytest.mark.parametrize("element,byte", [
+    (b"*4000000000\r\n", "*"),      # hiredis: MemoryError (a list of 4e9 slots)
+    (b"~4000000000\r\n", "~"),      # RESP3 set, same
+    (b"%1\r\n*0\r\n$1\r\na\r\n", "%"),  # RESP3 map keyed by a list: TypeError in hiredis
+])
+def test_aggregate_where_a_bulk_belongs_is_a_protocol_error(element, byte):
+    """What hiredis fails on (rather than refusing) still gets Redis' reply, after the requests before it."""
+    for collect in (drain, _next_one_by_one):
+        assert parse([mb("PING") + b"*1\r\n" + element], collect=collect) == \
+            [[b"PING"], ("error", "expected '$', got '%s'" % byte)]
 
 
 def test_error_is_sticky():
@@ -341,3 +392,74 @@ def test_drain_keeps_the_readers_bookkeeping(stream):
                 except ProtocolError:
                     pass
             assert (a._at_boundary, a._hist_n, a._hist_size) == (b._at_boundary, b._hist_n, b._hist_size), cut
+
+
+# ------------------------------------------------------------------------------------------------ long chunks
+_LONG_STREAMS = _ODD_STREAMS + [
+    b"".join(mb("SET", "key:%d" % n, bytes([n % 251]) * (900 + n * 37)) for n in range(60)) + mb("PING"),
+    b"".join(mb("SET", "k", "v" * 1000) for _ in range(20)) + b"GET k\r\n" + mb("PING"),      # inline after
+    b"".join(mb("SET", "k", "v" * 1000) for _ in range(9)) + b"*2\r\n$3\r\nGET\r\n*1\r\n" + mb("PING"),
+    b"".join(mb("SET", "k", "v" * 1000) for _ in range(9)) + b"*2\r\n$4\r\nECHO\r\n$600000000\r\n",
+    b"".join(mb("SET", "k", "v" * 1000) for _ in range(9)) + b"*3000000\r\n" + mb("PING"),
+    b"".join(mb("SET", "k", "v" * 1000) for _ in range(9)) + mb("SET", "k", "v" * 5000)[:3000],  # incomplete
+]
+
+
+@pytest.mark.parametrize("piece", [1, 7, 100, 1024])
+@pytest.mark.parametrize("stream", _LONG_STREAMS, ids=[repr(s[:40]) for s in _LONG_STREAMS])
+def test_pieces_give_what_whole_chunks_give(stream, piece, monkeypatch):
+    """hiredis gets a long receive FEED_PIECE bytes at a time: the requests, their order, the error and the
+    reader's bookkeeping are those of feeding it whole, at any split of the stream."""
+    step = 1 if len(stream) < 400 else 997
+    for cut in range(0, len(stream), step):
+        chunks = [stream[:cut], stream[cut:]] if cut else [stream]
+        for collect in (drain, _next_one_by_one):
+            monkeypatch.setattr(protocol, "FEED_PIECE", 1 << 30)
+            whole = parse(chunks, collect=collect)
+            monkeypatch.setattr(protocol, "FEED_PIECE", piece)
+            assert parse(chunks, collect=collect) == whole, (cut, collect.__name__)
+
+
+def test_long_chunks_reach_hiredis_in_pieces():
+    """hiredis moves its unparsed bytes to the front of its buffer after each request once 1 KiB is consumed: fed
+    a whole 64 KiB chunk of 1 KiB requests, it would move ~30 KiB per request. It holds at most a piece (plus the
+    request in progress and under 1 KiB already consumed)."""
+    stream = b"".join(mb("SET", "key:%d" % n, "v" * 1024) for n in range(60))
+    assert 60000 < len(stream) <= CHUNK
+    reader = RequestReader()
+    seen = []
+    gets = reader._gets
+
+    def recording_gets():
+        seen.append(reader._reader.len())
+        return gets()
+    reader._gets = recording_gets
+    reader.feed(stream)
+    assert len(reader.drain()) == 60
+    assert max(seen) <= 8 * 1024  # FEED_PIECE (4 KiB) + ~2 KiB
+
+
+_COUNTISH = st.one_of(
+    st.integers(0, 10 ** 8).map(lambda n: b"*%d" % n), st.integers(0, 10 ** 8).map(lambda n: b"*0%d" % n),
+    st.sampled_from([b"*", b"\r\n", b"7", b"*1\r\n"]), st.binary(max_size=8),
+    st.integers(0, 3000).map(lambda n: b"x" * n))
+
+
+@settings(max_examples=500, deadline=None)
+@given(parts=st.lists(_COUNTISH, max_size=40), pad=st.integers(8192, 20000), cut=st.integers(0, 9))
+def test_count_scan_finds_what_the_regex_finds(parts, pad, cut):
+    """``_may_hold`` (memchr over '*' in long chunks) answers as the regex does."""
+    data = b"y" * pad + b"".join(parts)
+    data = data[:len(data) - cut]  # counts right at the end of the chunk too
+    for rx in (protocol._BIG_COUNT, protocol._COUNT_OVER_9):
+        assert protocol._may_hold(rx, data) == (rx.search(data) is not None)
+    dense = b"*1\r\n" * (len(data) // 4) + data  # '*' denser than the memchr walk is worth
+    assert protocol._may_hold(protocol._BIG_COUNT, dense) == (protocol._BIG_COUNT.search(dense) is not None)
+
+
+@pytest.mark.parametrize("count", [b"*1234567", b"*1000000", b"*10000000", b"*0123456", b"*123456", b"*12345x7"])
+@pytest.mark.parametrize("before", [b"x" * 9000, b"x" * 9000 + b"*1\r\n" * 100, b"*1\r\n" * 2500])
+@pytest.mark.parametrize("after", [b"", b"\r\n", b"x" * 5000])
+def test_count_scan_on_long_chunks(count, before, after):
+    data = before + count + after
+    assert protocol._may_hold(protocol._BIG_COUNT, data) == (protocol._BIG_COUNT.search(data) is not None)
