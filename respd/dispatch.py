@@ -20,14 +20,18 @@ from backends.base import (CorruptValue, InvalidKey, NoSuchKey, StoreError, Stor
 
 from . import errors
 from .commands import COMMANDS
-from .commands.spec import LOOKUP
-from .commands.spec import Command
+from .commands.spec import LOOKUP, Command, then
+from .commands.strings import ok_or_null
 from .errors import CommandError, ProtocolError, SecurityClose
-from .replies import _BULK_HDR, _INTS, NO_REPLY, QUEUED, Err, Simple, encode
+from .replies import _BULK_HDR, _INTS, NO_REPLY, OK, QUEUED, Err, Simple, encode
 
 log = logging.getLogger("respd.dispatch")
 _Coroutine = types.CoroutineType
 _lookup = LOOKUP.get
+# the two commonest commands run inline on plain sessions, saving a Python call each (about 4% of a request's
+# instructions): their handlers' bodies, in step with strings.get and strings.set_
+_GET = LOOKUP[b"GET"]
+_SET = LOOKUP[b"SET"]
 
 #: commands that run immediately even inside MULTI
 _MULTI_IMMEDIATE = frozenset((b"exec", b"discard", b"multi", b"watch", b"quit", b"reset"))
@@ -202,7 +206,13 @@ def run_requests(c: ClientState) -> int:
             if plain and cmd is not None and cmd.pure and (len(argv) == cmd.exact_args or len(argv) >= cmd.min_args):
                 sess.last_cmd = cmd.name
                 try:
-                    reply = cmd.handler(sess, argv)
+                    if cmd is _GET:
+                        reply = sess.store.get(argv[1])
+                    elif cmd is _SET and len(argv) == 3:
+                        reply = sess.store.set(argv[1], argv[2])
+                        reply = OK if type(reply) is tuple else then(reply, ok_or_null)
+                    else:
+                        reply = cmd.handler(sess, argv)
                 except Exception as e:
                     reply = _failed(e, cmd, sess)
                 # the commonest replies (+OK, short bulks, integers) encoded here, saving a call (as replies.encode)

@@ -28,7 +28,7 @@ def _set_key_flags(argv):
     return _SET_KEYS_PLAIN
 
 
-def _ok_or_null(r):
+def ok_or_null(r):
     return OK if r[0] else None
 
 
@@ -55,7 +55,7 @@ def parse_expire_option(kind: bytes, arg: bytes, cmdname: str) -> int:
 @command("GET", 2, _RF, (ks(1, 0, 1, ACCESS, redis=("RO", "ACCESS")),), ("read", "string", "fast"), "string",
          "Returns the string value of a key.", arguments=(("key", "key"),))
 def get(sess, argv):
-    return sess.store.get(argv[1])
+    return sess.store.get(argv[1])  # also inline in dispatch.run_requests: keep them in step
 
 
 @command("SET", -3, _W, _SET_KEYS_GET, ("write", "string", "slow"), "string",
@@ -64,9 +64,9 @@ def get(sess, argv):
          arguments=(("key", "key"), ("value", "string"), ("condition", "oneof", "optional"),
                     ("get", "pure-token", "optional"), ("expiration", "oneof", "optional")))
 def set_(sess, argv):
-    if len(argv) == 3:
+    if len(argv) == 3:  # also inline in dispatch.run_requests: keep them in step
         r = sess.store.set(argv[1], argv[2])
-        return OK if type(r) is tuple else then(r, _ok_or_null)
+        return OK if type(r) is tuple else then(r, ok_or_null)
     cond = None
     get_old = False
     expire = None
@@ -95,7 +95,7 @@ def set_(sess, argv):
     elif exp_kind is not None:
         expire = parse_expire_option(exp_kind, exp_arg, "set")
     r = sess.store.set(argv[1], argv[2], cond, get_old, expire)
-    return then(r, _old if get_old else _ok_or_null)
+    return then(r, _old if get_old else ok_or_null)
 
 
 @command("SETNX", 3, _WF, (ks(1, 0, 1, INSERT, redis=("OW", "INSERT")),), ("write", "string", "fast"), "string",
@@ -111,7 +111,7 @@ def _setex(sess, argv, unit: int, name: str):
     at = v * unit + now_ms()
     if at > INT64_MAX:
         raise CommandError(errors.INVALID_EXPIRE.format(name))
-    return then(sess.store.set(argv[1], argv[3], None, False, at), _ok_or_null)
+    return then(sess.store.set(argv[1], argv[3], None, False, at), ok_or_null)
 
 
 @command("SETEX", 4, _W, _SET_KEYS_PLAIN, ("write", "string", "slow"), "string",
