@@ -8,9 +8,9 @@ Plain TCP connections are served by one ``Poller`` task: it waits on an epoll se
 wait per round, whatever the number of ready clients) and runs each ready client's requests synchronously. A
 client's own task takes over only when it must wait: a reply that is a coroutine (SQL stores), a send that would
 block, a big reply, closing. The poller saves the per-chunk trio wait (an ``epoll_ctl``, a reschedule, a task
-switch), which py-spy put at about a fifth of the server's time at pipeline depth 16. TLS connections, and every connection when the poller is
-off, are served by their own task (``_loop``). No exception escapes ``handle`` or the poller's per-client step:
-one client's failure must never cancel the others.
+switch), which py-spy put at about a fifth of the server's time at pipeline depth 16. TLS connections, and every
+connection when the poller is off, are served by their own task (``_loop``). No exception escapes ``handle`` or
+the poller's per-client step: one client's failure must never cancel the others.
 """
 from __future__ import annotations
 

@@ -10,9 +10,9 @@ telnet users type) by a small Python line parser, chosen per request by the firs
 
 Limits (SPEC §1): bulk length above ``max_bulk_len``, multibulk length above ``max_multibulk_len``, a count line or
 inline line above 64 KiB without a newline, and a query buffer above ``max_query_buffer`` are refused with Redis'
-protocol error texts. hiredis never preallocates a bulk's claimed size, so memory stays bounded by what was received; the
-header checks run only when a receive ends inside a request, on at most a few KiB at the end of the chunk, so
-complete pipelined requests pay nothing for them.
+protocol error texts. hiredis never preallocates a bulk's claimed size, so memory stays bounded by what was
+received; the header checks run only when a receive ends inside a request, on at most a few KiB at the end of the
+chunk, so complete pipelined requests pay nothing for them.
 
 hiredis preallocates the list of an array when it reads the count, though: counts are screened before hiredis sees
 them (a regex over each receive, with the first bytes of a count line left unfinished by the previous one), and
