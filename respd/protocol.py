@@ -488,13 +488,24 @@ class RequestReader:
                         raise self._set_error("expected '$', got '%s'" % bad.decode("latin-1"))
         data = self._last
         start = len(data) - buffered
+        if start + 1100 <= 0:
+            return
+        if start < 0 and self._hist is not None:
+            # hiredis' buffer begins in earlier chunks, at most ~1 KiB back: put those bytes in front
+            need = -start
+            earlier = []
+            for chunk in reversed(self._hist[:-1]):
+                earlier.append(chunk[-need:] if need < len(chunk) else chunk)
+                need -= len(earlier[-1])
+                if need <= 0:
+                    data = b"".join(reversed(earlier)) + data
+                    start = 0
+                    break
         lo = start if start > 0 else 0
         hi = start + 1100
-        if hi <= 0:
-            return
         window = data[lo:hi + 24]
-        # hiredis' buffer starts at an item boundary: when it starts in this chunk (start >= 0), bytes that a bulk
-        # header found in the window claims are payload, whatever they look like
+        # hiredis' buffer starts at an item boundary: when the window starts there too (start >= 0), bytes that a
+        # bulk header found in the window claims are payload, whatever they look like
         payload_until = 0
         for m in _HEADER_RX.finditer(window):
             if m.start() < payload_until:

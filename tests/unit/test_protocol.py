@@ -98,6 +98,21 @@ def test_three_way_splits():
             assert parse([stream[:a], stream[a:b], stream[b:]]) == expected, (a, b)
 
 
+@pytest.mark.parametrize("authenticated,argv", [
+    (True, [b"ECHO", b"$-1\r\n" + b"x" * 10]),
+    (True, [b"ECHO", b"a\r\n*2000000\r\n" + b"x" * 10]),
+    (True, [b"ECHO", b"a\r\n$600000000\r\n" + b"x" * 10]),
+    (False, [b"AUTH", b"a\r\n*11\r\n$20000\r\n" + b"x" * 10]),
+], ids=["null", "count", "bulk", "unauthenticated"])
+def test_payload_that_looks_like_a_header_over_the_limits(authenticated, argv):
+    """The limit checks on a receive that ends mid-request read the bytes hiredis holds from the item boundary
+    where its buffer starts, also when that lies in an earlier receive: a payload is never taken for a header."""
+    stream = mb(*argv)
+    for a in range(1, len(stream)):
+        for b in range(a + 1, len(stream)):
+            assert parse([stream[:a], stream[a:b], stream[b:]], authenticated=authenticated) == [argv], (a, b)
+
+
 def test_partial_frame_is_buffered():
     reader = RequestReader()
     reader.feed(b"*2\r\n$4\r\nECHO\r\n$5\r\nhel")
