@@ -176,11 +176,11 @@ def run_requests(c: ClientState) -> int:
     done or something needs the caller (see the outcomes above).
 
     The common case, a data command (``Command.pure``) with a valid arity on a ``_plain`` session, runs its
-    handler directly; everything else goes through ``execute`` and its checks, in Redis' order. Both give the
-    same replies: the direct path only skips checks that cannot fail. Whether the session is plain is decided on
-    entry and again after every command that is not a data command, the only ones that can change it (other
-    clients' commands run between calls, never during one); tests/unit/test_pipeline.py holds chunks that change
-    each condition between data commands."""
+    handler directly (GET and 3-argument SET: the handler's body, inline); everything else goes through
+    ``execute`` and its checks, in Redis' order. Both give the same replies: the direct path only skips checks that
+    cannot fail. Whether the session is plain is decided on entry and again after every command that is not a data
+    command, the only ones that can change it (other clients' commands run between calls, never during one);
+    tests/unit/test_pipeline.py holds chunks that change each condition between data commands."""
     sess = c.sess
     app = c.app
     drain = c.reader.drain
