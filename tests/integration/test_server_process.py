@@ -231,7 +231,11 @@ def test_maxclients_rejection(respd_factory, write_yaml):
         b.close()
 
 
-@pytest.mark.parametrize("bad", [b"*1\r\n$abc\r\n", b"*1\r\nfoo\r\n", b'ECHO "unbalanced\r\n', b"*abc\r\n"])
+@pytest.mark.parametrize("bad", [
+    b"*1\r\n$abc\r\n", b"*1\r\nfoo\r\n", b'ECHO "unbalanced\r\n', b"*abc\r\n",
+    b"*3000000\r\n",                                      # refused by the count screen, after the SET before it
+    b"*1\r\n*4000000000\r\n", b"*1\r\n%1\r\n*0\r\n$1\r\na\r\n",  # what hiredis fails on
+])
 def test_protocol_error_closes_only_that_client(respd, bad):
     with respd.client() as good, respd.client() as evil:
         assert good.cmd("SET k v") == b"+OK\r\n"
