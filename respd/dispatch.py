@@ -183,7 +183,8 @@ def run_requests(c: ClientState) -> int:
     tests/unit/test_pipeline.py holds chunks that change each condition between data commands."""
     sess = c.sess
     app = c.app
-    drain = c.reader.drain
+    reader = c.reader
+    drain = reader.drain
     batch = c.batch
     i = c.pos
     out = c.out
@@ -246,6 +247,8 @@ def run_requests(c: ClientState) -> int:
             mode = sess.reply_mode
             reply = execute(sess, argv)
             plain = _plain(sess, app)
+            if reader.authenticated is not sess.authenticated:  # AUTH, HELLO: the limits for what follows
+                reader.authenticated = sess.authenticated
             if type(reply) is _Coroutine:
                 c.coro = reply
                 c.mode = mode

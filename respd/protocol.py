@@ -12,7 +12,9 @@ Limits (SPEC §1): bulk length above ``max_bulk_len``, multibulk length above ``
 inline line above 64 KiB without a newline, and a query buffer above ``max_query_buffer`` are refused with Redis'
 protocol error texts. hiredis never preallocates a bulk's claimed size, so memory stays bounded by what was
 received; the header checks run only when a receive ends inside a request, on at most a few KiB at the end of the
-chunk, so complete pipelined requests pay nothing for them.
+chunk, so complete pipelined requests pay nothing for them. Before authentication requests come out one at a time
+and the rest of a receive from a request over the limits is held back, so that an AUTH earlier in the same receive
+lifts the limits for what follows it (the caller sets ``authenticated`` in between), as in Redis.
 
 hiredis preallocates the list of an array when it reads the count, though: counts are screened before hiredis sees
 them (a regex over each receive, with the first bytes of a count line left unfinished by the previous one), and
@@ -71,7 +73,7 @@ class RequestReader:
     __slots__ = ("_reader", "_gets", "_inline", "_pending", "_at_boundary", "_inline_buf", "_run",
                  "_run_first", "max_bulk_len", "max_multibulk_len", "max_query_buffer", "authenticated",
                  "_error", "_last", "_hist", "_hist_size", "_hist_n", "_has_data", "_rest", "_rest_off",
-                 "_partial")
+                 "_partial", "_held")
 
     def __init__(self, max_bulk_len: int = 512 * 1024 * 1024, max_multibulk_len: int = 1024 * 1024,
                  max_query_buffer: int = 1024 * 1024 * 1024, authenticated: bool = True):
@@ -96,13 +98,15 @@ class RequestReader:
         self._hist_n = 0                           # requests hiredis returned from those chunks
         self._rest: bytes | None = None            # a long chunk whose tail hiredis has not been given yet
         self._rest_off = 0                         # where that tail starts
+        self._held: bytes | None = None            # unauthenticated: a receive's rest from a request over the
+                                                   # limits, screened again once the requests before it have run
 
     # ------------------------------------------------------------------------------------------------ input
     def feed(self, data: bytes) -> None:
         """Add received bytes. Parsing happens in ``next``; feed one receive (<= 64 KiB) at a time."""
         if self._error is not None:
             return
-        if self._rest is not None:  # not expected (the caller drains first): keep the order anyway
+        if self._rest is not None or self._held is not None:  # not expected (the caller drains first)
             while self._more():
                 pass
         if self._inline or (self._at_boundary and not self._pending and data[:1] != b"*"):
@@ -115,6 +119,12 @@ class RequestReader:
             # hiredis allocates the list of a multibulk request as soon as it parses its count: refuse first
             at = self._over_limit_at(data)
             if at is not None:
+                if at > 0 and not self.authenticated:
+                    # an AUTH before it in this receive may lift the limits, as Redis runs each request before it
+                    # reads the next: hold the rest until the requests before it have run
+                    self.feed(data[:at])
+                    self._held = data[at:]
+                    return
                 if at > 0:
                     self.feed(data[:at])  # the requests before it are answered first (SPEC §1)
                 self._fail("unauthenticated multibulk length" if not self.authenticated
@@ -144,10 +154,17 @@ class RequestReader:
         self._track_run(data)
 
     def _more(self) -> bool:
-        """Hand hiredis the next piece of a long chunk; False when it has had all of it."""
+        """Hand hiredis the next piece of a long chunk (or the held rest of a receive, screened again now); False
+        when it has had all of it."""
         data = self._rest
         if data is None:
-            return False
+            data = self._held
+            if data is None:
+                return False
+            self._held = None
+            self._at_boundary = False
+            self.feed(data)
+            return True
         off = self._rest_off
         left = len(data) - off
         if left > FEED_PIECE:
@@ -260,7 +277,7 @@ class RequestReader:
                 self._check_incomplete()
                 return None
         self._hist_n += 1
-        if not self._has_data() and self._rest is None:
+        if not self._has_data() and self._rest is None and self._held is None:
             self._at_boundary = True
         if type(req) is list and req and self.authenticated:
             for a in req:
@@ -300,7 +317,7 @@ class RequestReader:
                         return out
                     raise err from None
                 if req is False:
-                    if self._rest is not None:
+                    if self._rest is not None or self._held is not None:
                         self._more()
                         continue
                     self._check_incomplete()
@@ -313,14 +330,14 @@ class RequestReader:
                         pass
                     else:
                         append(req)
-                        if not has_data() and self._rest is None:
+                        if not has_data() and self._rest is None and self._held is None:
                             self._at_boundary = True
                             return out
                         continue
                 # the uncommon shapes (null or empty arrays, non-arrays, non-bulk elements): next()'s own checks
                 self._hist_n += n
                 n = 0
-                if not has_data() and self._rest is None:
+                if not has_data() and self._rest is None and self._held is None:
                     self._at_boundary = True
                 req = self._check_request(req)
                 if req is not None:
@@ -334,12 +351,16 @@ class RequestReader:
             self._hist_n += n
 
     def _drain_slow(self, out: list) -> list:
-        """The rest through ``next``; the caller's count of taken requests must be in ``_hist_n`` already."""
+        """The rest through ``next``; the caller's count of taken requests must be in ``_hist_n`` already. Before
+        authentication, one request at a time: the limits for the next depend on whether it authenticated (the
+        caller updates ``authenticated`` in between)."""
         while True:
             req = self.next()
             if req is None:
                 return out
             out.append(req)
+            if not self.authenticated:
+                return out
 
     def _next_slow(self) -> list[bytes] | None:
         if self._pending:
@@ -391,6 +412,7 @@ class RequestReader:
         self._has_data = self._reader.has_data
         self._at_boundary = True
         self._rest = None
+        self._held = None
         self._hist = None
         self.feed(buf[off:])
         return True
@@ -432,6 +454,7 @@ class RequestReader:
         self._error = err
         self._at_boundary = True
         self._rest = None
+        self._held = None
         return err
 
     def _map_hiredis_error(self, msg: str) -> ProtocolError:
@@ -446,6 +469,7 @@ class RequestReader:
         self._error = err
         self._at_boundary = True
         self._rest = None
+        self._held = None
         self._pending.clear()
         return err
 
@@ -461,6 +485,7 @@ class RequestReader:
         self._error = err
         self._at_boundary = True
         self._rest = None
+        self._held = None
         return err
 
     def _check_incomplete(self) -> None:

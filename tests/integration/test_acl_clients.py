@@ -18,7 +18,7 @@ import yaml
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from tests.helpers import RedisProcess, RespdProcess, free_port
+from tests.helpers import RedisProcess, RespdProcess, encode_command, free_port
 from tests.pgserver import pg_server  # noqa: F401  (session fixture)
 from tests.unit.test_acl_policy_table import (CASES, RULE_USERS, SEED, registry_entries)
 
@@ -322,6 +322,26 @@ def test_requirepass(tmp_path, server_factory):
         client(proc).ping()
     assert client(proc, password="s3cret").ping() is True
     assert client(proc, username="default", password="s3cret").ping() is True
+
+
+@pytest.mark.parametrize("password,expected", [
+    ("s3cret", b"+OK\r\n+OK\r\n+OK\r\n:20000\r\n"),
+    ("wrong", b"-WRONGPASS invalid username-password pair or user is disabled.\r\n"
+              b"-ERR Protocol error: unauthenticated bulk length\r\n"),
+])
+def test_auth_lifts_the_limits_for_what_follows_in_the_same_packet(tmp_path, server_factory, password, expected):
+    """Redis runs each request before it reads the next: requests pipelined after AUTH in one packet (a client
+    flushing its offline queue on connect) get the authenticated limits, a 20 KB value and 13 arguments here."""
+    proc = server_factory([registry(tmp_path, server={"requirepass": "s3cret"})])
+    packet = (encode_command("AUTH", password) + encode_command("SET", "k", "v" * 20000)
+              + encode_command("MSET", *["a"] * 12) + encode_command("STRLEN", "k"))
+    with proc.client() as c:
+        c.send(packet)
+        if password == "s3cret":
+            assert b"".join(c.read_replies(4)) == expected
+            assert c.cmd("PING") == b"+PONG\r\n"
+        else:
+            assert c.read_until_closed() == expected
 
 
 # ------------------------------------------------------------------------------------------- protected mode

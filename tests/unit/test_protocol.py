@@ -300,6 +300,32 @@ def test_unauthenticated_limits():
     assert parse([mb("AUTH", "p" * 16385)], authenticated=False) == [("error", "unauthenticated bulk length")]
 
 
+@pytest.mark.parametrize("accepted", [True, False], ids=["auth-accepted", "auth-refused"])
+def test_limits_follow_auth_within_one_receive(accepted):
+    """Before authentication the reader hands out one request at a time, so the caller can lift the limits after an
+    AUTH that succeeds (as Redis runs each request before it reads the next); the requests over the limits after
+    it are then read whole, at any split of the stream."""
+    argvs = [[b"AUTH", b"pw"], [b"SET", b"k", b"v" * 20000], [b"MSET"] + [b"a"] * 12, [b"PING"]]
+    stream = b"".join(mb(*a) for a in argvs)
+    for cut in list(range(0, 60)) + list(range(60, len(stream), 997)):
+        reader = RequestReader(authenticated=False)
+        out: list = []
+        try:
+            for chunk in ([stream[:cut], stream[cut:]] if cut else [stream]):
+                reader.feed(chunk)
+                while batch := reader.drain():
+                    assert len(batch) == 1 or reader.authenticated
+                    out.extend(batch)
+                    if accepted and batch[-1][0] == b"AUTH":
+                        reader.authenticated = True
+        except ProtocolError as e:
+            out.append(("error", e.text))
+        if accepted:
+            assert out == argvs, cut
+        else:
+            assert out[0] == argvs[0] and out[-1][0] == "error" and len(out) == 2, cut
+
+
 def test_authenticated_limits_are_larger():
     assert parse([mb(*["a"] * 11)]) == [[b"a"] * 11]
     assert parse([mb("ECHO", "p" * 20000)]) == [[b"ECHO", b"p" * 20000]]
