@@ -175,10 +175,8 @@ async def finish_chunk(c: Conn, status: int) -> bool:
 
 
 def _after_chunk(c: Conn) -> None:
-    """Carry session changes over to the reader (AUTH lifts the unauthenticated limits; CONFIG SET)."""
-    reader, sess, app = c.reader, c.sess, c.app
-    if reader.authenticated != sess.authenticated:
-        reader.authenticated = sess.authenticated
+    """Carry CONFIG SET over to the reader (run_requests carries AUTH over before each drain)."""
+    reader, app = c.reader, c.app
     if reader.max_bulk_len != app.proto_max_bulk_len or reader.max_query_buffer != app.client_query_buffer_limit:
         reader.max_bulk_len = app.proto_max_bulk_len
         reader.max_query_buffer = app.client_query_buffer_limit

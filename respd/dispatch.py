@@ -196,6 +196,8 @@ def run_requests(c: ClientState) -> int:
     try:
         while True:
             if i == len(batch):
+                if reader.authenticated is not sess.authenticated:  # AUTH, HELLO: the limits for what follows
+                    reader.authenticated = sess.authenticated
                 batch = drain()
                 i = 0
                 if not batch:
@@ -247,8 +249,6 @@ def run_requests(c: ClientState) -> int:
             mode = sess.reply_mode
             reply = execute(sess, argv)
             plain = _plain(sess, app)
-            if reader.authenticated is not sess.authenticated:  # AUTH, HELLO: the limits for what follows
-                reader.authenticated = sess.authenticated
             if type(reply) is _Coroutine:
                 c.coro = reply
                 c.mode = mode
