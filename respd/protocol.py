@@ -71,9 +71,9 @@ class RequestReader:
     """Incremental request parser for one connection."""
 
     __slots__ = ("_reader", "_gets", "_inline", "_pending", "_at_boundary", "_inline_buf", "_run",
-                 "_run_first", "max_bulk_len", "max_multibulk_len", "max_query_buffer", "authenticated",
+                 "_run_head", "max_bulk_len", "max_multibulk_len", "max_query_buffer", "authenticated",
                  "_error", "_last", "_hist", "_hist_size", "_hist_n", "_has_data", "_rest", "_rest_off",
-                 "_partial", "_held")
+                 "_held")
 
     def __init__(self, max_bulk_len: int = 512 * 1024 * 1024, max_multibulk_len: int = 1024 * 1024,
                  max_query_buffer: int = 1024 * 1024 * 1024, authenticated: bool = True):
@@ -85,8 +85,7 @@ class RequestReader:
         self._inline = False                       # True while an inline line is being accumulated
         self._at_boundary = True                   # no partial request is buffered anywhere
         self._run = 0                              # bytes since the last LF (for "too big count string")
-        self._run_first = 0                        # first byte of that run
-        self._partial = b""                        # its first bytes when it may be a count line ("*12")
+        self._run_head = b""                       # its first 8 bytes ("*12": maybe a count line in pieces)
         self.max_bulk_len = max_bulk_len
         self.max_multibulk_len = max_multibulk_len
         self.max_query_buffer = max_query_buffer
@@ -114,24 +113,23 @@ class RequestReader:
             if not data:
                 return
         rx = _BIG_COUNT if self.authenticated else _COUNT_OVER_9
+        head = self._run_head  # a count line left unfinished by the previous receive: "*12" + "34567\r\n"
         if (rx.search(data) is not None if len(data) < 8192 else _may_hold(rx, data)) \
-                or (self._partial and rx.search(self._partial + data[:8]) is not None):
+                or (head and head[0] == 0x2A and rx.search(head + data[:8]) is not None):
             # hiredis allocates the list of a multibulk request as soon as it parses its count: refuse first
             at = self._over_limit_at(data)
             if at is not None:
-                if at > 0 and not self.authenticated:
-                    # an AUTH before it in this receive may lift the limits, as Redis runs each request before it
-                    # reads the next: hold the rest until the requests before it have run
-                    self.feed(data[:at])
-                    self._held = data[at:]
-                    return
-                if at > 0:
-                    self.feed(data[:at])  # the requests before it are answered first (SPEC §1)
-                self._fail("unauthenticated multibulk length" if not self.authenticated
-                           else "invalid multibulk length")
+                text = "unauthenticated multibulk length" if not self.authenticated else "invalid multibulk length"
                 if at == 0:
-                    self._at_boundary = True
-                    self._rest = None
+                    self._set_error(text)
+                    return
+                self.feed(data[:at])  # the requests before it are answered first (SPEC §1)
+                if self.authenticated:
+                    self._fail(text)
+                else:
+                    # an AUTH among them may lift the limits, as Redis runs each request before it reads the next:
+                    # hold the rest until they have run
+                    self._held = data[at:]
                 return
         if len(data) > FEED_PIECE:
             self._reader.feed(data, 0, FEED_PIECE)
@@ -162,7 +160,6 @@ class RequestReader:
             if data is None:
                 return False
             self._held = None
-            self._at_boundary = False
             self.feed(data)
             return True
         off = self._rest_off
@@ -185,10 +182,11 @@ class RequestReader:
         elif self._hist is not None:
             buf, skip = b"".join(self._hist) + data, self._hist_n
         else:  # position unknown: judge by the shape of the match alone
-            buf = self._partial + data
+            head = self._run_head if self._run_head[:1] == b"*" else b""
+            buf = head + data
             for m in re.finditer(rb"(?:^|\n)(\*(\d+)\r\n)", buf):
                 if int(m.group(2)) > limit:
-                    return max(m.start(1) - len(self._partial), 0)
+                    return max(m.start(1) - len(head), 0)
             return None
         pos = skip_requests(buf, skip)
         if pos is None:
@@ -206,19 +204,14 @@ class RequestReader:
         lf = data.rfind(b"\n")
         if lf < 0:
             if self._run == 0:
-                self._run_first = data[0]
-                self._partial = data[:8] if data[0] == 0x2A else b""
-            elif self._partial and len(self._partial) < 8:
-                self._partial = (self._partial + data)[:8]
+                self._run_head = data[:8]
+            elif len(self._run_head) < 8:
+                self._run_head = (self._run_head + data)[:8]
             self._run += len(data)
         else:
-            rest = len(data) - lf - 1
-            self._run = rest
-            if rest:
-                self._run_first = data[lf + 1]
-                self._partial = data[lf + 1:lf + 9] if data[lf + 1] == 0x2A else b""
-            elif self._partial:
-                self._partial = b""
+            self._run = rest = len(data) - lf - 1
+            if rest or self._run_head:
+                self._run_head = data[lf + 1:lf + 9]
 
     def _feed_inline(self, data: bytes) -> bytes:
         """Parse inline lines at the start of data; return the remainder that starts a multibulk request."""
@@ -430,16 +423,23 @@ class RequestReader:
         """hiredis raised something other than a protocol error while building a request: an aggregate type where
         a bulk belongs (a huge nested count: MemoryError; a map keyed by a list: TypeError). Redis refuses the first
         element that does not start with '$'."""
-        text = "invalid multibulk length"
-        if self._hist is not None:
-            buf = b"".join(self._hist)
-            pos = skip_requests(buf, self._hist_n)
-            if pos is not None:
-                for _, _, bad in walk_requests(buf, pos):
-                    if bad is not None:
-                        text = "expected '$', got '%s'" % bad.decode("latin-1")
+        bad = self._bad_element()
         self._pending.clear()
-        return self._set_error(text)
+        return self._set_error("expected '$', got '%s'" % bad.decode("latin-1") if bad is not None
+                               else "invalid multibulk length")
+
+    def _bad_element(self) -> bytes | None:
+        """The byte that starts the first element other than a bulk in the requests hiredis has not returned yet,
+        found by walking the kept chunks (None when there is none, or the chunks are no longer kept)."""
+        if self._hist is None:
+            return None
+        buf = b"".join(self._hist)
+        pos = skip_requests(buf, self._hist_n)
+        if pos is not None:
+            for _, _, bad in walk_requests(buf, pos):
+                if bad is not None:
+                    return bad
+        return None
 
     def _shape_error(self, item) -> ProtocolError:
         if item is None:
@@ -499,18 +499,15 @@ class RequestReader:
         buffered = self._reader.len()
         if buffered > self.max_query_buffer:
             raise self._set_error("invalid bulk length")
-        if self._run > INLINE_MAX and self._run_first in (0x24, 0x2A):
-            raise self._set_error("too big bulk count string" if self._run_first == 0x24
+        if self._run > INLINE_MAX and self._run_head[:1] in (b"$", b"*"):
+            raise self._set_error("too big bulk count string" if self._run_head[:1] == b"$"
                                   else "too big mbulk count string")
         if self._hist is not None and self._hist_size <= NESTED_CHECK_MAX:
             # hiredis accepts an array where a request's bulk element belongs and waits for it: find that here
             # (only for short pending input, so pipelines of many requests pay nothing)
-            buf = b"".join(self._hist)
-            pos = skip_requests(buf, self._hist_n)
-            if pos is not None:
-                for _, _, bad in walk_requests(buf, pos):
-                    if bad is not None:
-                        raise self._set_error("expected '$', got '%s'" % bad.decode("latin-1"))
+            bad = self._bad_element()
+            if bad is not None:
+                raise self._set_error("expected '$', got '%s'" % bad.decode("latin-1"))
         data = self._last
         start = len(data) - buffered
         if start + 1100 <= 0:
