@@ -23,6 +23,7 @@ import datetime
 import json
 import os
 import platform
+import random
 import resource
 import shlex
 import shutil
@@ -63,6 +64,9 @@ MODES = {
 }
 CLIENTS = 50
 KEYSPACE = 100_000           # -r for redis-benchmark, keys preloaded for GET/MGET
+SQL_KEY = "key:%012d"        # redis-benchmark's -r keys (key:__rand_int__), as text in the table
+CEILING_SINGLE = "one statement per round trip"
+CEILING_PIPELINE = "pipelines of %d" % CLIENTS
 SQL_KEYSPACE = 10_000        # smaller keyspace for the SQL store (preloading 100k rows takes long)
 VALUE64 = "v" * 64           # MSET's literal value
 
@@ -430,19 +434,48 @@ class Suite:
         common = ["-c", str(CLIENTS), "-P", "1", "-d", "64", "-r", str(SQL_KEYSPACE)]
         wls = [Workload("SQL SET 64B P1", "rb", ["-t", "set"] + common, self.m["n_sql"]),
                Workload("SQL GET 64B P1", "rb", ["-t", "get"] + common, self.m["n_sql"],
-                        preload=(SQL_KEYSPACE, 64, b"key:%012d"))]
+                        preload=(SQL_KEYSPACE, 64, SQL_KEY.encode()))]
         order = ["respd-sql", "redis"]
         for run in range(self.m["runs"]):
             for w in wls:
                 self.commands[w.name] = bench_command(w, w.n)
                 for name in order:
                     self.measure_one(w, self.servers[name], name, None)
+                self.measure_ceiling(w, s, dsn, table, run)
             order.reverse()
         try:
             s.call("FLUSHALL")
         except Exception:
             pass
         s.stop()
+
+    def measure_ceiling(self, w: Workload, s: Server, dsn: str, table: str, run: int) -> None:
+        """PostgreSQL's ceiling for ``w`` through psycopg from this process: the store's single-key statement on
+        its own table, keys and values, one autocommit connection, first one statement per round trip, then in
+        pipelines of CLIENTS statements (one per client of the respd run). The table starts as respd's run did
+        (emptied, and preloaded for GET, through respd)."""
+        from sql_ceiling import raw_pipeline, raw_single
+
+        from backends.codec import encode
+        select = " GET " in w.name
+        rnd = random.Random(run)
+        ks = [SQL_KEY % rnd.randrange(SQL_KEYSPACE) for _ in range(w.n)]
+        value = encode(b"x" * 64)
+        out = self.extra.setdefault("sql_ceiling", {}).setdefault(w.name, {})
+        for variant, fn in ((CEILING_SINGLE, raw_single),
+                            (CEILING_PIPELINE, lambda *a, **k: raw_pipeline(*a, batch=CLIENTS, **k))):
+            try:
+                prepare(s, w.preload)
+                self.wait_quiet()
+                c0, t0 = client_cpu(), time.perf_counter()
+                rps = fn(dsn, w.n, select, table=table, ks=ks, value=value)
+                cores = (client_cpu() - c0) / (time.perf_counter() - t0)
+            except Exception as e:  # a failure is a result: record it and go on
+                self.errors.append("psycopg ceiling %s (%s): %s" % (w.name, variant, e))
+                out.setdefault(variant, []).append(None)
+                continue
+            out.setdefault(variant, []).append({"rps": rps, "client_cores": cores})
+            self.log("  %-18s %-30s %10.0f ops/s  client %.2f cores" % (w.name, "psycopg " + variant, rps, cores))
 
     # -- startup and idle CPU (fresh processes)
     def run_startup(self) -> None:
@@ -634,6 +667,36 @@ def render(suite: Suite, workloads: list, info: dict, started: str, mode_name: s
     L.append("MSET/MGET ops are commands of 10 keys each. SQL rows (when present) compare respd on its SQL store "
              "with redis-server running the same command. SQL store: %s." % suite.extra.get("sql", "not run"))
     L.append("")
+
+    ceil = suite.extra.get("sql_ceiling")
+    if ceil:
+        L.append("## SQL store beside the psycopg ceiling (medians)")
+        L.append("")
+        L.append("| workload | respd SQL store ops/s | psycopg, %s | psycopg, %s | respd / pipelined ceiling |"
+                 % (CEILING_SINGLE, CEILING_PIPELINE))
+        L.append("|---|---|---|---|---|")
+        for name, variants in ceil.items():
+            a = [x for x in res.get(name, {}).get("respd-sql", []) if x]
+            cells = []
+            for v in (CEILING_SINGLE, CEILING_PIPELINE):
+                runs = [x for x in variants.get(v, []) if x]
+                cells.append("%s (client %s cores)" % (fmt_num(median([x["rps"] for x in runs])),
+                                                       fmt_num(median([x["client_cores"] for x in runs]), 2))
+                             if runs else "–")
+            # per-run ratios, as for redis-server: the ceiling was measured right after respd in each run
+            pairs = zip(res.get(name, {}).get("respd-sql", []), variants.get(CEILING_PIPELINE, []))
+            ratios = [x["rps"] / y["rps"] for x, y in pairs if x and y]
+            L.append("| %s | %s | %s | %s | %s |" % (
+                name, fmt_num(median([x["rps"] for x in a])), cells[0], cells[1],
+                ("%.2f×" % median(ratios)) if ratios else "–"))
+        L.append("")
+        L.append("The ceiling is psycopg in the bench process, on one autocommit connection, running the store's "
+                 "single-key statement (an upsert, or a primary-key select with the expiry filter) on the store's "
+                 "table with the run's keys and msgpack-encoded values, right after respd's measurement and from "
+                 "the same table state. respd serves %d clients and merges their concurrent statements into one "
+                 "multi-row statement per batch, so it can pass the pipelined ceiling when PostgreSQL, not respd, "
+                 "is the limit." % CLIENTS)
+        L.append("")
 
     L.append("## Server CPU efficiency (medians)")
     L.append("")

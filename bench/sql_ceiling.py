@@ -25,6 +25,7 @@ import os
 import statistics
 import sys
 import time
+from typing import Optional
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -34,9 +35,21 @@ import trio  # noqa: E402
 from backends.codec import encode  # noqa: E402
 
 TABLE = "bench_ceiling"
-UPSERT = ("INSERT INTO bench_ceiling (key, value, expires_at) VALUES (%s, %s, NULL) ON CONFLICT (key) DO UPDATE "
-          "SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at")
-SELECT = "SELECT value FROM bench_ceiling WHERE key = %s AND (expires_at IS NULL OR expires_at > %s)"
+
+
+def upsert_sql(table: str) -> str:
+    """The single-key upsert of the store's schema, on ``table``."""
+    return ("INSERT INTO %s (key, value, expires_at) VALUES (%%s, %%s, NULL) ON CONFLICT (key) DO UPDATE "
+            "SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at" % table)
+
+
+def select_sql(table: str) -> str:
+    """The primary-key select with the expiry filter, on ``table``."""
+    return "SELECT value FROM %s WHERE key = %%s AND (expires_at IS NULL OR expires_at > %%s)" % table
+
+
+UPSERT = upsert_sql(TABLE)
+SELECT = select_sql(TABLE)
 VALUE = encode(b"x" * 64)
 
 
@@ -52,30 +65,36 @@ def keys(n: int) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------------ raw psycopg
-def raw_single(dsn: str, n: int, select: bool) -> float:
-    ks = keys(n)
+# bench/run.py measures its SQL rows' ceiling with these two, on the SQL store's own table and keys.
+def raw_single(dsn: str, n: int, select: bool, table: str = TABLE, ks: Optional[list] = None,
+               value: bytes = VALUE) -> float:
+    """ops/s of one autocommit connection, one statement (one round trip, one commit) at a time."""
+    ks = ks if ks is not None else keys(n)
+    q = select_sql(table) if select else upsert_sql(table)
     with psycopg.connect(dsn, autocommit=True) as c:
         t = time.perf_counter()
         for k in ks:
             if select:
-                c.execute(SELECT, (k, 0)).fetchone()
+                c.execute(q, (k, 0)).fetchone()
             else:
-                c.execute(UPSERT, (k, VALUE))
-        return n / (time.perf_counter() - t)
+                c.execute(q, (k, value))
+        return len(ks) / (time.perf_counter() - t)
 
 
-def raw_pipeline(dsn: str, n: int, select: bool, batch: int = 100) -> float:
-    ks = keys(n)
+def raw_pipeline(dsn: str, n: int, select: bool, batch: int = 100, table: str = TABLE, ks: Optional[list] = None,
+                 value: bytes = VALUE) -> float:
+    """ops/s of one autocommit connection in pipeline mode, ``batch`` statements per round trip."""
+    ks = ks if ks is not None else keys(n)
+    q = select_sql(table) if select else upsert_sql(table)
     with psycopg.connect(dsn, autocommit=True) as c:
         t = time.perf_counter()
-        for i in range(0, n, batch):
+        for i in range(0, len(ks), batch):
             with c.pipeline():
-                curs = [c.execute(SELECT if select else UPSERT, (k, 0) if select else (k, VALUE))
-                        for k in ks[i:i + batch]]
+                curs = [c.execute(q, (k, 0) if select else (k, value)) for k in ks[i:i + batch]]
             if select:
                 for cur in curs:
                     cur.fetchone()
-        return n / (time.perf_counter() - t)
+        return len(ks) / (time.perf_counter() - t)
 
 
 # ------------------------------------------------------------------------------------------------ TrioConnection
