@@ -68,6 +68,8 @@ SQL_KEY = "key:%012d"        # redis-benchmark's -r keys (key:__rand_int__), as 
 CEILING_SINGLE = "one statement per round trip"
 CEILING_PIPELINE = "pipelines of %d" % CLIENTS
 SQL_KEYSPACE = 10_000        # smaller keyspace for the SQL store (preloading 100k rows takes long)
+FLOOR_PYTHON = ("python -c pass", "pass")                  # startup floor rows: (name, code)
+FLOOR_TRIO = ("python -c 'import trio'", "import trio")
 VALUE64 = "v" * 64           # MSET's literal value
 
 
@@ -503,6 +505,27 @@ class Suite:
                      % (name, ", ".join("%.0f" % t for t in times), ", ".join("%.0f" % t for t in cpus),
                         fmt_num(idle, 2)))
         self.extra["startup"] = out
+        self.extra["startup_floor"] = self.startup_floor()
+
+    def startup_floor(self) -> dict:
+        """What respd's startup cannot go below on this machine, measured the same way (spawn -> exit here):
+        the interpreter starting (with this Python's site-packages and .pth files), and it importing trio."""
+        out = {}
+        for name, code in (FLOOR_PYTHON, FLOOR_TRIO):
+            times = []
+            for i in range(self.m["startup_trials"] + 1):
+                self.wait_quiet()
+                t0 = time.perf_counter()
+                r = subprocess.run([sys.executable, "-c", code], env=self.respd_env, cwd=self.workdir,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                if r.returncode != 0:
+                    self.errors.append("startup floor %r exited with %d" % (code, r.returncode))
+                    break
+                if i > 0:  # trial 0 is a warm-up, as for the servers
+                    times.append((time.perf_counter() - t0) * 1000)
+            out[name] = times
+            self.log("startup floor %s: %s ms" % (name, ", ".join("%.0f" % t for t in times)))
+        return out
 
     def idle_cpu(self, s: Server) -> float:
         time.sleep(1.0)
@@ -751,10 +774,20 @@ def render(suite: Suite, workloads: list, info: dict, started: str, mode_name: s
             L.append("| %s | %s | %s | %s | %s%% of a core |" % (
                 name, fmt_num(median(x["startup_ms"]), 0), ", ".join("%.0f" % t for t in x["startup_ms"]),
                 fmt_num(median(x["startup_cpu_ms"]), 0), fmt_num(x["idle_core_pct"], 2)))
+        floor = suite.extra.get("startup_floor") or {}
+        for name, _ in (FLOOR_PYTHON, FLOOR_TRIO):
+            if floor.get(name):
+                L.append("| %s (floor: spawn → exit) | %s | %s | – | – |" % (
+                    name, fmt_num(median(floor[name]), 0), ", ".join("%.0f" % t for t in floor[name])))
         sm = median(st.get("respd", {}).get("startup_ms", []))
         L.append("")
         L.append("respd startup target < %.0f ms: %s." % (
             TARGET_STARTUP_MS, "–" if sm is None else ("met" if sm < TARGET_STARTUP_MS else "**MISSED**")))
+        tm = median(floor.get(FLOOR_TRIO[0], []))
+        if sm is not None and tm is not None:
+            L.append("Of that, the interpreter with trio imported takes %s ms on this machine (the floor rows, "
+                     "same Python and environment); respd's own part (its imports, registry, stores, listening "
+                     "socket, first reply) is the difference, %s ms." % (fmt_num(tm, 0), fmt_num(sm - tm, 0)))
         L.append("")
 
     L.append("## Failures")
