@@ -108,7 +108,7 @@ def mass_insert(port: int, keys: int, key_format: bytes, value_size: int, ttl_ev
 # ------------------------------------------------------------------------------------------------- cache mix
 @dataclass
 class CacheMix:
-    """A fixed request sequence: ``requests[c]`` is connection c's list of (encoded request, is_get)."""
+    """A fixed request sequence: ``requests[c]`` is connection c's list of (encoded request, is_get, key)."""
     ops: int
     keys: int
     connections: int
@@ -144,9 +144,9 @@ def make_cache_mix(ops: int, keys: int = 100_000, connections: int = 50, get_rat
     for i, rank in enumerate(picks):
         k = b"cache:%010d" % perm[rank]
         if rng.random() < get_ratio:
-            req = (b"*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n" % (len(k), k), True)
+            req = (b"*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n" % (len(k), k), True, k)
         else:
-            req = (b"*5\r\n$3\r\nSET\r\n$%d\r\n%s\r\n" % (len(k), k) + set_tail, False)
+            req = (b"*5\r\n$3\r\nSET\r\n$%d\r\n%s\r\n" % (len(k), k) + set_tail, False, k)
         mix.requests[i % connections].append(req)
     return mix
 
@@ -224,3 +224,52 @@ def run_cache_mix(port: int, mix: CacheMix, host: str = "127.0.0.1", timeout: fl
     return {"ops": len(latencies), "wall": wall, "rps": len(latencies) / wall,
             "p50_ms": _percentile(latencies, 50) / 1e6, "p99_ms": _percentile(latencies, 99) / 1e6,
             "hit_ratio": hits / gets if gets else float("nan"), "gets": gets, "errors": errors}
+
+
+def run_redis_py_mix(port: int, mix: CacheMix, host: str = "127.0.0.1", timeout: float = 600.0) -> dict:
+    """Replay ``mix`` through redis-py's asyncio client, as an application's request handlers would: one task
+    per mix connection, each awaiting its reply before the next request, over one ``BlockingConnectionPool`` of
+    that many connections (redis-py parses with hiredis when it is installed). Same result keys as
+    ``run_cache_mix``; the latencies include redis-py's own time per call."""
+    import asyncio
+
+    import redis.asyncio as aioredis
+    from redis.exceptions import ResponseError
+
+    value = b"c" * mix.value_size
+    now = time.perf_counter_ns
+    latencies: list = []
+    counts = {"gets": 0, "hits": 0, "errors": 0}
+
+    async def client(r, reqs: list) -> None:
+        for _, is_get, key in reqs:
+            t = now()
+            try:
+                if is_get:
+                    reply = await r.get(key)
+                    counts["gets"] += 1
+                    counts["hits"] += reply is not None
+                elif await r.set(key, value, ex=mix.ttl) is not True:
+                    counts["errors"] += 1
+            except ResponseError:
+                counts["errors"] += 1
+            latencies.append(now() - t)
+
+    async def main() -> float:
+        pool = aioredis.BlockingConnectionPool(host=host, port=port, max_connections=mix.connections, timeout=30)
+        r = aioredis.Redis(connection_pool=pool)
+        try:
+            await r.ping()
+            t0 = time.perf_counter()
+            await asyncio.wait_for(asyncio.gather(*(client(r, reqs) for reqs in mix.requests)), timeout)
+            return time.perf_counter() - t0
+        finally:
+            await r.aclose()
+            await pool.disconnect()
+
+    wall = asyncio.run(main())
+    latencies.sort()
+    gets = counts["gets"]
+    return {"ops": len(latencies), "wall": wall, "rps": len(latencies) / wall,
+            "p50_ms": _percentile(latencies, 50) / 1e6, "p99_ms": _percentile(latencies, 99) / 1e6,
+            "hit_ratio": counts["hits"] / gets if gets else float("nan"), "gets": gets, "errors": counts["errors"]}

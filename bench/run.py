@@ -41,7 +41,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
-from resp_load import Client, ServerError, make_cache_mix, mass_insert, run_cache_mix  # noqa: E402
+from resp_load import (Client, ServerError, make_cache_mix, mass_insert, run_cache_mix,  # noqa: E402
+                       run_redis_py_mix)
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -57,9 +58,9 @@ TARGET_STARTUP_MS = 300.0   # respd: process start -> first PING reply
 # Request counts per mode. P1 figures are ~20k ops/s for respd, P16 ~110k: each respd measurement lasts ~1 s in
 # quick mode and ~5 s in full mode.
 MODES = {
-    "quick": dict(runs=1, n_p1=20_000, n_p16=100_000, n_multi=20_000, mix_ops=40_000, mem_keys=100_000,
+    "quick": dict(runs=1, n_p1=20_000, n_p16=100_000, n_multi=20_000, mix_ops=40_000, pymix_ops=5_000, mem_keys=100_000,
                   startup_trials=3, idle_seconds=3.0, n_sql=3_000, quiet_wait=1.0),
-    "full": dict(runs=3, n_p1=100_000, n_p16=500_000, n_multi=100_000, mix_ops=200_000, mem_keys=1_000_000,
+    "full": dict(runs=3, n_p1=100_000, n_p16=500_000, n_multi=100_000, mix_ops=200_000, pymix_ops=25_000, mem_keys=1_000_000,
                  startup_trials=5, idle_seconds=5.0, n_sql=20_000, quiet_wait=5.0),
 }
 CLIENTS = 50
@@ -232,7 +233,7 @@ def redis_argv(workdir: str) -> Callable[[int], list]:
 @dataclass
 class Workload:
     name: str
-    kind: str                                # "rb" (redis-benchmark) or "mix" (Python cache mix)
+    kind: str                                # "rb" (redis-benchmark), "mix" (raw RESP cache mix), "pymix" (redis-py)
     args: list = field(default_factory=list)  # redis-benchmark arguments after -h/-p/-n/--csv
     n: int = 0
     preload: Optional[tuple] = None          # (keys, value_size, key_format) loaded after FLUSHALL
@@ -255,6 +256,7 @@ def build_workloads(m: dict) -> list:
                        preload=(KEYSPACE, 64, b"key:%012d"), note="ops = MGET commands (10 keys each)"))
     wl.append(Workload("INCR P1", "rb", ["-t", "incr"] + multi, m["n_multi"]))
     wl.append(Workload("cache mix P1", "mix", n=m["mix_ops"]))
+    wl.append(Workload("redis-py mix P1", "pymix", n=m["pymix_ops"]))
     return wl
 
 
@@ -284,7 +286,7 @@ def parse_csv(text: str) -> list:
 
 def bench_command(w: Workload, n: int) -> str:
     if w.kind != "rb":
-        return "(Python, bench/resp_load.py run_cache_mix)"
+        return "(Python, bench/resp_load.py %s)" % ("run_cache_mix" if w.kind == "mix" else "run_redis_py_mix")
     cmd = shlex.join(["redis-benchmark", "-h", "127.0.0.1", "-p", "PORT", "-n", str(n), "--csv"] + w.args)
     return cmd.replace(" -p PORT ", " -p $PORT ")
 
@@ -347,10 +349,13 @@ class Suite:
 
     # -- throughput runs
     def run_throughput(self, workloads: list) -> None:
-        mix = None
+        mixes = {}  # workload kind -> its CacheMix
         if any(w.kind == "mix" for w in workloads):
-            mix = make_cache_mix(self.m["mix_ops"], connections=CLIENTS)
-            self.extra["cache_mix"] = mix.describe()
+            mixes["mix"] = make_cache_mix(self.m["mix_ops"], connections=CLIENTS)
+            self.extra["cache_mix"] = mixes["mix"].describe()
+        if any(w.kind == "pymix" for w in workloads):
+            mixes["pymix"] = make_cache_mix(self.m["pymix_ops"], connections=CLIENTS)
+            self.extra["redis_py_mix"] = mixes["pymix"].describe()
         for s in self.servers.values():
             self.ensure_up(s)
         order = ["respd", "redis"]
@@ -360,7 +365,7 @@ class Suite:
                 self.commands[w.name] = bench_command(w, w.n)
                 for name in order:
                     s = self.servers[name]
-                    self.measure_one(w, s, name, mix)
+                    self.measure_one(w, s, name, mixes.get(w.kind))
             order.reverse()
 
     def wait_quiet(self) -> None:
@@ -396,7 +401,8 @@ class Suite:
             if w.kind == "rb":
                 res = measure(s, lambda: run_redis_benchmark(s.port, w, n, timeout))
             else:
-                res = measure(s, lambda: run_cache_mix(s.port, mix, timeout=timeout))
+                run_mix = run_cache_mix if w.kind == "mix" else run_redis_py_mix
+                res = measure(s, lambda: run_mix(s.port, mix, timeout=timeout))
                 if res["errors"]:
                     raise RuntimeError("%d error replies during the cache mix" % res["errors"])
         except Exception as e:  # a failure is a result: record it and go on with the rest
@@ -687,6 +693,16 @@ def render(suite: Suite, workloads: list, info: dict, started: str, mode_name: s
         L.append("Cache mix hit ratio (GETs that found a value): respd %s, redis-server %s. Mix: %s."
                  % (fmt_num(hr["respd"], 3), fmt_num(hr["redis"], 3), suite.extra.get("cache_mix", "")))
         L.append("")
+    if "redis-py mix P1" in res:
+        hr = {k: median([x["hit_ratio"] for x in res["redis-py mix P1"].get(k, []) if x])
+              for k in ("respd", "redis")}
+        L.append("redis-py mix: the same kind of mix (%s) sent through redis-py's asyncio client (hiredis parser), "
+                 "one task per connection awaiting each reply, as an application does. The client uses a whole "
+                 "core at a few thousand ops/s, so ops/s show what such an application gets from either server; "
+                 "the servers' CPU per request (below) still compares them. Hit ratio: respd %s, redis-server %s (the tasks' "
+                 "requests interleave by reply timing, so it may differ in the third digit)."
+                 % (suite.extra.get("redis_py_mix", ""), fmt_num(hr["respd"], 3), fmt_num(hr["redis"], 3)))
+        L.append("")
     L.append("MSET/MGET ops are commands of 10 keys each. SQL rows (when present) compare respd on its SQL store "
              "with redis-server running the same command. SQL store: %s." % suite.extra.get("sql", "not run"))
     L.append("")
@@ -895,7 +911,7 @@ def main(argv=None) -> int:
     mode = dict(MODES[mode_name])
     if args.runs:
         mode["runs"] = args.runs
-    for k in ("n_p1", "n_p16", "n_multi", "mix_ops", "n_sql"):
+    for k in ("n_p1", "n_p16", "n_multi", "mix_ops", "pymix_ops", "n_sql"):
         mode[k] = max(1000, int(mode[k] * args.scale))
     if args.quiet_wait is None:
         args.quiet_wait = mode["quiet_wait"]
