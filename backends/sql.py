@@ -291,19 +291,27 @@ class SQLStore(Store):
         self.q_get_ve = q("SELECT {v}, {e} FROM {t} WHERE {k} = %s AND LIVE")
         self.q_exp = q("SELECT {e} FROM {t} WHERE {k} = %s AND LIVE")
         self.q_exists1 = q("SELECT 1 FROM {t} WHERE {k} = %s AND LIVE")
-        self.q_mget = q("SELECT {k}, {v} FROM {t} WHERE {k} = ANY(%s::{ka}[]) AND LIVE")
+        # Many keys: one primary-key probe per key of the array (a LATERAL subquery with LIMIT is never turned into
+        # a join), whatever the table's statistics say. "{k} = ANY(array)" let the planner pick a sequential scan
+        # on a table autovacuum had not analyzed yet (a new store's first minute: reads 4x slower at 6,000 rows).
+        # The probes run in array order, so FOR UPDATE locks rows in the caller's (ascending) order.
+        def each(cols: str, tail: str = "AND LIVE LIMIT 1") -> str:
+            return ("unnest(%s::{ka}[]) AS respd_keys(respd_key) CROSS JOIN LATERAL (SELECT " + cols +
+                    " FROM {t} AS respd_t WHERE respd_t.{k} = respd_keys.respd_key " + tail + ") AS respd_row")
+
+        self.q_mget = q("SELECT respd_row.* FROM " + each("{k}, {v}"))
         # Merged forms (PgDatabase.run(merge=...)): q_get / q_exp / q_exists1 for many keys, (key, <columns>)
         # rows; q_upsert for many rows.
         self.m_get = Merge(self.q_mget)
-        self.m_exp = Merge(q("SELECT {k}, {e} FROM {t} WHERE {k} = ANY(%s::{ka}[]) AND LIVE"))
-        self.m_exists = Merge(q("SELECT {k}, 1 FROM {t} WHERE {k} = ANY(%s::{ka}[]) AND LIVE"))
+        self.m_exp = Merge(q("SELECT respd_row.* FROM " + each("{k}, {e}")))
+        self.m_exists = Merge(q("SELECT respd_row.* FROM " + each("{k}, 1")))
         self.m_upsert = Merge(q("INSERT INTO {t} ({k}, {v}, {e}) SELECT * FROM unnest(%s::{ka}[], %s::bytea[], "
                                 "%s::bigint[]) ON CONFLICT ({k}) DO UPDATE SET {v} = EXCLUDED.{v}, {e} = EXCLUDED.{e}"),
                               writes=True)
-        self.q_existsn = q("SELECT {k} FROM {t} WHERE {k} = ANY(%s::{ka}[]) AND LIVE")
-        self.q_countn = q("SELECT count(*) FROM {t} WHERE {k} = ANY(%s::{ka}[]) AND LIVE")
+        self.q_existsn = q("SELECT respd_row.* FROM " + each("{k}"))
+        self.q_countn = q("SELECT count(*) FROM " + each("1"))
         self.q_lock1 = q("SELECT {v}, {e} FROM {t} WHERE {k} = %s FOR UPDATE")
-        self.q_lockn = q("SELECT {k}, {v}, {e} FROM {t} WHERE {k} = ANY(%s::{ka}[]) ORDER BY {k} FOR UPDATE")
+        self.q_lockn = q("SELECT respd_row.* FROM " + each("{k}, {v}, {e}", "LIMIT 1 FOR UPDATE"))
         self.q_upsert = q(ins + "VALUES (%s, %s, %s) ON CONFLICT ({k}) DO UPDATE "
                           "SET {v} = EXCLUDED.{v}, {e} = EXCLUDED.{e}")
         # KEEPTTL: keep a live row's TTL; an expired row counts as absent, so it gets none.
@@ -319,7 +327,9 @@ class SQLStore(Store):
         self.q_update_row = q("UPDATE {t} SET {v} = %s, {e} = %s WHERE {k} = %s")
         self.q_del1 = q("DELETE FROM {t} WHERE {k} = %s RETURNING LIVE")
         self.q_del1_live = q("DELETE FROM {t} WHERE {k} = %s AND LIVE RETURNING 1")
-        self.q_deln = q("DELETE FROM {t} WHERE {k} = ANY(%s::{ka}[]) RETURNING {k}, LIVE")
+        # the rows are locked in the keys' order first (FOR UPDATE in each), then deleted by ctid (TID scan)
+        self.q_deln = q("DELETE FROM {t} WHERE ctid = ANY(ARRAY(SELECT respd_row.ctid FROM "
+                        + each("ctid", "LIMIT 1 FOR UPDATE") + ")) RETURNING {k}, LIVE")
         self.q_getdel = q("DELETE FROM {t} WHERE {k} = %s AND LIVE AND STRINGISH RETURNING {v}")
         self.q_getex = q("UPDATE {t} SET {e} = %s WHERE {k} = %s AND LIVE AND STRINGISH RETURNING {v}")
         self.q_persist = q("UPDATE {t} SET {e} = NULL WHERE {k} = %s AND {e} > %s RETURNING 1")

@@ -714,6 +714,46 @@ async def test_bytea_key_column(pg_server, clock, raw, table):
         await s.aclose()
 
 
+@pytest.mark.parametrize("key_type", ["varchar", "bytea"])
+async def test_many_key_statements_probe_the_index_without_statistics(pg_server, clock, raw, table, key_type):
+    """A table autovacuum has not analyzed yet (a new store's first minute): the planner guessed it small and
+    ran "key = ANY(array)" as a sequential scan of every row. Each multi-key statement must probe the primary
+    key instead, however the table was estimated (with 16 keys, as in a batch of GETs from 16 clients)."""
+    kt = "VARCHAR(255)" if key_type == "varchar" else "BYTEA"
+    raw.execute('CREATE TABLE "%s" (key %s PRIMARY KEY, value BYTEA NOT NULL, expires_at BIGINT) '
+                "WITH (autovacuum_enabled = false)" % (table, kt))
+    key = "'k:' || lpad(i::text, 8, '0')"
+    if key_type == "bytea":
+        key = "convert_to(%s, 'UTF8')" % key
+    raw.execute('INSERT INTO "%s" SELECT %s, %s, NULL FROM generate_series(1, 6000) i'
+                % (table, key, "'\\xc40176'::bytea"))
+    assert raw.execute("SELECT reltuples FROM pg_class WHERE relname = %s", (table,)).fetchone()[0] == -1
+    s = SQLStore("test:plans", make_db(pg_server.dsn), table_name=table)
+    await s.start()
+    try:
+        assert s.key_type == key_type
+        ks = [s._k(b"k:%08d" % i) for i in (5, 50, 500, 5000, 7000)] + [s._k(b"k:%08d" % i) for i in range(1, 12)]
+        now = clock.ms()
+        statements = {
+            "q_mget": (s.q_mget, (ks, now)), "m_get": (s.m_get.multi, (ks, now)),
+            "m_exp": (s.m_exp.multi, (ks, now)), "m_exists": (s.m_exists.multi, (ks, now)),
+            "q_existsn": (s.q_existsn, (ks, now)), "q_countn": (s.q_countn, (ks, now)),
+            "q_lockn": (s.q_lockn, (ks,)), "q_deln": (s.q_deln, (ks, now)),
+        }
+        for name, (q, params) in statements.items():
+            plan = "\n".join(r[0] for r in raw.execute(b"EXPLAIN " + q, params).fetchall())
+            assert "Seq Scan" not in plan and ("Index Scan" in plan or "Tid Scan" in plan), (name, plan)
+        # and they still answer right (keys 5..5000 exist, 7000 does not)
+        assert await s.mget([b"k:%08d" % i for i in (5, 7000, 50)]) == [b"v", None, b"v"]
+        assert await s.exists([b"k:%08d" % i for i in (5, 7000, 5000)]) == 2
+        assert await s.rename(b"k:00000005", b"k:00000006") is True
+        assert await s.get(b"k:00000006") == b"v" and await s.get(b"k:00000005") is None
+        assert await s.delete([b"k:%08d" % i for i in (6, 50, 7000)]) == 2
+        assert await s.mget([b"k:00000006", b"k:00000050", b"k:00000500"]) == [None, None, b"v"]
+    finally:
+        await s.aclose()
+
+
 # --------------------------------------------------------------------------------------------- max_size
 async def test_max_size(pg_server, clock, table):
     s = SQLStore("test:small", make_db(pg_server.dsn), table_name=table, create_table=True, max_size=3)
