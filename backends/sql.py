@@ -22,9 +22,11 @@ Contracts kept by every method:
   and NX over an expired row succeeds.
 - *Lock order*: every writer locks rows in ascending key order (UTF-8 / byte order): batches are sorted by key,
   multi-row statements (MSET, DEL k...) take sorted keys and are never batched, RENAME locks both rows in order.
-  So store operations cannot deadlock each other; a deadlock with a user transaction (MULTI/EXEC writes keys in
-  the client's order) is detected by PostgreSQL and retried (batches statement by statement, store
-  transactions up to ``TX_ATTEMPTS`` times).
+  So store operations cannot deadlock each other, with one exception: RENAME to a key that did not exist when
+  it locked must then insert it, out of order if it sorts first (a missing row cannot be locked). A deadlock
+  (that one, or with a user transaction: MULTI/EXEC writes keys in the client's order) is detected by
+  PostgreSQL; batches then run statement by statement and store transactions start over (up to
+  ``TX_ATTEMPTS`` times); a lone multi-row statement chosen as the victim fails with ``StoreUnavailable``.
 - *Durability*: a write that returned is committed (autocommit, or COMMIT before returning).
 - *Availability*: every operation is bounded by the database's ``command_timeout``; a database that is down,
   unreachable or too slow raises ``StoreUnavailable`` and the pool heals itself when it comes back.

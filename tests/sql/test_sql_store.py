@@ -754,6 +754,40 @@ async def test_many_key_statements_probe_the_index_without_statistics(pg_server,
         await s.aclose()
 
 
+async def test_multi_key_writers_on_two_nodes_never_deadlock(pg_server, clock, table):
+    """MSET and DEL of several keys from two databases (two respd nodes) on the same few rows: both lock rows in
+    ascending key order, so neither may fail with a deadlock. DEL used to lock rows in the order its scan met
+    them."""
+    import random
+    a = SQLStore("test:a", make_db(pg_server.dsn), table_name=table, create_table=True)
+    b = SQLStore("test:b", make_db(pg_server.dsn), table_name=table)
+    await a.start()
+    await b.start()
+    keys = [b"k%d" % i for i in range(8)]
+    errors: list = []
+
+    async def worker(store, seed):
+        rng = random.Random(seed)
+        for _ in range(40):
+            picked = rng.sample(keys, rng.randint(2, 6))
+            try:
+                if rng.random() < 0.5:
+                    await store.mset([(k, b"v") for k in picked])
+                else:
+                    await store.delete(picked)
+            except StoreUnavailable as e:
+                errors.append(e)
+
+    try:
+        async with trio.open_nursery() as nursery:
+            for i in range(6):
+                nursery.start_soon(worker, a if i % 2 else b, i)
+    finally:
+        await a.aclose()
+        await b.aclose()
+    assert not errors
+
+
 # --------------------------------------------------------------------------------------------- max_size
 async def test_max_size(pg_server, clock, table):
     s = SQLStore("test:small", make_db(pg_server.dsn), table_name=table, create_table=True, max_size=3)
