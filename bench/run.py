@@ -2,7 +2,7 @@
 """respd benchmark suite: respd against redis-server on the same machine, same clients, interleaved.
 
     python bench/run.py --quick          # 1 run, fewer requests, 100k keys for memory: about a minute
-    python bench/run.py                  # full: 3 interleaved runs, 1M keys for memory: about 7 minutes
+    python bench/run.py                  # full: 5 interleaved runs, 1M keys for memory: about 12 minutes
     python bench/run.py --runs 5 --only get,set
     RESPD_BENCH_PG_DSN=postgresql://... python bench/run.py --quick     # adds the SQL-store rows
 
@@ -58,10 +58,11 @@ TARGET_STARTUP_MS = 300.0   # respd: process start -> first PING reply
 # Request counts per mode. P1 figures are ~20k ops/s for respd, P16 ~110k: each respd measurement lasts ~1 s in
 # quick mode and ~5 s in full mode.
 MODES = {
-    "quick": dict(runs=1, n_p1=20_000, n_p16=100_000, n_multi=20_000, mix_ops=40_000, pymix_ops=5_000, mem_keys=100_000,
-                  startup_trials=3, idle_seconds=3.0, n_sql=3_000, quiet_wait=1.0),
-    "full": dict(runs=3, n_p1=100_000, n_p16=500_000, n_multi=100_000, mix_ops=200_000, pymix_ops=25_000, mem_keys=1_000_000,
-                 startup_trials=5, idle_seconds=5.0, n_sql=20_000, quiet_wait=5.0),
+    "quick": dict(runs=1, n_p1=20_000, n_p16=100_000, n_multi=20_000, mix_ops=40_000, pymix_ops=5_000,
+                  mem_keys=100_000, startup_trials=3, idle_seconds=3.0, n_sql=3_000, quiet_wait=1.0),
+    # 5 runs: on this VM the host's load moves redis-server's figures by up to 1.5x between runs of one suite
+    "full": dict(runs=5, n_p1=100_000, n_p16=500_000, n_multi=100_000, mix_ops=200_000, pymix_ops=25_000,
+                 mem_keys=1_000_000, startup_trials=5, idle_seconds=5.0, n_sql=20_000, quiet_wait=5.0),
 }
 CLIENTS = 50
 KEYSPACE = 100_000           # -r for redis-benchmark, keys preloaded for GET/MGET
