@@ -700,8 +700,8 @@ def render(suite: Suite, workloads: list, info: dict, started: str, mode_name: s
         L.append("redis-py mix: the same kind of mix (%s) sent through redis-py's asyncio client (hiredis parser), "
                  "one task per connection awaiting each reply, as an application does. The client uses a whole "
                  "core at a few thousand ops/s, so ops/s show what such an application gets from either server; "
-                 "the servers' CPU per request (below) still compares them. Hit ratio: respd %s, redis-server %s (the tasks' "
-                 "requests interleave by reply timing, so it may differ in the third digit)."
+                 "the servers' CPU per request (below) still compares them. Hit ratio: respd %s, redis-server %s "
+                 "(the tasks' requests interleave by reply timing, so it may differ in the third digit)."
                  % (suite.extra.get("redis_py_mix", ""), fmt_num(hr["respd"], 3), fmt_num(hr["redis"], 3)))
         L.append("")
     L.append("MSET/MGET ops are commands of 10 keys each. SQL rows (when present) compare respd on its SQL store "
