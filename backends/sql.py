@@ -22,11 +22,11 @@ Contracts kept by every method:
   and NX over an expired row succeeds.
 - *Lock order*: every writer locks rows in ascending key order (UTF-8 / byte order): batches are sorted by key,
   multi-row statements (MSET, DEL k...) take sorted keys and are never batched, RENAME locks both rows in order.
-  So store operations cannot deadlock each other, with one exception: RENAME to a key that did not exist when
-  it locked must then insert it, out of order if it sorts first (a missing row cannot be locked). A deadlock
-  (that one, or with a user transaction: MULTI/EXEC writes keys in the client's order) is detected by
-  PostgreSQL; batches then run statement by statement and store transactions start over (up to
-  ``TX_ATTEMPTS`` times); a lone multi-row statement chosen as the victim fails with ``StoreUnavailable``.
+  A missing row cannot be locked: RENAME first inserts an expired (invisible) row for a dst that does not
+  exist, in its turn. So store operations cannot deadlock each other; a deadlock with a user transaction
+  (MULTI/EXEC writes keys in the client's order) is detected by PostgreSQL; batches then run statement by
+  statement and store transactions start over (up to ``TX_ATTEMPTS`` times); a lone multi-row statement chosen
+  as the victim fails with ``StoreUnavailable``.
 - *Durability*: a write that returned is committed (autocommit, or COMMIT before returning).
 - *Availability*: every operation is bounded by the database's ``command_timeout``; a database that is down,
   unreachable or too slow raises ``StoreUnavailable`` and the pool heals itself when it comes back.
@@ -326,6 +326,10 @@ class SQLStore(Store):
         self.q_set_xx = q("UPDATE {t} SET {v} = %s, {e} = %s WHERE {k} = %s AND LIVE RETURNING 1")
         self.q_set_xx_keep = q("UPDATE {t} SET {v} = %s WHERE {k} = %s AND LIVE RETURNING 1")
         self.q_insert_new = q(ins + "VALUES (%s, %s, %s) ON CONFLICT ({k}) DO NOTHING RETURNING 1")
+        # RENAME's hold on dst: locks its row, or inserts one that is expired at once (no reader ever sees it) when
+        # there is none. DO UPDATE ... WHERE false updates nothing but locks the existing row, atomically with
+        # the check (a DO NOTHING then a lock would miss a row deleted in between).
+        self.q_hold = q(ins + "VALUES (%s, ''::bytea, 0) ON CONFLICT ({k}) DO UPDATE SET {e} = t.{e} WHERE false")
         self.q_update_row = q("UPDATE {t} SET {v} = %s, {e} = %s WHERE {k} = %s")
         self.q_del1 = q("DELETE FROM {t} WHERE {k} = %s RETURNING LIVE")
         self.q_del1_live = q("DELETE FROM {t} WHERE {k} = %s AND LIVE RETURNING 1")
@@ -980,15 +984,31 @@ class SQLStore(Store):
         if nx:
             ok = await self._session(lambda s: self._renamenx(s, ks, kd), savepoint=True)
         else:
-            ok = await self._session(lambda s: self._rename(s, ks, kd))
+            # in a user transaction, the savepoint also removes dst's placeholder when src is missing
+            ok = await self._session(lambda s: self._rename(s, ks, kd), savepoint=True)
         if ok and ks != kd:
             self.watches.touch(src)
             self.watches.touch(dst)
         return ok
 
     async def _lock_pair(self, s: _Session, ks, kd) -> dict:
-        """Lock src and dst rows in key order; {key: (payload, expires)} of the live ones. NoSuchKey without src."""
-        rows = await s.q(self.q_lockn, (sorted({ks, kd}),))
+        """Lock src and dst rows in key order; {key: (payload, expires)} of the live ones. NoSuchKey without src.
+
+        dst is written later, and a missing row cannot be locked: ``q_hold`` locks dst's row in its turn in key
+        order, or, when there is none, inserts an expired one (invisible to every reader) in its place. So this
+        transaction takes its rows in ascending order like every other writer. The rename overwrites the
+        placeholder, or the rollback removes it."""
+        if ks == kd:
+            rows = await s.q(self.q_lockn, ([ks],))
+        elif kd < ks:
+            await s.q(self.q_hold, (kd,))
+            rows = await s.q(self.q_lockn, ([kd, ks],))
+        else:
+            rows = await s.q(self.q_lockn, ([ks],))
+            if not rows:
+                raise NoSuchKey()
+            await s.q(self.q_hold, (kd,))
+            rows += await s.q(self.q_lockn, ([kd],))
         now = now_ms()
         found = {r[0]: (r[1], r[2]) for r in rows if r[2] is None or r[2] > now}
         if ks not in found:

@@ -414,6 +414,20 @@ async def test_rename(store, clock, raw, table):
     plant(raw, table, "h", {"x": 1})
     assert await store.rename(b"h", b"h2") is True  # any type moves
     assert await store.type(b"h2") == b"hash"
+    # RENAME holds dst's place with an expired row while it works: none is left behind by a failed RENAME
+    # (own transaction, or inside a user transaction), whichever side of src dst sorts on
+    for src, dst in ((b"m", b"0"), (b"m", b"z")):
+        with pytest.raises(NoSuchKey):
+            await store.rename(src, dst)
+        async with store.transaction():
+            with pytest.raises(NoSuchKey):
+                await store.rename(src, dst)
+            await store.set(b"other", b"1")
+        assert await store.rename(b"d", src, nx=True) is True  # src exists now, dst is absent
+        assert await store.rename(src, dst, nx=True) is True
+        assert await store.get(dst) == b"1" and await store.expire_time(dst) == at
+        assert await store.rename(dst, b"d") is True
+    assert raw.execute('SELECT key FROM "%s" WHERE key IN (\'m\', \'0\', \'z\')' % table).fetchall() == []
 
 
 async def test_copy(store, clock):
@@ -755,9 +769,9 @@ async def test_many_key_statements_probe_the_index_without_statistics(pg_server,
 
 
 async def test_multi_key_writers_on_two_nodes_never_deadlock(pg_server, clock, table):
-    """MSET and DEL of several keys from two databases (two respd nodes) on the same few rows: both lock rows in
-    ascending key order, so neither may fail with a deadlock. DEL used to lock rows in the order its scan met
-    them."""
+    """MSET, DEL of several keys and RENAME from two databases (two respd nodes) on the same few rows: all lock
+    rows in ascending key order, so none may fail with a deadlock. DEL used to lock rows in the order its scan met
+    them; RENAME inserted a dst that did not exist after locking src, out of order when dst sorts first."""
     import random
     a = SQLStore("test:a", make_db(pg_server.dsn), table_name=table, create_table=True)
     b = SQLStore("test:b", make_db(pg_server.dsn), table_name=table)
@@ -770,11 +784,16 @@ async def test_multi_key_writers_on_two_nodes_never_deadlock(pg_server, clock, t
         rng = random.Random(seed)
         for _ in range(40):
             picked = rng.sample(keys, rng.randint(2, 6))
+            op = rng.random()
             try:
-                if rng.random() < 0.5:
+                if op < 0.35:
                     await store.mset([(k, b"v") for k in picked])
-                else:
+                elif op < 0.7:
                     await store.delete(picked)
+                else:
+                    await store.rename(picked[0], picked[1])
+            except NoSuchKey:
+                pass
             except StoreUnavailable as e:
                 errors.append(e)
 
