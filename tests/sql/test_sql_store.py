@@ -2,6 +2,7 @@
 schemas, keys, foreign rows, transactions, SCAN, outages and cleanup."""
 from __future__ import annotations
 
+import random
 from contextlib import asynccontextmanager
 
 import msgpack
@@ -746,7 +747,7 @@ async def test_many_key_statements_probe_the_index_without_statistics(pg_server,
     await s.start()
     try:
         assert s.key_type == key_type
-        ks = [s._k(b"k:%08d" % i) for i in (5, 50, 500, 5000, 7000)] + [s._k(b"k:%08d" % i) for i in range(1, 12)]
+        ks = [s._k(b"k:%08d" % i) for i in (5, 50, 500, 5000, 7000, *range(1, 12))]
         now = clock.ms()
         statements = {
             "q_mget": (s.q_mget, (ks, now)), "m_get": (s.m_get.multi, (ks, now)),
@@ -772,11 +773,6 @@ async def test_multi_key_writers_on_two_nodes_never_deadlock(pg_server, clock, t
     """MSET, DEL of several keys and RENAME from two databases (two respd nodes) on the same few rows: all lock
     rows in ascending key order, so none may fail with a deadlock. DEL used to lock rows in the order its scan met
     them; RENAME inserted a dst that did not exist after locking src, out of order when dst sorts first."""
-    import random
-    a = SQLStore("test:a", make_db(pg_server.dsn), table_name=table, create_table=True)
-    b = SQLStore("test:b", make_db(pg_server.dsn), table_name=table)
-    await a.start()
-    await b.start()
     keys = [b"k%d" % i for i in range(8)]
     errors: list = []
 
@@ -797,13 +793,10 @@ async def test_multi_key_writers_on_two_nodes_never_deadlock(pg_server, clock, t
             except StoreUnavailable as e:
                 errors.append(e)
 
-    try:
+    async with two_nodes(pg_server, table) as stores:
         async with trio.open_nursery() as nursery:
             for i in range(6):
-                nursery.start_soon(worker, a if i % 2 else b, i)
-    finally:
-        await a.aclose()
-        await b.aclose()
+                nursery.start_soon(worker, stores[i % 2], i)
     assert not errors
 
 
