@@ -38,9 +38,7 @@ from .errors import ProtocolError
 INLINE_MAX = 64 * 1024
 HISTORY_MAX = 1024 * 1024
 NESTED_CHECK_MAX = 4096
-# hiredis is handed a long receive this much at a time: it moves its unparsed bytes to the front of its buffer after
-# every request once 1 KiB is consumed, so a whole 64 KiB chunk of 1 KiB requests would be moved ~30 KiB per request
-FEED_PIECE = 4096
+FEED_PIECE = 4096  # hiredis is handed a long receive this much at a time (see the module docstring)
 _HEADER_RX = re.compile(rb"(?:^|(?<=\n))([$*])(-?\d+)\r\n")
 # Candidate multibulk counts worth a closer look: 7+ digits (the limit is 1,048,576), 2+ before AUTH (limit 10).
 _BIG_COUNT = re.compile(rb"\*[1-9]\d{6}")
@@ -443,19 +441,13 @@ class RequestReader:
 
     def _shape_error(self, item) -> ProtocolError:
         if item is None:
-            err = ProtocolError("invalid bulk length")
-        elif type(item) is list:
-            err = ProtocolError("expected '$', got '*'")
-        elif type(item) is int:
-            err = ProtocolError("expected '$', got ':'")
-        else:
-            err = ProtocolError("expected '$', got '-'" if isinstance(item, hiredis.ReplyError)
-                                else "expected '$', got '+'")
-        self._error = err
-        self._at_boundary = True
-        self._rest = None
-        self._held = None
-        return err
+            return self._set_error("invalid bulk length")
+        if type(item) is list:
+            return self._set_error("expected '$', got '*'")
+        if type(item) is int:
+            return self._set_error("expected '$', got ':'")
+        return self._set_error("expected '$', got '-'" if isinstance(item, hiredis.ReplyError)
+                               else "expected '$', got '+'")
 
     def _map_hiredis_error(self, msg: str) -> ProtocolError:
         m = re.search(r'got "(.)" as reply type byte', msg)
@@ -465,13 +457,8 @@ class RequestReader:
             text = "invalid bulk length"
         else:
             text = "invalid multibulk length"
-        err = ProtocolError(text)
-        self._error = err
-        self._at_boundary = True
-        self._rest = None
-        self._held = None
         self._pending.clear()
-        return err
+        return self._set_error(text)
 
     def _check_unauthenticated(self, req: list[bytes]) -> None:
         if len(req) > 10:
@@ -481,6 +468,7 @@ class RequestReader:
                 raise self._set_error("unauthenticated bulk length")
 
     def _set_error(self, text: str) -> ProtocolError:
+        """Keep the error (every later call raises it) and drop whatever input is left."""
         err = ProtocolError(text)
         self._error = err
         self._at_boundary = True
