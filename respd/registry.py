@@ -150,6 +150,8 @@ SERVER_FIELDS: dict[str, tuple] = {
     "tls_key_file": (_str, None),
     "tls_ca_cert_file": (_str, None),
     "tls_auth_clients": (_choice("yes", "no", "optional"), "no"),
+    "tls_key_file_pass": (_str, None),
+    "auth_failure_delay": (parse_duration, 1.0),
 }
 
 _COMMON = {"name": (_str, _NOT_SET), "kind": (_str, _NOT_SET), "lifecycle": (_lifecycle, {}),

@@ -338,6 +338,7 @@ def attach_policies(app, reg: Registry) -> None:
 
 
 def configure_security(app, reg: Registry) -> None:
+    app.auth.failure_delay = app.settings.get("auth_failure_delay", 1.0)
     users = build_users(reg)
     if users:
         if "default" not in users:

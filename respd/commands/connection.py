@@ -59,7 +59,10 @@ def hello(sess, argv):
     if setname is not None:
         _check_name(setname)
     if auth is not None:
-        sess.app.auth.login(sess, auth[0], auth[1])  # raises WRONGPASS with nothing changed
+        try:
+            sess.app.auth.login(sess, auth[0], auth[1])  # raises WRONGPASS with nothing changed
+        except CommandError as e:
+            return sess.app.auth.answer_failure(e)
     if setname is not None:
         sess.name = setname
     if proto is not None:
@@ -72,10 +75,13 @@ def hello(sess, argv):
 def auth(sess, argv):
     if len(argv) > 3:
         raise CommandError(errors.SYNTAX)
-    if len(argv) == 2:
-        sess.app.auth.login(sess, b"default", argv[1], one_arg=True)
-    else:
-        sess.app.auth.login(sess, argv[1], argv[2])
+    try:
+        if len(argv) == 2:
+            sess.app.auth.login(sess, b"default", argv[1], one_arg=True)
+        else:
+            sess.app.auth.login(sess, argv[1], argv[2])
+    except CommandError as e:  # WRONGPASS, answered after a delay past a few failures on this connection
+        return sess.app.auth.answer_failure(e)
     return OK
 
 

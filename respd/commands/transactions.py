@@ -123,7 +123,9 @@ def _rules_changed(denied: Err) -> Err:
 
 
 def _may_switch(cmd) -> bool:
-    return cmd.name in ("select", "copy", "move", "flushall")
+    """Whether a queued command needs the awaiting path: it may reach another store (an async one), or it is a
+    login whose WRONGPASS may be answered after a delay (``Auth.answer_failure``)."""
+    return cmd.name in ("select", "copy", "move", "flushall", "auth", "hello")
 
 
 async def _exec_async(sess, queue, run):
