@@ -146,7 +146,10 @@ def acl_dryrun(sess, argv):
 
 # ------------------------------------------------------------------------------------------------- ACL LOG
 class AclLog:
-    """Redis' ACL LOG: recent denials, similar ones (same reason/context/object/user within 60 s) merged."""
+    """Redis' ACL LOG: recent denials, similar ones (same reason/context/object/user within 60 s of the entry's last
+    event, among the 10 newest entries) merged into one entry with a count. As in Redis 7.0, a merge moves the
+    entry's time to the new event: ``age-seconds`` is the time since its last event, so an entry kept alive by a
+    steady stream of failed AUTHs stays one entry with a growing count."""
 
     def __init__(self, max_len: int = 128):
         self.entries: deque = deque()
@@ -184,7 +187,7 @@ class AclLog:
             out.append(Map([(b"count", e["count"]), (b"reason", e["reason"].encode()),
                             (b"context", e["context"].encode()), (b"object", e["object"]),
                             (b"username", e["username"].encode()),
-                            (b"age-seconds", Double(round(now - e["created"], 3))),
+                            (b"age-seconds", Double(round(now - e["updated"], 3))),
                             (b"client-info", e["client-info"])]))
         return out
 

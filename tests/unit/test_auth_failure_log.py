@@ -73,3 +73,20 @@ def test_user_names_are_quoted_and_cut(caplog):
     fl.failed("10.0.0.2:1", "a\r\nWARNING fake line" + "x" * 100)
     (line,) = _lines(caplog)
     assert "\n" not in line and "\r" not in line and "...(120 chars)" in line
+
+
+def test_acl_log_entry_age_is_since_its_last_event(monkeypatch):
+    """Redis 7.0 moves a merged ACL LOG entry's time to the newest event (addACLLogEntry: match->ctime =
+    le->ctime): a steady guesser keeps one entry whose count grows and whose age-seconds stays small."""
+    import respd.commands.acl as acl_commands
+    from respd.replies import encode
+    now = [1000.0]
+    monkeypatch.setattr(acl_commands.time, "time", lambda: now[0])
+    log = acl_commands.AclLog()
+    for _ in range(4):            # every 50 s: each event within 60 s of the previous one
+        log.add("auth", b"AUTH", "default")
+        now[0] += 50
+    now[0] -= 49                  # 1 s after the last event, 151 s after the first
+    (entry,) = log.reply()
+    text = encode(entry, 2)
+    assert b"$5\r\ncount\r\n:4\r\n" in text and b"$11\r\nage-seconds\r\n$1\r\n1\r\n" in text, text
