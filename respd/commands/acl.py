@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+import weakref
 from collections import deque
 from typing import Optional
 
@@ -154,10 +155,13 @@ class AclLog:
     def __init__(self, max_len: int = 128):
         self.entries: deque = deque()
         self.max_len = max_len
+        self.executing = weakref.WeakSet()   # sessions running an EXEC's queue (transactions.exec_)
 
     def add(self, reason: str, obj: bytes, username: str, sess=None) -> None:
         now = time.time()
-        context = "toplevel"  # denials are found when a command is queued, never inside EXEC
+        # Redis' context: "multi" for a command refused while queued in MULTI or re-checked (or AUTH failing) in EXEC
+        in_multi = sess is not None and (getattr(sess, "multi", None) is not None or sess in self.executing)
+        context = "multi" if in_multi else "toplevel"
         info = b""
         if sess is not None:
             from .connection import client_line

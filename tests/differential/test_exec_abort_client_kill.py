@@ -103,3 +103,29 @@ def _client_kill(port: int) -> list:
 def test_client_kill_filters_like_redis(respd_factory):
     expected, got = _both(respd_factory, _client_kill)
     assert got == expected
+
+
+_ENTRY = re.compile(rb"\$5\r\ncount\r\n:(\d+)\r\n\$6\r\nreason\r\n\$\d+\r\n(\w+)\r\n\$7\r\ncontext\r\n\$\d+\r\n(\w+)"
+                    rb"\r\n\$6\r\nobject\r\n\$\d+\r\n([^\r]*)\r\n\$8\r\nusername\r\n\$\d+\r\n(\w+)\r\n")
+
+
+def _acl_log(port: int) -> list:
+    admin, u = RawClient(port), RawClient(port)
+    out = [admin.cmd("ACL SETUSER u on >p +@all -get ~k*"), u.cmd("AUTH u p")]
+    out += u.pipeline(["GET k1", "GET k1", "SET x v",                     # toplevel: command twice, key
+                       "MULTI", "GET k1", "SET x v", "EXEC",               # refused while queued: context multi
+                       "AUTH u wrong", "AUTH u wrong", "AUTH u wrong",     # one auth entry, count 3
+                       "MULTI", "AUTH u wrong", "EXEC",                    # failing inside EXEC: context multi
+                       "MULTI", "SET k2 v"])
+    out.append(admin.cmd("ACL SETUSER u -set"))
+    out.append(u.cmd("EXEC"))                                              # re-checked at EXEC: context multi
+    out.append(_ENTRY.findall(admin.cmd("ACL LOG")))
+    admin.close()
+    u.close()
+    return out
+
+
+def test_acl_log_counts_and_contexts_like_redis(respd_factory):
+    expected, got = _both(respd_factory, _acl_log)
+    assert (b"3", b"auth", b"toplevel", b"AUTH", b"u") in expected[-1]
+    assert got == expected
