@@ -126,11 +126,12 @@ class Auth:
         sess.authenticated = True
         sess.acl = user.permissions
 
-    def answer_failure(self, e: CommandError):
+    def answer_failure(self, sess, e: CommandError):
         """What a handler gives back for a failed login: re-raises ``e`` at once, or returns a coroutine raising it
-        after the delay the connection is owed (dispatch maps either to the error reply)."""
+        after the delay the connection is owed (dispatch maps either to the error reply). No delay once the server
+        is shutting down, so that a guesser's pipeline does not hold the shutdown until its grace period ends."""
         delay = getattr(e, "delay", 0.0)
-        if not delay or self.sleep is None:
+        if not delay or self.sleep is None or getattr(sess.app, "draining", False):
             raise e
         return self._answer_later(e, delay)
 

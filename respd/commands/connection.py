@@ -62,7 +62,7 @@ def hello(sess, argv):
         try:
             sess.app.auth.login(sess, auth[0], auth[1])  # raises WRONGPASS with nothing changed
         except CommandError as e:
-            return sess.app.auth.answer_failure(e)
+            return sess.app.auth.answer_failure(sess, e)
     if setname is not None:
         sess.name = setname
     if proto is not None:
@@ -81,7 +81,7 @@ def auth(sess, argv):
         else:
             sess.app.auth.login(sess, argv[1], argv[2])
     except CommandError as e:  # WRONGPASS, answered after a delay past a few failures on this connection
-        return sess.app.auth.answer_failure(e)
+        return sess.app.auth.answer_failure(sess, e)
     return OK
 
 

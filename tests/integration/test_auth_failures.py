@@ -3,6 +3,7 @@ INFO keep the counts, and past a few failures on one connection its WRONGPASS re
 own task while other clients are served."""
 from __future__ import annotations
 
+import signal
 import threading
 import time
 
@@ -14,6 +15,11 @@ WRONGPASS = b"-WRONGPASS invalid username-password pair or user is disabled.\r\n
 def _server(respd_factory, tmp_path, **server):
     reg = write_registry(tmp_path, "pw.yaml", memory_registry(server=dict({"requirepass": "secret"}, **server)))
     return respd_factory(configs=[reg])
+
+
+def _failures(admin) -> int:
+    info = admin.cmd("INFO stats")
+    return int(info.split(b"auth_failures:")[1].split(b"\r\n")[0])
 
 
 def _auth_lines(proc) -> list:
@@ -62,13 +68,31 @@ def test_repeated_failures_on_one_connection_are_answered_late_without_blocking_
     guesser = RawClient(proc.port, timeout=30)
     start = time.monotonic()
     guesser.send(b"AUTH a\r\n" * 3 + b"AUTH default b\r\nHELLO 3 AUTH default c\r\nPING\r\n")
-    assert guesser.read_replies(3) == [WRONGPASS] * 3          # the first three are answered at once
     with RawClient(proc.port) as other:                       # served while the guesser's task sleeps
         assert other.pipeline(["AUTH secret", "SET k v", "GET k"]) == [b"+OK\r\n", b"+OK\r\n", b"$1\r\nv\r\n"]
-    assert guesser.read_replies(3) == [WRONGPASS, WRONGPASS, b"-NOAUTH Authentication required.\r\n"]
+    # the replies of one received chunk leave together, after its last delay
+    assert guesser.read_replies(6) == [WRONGPASS] * 5 + [b"-NOAUTH Authentication required.\r\n"]
     assert time.monotonic() - start >= 1.9   # two delayed failures (a lower bound: the server slept that long)
     # inside MULTI the delay applies at EXEC; the transaction's replies keep their order
     guesser.send(b"AUTH secret\r\nMULTI\r\nAUTH x\r\nPING\r\nEXEC\r\n")
     assert guesser.read_replies(5) == [b"+OK\r\n", b"+OK\r\n", b"+QUEUED\r\n", b"+QUEUED\r\n",
                                        b"*2\r\n" + WRONGPASS + b"+PONG\r\n"]
+    guesser.close()
+
+
+def test_shutdown_does_not_wait_for_delayed_failures(respd_factory, tmp_path):
+    """SIGTERM while a guesser's pipeline of delayed failures is being answered: the rest is answered at once, so
+    the whole pipeline gets its replies before the close, instead of the connection being cut after the grace."""
+    proc = _server(respd_factory, tmp_path)
+    guesser = RawClient(proc.port, timeout=30)
+    guesser.send(b"AUTH a\r\n" * 100)   # 97 delays of 1 s: far beyond the 5 s shutdown grace
+    with RawClient(proc.port) as admin:
+        assert admin.cmd("AUTH secret") == b"+OK\r\n"
+        deadline = time.monotonic() + 30   # a hang guard: wait until the guesser is in its delayed failures
+        while _failures(admin) < 5 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    proc.proc.send_signal(signal.SIGTERM)
+    assert guesser.read_replies(100) == [WRONGPASS] * 100
+    assert guesser.is_closed(10)
+    assert proc.proc.wait(30) == 0
     guesser.close()
