@@ -72,7 +72,7 @@ def execute(sess, argv: list[bytes]) -> Any:
     if not sess.authenticated and name not in _NO_AUTH_NEEDED:
         if sess.multi is not None:
             sess.multi_error = True
-        return Err(errors.NOAUTH)
+        return _exec_abort(sess, Err(errors.NOAUTH)) if name == b"exec" else Err(errors.NOAUTH)
     if sess.multi is not None and "no_multi" in cmd.flags:
         sess.multi_error = True
         return Err("ERR Command not allowed inside a transaction")
@@ -81,7 +81,7 @@ def execute(sess, argv: list[bytes]) -> Any:
         if denied is not None:
             if sess.multi is not None:
                 sess.multi_error = True
-            return denied
+            return _exec_abort(sess, denied) if name == b"exec" else denied
     if app.maxmemory and (cmd.denyoom or sess.multi is not None) and name not in _MULTI_IMMEDIATE \
             and app.over_maxmemory():
         if sess.multi is not None:
@@ -91,6 +91,14 @@ def execute(sess, argv: list[bytes]) -> Any:
         sess.multi.append((cmd, argv))
         return QUEUED
     return run(sess, cmd, argv)
+
+
+def _exec_abort(sess, refusal: Err) -> Err:
+    """EXEC refused before it runs (NOAUTH, NOPERM): as Redis' rejectCommand, the transaction (if any) is discarded
+    and the refusal comes back as ``EXECABORT Transaction discarded because of: <refusal>``."""
+    sess.reset_multi()
+    sess.unwatch()
+    return Err(b"EXECABORT Transaction discarded because of: " + refusal.text)
 
 
 def run(sess, cmd: Command, argv: list[bytes]) -> Any:

@@ -150,6 +150,8 @@ SERVER_FIELDS: dict[str, tuple] = {
     "tls_key_file": (_str, None),
     "tls_ca_cert_file": (_str, None),
     "tls_auth_clients": (_choice("yes", "no", "optional"), "no"),
+    "tls_key_file_pass": (_str, None),
+    "auth_failure_delay": (parse_duration, 1.0),
 }
 
 _COMMON = {"name": (_str, _NOT_SET), "kind": (_str, _NOT_SET), "lifecycle": (_lifecycle, {}),
@@ -185,6 +187,7 @@ class Registry:
     server: dict = field(default_factory=dict)
     entries: dict = field(default_factory=dict)       # id -> Entry
     databases: dict = field(default_factory=dict)     # index -> (store id, file)
+    server_files: dict = field(default_factory=dict)  # server setting -> the file that set it (the last one)
 
     def error(self, entry: Entry, field_: Optional[str], message: str) -> ConfigError:
         return ConfigError(entry.file, message, entry.id, field_)
@@ -262,6 +265,7 @@ def _load_file(reg: Registry, path: str) -> None:
                 reg.databases[idx] = (sid, path)
         else:
             reg.server[key] = value
+            reg.server_files[key] = path
     if not isinstance(entries, list):
         raise ConfigError(path, "must be a list", None, "entries")
     for i, raw in enumerate(entries):

@@ -338,6 +338,7 @@ def attach_policies(app, reg: Registry) -> None:
 
 
 def configure_security(app, reg: Registry) -> None:
+    app.auth.failure_delay = app.settings.get("auth_failure_delay", 1.0)
     users = build_users(reg)
     if users:
         if "default" not in users:
@@ -409,6 +410,8 @@ def load_aclfile(app, path: str, startup: bool = False, current=None) -> None:
         log.warning("aclfile %s does not exist yet: starting without runtime users", path)
         return
     except OSError as e:
+        if startup:  # a config error like any other (it used to escape as a traceback)
+            raise ConfigError(path, "cannot read aclfile: %s" % (e.strerror or e), None, "server.aclfile") from None
         raise AclFileError("Error loading ACLs, opening file '%s': %s" % (path, e.strerror or e)) from None
     except AclFileError as e:
         if startup:

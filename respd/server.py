@@ -138,6 +138,8 @@ async def serve(app: App, *, task_status=trio.TASK_STATUS_IGNORED, handle_signal
         async with trio.open_nursery() as main:
             app.poller = Poller(app)
             main.start_soon(app.poller.run)
+            app.auth.sleep = trio.sleep  # delayed WRONGPASS replies sleep in their client's task
+            main.start_soon(app.auth.failure_log.run, trio.sleep)  # failed-AUTH summaries, a last one at shutdown
             if handle_signals:
                 main.start_soon(_stop_on_signal, stop)
             for store in app.stores.values():

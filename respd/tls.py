@@ -8,6 +8,12 @@ Server settings (registry ``server:`` section, as Redis names them):
 * ``tls_ca_cert_file`` — CA bundle used to verify client certificates.
 * ``tls_auth_clients`` — ``yes`` (default in Redis; here ``no``): clients must present a certificate signed by
   that CA; ``optional``: verified when presented; ``no``: not asked for.
+* ``tls_key_file_pass`` — the passphrase of an encrypted ``tls_key_file`` (Redis' ``tls-key-file-pass``). Without
+  it an encrypted key is a configuration error: respd never prompts for a passphrase on the terminal.
+
+``check_settings`` runs every check a start makes short of listening (``--check-config`` and every start call it
+before anything is opened): the files are read and loaded into a real ``SSLContext``, the key must match the
+certificate, ``tls_port`` must differ from ``port``. Each problem is a ``TLSConfigError`` naming the setting.
 
 A certificate only proves the client's identity to TLS; the client still authenticates as a user with AUTH/HELLO
 (or is the ``default`` user). Plain-TCP and TLS connections are served by the same ``connection.handle`` through
@@ -27,32 +33,92 @@ HANDSHAKE_TIMEOUT = 10.0
 
 
 class TLSConfigError(Exception):
-    """A TLS setting that prevents starting the TLS listener."""
+    """A TLS setting that prevents starting the TLS listener; ``field`` is the server setting at fault."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__("%s: %s" % (field, message))
+        self.field = field
+        self.message = message
+
+
+class _EncryptedKey(Exception):
+    """Raised from the passphrase callback: OpenSSL must not prompt on the terminal."""
+
+
+def _no_passphrase():
+    raise _EncryptedKey()
+
+
+def check_settings(settings: dict) -> list:
+    """Validate the TLS settings as a start would (loading every file, without listening); returns warnings (text)
+    for settings that have no effect, raises TLSConfigError for settings that would keep respd from starting."""
+    port = settings.get("port", 6379)
+    tls_port = settings.get("tls_port", 0)
+    if not tls_port:
+        unused = [k for k in ("tls_cert_file", "tls_key_file", "tls_ca_cert_file", "tls_key_file_pass")
+                  if settings.get(k)]
+        if unused:
+            return ["%s set but tls_port is not: respd will not accept TLS connections" % ", ".join(unused)]
+        return []
+    if tls_port == port:
+        raise TLSConfigError("tls_port", "must differ from port (both are %d)" % port)
+    make_context(settings)
+    return []
 
 
 def make_context(settings: dict) -> ssl.SSLContext:
     """The server-side SSLContext for the settings; TLSConfigError names the bad setting."""
     cert, key = settings.get("tls_cert_file"), settings.get("tls_key_file")
-    if not cert or not key:
-        raise TLSConfigError("tls_port needs tls_cert_file and tls_key_file")
-    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    try:
-        ctx.load_cert_chain(cert, key)
-    except (OSError, ssl.SSLError) as e:
-        raise TLSConfigError("cannot load tls_cert_file %s / tls_key_file %s: %s" % (cert, key, e)) from None
+    for name, path in (("tls_cert_file", cert), ("tls_key_file", key)):
+        if not path:
+            raise TLSConfigError(name, "is required when tls_port is set")
+        _readable(name, path)
     mode = settings.get("tls_auth_clients", "no")
     ca = settings.get("tls_ca_cert_file")
+    if mode in ("yes", "optional") and not ca:
+        raise TLSConfigError("tls_auth_clients", "'%s' needs tls_ca_cert_file (the CA that signs client "
+                             "certificates)" % mode)
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:  # the certificate file alone first, so that a problem there is not blamed on the key
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_verify_locations(cert)
+    except ssl.SSLError as e:
+        raise TLSConfigError("tls_cert_file", "%s holds no PEM certificate (%s)" % (cert, _ssl_reason(e))) from None
+    passphrase = settings.get("tls_key_file_pass")
+    try:
+        ctx.load_cert_chain(cert, key, password=passphrase if passphrase else _no_passphrase)
+    except _EncryptedKey:
+        raise TLSConfigError("tls_key_file", "%s is encrypted: set tls_key_file_pass, or use an unencrypted key"
+                             % key) from None
+    except ssl.SSLError as e:
+        if getattr(e, "reason", None) == "KEY_VALUES_MISMATCH":
+            raise TLSConfigError("tls_key_file", "%s does not match the certificate in tls_cert_file %s"
+                                 % (key, cert)) from None
+        why = "wrong tls_key_file_pass, or not a PEM private key" if passphrase else "not a PEM private key"
+        raise TLSConfigError("tls_key_file", "cannot load %s: %s (%s)" % (key, why, _ssl_reason(e))) from None
+    except OSError as e:
+        raise TLSConfigError("tls_cert_file", "cannot load %s / %s: %s" % (cert, key, e.strerror or e)) from None
     if mode in ("yes", "optional"):
-        if not ca:
-            raise TLSConfigError("tls_auth_clients: %s needs tls_ca_cert_file" % mode)
         ctx.verify_mode = ssl.CERT_REQUIRED if mode == "yes" else ssl.CERT_OPTIONAL
     if ca:
+        _readable("tls_ca_cert_file", ca)
         try:
             ctx.load_verify_locations(ca)
         except (OSError, ssl.SSLError) as e:
-            raise TLSConfigError("cannot load tls_ca_cert_file %s: %s" % (ca, e)) from None
+            raise TLSConfigError("tls_ca_cert_file", "cannot load %s: %s" % (ca, _ssl_reason(e))) from None
     return ctx
+
+
+def _readable(field: str, path: str) -> None:
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as e:
+        raise TLSConfigError(field, "cannot read %s: %s" % (path, e.strerror or e)) from None
+
+
+def _ssl_reason(e: Exception) -> str:
+    return getattr(e, "reason", None) or getattr(e, "strerror", None) or str(e)
 
 
 async def _handle(app, ctx: ssl.SSLContext, tcp: trio.SocketStream) -> None:

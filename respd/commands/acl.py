@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+import weakref
 from collections import deque
 from typing import Optional
 
@@ -146,15 +147,21 @@ def acl_dryrun(sess, argv):
 
 # ------------------------------------------------------------------------------------------------- ACL LOG
 class AclLog:
-    """Redis' ACL LOG: recent denials, similar ones (same reason/context/object/user within 60 s) merged."""
+    """Redis' ACL LOG: recent denials, similar ones (same reason/context/object/user within 60 s of the entry's last
+    event, among the 10 newest entries) merged into one entry with a count. As in Redis 7.0, a merge moves the
+    entry's time to the new event: ``age-seconds`` is the time since its last event, so an entry kept alive by a
+    steady stream of failed AUTHs stays one entry with a growing count."""
 
     def __init__(self, max_len: int = 128):
         self.entries: deque = deque()
         self.max_len = max_len
+        self.executing = weakref.WeakSet()   # sessions running an EXEC's queue (transactions.exec_)
 
     def add(self, reason: str, obj: bytes, username: str, sess=None) -> None:
         now = time.time()
-        context = "toplevel"  # denials are found when a command is queued, never inside EXEC
+        # Redis' context: "multi" for a command refused while queued in MULTI or re-checked (or AUTH failing) in EXEC
+        in_multi = sess is not None and (getattr(sess, "multi", None) is not None or sess in self.executing)
+        context = "multi" if in_multi else "toplevel"
         info = b""
         if sess is not None:
             from .connection import client_line
@@ -184,7 +191,7 @@ class AclLog:
             out.append(Map([(b"count", e["count"]), (b"reason", e["reason"].encode()),
                             (b"context", e["context"].encode()), (b"object", e["object"]),
                             (b"username", e["username"].encode()),
-                            (b"age-seconds", Double(round(now - e["created"], 3))),
+                            (b"age-seconds", Double(round(now - e["updated"], 3))),
                             (b"client-info", e["client-info"])]))
         return out
 

@@ -59,7 +59,10 @@ def hello(sess, argv):
     if setname is not None:
         _check_name(setname)
     if auth is not None:
-        sess.app.auth.login(sess, auth[0], auth[1])  # raises WRONGPASS with nothing changed
+        try:
+            sess.app.auth.login(sess, auth[0], auth[1])  # raises WRONGPASS with nothing changed
+        except CommandError as e:
+            return sess.app.auth.answer_failure(sess, e)
     if setname is not None:
         sess.name = setname
     if proto is not None:
@@ -72,10 +75,13 @@ def hello(sess, argv):
 def auth(sess, argv):
     if len(argv) > 3:
         raise CommandError(errors.SYNTAX)
-    if len(argv) == 2:
-        sess.app.auth.login(sess, b"default", argv[1], one_arg=True)
-    else:
-        sess.app.auth.login(sess, argv[1], argv[2])
+    try:
+        if len(argv) == 2:
+            sess.app.auth.login(sess, b"default", argv[1], one_arg=True)
+        else:
+            sess.app.auth.login(sess, argv[1], argv[2])
+    except CommandError as e:  # WRONGPASS, answered after a delay past a few failures on this connection
+        return sess.app.auth.answer_failure(sess, e)
     return OK
 
 
@@ -237,36 +243,64 @@ def client_reply(sess, argv):
 @command("KILL", -3, _C, (), ("admin", "slow", "dangerous", "connection"), "connection",
          "Terminates open connections.", since="2.4.0", parent="CLIENT")
 def client_kill(sess, argv):
+    """CLIENT KILL ip:port | CLIENT KILL [ID id] [ADDR ip:port] [LADDR ip:port] [TYPE type] [USER name]
+    [SKIPME yes|no], as Redis 7.0: every filter given must match (they combine with AND); options are parsed in
+    order and the first bad one answers its error before anything is killed. The old form answers +OK or
+    ``No such client`` and may kill the caller itself; the new form answers the number killed and skips the caller
+    unless ``SKIPME no``. A client killing itself gets its reply, then is closed."""
     app = sess.app
+    filters = []
+    skipme = True
     if len(argv) == 3:
-        target = argv[2].decode("latin-1")
-        for s in list(app.clients.values()):
-            if s.addr == target:
-                app.kill_client(s)
-                return OK
-        raise CommandError("ERR No such client")
-    if len(argv) % 2 == 1:
-        raise CommandError(errors.SYNTAX)
+        target = argv[2]
+        filters.append(lambda s: s.addr.encode() == target)
+        skipme = False
+    else:
+        i, n = 2, len(argv)
+        while i < n:
+            opt = argv[i].upper()
+            if i + 1 >= n:
+                raise CommandError(errors.SYNTAX)
+            val = argv[i + 1]
+            if opt == b"ID":
+                cid = parse_int(val, "ERR client-id should be greater than 0")
+                if cid < 1:
+                    raise CommandError("ERR client-id should be greater than 0")
+                filters.append(lambda s, cid=cid: s.id == cid)
+            elif opt == b"TYPE":
+                kind = val.lower()
+                if kind not in (b"normal", b"master", b"slave", b"replica", b"pubsub"):
+                    raise CommandError(b"ERR Unknown client type '" + val + b"'")
+                filters.append(lambda s, kind=kind: kind == b"normal")  # respd clients are all normal clients
+            elif opt == b"ADDR":
+                filters.append(lambda s, val=val: s.addr.encode() == val)
+            elif opt == b"LADDR":
+                filters.append(lambda s, val=val: s.laddr.encode() == val)
+            elif opt == b"USER":
+                name = val.decode("utf-8", "surrogateescape")
+                if app.auth.find(name) is None:
+                    raise CommandError(b"ERR No such user '" + val + b"'")
+                filters.append(lambda s, name=name: s.user == name)
+            elif opt == b"SKIPME":
+                flag = val.lower()
+                if flag not in (b"yes", b"no"):
+                    raise CommandError(errors.SYNTAX)
+                skipme = flag == b"yes"
+            else:
+                raise CommandError(errors.SYNTAX)
+            i += 2
     killed = 0
-    for i in range(2, len(argv), 2):
-        opt, val = argv[i].upper(), argv[i + 1]
-        if opt == b"ID":
-            cid = parse_int(val, "ERR client-id should be greater than 0")
-            if cid < 1:
-                raise CommandError("ERR client-id should be greater than 0")
-            victims = [s for s in app.clients.values() if s.id == cid]
-        elif opt == b"ADDR":
-            victims = [s for s in app.clients.values() if s.addr.encode() == val]
-        elif opt == b"USER":
-            victims = [s for s in app.clients.values() if s.user.encode() == val]
-        elif opt == b"SKIPME":
-            continue
-        else:
-            raise CommandError(errors.SYNTAX)
-        for s in victims:
-            if s is not sess:
+    for s in list(app.clients.values()):
+        if all(f(s) for f in filters) and not (s is sess and skipme):
+            if s is sess:
+                sess.closing = True  # after this reply (Redis' CLIENT_CLOSE_AFTER_REPLY)
+            else:
                 app.kill_client(s)
-                killed += 1
+            killed += 1
+    if len(argv) == 3:
+        if not killed:
+            raise CommandError("ERR No such client")
+        return OK
     return killed
 
 
@@ -281,7 +315,13 @@ def client_help(sess, argv):
         "SETNAME <name>", "    Assign the name <name> to the current connection.",
         "GETNAME", "    Return the name of the current connection.",
         "SETINFO <LIB-NAME|LIB-VER> <value>", "    Set client meta attr.",
-        "KILL <ip:port> | <option> <value> [<option> <value> [...]]", "    Kill connections.",
+        "KILL <ip:port>", "    Kill connection made from <ip:port>.",
+        "KILL <option> <value> [<option> <value> [...]]", "    Kill connections. Options are:",
+        "    * ADDR (<ip:port>|<unixsocket>:0)", "      Kill connections made from the specified address",
+        "    * LADDR (<ip:port>|<unixsocket>:0)", "      Kill connections made to specified local address",
+        "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)", "      Kill connections by type.",
+        "    * USER <username>", "      Kill connections authenticated by <username>.",
+        "    * SKIPME (YES|NO)", "      Skip killing current connection (default: yes).",
         "REPLY (ON|OFF|SKIP)", "    Control the replies sent to the current connection.",
         "NO-EVICT (ON|OFF)", "    Protect the current client connection from eviction.",
         "NO-TOUCH (ON|OFF)", "    Will not touch LRU/LFU stats when this mode is on.",

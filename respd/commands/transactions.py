@@ -94,13 +94,21 @@ def exec_(sess, argv):
     sess.unwatch()
     from ..dispatch import run as run_unchecked  # late import: dispatch imports the command table
 
+    executing = sess.app.acl.log.executing if getattr(sess.app, "acl", None) is not None else set()
+
     def run(sess, cmd, a):
-        # permissions are checked again at EXEC, in case the user's rules changed after queueing (as Redis does)
-        if sess.acl is not None:
-            denied = sess.acl.check(sess, cmd, a)
-            if denied is not None:
-                return _rules_changed(denied)
-        return run_unchecked(sess, cmd, a)
+        # ACL LOG entries made while this runs (a denial, a failed AUTH) have Redis' context "multi"; the synchronous
+        # part of a command is where they are made
+        executing.add(sess)
+        try:
+            # permissions are checked again at EXEC, in case the user's rules changed after queueing (as Redis does)
+            if sess.acl is not None:
+                denied = sess.acl.check(sess, cmd, a)
+                if denied is not None:
+                    return _rules_changed(denied)
+            return run_unchecked(sess, cmd, a)
+        finally:
+            executing.discard(sess)
 
     if sess.store.is_async or any(_may_switch(cmd) for cmd, _ in queue):
         return _exec_async(sess, queue, run)
@@ -123,7 +131,9 @@ def _rules_changed(denied: Err) -> Err:
 
 
 def _may_switch(cmd) -> bool:
-    return cmd.name in ("select", "copy", "move", "flushall")
+    """Whether a queued command needs the awaiting path: it may reach another store (an async one), or it is a
+    login whose WRONGPASS may be answered after a delay (``Auth.answer_failure``)."""
+    return cmd.name in ("select", "copy", "move", "flushall", "auth", "hello")
 
 
 async def _exec_async(sess, queue, run):

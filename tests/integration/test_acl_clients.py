@@ -257,10 +257,8 @@ def test_auth_failures_are_counted_and_logged(policy_server):
     assert "failed AUTH for user 'admin' from 127.0.0.1:" in policy_server.stderr_text()
     log = admin.acl_log()
     assert log[0]["reason"] == "auth" and log[0]["username"] == "admin" and log[0]["count"] == 3
-    with policy_server.client() as raw:          # a huge user name does not make a huge log line
-        assert raw.call("AUTH", "u" * 10000, "nope").startswith(b"-WRONGPASS")
-    line = [l for l in policy_server.stderr_text().splitlines() if "failed AUTH for user 'uuu" in l][-1]
-    assert len(line) < 300 and "(10000 chars)" in line
+    # further failures from 127.0.0.1 are only counted until the next summary line (tests/unit/test_auth_failure_log.py
+    # checks that huge user names are cut there too, tests/integration/test_auth_failures.py the bound on lines)
 
 
 def test_runtime_users_and_connections(policy_server):

@@ -131,10 +131,10 @@ def test_bad_tls_settings_refuse_to_start(tmp_path, certs):
     doc["server"]["tls_key_file"] = str(tmp_path / "missing.key")
     path.write_text(yaml.safe_dump(doc))
     res = run_respd_cli("--config", str(path), "--port", str(free_port()))
-    assert res.returncode == 1 and "cannot load tls_cert_file" in res.stderr
+    assert res.returncode == 1 and "field 'server.tls_key_file': cannot read" in res.stderr
     doc["server"]["tls_key_file"] = str(certs / "server.key")
     doc["server"]["tls_auth_clients"] = "yes"
     del doc["server"]["tls_ca_cert_file"]
     path.write_text(yaml.safe_dump(doc))
     res = run_respd_cli("--config", str(path), "--port", str(free_port()))
-    assert res.returncode == 1 and "tls_auth_clients: yes needs tls_ca_cert_file" in res.stderr
+    assert res.returncode == 1 and "field 'server.tls_auth_clients': 'yes' needs tls_ca_cert_file" in res.stderr
