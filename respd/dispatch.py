@@ -47,6 +47,8 @@ def lookup(argv: list[bytes]) -> Command | Err:
         return Err(errors.unknown_command(argv))
     if cmd.subcommands:
         if len(argv) < 2:
+            if cmd.handler is not None:  # COMMAND alone: a container that is also a command
+                return cmd
             return Err(errors.wrong_arity(cmd.name))
         sub = cmd.subcommands.get(argv[1].lower())
         if sub is None:

@@ -1,6 +1,7 @@
 """Server commands: COMMAND (generated from the command table), INFO, CONFIG, TIME and friends (SPEC §10)."""
 from __future__ import annotations
 
+import json
 import logging
 import os
 import resource
@@ -21,17 +22,48 @@ container("COMMAND", -1, ("loading", "stale"), ("slow", "connection"), "server",
           "Returns detailed information about all commands.", since="2.8.13")
 COMMANDS[b"command"].handler = lambda sess, argv: [_info(c) for c in _all_commands()]
 
+# What COMMAND INFO/DOCS show. Arity, flags, key positions, key specs and ACL categories come from the command table
+# (the declarations dispatch and ACL use); the documentation (summary, since, group, complexity, arguments, history)
+# and the tips come from Redis 7.0.15 itself, recorded by tools/record_redis_commands.py into redis_commands.json,
+# read on the first COMMAND DOCS/INFO. tests/differential/test_command_meta_vs_redis.py compares both with
+# redis-server for every command respd implements.
+_META_FILE = os.path.join(os.path.dirname(__file__), "redis_commands.json")
+_meta = None
+
+# Redis' order of command flags and key-spec flags in its replies; flags Redis never shows are left out ("sentinel"
+# and "only_sentinel" are hidden on purpose in Redis, see addReplyFlagsForCommand).
+_CMD_FLAG_ORDER = ("write", "readonly", "denyoom", "module", "admin", "pubsub", "noscript", "blocking", "loading",
+                   "stale", "skip_monitor", "skip_slowlog", "asking", "fast", "no_auth", "no_mandatory_keys",
+                   "no_async_loading", "no_multi", "movablekeys", "allow_busy")
+_KEY_FLAG_ORDER = ("RO", "RW", "OW", "RM", "access", "update", "insert", "delete", "not_key", "incomplete",
+                   "variable_flags")
+
+
+def _redis_meta() -> dict:
+    global _meta
+    if _meta is None:
+        with open(_META_FILE, encoding="utf-8") as f:
+            _meta = json.load(f)
+    return _meta
+
 
 def _all_commands():
     return sorted(COMMANDS.values(), key=lambda c: c.name)
+
+
+def _ordered(flags, order) -> SetReply:
+    return SetReply([Simple(f) for f in order if f in flags])
+
+
+def _key_flag_names(k) -> set:
+    return {f if f in ("RO", "RW", "OW", "RM") else f.lower() for f in k.redis_flags}
 
 
 def _key_spec_reply(k) -> Map:
     items = []
     if k.notes:
         items.append((b"notes", k.notes.encode()))
-    flags = [Simple(f if f in ("RO", "RW", "OW", "RM") else f.lower()) for f in k.redis_flags]
-    items += [(b"flags", SetReply(flags)),
+    items += [(b"flags", _ordered(_key_flag_names(k), _KEY_FLAG_ORDER)),
               (b"begin_search", Map([(b"type", b"index"), (b"spec", Map([(b"index", k.first)]))])),
               (b"find_keys", Map([(b"type", b"range"), (b"spec", Map([
                   (b"lastkey", 0 if k.last == 0 else (k.last if k.last < 0 else k.last - k.first)),
@@ -40,14 +72,48 @@ def _key_spec_reply(k) -> Map:
 
 
 def _info(cmd: Command) -> list:
+    """One COMMAND INFO entry: name, arity, flags, first/last/step, ACL categories, tips, key specs, subcommands."""
+    from ..auth import CATEGORIES  # Redis' category order (respd.auth imports the command table: import late)
     first, last, step = cmd.first_key()
-    return [cmd.name.encode(), cmd.arity, SetReply([Simple(f) for f in cmd.flags]), first, last, step,
-            SetReply([Simple("@" + c) for c in cmd.categories]), [],
-            [_key_spec_reply(k) for k in cmd.keys],
-            [_info(s) for s in cmd.subcommands.values()]]
+    tips = _redis_meta()["tips"].get(cmd.name, ())
+    return [cmd.name.encode(), cmd.info_arity if cmd.info_arity is not None else cmd.arity,
+            _ordered(cmd.flags, _CMD_FLAG_ORDER), first, last, step,
+            SetReply([Simple("@" + c) for c in CATEGORIES if c in cmd.categories]),
+            SetReply([t.encode() for t in tips]), SetReply([_key_spec_reply(k) for k in cmd.keys]),
+            [_info(s) for s in cmd.subcommands.values()] if cmd.subcommands else SetReply([])]
+
+
+_DOC_SETS = ("flags", "doc_flags")
+
+
+def _docs_value(key: str, value):
+    """A recorded COMMAND DOCS value as the reply Redis sends: its type follows from the field name."""
+    if isinstance(value, dict):
+        return Map([(k.encode(), _docs_value(k, v)) for k, v in value.items()])
+    if key in _DOC_SETS:
+        return SetReply([Simple(f) for f in value])
+    if key == "history":
+        return SetReply([[since.encode(), change.encode()] for since, change in value])
+    if isinstance(value, list):
+        return [_docs_value(key, v) for v in value]
+    if isinstance(value, str):
+        return value.encode()
+    return value
 
 
 def _docs(cmd: Command) -> Map:
+    recorded = _redis_meta()["docs"].get(cmd.name)
+    if recorded is not None:
+        items = [(k.encode(), _docs_value(k, v)) for k, v in recorded.items()]
+    else:
+        items = _table_docs(cmd)
+    if cmd.subcommands:
+        items.append((b"subcommands", Map([(s.name.encode(), _docs(s)) for s in cmd.subcommands.values()])))
+    return Map(items)
+
+
+def _table_docs(cmd: Command) -> list:
+    """DOCS of a command Redis 7.0 does not have (CLIENT SETINFO is 7.2's), from its declaration."""
     items = [(b"summary", cmd.summary.encode()), (b"since", cmd.since.encode()), (b"group", cmd.group.encode()),
              (b"complexity", cmd.complexity.encode())]
     if cmd.arguments:
@@ -61,17 +127,15 @@ def _docs(cmd: Command) -> Map:
                 key_index += 1
             elif typ == "pure-token":
                 entry.append((b"token", name.upper().encode()))
-            elif typ in ("oneof", "block"):
+            if "optional" in a[2:]:
+                entry.append((b"flags", SetReply([Simple("optional")])))
+            if typ in ("oneof", "block"):
                 # redis-cli 7.0 dereferences the nested "arguments" of oneof/block entries unconditionally
                 # (cliConcatArguments): without them it crashes on startup
                 entry.append((b"arguments", []))
-            if "optional" in a[2:]:
-                entry.append((b"flags", SetReply([Simple("optional")])))
             args.append(Map(entry))
         items.append((b"arguments", args))
-    if cmd.subcommands:
-        items.append((b"subcommands", Map([(s.name.encode(), _docs(s)) for s in cmd.subcommands.values()])))
-    return Map(items)
+    return items
 
 
 @command("COUNT", 2, ("loading", "stale"), (), ("slow", "connection"), "server",
@@ -104,48 +168,65 @@ def command_docs(sess, argv):
     return Map([(c.name.encode(), _docs(c)) for c in cmds])
 
 
+def _with_subcommands(cmds):
+    for c in cmds:
+        yield c
+        yield from c.subcommands.values()
+
+
 @command("LIST", -2, ("loading", "stale"), (), ("slow", "connection"), "server",
          "Returns a list of command names.", since="7.0.0", parent="COMMAND")
 def command_list(sess, argv):
-    cmds = _all_commands()
+    """COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN pattern]: every command and subcommand
+    (``client|setname``), as Redis 7.0 lists them; an unknown category or any module matches nothing."""
+    cmds = _with_subcommands(_all_commands())
     if len(argv) > 2:
-        if len(argv) != 5 or argv[2].upper() != b"FILTERBY":
+        if len(argv) != 5 or argv[2].lower() != b"filterby":
             raise CommandError(errors.SYNTAX)
-        kind, val = argv[3].upper(), argv[4]
-        if kind == b"PATTERN":
-            m = compile_glob(val.lower())
+        kind, val = argv[3].lower(), argv[4]
+        if kind == b"pattern":
+            m = compile_glob(val.lower())  # Redis matches names without case; respd's are lowercase
             cmds = [c for c in cmds if m(c.name.encode())]
-        elif kind == b"ACLCAT":
-            cat = val.lower().decode()
+        elif kind == b"aclcat":
+            cat = val.decode("latin-1").lower()
             cmds = [c for c in cmds if cat in c.categories]
-        elif kind == b"MODULE":
+        elif kind == b"module":
             cmds = []
         else:
             raise CommandError(errors.SYNTAX)
     return [c.name.encode() for c in cmds]
 
 
+def _getkeys_target(inner: list):
+    """The command COMMAND GETKEYS[ANDFLAGS] asks about, with Redis' errors (in Redis' order)."""
+    cmd = _find(inner[0]) if b"|" not in inner[0] else None
+    if cmd is not None and cmd.subcommands and len(inner) > 1:
+        cmd = cmd.subcommands.get(inner[1].lower())
+    if cmd is None:
+        raise CommandError("ERR Invalid command specified")
+    if not cmd.keys and cmd.key_flags is None:
+        raise CommandError("ERR The command has no key arguments")
+    arity = cmd.info_arity if cmd.info_arity is not None else cmd.arity
+    if (arity > 0 and len(inner) != arity) or len(inner) < -arity:
+        raise CommandError("ERR Invalid number of arguments specified for command")
+    found = keys_of(cmd, inner)
+    if not found:
+        raise CommandError("ERR Invalid arguments specified for command")
+    return found
+
+
 @command("GETKEYS", -4, ("loading", "stale"), (), ("slow", "connection"), "server",
          "Extracts the key names from an arbitrary command.", since="2.8.13", parent="COMMAND")
 def command_getkeys(sess, argv):
-    from ..dispatch import lookup
-    from ..replies import Err
-    inner = argv[2:]
-    cmd = lookup(inner)
-    if isinstance(cmd, Err):
-        found = _find(inner[0])
-        if found is not None and found.subcommands and len(inner) > 1:
-            found = found.subcommands.get(inner[1].lower())
-        if found is None or not cmd.text.startswith(b"ERR wrong number"):
-            raise CommandError("ERR Invalid command specified")
-        # Redis' order: a command without keys says so before its arity is looked at
-        if not found.keys and found.key_flags is None:
-            raise CommandError("ERR The command has no key arguments")
-        raise CommandError("ERR Invalid number of arguments specified for command")
-    keys = [k for k, _ in keys_of(cmd, inner)]
-    if not keys:
-        raise CommandError("ERR The command has no key arguments")
-    return keys
+    return [k for k, _ in _getkeys_target(argv[2:])]
+
+
+@command("GETKEYSANDFLAGS", -4, ("loading", "stale"), (), ("slow", "connection"), "server",
+         "Extracts the key names and access flags for an arbitrary command.", since="7.0.0", parent="COMMAND")
+def command_getkeysandflags(sess, argv):
+    # a key's flags are its key spec's, less VARIABLE_FLAGS, which describes the spec (SET picks its spec by GET)
+    return [[k, _ordered(_key_flag_names(spec) - {"variable_flags"}, _KEY_FLAG_ORDER)]
+            for k, spec in _getkeys_target(argv[2:])]
 
 
 def keys_of(cmd: Command, argv: list[bytes]) -> list:
@@ -160,14 +241,18 @@ def keys_of(cmd: Command, argv: list[bytes]) -> list:
 @command("HELP", 2, ("loading", "stale"), (), ("slow", "connection"), "server", "Returns helpful text about the "
          "different subcommands.", since="5.0.0", parent="COMMAND")
 def command_help(sess, argv):
-    return [Simple(s) for s in ("COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                                "(no subcommand)", "    Return details about all Redis commands.",
-                                "COUNT", "    Return the total number of commands in this Redis server.",
-                                "LIST", "    Return a list of all commands in this Redis server.",
-                                "INFO [<command-name> ...]", "    Return details about multiple Redis commands.",
-                                "DOCS [<command-name> ...]", "    Return documentation details about multiple Redis "
-                                "commands.", "GETKEYS <full-command>", "    Return the keys from a full Redis command.",
-                                "HELP", "    Print this help.")]
+    return [Simple(s) for s in (
+        "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "(no subcommand)", "    Return details about all Redis commands.",
+        "COUNT", "    Return the total number of commands in this Redis server.",
+        "LIST", "    Return a list of all commands in this Redis server.",
+        "INFO [<command-name> ...]", "    Return details about multiple Redis commands.",
+        "    If no command names are given, documentation details for all", "    commands are returned.",
+        "DOCS [<command-name> ...]", "    Return documentation details about multiple Redis commands.",
+        "    If no command names are given, documentation details for all", "    commands are returned.",
+        "GETKEYS <full-command>", "    Return the keys from a full Redis command.",
+        "GETKEYSANDFLAGS <full-command>", "    Return the keys and the access flags from a full Redis command.",
+        "HELP", "    Prints this help.")]
 
 
 # ------------------------------------------------------------------------------------------------- INFO
@@ -370,7 +455,7 @@ def role(sess, argv):
     return [b"master", 0, []]
 
 
-@command("SAVE", 1, ("admin", "noscript"), (), ("admin", "slow", "dangerous"), "server",
+@command("SAVE", 1, ("admin", "noscript", "no_async_loading", "no_multi"), (), ("admin", "slow", "dangerous"), "server",
          "Synchronously saves the database(s) to disk.")
 def save(sess, argv):
     return OK  # memory stores are not persisted by design; SQL stores are durable on every write
