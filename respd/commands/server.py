@@ -13,6 +13,7 @@ from backends.glob import compile_glob
 from .. import REDIS_VERSION, __version__, errors
 from ..errors import CommandError
 from ..replies import NO_REPLY, OK, Map, SetReply, Simple, Verbatim
+from . import redis_config
 from .spec import COMMANDS, Command, command, container
 
 log = logging.getLogger("respd.commands")
@@ -539,7 +540,8 @@ container("CONFIG", -2, (), ("slow",), "server", "A container for server configu
 @command("GET", -3, ("admin", "noscript", "loading", "stale"), (), ("admin", "slow", "dangerous"), "server",
          "Returns the effective values of configuration parameters.", since="2.0.0", parent="CONFIG")
 def config_get(sess, argv):
-    params = sess.app.config_params()
+    """CONFIG GET parameter|pattern...: respd's settings and Redis 7.0's other parameters (see redis_config)."""
+    params, hidden = redis_config.parameters(sess.app)
     out = {}  # lowercase name -> (name as replied, value); the first spelling of a name wins, as in Redis
     for pat in argv[2:]:
         p = pat.lower()
@@ -548,8 +550,10 @@ def config_get(sess, argv):
             for name in params:
                 if m(name) and name not in out:
                     out[name] = (name, params[name])
-        elif p in params and p not in out:
-            out[p] = (pat, params[p])  # Redis replies an exact name as it was sent (CONFIG GET MAXMEMORY)
+        elif p not in out:
+            value = params.get(p, hidden.get(p))
+            if value is not None:
+                out[p] = (pat, value)  # Redis replies an exact name as it was sent (CONFIG GET MAXMEMORY)
     return Map([(k, v() if callable(v) else v) for k, v in out.values()])
 
 
