@@ -110,7 +110,9 @@ def _run_both(redis, respd, commands):
 TRAFFIC = ["FLUSHALL", "CONFIG RESETSTAT", "SET a 1", "GET a", "GET", "INCR a", "SET b x", "INCR b", "GET b",
            "nosuch x", "CLIENT", "CLIENT nosuch", "CLIENT ID", "MULTI", "GET a", "SET a", "EXEC", "MULTI", "INCR b",
            "GET a", "EXEC", "EXEC", "DISCARD", "MGET a b c", "SET c 1 EX 100", "DEL c", "TTL a", "SELECT 99",
-           "SELECT 3", "SET z 1", "SET y 2 PX 100000", "SELECT 0", "COMMAND COUNT", "ECHO", "PING"]
+           "SELECT 3", "SET z 1", "SET y 2 PX 100000", "SELECT 0", "COMMAND COUNT", "ECHO", "PING",
+           # rows of identical data commands (counted per row on respd's direct path), then a mixed row
+           "GET a", "GET a", "GET a", "SET b 2", "SET b 3", "INCR b", "INCR b", "GET nosuch", "STRLEN a", "GET a"]
 
 
 def test_commandstats_and_errorstats_as_redis(redis, respd):
