@@ -228,10 +228,10 @@ def run_requests(c: ClientState) -> int:
     command, the only ones that can change it (other clients' commands run between calls, never during one);
     tests/unit/test_pipeline.py holds chunks that change each condition between data commands.
 
-    INFO commandstats on the direct path: consecutive calls of one command form a row (``row``, begun at ``mark``
-    after ``row_at`` requests of this call), counted and timed when the row ends (another command, the end of the received requests, a
-    request taking the checked path, or leaving), so a pipeline of GETs reads the clock twice, not per GET. A
-    call's time is thus its share of the row: handler, reply encoding and the loop's own work."""
+    INFO commandstats on the direct path: consecutive calls of one command form a row (``row``, begun at
+    ``mark`` after ``row_at`` requests of this call), counted and timed when the row ends (another command, the end
+    of the received requests, a request taking the checked path, or leaving): a pipeline of GETs reads the clock
+    twice, not once per GET. A call's time is its share of its row: handler, reply encoding, the loop's own work."""
     sess = c.sess
     app = c.app
     reader = c.reader

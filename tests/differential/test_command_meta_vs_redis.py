@@ -30,7 +30,8 @@ NAMES = _names()
 
 
 def parse(buf: bytes, i: int = 0):
-    """A RESP2/RESP3 reply as a typed tree: ('+', text), ('-', text), ints, bytes, None, ('*'|'~', [..]), ('%', [(k, v)])."""
+    """A RESP2/RESP3 reply as a typed tree: ('+', text), ('-', text), ints, bytes, None, ('*'|'~', [...]),
+    ('%', [(k, v)...])."""
     t = buf[i:i + 1]
     j = buf.index(b"\r\n", i)
     line = buf[i + 1:j]

@@ -40,7 +40,8 @@ def test_every_redis_parameter_by_exact_name(redis, respd):
                                   ("tls-*",), ("latency*",), ("slave*",), ("[ab]*",), ("?ave",), ("MAXMEMORY*",),
                                   ("*ziplist*", "*listpack*"), ("maxmemory", "save", "appendonly", "databases"),
                                   ("hash-max-listpack-entries", "hash-max-ziplist-value", "zset-*"),
-                                  ("MAXMEMORY",), ("maxmemory", "maxmemory"), ("maxmemory", "MAXMEMORY"), ("Hash-Max-Listpack-Entries",), ("maxmemory", "maxmemory*"),
+                                  ("MAXMEMORY",), ("maxmemory", "maxmemory"), ("maxmemory", "MAXMEMORY"),
+                                  ("Hash-Max-Listpack-Entries",), ("maxmemory", "maxmemory*"),
                                   ("nosuch",), ("nosuch*",), ("watchdog-period",), ("watchdog*",),
                                   ("appendonly", "appendfsync", "aof-*", "no-appendfsync-on-rewrite")])
 def test_config_get_names_and_values(redis, respd, args):
