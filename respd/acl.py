@@ -405,6 +405,12 @@ class Permissions:
         deny(sess, (DENIED_CMD, 0, "select"))
         raise CommandError(errors.NOPERM_CMD.format("select"))
 
+    def may_count(self, store_id: str) -> bool:
+        """Whether INFO keyspace shows this store's counts: the user may SELECT it (store.get) and count its keys
+        (store.keys.count, DBSIZE's action), both in one permission set."""
+        return any(sel.decide(store_id, STORE_GET, False) is True and sel.decide(store_id, KEYS_COUNT, False) is True
+                   for sel in self.sels)
+
     def filter_keys(self, sess, keys: list) -> list:
         """Keys the user may read (store.key.get); unfiltered for Redis-rule users, as on Redis."""
         if not self.filter_listing:

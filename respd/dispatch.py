@@ -12,6 +12,7 @@ only in the second case, so the memory path never pays for a coroutine.
 from __future__ import annotations
 
 import logging
+import time
 import types
 from typing import Any
 
@@ -28,6 +29,7 @@ from .replies import _BULK_HDR, _INTS, NO_REPLY, OK, QUEUED, Err, Simple, encode
 log = logging.getLogger("respd.dispatch")
 _Coroutine = types.CoroutineType
 _lookup = LOOKUP.get
+_clock = time.perf_counter_ns  # INFO commandstats' time (see run)
 # the two commonest commands run inline on plain sessions, saving a Python call each (about 4% of a request's
 # instructions): their handlers' bodies, in step with strings.get and strings.set_
 _GET = LOOKUP[b"GET"]
@@ -47,6 +49,8 @@ def lookup(argv: list[bytes]) -> Command | Err:
         return Err(errors.unknown_command(argv))
     if cmd.subcommands:
         if len(argv) < 2:
+            if cmd.handler is not None:  # COMMAND alone: a container that is also a command
+                return cmd
             return Err(errors.wrong_arity(cmd.name))
         sub = cmd.subcommands.get(argv[1].lower())
         if sub is None:
@@ -66,27 +70,28 @@ def execute(sess, argv: list[bytes]) -> Any:
             raise SecurityClose()
         if sess.multi is not None:
             sess.multi_error = True
-        return cmd
+        return _rejected(sess, argv, cmd)
     app = sess.app
     name = argv[0].lower() if cmd.container is None else cmd.container.lower().encode()
     if not sess.authenticated and name not in _NO_AUTH_NEEDED:
         if sess.multi is not None:
             sess.multi_error = True
-        return _exec_abort(sess, Err(errors.NOAUTH)) if name == b"exec" else Err(errors.NOAUTH)
+        refusal = Err(errors.NOAUTH)
+        return _rejected(sess, argv, _exec_abort(sess, refusal) if name == b"exec" else refusal)
     if sess.multi is not None and "no_multi" in cmd.flags:
         sess.multi_error = True
-        return Err("ERR Command not allowed inside a transaction")
+        return _rejected(sess, argv, Err("ERR Command not allowed inside a transaction"))
     if sess.acl is not None:
         denied = sess.acl.check(sess, cmd, argv)
         if denied is not None:
             if sess.multi is not None:
                 sess.multi_error = True
-            return _exec_abort(sess, denied) if name == b"exec" else denied
+            return _rejected(sess, argv, _exec_abort(sess, denied) if name == b"exec" else denied)
     if app.maxmemory and (cmd.denyoom or sess.multi is not None) and name not in _MULTI_IMMEDIATE \
             and app.over_maxmemory():
         if sess.multi is not None:
             sess.multi_error = True
-        return Err(errors.OOM)
+        return _rejected(sess, argv, Err(errors.OOM))
     if sess.multi is not None and name not in _MULTI_IMMEDIATE:
         sess.multi.append((cmd, argv))
         return QUEUED
@@ -101,16 +106,53 @@ def _exec_abort(sess, refusal: Err) -> Err:
     return Err(b"EXECABORT Transaction discarded because of: " + refusal.text)
 
 
+def _rejected(sess, argv: list[bytes], err: Err) -> Err:
+    """A request refused before execution, counted as Redis counts it: in errorstats, and in ``rejected_calls`` of
+    the command it names when there is one (an unknown command or subcommand names none; ``CLIENT`` alone names the
+    container)."""
+    count_error(sess.app, err.text)
+    cmd = LOOKUP.get(argv[0]) or COMMANDS.get(argv[0].lower())
+    if cmd is not None and cmd.subcommands and len(argv) > 1:
+        cmd = cmd.subcommands.get(argv[1].lower())
+    if cmd is not None:
+        cmd.rejected_calls += 1
+    return err
+
+
+def count_error(app, text: bytes) -> None:
+    """INFO errorstats: an error reply counts under its code, its first word when that ends within Redis' 32 bytes
+    (``-WRONGTYPE ...``), else ``ERR``."""
+    sp = text.find(b" ", 0, 31)
+    code = text[:sp] if sp >= 0 else b"ERR"
+    stats = app.error_stats
+    stats[code] = stats.get(code, 0) + 1
+
+
 def run(sess, cmd: Command, argv: list[bytes]) -> Any:
-    """Execute an already-checked command, mapping errors to replies."""
+    """Execute an already-checked command, mapping errors to replies.
+
+    INFO commandstats: the call counts in ``cmd.calls``, its time in ``cmd.ns`` (for an async store, until its
+    reply is ready), an error reply in ``cmd.failed_calls`` and in errorstats. EXEC runs its queue through here, so
+    queued commands count as Redis counts them."""
     sess.last_cmd = cmd.name
+    t0 = _clock()
     try:
         r = cmd.handler(sess, argv)
     except Exception as e:
-        return _failed(e, cmd, sess)
+        r = _failed(e, cmd, sess)
+    now = _clock()
+    cmd.calls += 1
+    cmd.ns += now - t0
     if type(r) is _Coroutine:
-        return _await(r, cmd, sess)
+        return _await(r, cmd, sess, now)
+    if type(r) is Err:
+        _failed_call(sess.app, cmd, r)
     return r
+
+
+def _failed_call(app, cmd: Command, err: Err) -> None:
+    cmd.failed_calls += 1
+    count_error(app, err.text)
 
 
 def _failed(e: Exception, cmd: Command, sess) -> Err:
@@ -125,11 +167,16 @@ def _failed(e: Exception, cmd: Command, sess) -> Err:
     return Err("ERR internal error while executing '%s'" % cmd.name)
 
 
-async def _await(coro, cmd: Command, sess) -> Any:
+async def _await(coro, cmd: Command, sess, t0: int) -> Any:
+    """The reply of an async command; its waiting time (from t0) adds to the command's time in commandstats."""
     try:
-        return await coro
+        r = await coro
     except Exception as e:
-        return _failed(e, cmd, sess)
+        r = _failed(e, cmd, sess)
+    cmd.ns += _clock() - t0
+    if type(r) is Err:
+        _failed_call(sess.app, cmd, r)
+    return r
 
 
 def store_error(e: StoreError, sess=None) -> Err:
@@ -188,7 +235,12 @@ def run_requests(c: ClientState) -> int:
     ``execute`` and its checks, in Redis' order. Both give the same replies: the direct path only skips checks that
     cannot fail. Whether the session is plain is decided on entry and again after every command that is not a data
     command, the only ones that can change it (other clients' commands run between calls, never during one);
-    tests/unit/test_pipeline.py holds chunks that change each condition between data commands."""
+    tests/unit/test_pipeline.py holds chunks that change each condition between data commands.
+
+    INFO commandstats on the direct path: consecutive calls of one command form a row (``row``, begun at
+    ``mark`` after ``row_at`` requests of this call), counted and timed when the row ends (another command, the end
+    of the received requests, a request taking the checked path, or leaving): a pipeline of GETs reads the clock
+    twice, not once per GET. A call's time is its share of its row: handler, reply encoding, the loop's own work."""
     sess = c.sess
     app = c.app
     reader = c.reader
@@ -201,9 +253,15 @@ def run_requests(c: ClientState) -> int:
     count = 0
     status = DONE
     plain = _plain(sess, app)
+    row = None
+    row_at = mark = 0
     try:
         while True:
             if i == len(batch):
+                if row is not None:
+                    row.calls += count - row_at
+                    row.ns += _clock() - mark
+                    row = None
                 if reader.authenticated is not sess.authenticated:  # AUTH, HELLO: the limits for what follows
                     reader.authenticated = sess.authenticated
                 batch = drain()
@@ -215,6 +273,14 @@ def run_requests(c: ClientState) -> int:
             count += 1
             cmd = _lookup(argv[0])
             if plain and cmd is not None and cmd.pure and (len(argv) == cmd.exact_args or len(argv) >= cmd.min_args):
+                if cmd is not row:
+                    now = _clock()
+                    if row is not None:
+                        row.calls += count - 1 - row_at
+                        row.ns += now - mark
+                    row = cmd
+                    row_at = count - 1
+                    mark = now
                 sess.last_cmd = cmd.name
                 try:
                     if cmd is _GET:
@@ -242,11 +308,13 @@ def run_requests(c: ClientState) -> int:
                 elif t is int:
                     data = _INTS[reply] if 0 <= reply < 10000 else b":%d\r\n" % reply
                 elif t is _Coroutine:
-                    c.coro = _await(reply, cmd, sess)
+                    c.coro = _await(reply, cmd, sess, _clock())
                     c.mode = 0
                     status = AWAIT
                     break
                 else:
+                    if t is Err:
+                        _failed_call(app, cmd, reply)
                     data = encode(reply, sess.proto)
                 append(data)
                 size += len(data)
@@ -254,6 +322,10 @@ def run_requests(c: ClientState) -> int:
                     status = FLUSH
                     break
                 continue
+            if row is not None:
+                row.calls += count - 1 - row_at
+                row.ns += _clock() - mark
+                row = None
             mode = sess.reply_mode
             reply = execute(sess, argv)
             plain = _plain(sess, app)
@@ -281,11 +353,15 @@ def run_requests(c: ClientState) -> int:
                 break
     except ProtocolError as e:
         app.stat_protocol_errors += 1
+        count_error(app, b"ERR")
         append(b"-ERR Protocol error: " + e.text.encode() + b"\r\n")
         status = CLOSE
     except SecurityClose:
         log.warning("possible SECURITY ATTACK detected from %s: HTTP request on the Redis port", sess.addr)
         status = DROP
+    if row is not None:  # left right after a direct-path command
+        row.calls += count - row_at
+        row.ns += _clock() - mark
     app.stat_commands += count
     c.size = size
     c.batch = batch

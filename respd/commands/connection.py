@@ -20,7 +20,7 @@ def ping(sess, argv):
     return PONG if len(argv) == 1 else argv[1]
 
 
-@command("ECHO", 2, ("fast",), (), _CONN, "connection", "Returns the given string.")
+@command("ECHO", 2, ("loading", "stale", "fast"), (), _CONN, "connection", "Returns the given string.")
 def echo(sess, argv):
     return argv[1]
 
@@ -30,7 +30,7 @@ def hello_reply(sess) -> Map:
                 (b"id", sess.id), (b"mode", b"standalone"), (b"role", b"master"), (b"modules", [])])
 
 
-@command("HELLO", -1, ("noscript", "loading", "stale", "fast", "no_auth"), (), _CONN, "connection",
+@command("HELLO", -1, ("noscript", "loading", "stale", "fast", "no_auth", "allow_busy"), (), _CONN, "connection",
          "Handshakes with the Redis server.", since="6.0.0")
 def hello(sess, argv):
     proto = None
@@ -70,7 +70,7 @@ def hello(sess, argv):
     return hello_reply(sess)
 
 
-@command("AUTH", -2, ("noscript", "loading", "stale", "fast", "no_auth"), (), _CONN, "connection",
+@command("AUTH", -2, ("noscript", "loading", "stale", "fast", "no_auth", "allow_busy"), (), _CONN, "connection",
          "Authenticates the connection.")
 def auth(sess, argv):
     if len(argv) > 3:
@@ -92,14 +92,14 @@ def select(sess, argv):
     return OK
 
 
-@command("QUIT", -1, ("noscript", "loading", "stale", "fast", "no_auth"), (), _CONN, "connection",
+@command("QUIT", -1, ("noscript", "loading", "stale", "fast", "no_auth", "allow_busy"), (), _CONN, "connection",
          "Closes the connection.")
 def quit_(sess, argv):
     sess.closing = True
     return OK
 
 
-@command("RESET", 1, ("noscript", "loading", "stale", "fast", "no_auth"), (), _CONN, "connection",
+@command("RESET", 1, ("noscript", "loading", "stale", "fast", "no_auth", "allow_busy"), (), _CONN, "connection",
          "Resets the connection.", since="6.2.0")
 def reset(sess, argv):
     sess.reset_multi()
@@ -124,8 +124,8 @@ def _check_name(name: bytes) -> None:
             raise CommandError(errors.CLIENT_NAME)
 
 
-@command("ID", 2, ("noscript", "loading", "stale"), (), _CONN, "connection", "Returns the unique client ID "
-         "of the connection.", since="5.0.0", parent="CLIENT")
+@command("ID", 2, ("noscript", "loading", "stale"), (), ("slow", "connection"), "connection",
+         "Returns the unique client ID of the connection.", since="5.0.0", parent="CLIENT")
 def client_id(sess, argv):
     return sess.id
 

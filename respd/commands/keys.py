@@ -7,7 +7,7 @@ from .. import errors
 from ..errors import CommandError
 from ..replies import OK, Simple
 from .args import INT64_MAX, parse_int
-from .spec import ACCESS, DELETE, INSERT, UPDATE, command, is_pending, ks, then
+from .spec import ACCESS, DELETE, INSERT, RW_ACCESS_UPDATE, UPDATE, command, is_pending, ks, then
 
 _U64 = (1 << 64) - 1
 
@@ -291,7 +291,7 @@ async def _copy_across_async(dumped, target, dst, replace):
     return 1 if r else 0
 
 
-@command("MOVE", 3, ("write", "fast"), (ks(1, 0, 1, ACCESS, DELETE, redis=("RW", "ACCESS", "DELETE")),),
+@command("MOVE", 3, ("write", "fast"), (ks(1, 0, 1, ACCESS, DELETE, redis=RW_ACCESS_UPDATE),),
          ("keyspace", "write", "fast"), summary="Moves a key to another database.")
 def move(sess, argv):
     target = sess.app.store_for_index(parse_int(argv[2]))

@@ -1,6 +1,7 @@
 """Server commands: COMMAND (generated from the command table), INFO, CONFIG, TIME and friends (SPEC §10)."""
 from __future__ import annotations
 
+import json
 import logging
 import os
 import resource
@@ -12,6 +13,7 @@ from backends.glob import compile_glob
 from .. import REDIS_VERSION, __version__, errors
 from ..errors import CommandError
 from ..replies import NO_REPLY, OK, Map, SetReply, Simple, Verbatim
+from . import redis_config
 from .spec import COMMANDS, Command, command, container
 
 log = logging.getLogger("respd.commands")
@@ -21,17 +23,48 @@ container("COMMAND", -1, ("loading", "stale"), ("slow", "connection"), "server",
           "Returns detailed information about all commands.", since="2.8.13")
 COMMANDS[b"command"].handler = lambda sess, argv: [_info(c) for c in _all_commands()]
 
+# What COMMAND INFO/DOCS show. Arity, flags, key positions, key specs and ACL categories come from the command table
+# (the declarations dispatch and ACL use); the documentation (summary, since, group, complexity, arguments, history)
+# and the tips come from Redis 7.0.15 itself, recorded by tools/record_redis_commands.py into redis_commands.json,
+# read on the first COMMAND DOCS/INFO. tests/differential/test_command_meta_vs_redis.py compares both with
+# redis-server for every command respd implements.
+_META_FILE = os.path.join(os.path.dirname(__file__), "redis_commands.json")
+_meta = None
+
+# Redis' order of command flags and key-spec flags in its replies; flags Redis never shows are left out ("sentinel"
+# and "only_sentinel" are hidden on purpose in Redis, see addReplyFlagsForCommand).
+_CMD_FLAG_ORDER = ("write", "readonly", "denyoom", "module", "admin", "pubsub", "noscript", "blocking", "loading",
+                   "stale", "skip_monitor", "skip_slowlog", "asking", "fast", "no_auth", "no_mandatory_keys",
+                   "no_async_loading", "no_multi", "movablekeys", "allow_busy")
+_KEY_FLAG_ORDER = ("RO", "RW", "OW", "RM", "access", "update", "insert", "delete", "not_key", "incomplete",
+                   "variable_flags")
+
+
+def _redis_meta() -> dict:
+    global _meta
+    if _meta is None:
+        with open(_META_FILE, encoding="utf-8") as f:
+            _meta = json.load(f)
+    return _meta
+
 
 def _all_commands():
     return sorted(COMMANDS.values(), key=lambda c: c.name)
+
+
+def _ordered(flags, order) -> SetReply:
+    return SetReply([Simple(f) for f in order if f in flags])
+
+
+def _key_flag_names(k) -> set:
+    return {f if f in ("RO", "RW", "OW", "RM") else f.lower() for f in k.redis_flags}
 
 
 def _key_spec_reply(k) -> Map:
     items = []
     if k.notes:
         items.append((b"notes", k.notes.encode()))
-    flags = [Simple(f if f in ("RO", "RW", "OW", "RM") else f.lower()) for f in k.redis_flags]
-    items += [(b"flags", SetReply(flags)),
+    items += [(b"flags", _ordered(_key_flag_names(k), _KEY_FLAG_ORDER)),
               (b"begin_search", Map([(b"type", b"index"), (b"spec", Map([(b"index", k.first)]))])),
               (b"find_keys", Map([(b"type", b"range"), (b"spec", Map([
                   (b"lastkey", 0 if k.last == 0 else (k.last if k.last < 0 else k.last - k.first)),
@@ -40,14 +73,48 @@ def _key_spec_reply(k) -> Map:
 
 
 def _info(cmd: Command) -> list:
+    """One COMMAND INFO entry: name, arity, flags, first/last/step, ACL categories, tips, key specs, subcommands."""
+    from ..auth import CATEGORIES  # Redis' category order (respd.auth imports the command table: import late)
     first, last, step = cmd.first_key()
-    return [cmd.name.encode(), cmd.arity, SetReply([Simple(f) for f in cmd.flags]), first, last, step,
-            SetReply([Simple("@" + c) for c in cmd.categories]), [],
-            [_key_spec_reply(k) for k in cmd.keys],
-            [_info(s) for s in cmd.subcommands.values()]]
+    tips = _redis_meta()["tips"].get(cmd.name, ())
+    return [cmd.name.encode(), cmd.info_arity if cmd.info_arity is not None else cmd.arity,
+            _ordered(cmd.flags, _CMD_FLAG_ORDER), first, last, step,
+            SetReply([Simple("@" + c) for c in CATEGORIES if c in cmd.categories]),
+            SetReply([t.encode() for t in tips]), SetReply([_key_spec_reply(k) for k in cmd.keys]),
+            [_info(s) for s in cmd.subcommands.values()] if cmd.subcommands else SetReply([])]
+
+
+_DOC_SETS = ("flags", "doc_flags")
+
+
+def _docs_value(key: str, value):
+    """A recorded COMMAND DOCS value as the reply Redis sends: its type follows from the field name."""
+    if isinstance(value, dict):
+        return Map([(k.encode(), _docs_value(k, v)) for k, v in value.items()])
+    if key in _DOC_SETS:
+        return SetReply([Simple(f) for f in value])
+    if key == "history":
+        return SetReply([[since.encode(), change.encode()] for since, change in value])
+    if isinstance(value, list):
+        return [_docs_value(key, v) for v in value]
+    if isinstance(value, str):
+        return value.encode()
+    return value
 
 
 def _docs(cmd: Command) -> Map:
+    recorded = _redis_meta()["docs"].get(cmd.name)
+    if recorded is not None:
+        items = [(k.encode(), _docs_value(k, v)) for k, v in recorded.items()]
+    else:
+        items = _table_docs(cmd)
+    if cmd.subcommands:
+        items.append((b"subcommands", Map([(s.name.encode(), _docs(s)) for s in cmd.subcommands.values()])))
+    return Map(items)
+
+
+def _table_docs(cmd: Command) -> list:
+    """DOCS of a command Redis 7.0 does not have (CLIENT SETINFO is 7.2's), from its declaration."""
     items = [(b"summary", cmd.summary.encode()), (b"since", cmd.since.encode()), (b"group", cmd.group.encode()),
              (b"complexity", cmd.complexity.encode())]
     if cmd.arguments:
@@ -61,17 +128,15 @@ def _docs(cmd: Command) -> Map:
                 key_index += 1
             elif typ == "pure-token":
                 entry.append((b"token", name.upper().encode()))
-            elif typ in ("oneof", "block"):
+            if "optional" in a[2:]:
+                entry.append((b"flags", SetReply([Simple("optional")])))
+            if typ in ("oneof", "block"):
                 # redis-cli 7.0 dereferences the nested "arguments" of oneof/block entries unconditionally
                 # (cliConcatArguments): without them it crashes on startup
                 entry.append((b"arguments", []))
-            if "optional" in a[2:]:
-                entry.append((b"flags", SetReply([Simple("optional")])))
             args.append(Map(entry))
         items.append((b"arguments", args))
-    if cmd.subcommands:
-        items.append((b"subcommands", Map([(s.name.encode(), _docs(s)) for s in cmd.subcommands.values()])))
-    return Map(items)
+    return items
 
 
 @command("COUNT", 2, ("loading", "stale"), (), ("slow", "connection"), "server",
@@ -104,48 +169,65 @@ def command_docs(sess, argv):
     return Map([(c.name.encode(), _docs(c)) for c in cmds])
 
 
+def _with_subcommands(cmds):
+    for c in cmds:
+        yield c
+        yield from c.subcommands.values()
+
+
 @command("LIST", -2, ("loading", "stale"), (), ("slow", "connection"), "server",
          "Returns a list of command names.", since="7.0.0", parent="COMMAND")
 def command_list(sess, argv):
-    cmds = _all_commands()
+    """COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN pattern]: every command and subcommand
+    (``client|setname``), as Redis 7.0 lists them; an unknown category or any module matches nothing."""
+    cmds = _with_subcommands(_all_commands())
     if len(argv) > 2:
-        if len(argv) != 5 or argv[2].upper() != b"FILTERBY":
+        if len(argv) != 5 or argv[2].lower() != b"filterby":
             raise CommandError(errors.SYNTAX)
-        kind, val = argv[3].upper(), argv[4]
-        if kind == b"PATTERN":
-            m = compile_glob(val.lower())
+        kind, val = argv[3].lower(), argv[4]
+        if kind == b"pattern":
+            m = compile_glob(val.lower())  # Redis matches names without case; respd's are lowercase
             cmds = [c for c in cmds if m(c.name.encode())]
-        elif kind == b"ACLCAT":
-            cat = val.lower().decode()
+        elif kind == b"aclcat":
+            cat = val.decode("latin-1").lower()
             cmds = [c for c in cmds if cat in c.categories]
-        elif kind == b"MODULE":
+        elif kind == b"module":
             cmds = []
         else:
             raise CommandError(errors.SYNTAX)
     return [c.name.encode() for c in cmds]
 
 
+def _getkeys_target(inner: list):
+    """The command COMMAND GETKEYS[ANDFLAGS] asks about, with Redis' errors (in Redis' order)."""
+    cmd = _find(inner[0]) if b"|" not in inner[0] else None
+    if cmd is not None and cmd.subcommands and len(inner) > 1:
+        cmd = cmd.subcommands.get(inner[1].lower())
+    if cmd is None:
+        raise CommandError("ERR Invalid command specified")
+    if not cmd.keys and cmd.key_flags is None:
+        raise CommandError("ERR The command has no key arguments")
+    arity = cmd.info_arity if cmd.info_arity is not None else cmd.arity
+    if (arity > 0 and len(inner) != arity) or len(inner) < -arity:
+        raise CommandError("ERR Invalid number of arguments specified for command")
+    found = keys_of(cmd, inner)
+    if not found:
+        raise CommandError("ERR Invalid arguments specified for command")
+    return found
+
+
 @command("GETKEYS", -4, ("loading", "stale"), (), ("slow", "connection"), "server",
          "Extracts the key names from an arbitrary command.", since="2.8.13", parent="COMMAND")
 def command_getkeys(sess, argv):
-    from ..dispatch import lookup
-    from ..replies import Err
-    inner = argv[2:]
-    cmd = lookup(inner)
-    if isinstance(cmd, Err):
-        found = _find(inner[0])
-        if found is not None and found.subcommands and len(inner) > 1:
-            found = found.subcommands.get(inner[1].lower())
-        if found is None or not cmd.text.startswith(b"ERR wrong number"):
-            raise CommandError("ERR Invalid command specified")
-        # Redis' order: a command without keys says so before its arity is looked at
-        if not found.keys and found.key_flags is None:
-            raise CommandError("ERR The command has no key arguments")
-        raise CommandError("ERR Invalid number of arguments specified for command")
-    keys = [k for k, _ in keys_of(cmd, inner)]
-    if not keys:
-        raise CommandError("ERR The command has no key arguments")
-    return keys
+    return [k for k, _ in _getkeys_target(argv[2:])]
+
+
+@command("GETKEYSANDFLAGS", -4, ("loading", "stale"), (), ("slow", "connection"), "server",
+         "Extracts the key names and access flags for an arbitrary command.", since="7.0.0", parent="COMMAND")
+def command_getkeysandflags(sess, argv):
+    # a key's flags are its key spec's, less VARIABLE_FLAGS, which describes the spec (SET picks its spec by GET)
+    return [[k, _ordered(_key_flag_names(spec) - {"variable_flags"}, _KEY_FLAG_ORDER)]
+            for k, spec in _getkeys_target(argv[2:])]
 
 
 def keys_of(cmd: Command, argv: list[bytes]) -> list:
@@ -160,18 +242,36 @@ def keys_of(cmd: Command, argv: list[bytes]) -> list:
 @command("HELP", 2, ("loading", "stale"), (), ("slow", "connection"), "server", "Returns helpful text about the "
          "different subcommands.", since="5.0.0", parent="COMMAND")
 def command_help(sess, argv):
-    return [Simple(s) for s in ("COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                                "(no subcommand)", "    Return details about all Redis commands.",
-                                "COUNT", "    Return the total number of commands in this Redis server.",
-                                "LIST", "    Return a list of all commands in this Redis server.",
-                                "INFO [<command-name> ...]", "    Return details about multiple Redis commands.",
-                                "DOCS [<command-name> ...]", "    Return documentation details about multiple Redis "
-                                "commands.", "GETKEYS <full-command>", "    Return the keys from a full Redis command.",
-                                "HELP", "    Print this help.")]
+    return [Simple(s) for s in (
+        "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "(no subcommand)", "    Return details about all Redis commands.",
+        "COUNT", "    Return the total number of commands in this Redis server.",
+        "LIST", "    Return a list of all commands in this Redis server.",
+        "INFO [<command-name> ...]", "    Return details about multiple Redis commands.",
+        "    If no command names are given, documentation details for all", "    commands are returned.",
+        "DOCS [<command-name> ...]", "    Return documentation details about multiple Redis commands.",
+        "    If no command names are given, documentation details for all", "    commands are returned.",
+        "GETKEYS <full-command>", "    Return the keys from a full Redis command.",
+        "GETKEYSANDFLAGS <full-command>", "    Return the keys and the access flags from a full Redis command.",
+        "HELP", "    Prints this help.")]
 
 
 # ------------------------------------------------------------------------------------------------- INFO
-_DEFAULT_SECTIONS = ("server", "clients", "memory", "persistence", "stats", "replication", "cpu", "keyspace")
+# INFO follows Redis 7.0.15's genRedisInfoString: the same sections in the same order, whatever order they are asked
+# in, and the same fields in each. A field whose value respd knows is real; a field about a Redis mechanism respd does
+# not have (RDB/AOF persistence, replication, forks, Lua, defragmentation, client tracking...) carries the value Redis
+# shows while that mechanism is not in use. respd's own fields come last in their section (respd_version,
+# python_version; auth_failures...protocol_errors), and its "stores" section is shown, like a Redis module's
+# section, for "everything" or when asked by name.
+_ORDER = ("server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "commandstats",
+          "errorstats", "latencystats", "cluster", "keyspace", "stores")
+_DEFAULT = {"server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "errorstats",
+            "cluster", "keyspace"}
+_ALL = set(_ORDER) - {"stores"}
+_TITLES = {"server": "Server", "clients": "Clients", "memory": "Memory", "persistence": "Persistence",
+           "stats": "Stats", "replication": "Replication", "cpu": "CPU", "modules": "Modules",
+           "commandstats": "Commandstats", "errorstats": "Errorstats", "latencystats": "Latencystats",
+           "cluster": "Cluster", "keyspace": "Keyspace", "stores": "Stores"}
 
 
 def _rss() -> int:
@@ -188,78 +288,229 @@ def _uname() -> tuple:
     return u.sysname, u.release, u.machine
 
 
-def _section(app, name: str, stats: dict) -> list[str]:
-    now = time.time()
-    if name == "server":
-        return ["redis_version:%s" % REDIS_VERSION, "respd_version:%s" % __version__, "redis_git_sha1:00000000",
-                "redis_git_dirty:0", "redis_mode:standalone", "os:%s %s %s" % _uname(),
-                "arch_bits:%d" % (64 if sys.maxsize > 2 ** 32 else 32), "multiplexing_api:epoll",
-                "python_version:%d.%d.%d" % sys.version_info[:3], "process_id:%d" % os.getpid(),
-                "run_id:%s" % app.run_id, "tcp_port:%d" % app.port,
-                "server_time_usec:%d" % int(now * 1e6), "uptime_in_seconds:%d" % int(now - app.started),
-                "uptime_in_days:%d" % int((now - app.started) // 86400), "hz:10", "configured_hz:10",
-                "executable:%s" % sys.argv[0], "config_file:%s" % ",".join(app.config_files)]
-    if name == "clients":
-        return ["connected_clients:%d" % len(app.clients), "cluster_connections:0",
-                "maxclients:%d" % app.maxclients, "blocked_clients:0", "tracking_clients:0",
-                "clients_in_timeout_table:0"]
-    if name == "memory":
-        rss = _rss()
-        return ["used_memory:%d" % rss, "used_memory_human:%.2fM" % (rss / 1048576), "used_memory_rss:%d" % rss,
-                "used_memory_peak:%d" % rss, "maxmemory:%d" % app.maxmemory,
-                "maxmemory_human:%.2fM" % (app.maxmemory / 1048576), "maxmemory_policy:noeviction",
-                "mem_allocator:pymalloc"]
-    if name == "persistence":
-        return ["loading:0", "async_loading:0", "rdb_changes_since_last_save:0", "rdb_bgsave_in_progress:0",
-                "rdb_last_save_time:%d" % int(app.started), "aof_enabled:0", "aof_rewrite_in_progress:0"]
-    if name == "stats":
-        return ["total_connections_received:%d" % app.stat_connections,
-                "total_commands_processed:%d" % app.stat_commands,
-                "rejected_connections:%d" % app.stat_rejected, "expired_keys:%d" % app.expired_keys(),
-                "evicted_keys:0", "keyspace_hits:0", "keyspace_misses:0",
-                "auth_failures:%d" % app.auth.failures, "acl_access_denied_auth:%d" % app.auth.failures,
-                "acl_access_denied_cmd:%d" % app.stat_denied_cmd, "acl_access_denied_key:%d" % app.stat_denied_key,
-                "protocol_errors:%d" % app.stat_protocol_errors]
-    if name == "replication":
-        return ["role:master", "connected_slaves:0", "master_failover_state:no-failover", "master_repl_offset:0"]
-    if name == "cpu":
-        ru = resource.getrusage(resource.RUSAGE_SELF)
-        return ["used_cpu_sys:%.6f" % ru.ru_stime, "used_cpu_user:%.6f" % ru.ru_utime]
-    if name == "cluster":
-        return ["cluster_enabled:0"]
-    if name == "keyspace":
-        lines = []
-        for label, store in app.keyspace_stores():
-            keys, expires = store.stats() if not store.is_async else stats.get(store.id, (0, 0))
-            if keys:
-                lines.append("%s:keys=%d,expires=%d,avg_ttl=0" % (label, keys, expires))
-        return lines
-    if name == "stores":
-        return ["store_%s:kind=%s,max_size=%d,dbs=%s" % (s.id, s.kind, s.max_size,
-                                                        "/".join(str(i) for i in app.indexes_of(s)))
-                for s in app.stores.values()]
-    return None
+def human(n: int) -> str:
+    """Redis' bytesToHuman: 900B, 894.91K, 11.55M, 23.54G..."""
+    for i, unit in enumerate("KMGTP", 1):
+        if n < 1024 ** (i + 1):
+            return "%dB" % n if n < 1024 else "%.2f%s" % (n / 1024 ** i, unit)
+    return "%dB" % n
 
 
-_TITLES = {"server": "Server", "clients": "Clients", "memory": "Memory", "persistence": "Persistence",
-           "stats": "Stats", "replication": "Replication", "cpu": "CPU", "cluster": "Cluster",
-           "keyspace": "Keyspace", "stores": "Stores"}
+def _system_memory() -> int:
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError):
+        return 0
+
+
+def _safe(name: str) -> str:
+    """Redis' getSafeInfoString: the characters that would break INFO's format become '_'."""
+    for ch in "#:\n\r":
+        name = name.replace(ch, "_")
+    return name
+
+
+def _visible_stores(sess):
+    """(label, store) for INFO keyspace: the stores this user may SELECT and count (DBSIZE), as Redis shows each db."""
+    acl = sess.acl
+    for label, store in sess.app.keyspace_stores():
+        if acl is None or acl.may_count(store.id):
+            yield label, store
+
+
+def _server(sess, app, now: float) -> list[str]:
+    up = int(now - app.started)
+    return ["redis_version:%s" % REDIS_VERSION, "redis_git_sha1:00000000", "redis_git_dirty:0",
+            "redis_build_id:0", "redis_mode:standalone", "os:%s %s %s" % _uname(),
+            "arch_bits:%d" % (64 if sys.maxsize > 2 ** 32 else 32), "monotonic_clock:POSIX clock_gettime",
+            "multiplexing_api:epoll",
+            "atomicvar_api:none",          # no atomics: one thread
+            "gcc_version:0.0.0",           # what Redis prints when not built by GCC
+            "process_id:%d" % os.getpid(), "process_supervised:no", "run_id:%s" % app.run_id,
+            "tcp_port:%d" % app.port, "server_time_usec:%d" % int(now * 1e6), "uptime_in_seconds:%d" % up,
+            "uptime_in_days:%d" % (up // 86400), "hz:10", "configured_hz:10",
+            "lru_clock:%d" % (int(now) & ((1 << 24) - 1)),  # Redis' LRU clock: seconds, 24 bits
+            "executable:%s" % os.path.abspath(sys.argv[0]), "config_file:%s" % ",".join(app.config_files),
+            "io_threads_active:0",
+            "respd_version:%s" % __version__, "python_version:%d.%d.%d" % sys.version_info[:3]]
+
+
+def _clients(sess, app, now: float) -> list[str]:
+    # client_recent_max_input/output_buffer: respd does not sample the clients' buffers (0, as on an idle Redis)
+    return ["connected_clients:%d" % len(app.clients), "cluster_connections:0", "maxclients:%d" % app.maxclients,
+            "client_recent_max_input_buffer:0", "client_recent_max_output_buffer:0", "blocked_clients:0",
+            "tracking_clients:0", "clients_in_timeout_table:0"]
+
+
+def _memory(sess, app, now: float) -> list[str]:
+    # used_memory is the process' RSS: what maxmemory is compared with (App.over_maxmemory). Python's allocator
+    # does not say how much of it is dataset or overhead, so those fields are 0 and the allocator figures equal RSS
+    # (as Redis reports them when its allocator gives no statistics).
+    rss = _rss()
+    peak = max(rss, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    system = _system_memory()
+    policy = app.config_params().get(b"maxmemory-policy", b"noeviction")
+    policy = (policy() if callable(policy) else policy).decode()
+    return ["used_memory:%d" % rss, "used_memory_human:%s" % human(rss), "used_memory_rss:%d" % rss,
+            "used_memory_rss_human:%s" % human(rss), "used_memory_peak:%d" % peak,
+            "used_memory_peak_human:%s" % human(peak), "used_memory_peak_perc:%.2f%%" % (rss * 100 / peak),
+            "used_memory_overhead:0", "used_memory_startup:0", "used_memory_dataset:0",
+            "used_memory_dataset_perc:0.00%", "allocator_allocated:%d" % rss, "allocator_active:%d" % rss,
+            "allocator_resident:%d" % rss, "total_system_memory:%d" % system,
+            "total_system_memory_human:%s" % human(system),
+            # no Lua, no functions: what Redis shows without them
+            "used_memory_lua:0", "used_memory_vm_eval:0", "used_memory_lua_human:0B", "used_memory_scripts_eval:0",
+            "number_of_cached_scripts:0", "number_of_functions:0", "number_of_libraries:0",
+            "used_memory_vm_functions:0", "used_memory_vm_total:0", "used_memory_vm_total_human:0B",
+            "used_memory_functions:0", "used_memory_scripts:0", "used_memory_scripts_human:0B",
+            "maxmemory:%d" % app.maxmemory, "maxmemory_human:%s" % human(app.maxmemory),
+            "maxmemory_policy:%s" % policy, "allocator_frag_ratio:1.00", "allocator_frag_bytes:0",
+            "allocator_rss_ratio:1.00", "allocator_rss_bytes:0", "rss_overhead_ratio:1.00", "rss_overhead_bytes:0",
+            "mem_fragmentation_ratio:1.00", "mem_fragmentation_bytes:0", "mem_not_counted_for_evict:0",
+            "mem_replication_backlog:0", "mem_total_replication_buffers:0", "mem_clients_slaves:0",
+            "mem_clients_normal:0", "mem_cluster_links:0", "mem_aof_buffer:0", "mem_allocator:pymalloc",
+            "active_defrag_running:0", "lazyfree_pending_objects:0", "lazyfreed_objects:0"]
+
+
+def _persistence(sess, app, now: float) -> list[str]:
+    # memory stores are not persisted and SQL stores commit every write: no RDB, no AOF, no fork. SAVE answers OK
+    # without saving, so the last save time is the start time (as LASTSAVE says).
+    return ["loading:0", "async_loading:0", "current_cow_peak:0", "current_cow_size:0", "current_cow_size_age:0",
+            "current_fork_perc:0.00", "current_save_keys_processed:0", "current_save_keys_total:0",
+            "rdb_changes_since_last_save:0", "rdb_bgsave_in_progress:0", "rdb_last_save_time:%d" % int(app.started),
+            "rdb_last_bgsave_status:ok", "rdb_last_bgsave_time_sec:-1", "rdb_current_bgsave_time_sec:-1",
+            "rdb_saves:0", "rdb_last_cow_size:0", "rdb_last_load_keys_expired:0", "rdb_last_load_keys_loaded:0",
+            "aof_enabled:0", "aof_rewrite_in_progress:0", "aof_rewrite_scheduled:0", "aof_last_rewrite_time_sec:-1",
+            "aof_current_rewrite_time_sec:-1", "aof_last_bgrewrite_status:ok", "aof_rewrites:0",
+            "aof_rewrites_consecutive_failures:0", "aof_last_write_status:ok", "aof_last_cow_size:0",
+            "module_fork_in_progress:0", "module_fork_last_cow_size:0"]
+
+
+def _ops_per_sec(app, now: float) -> int:
+    """Commands per second since the previous INFO stats (since the start for the first): Redis samples every
+    100 ms in its cron, respd has no cron, so the window is the polling interval of whoever reads INFO."""
+    last = getattr(app, "_ops_sample", None) or (app.started, 0)
+    app._ops_sample = (now, app.stat_commands)
+    elapsed = now - last[0]
+    return int((app.stat_commands - last[1]) / elapsed) if elapsed > 0 else 0
+
+
+def _stats(sess, app, now: float) -> list[str]:
+    # not counted by respd (0): network bytes, reads/writes, keyspace hits and misses
+    return ["total_connections_received:%d" % app.stat_connections,
+            "total_commands_processed:%d" % app.stat_commands,
+            "instantaneous_ops_per_sec:%d" % _ops_per_sec(app, now), "total_net_input_bytes:0",
+            "total_net_output_bytes:0", "total_net_repl_input_bytes:0", "total_net_repl_output_bytes:0",
+            "instantaneous_input_kbps:0.00", "instantaneous_output_kbps:0.00", "instantaneous_input_repl_kbps:0.00",
+            "instantaneous_output_repl_kbps:0.00", "rejected_connections:%d" % app.stat_rejected, "sync_full:0",
+            "sync_partial_ok:0", "sync_partial_err:0", "expired_keys:%d" % app.expired_keys(),
+            "expired_stale_perc:0.00", "expired_time_cap_reached_count:0", "expire_cycle_cpu_milliseconds:0",
+            "evicted_keys:0", "evicted_clients:0", "total_eviction_exceeded_time:0",
+            "current_eviction_exceeded_time:0", "keyspace_hits:0", "keyspace_misses:0", "pubsub_channels:0",
+            "pubsub_patterns:0", "pubsubshard_channels:0", "latest_fork_usec:0", "total_forks:0",
+            "migrate_cached_sockets:0", "slave_expires_tracked_keys:0", "active_defrag_hits:0",
+            "active_defrag_misses:0", "active_defrag_key_hits:0", "active_defrag_key_misses:0",
+            "total_active_defrag_time:0", "current_active_defrag_time:0", "tracking_total_keys:0",
+            "tracking_total_items:0", "tracking_total_prefixes:0", "unexpected_error_replies:0",
+            "total_error_replies:%d" % sum(app.error_stats.values()), "dump_payload_sanitizations:0",
+            "total_reads_processed:0", "total_writes_processed:0", "io_threaded_reads_processed:0",
+            "io_threaded_writes_processed:0", "reply_buffer_shrinks:0", "reply_buffer_expands:0",
+            "auth_failures:%d" % app.auth.failures, "acl_access_denied_auth:%d" % app.auth.failures,
+            "acl_access_denied_cmd:%d" % app.stat_denied_cmd, "acl_access_denied_key:%d" % app.stat_denied_key,
+            "protocol_errors:%d" % app.stat_protocol_errors]
+
+
+def _replication(sess, app, now: float) -> list[str]:
+    # a master without replicas and without a backlog (repl_backlog_size is the config default, as Redis shows it)
+    if not hasattr(app, "_replid"):
+        app._replid = os.urandom(20).hex()
+    return ["role:master", "connected_slaves:0", "master_failover_state:no-failover",
+            "master_replid:%s" % app._replid, "master_replid2:%s" % ("0" * 40), "master_repl_offset:0",
+            "second_repl_offset:-1", "repl_backlog_active:0", "repl_backlog_size:1048576",
+            "repl_backlog_first_byte_offset:0", "repl_backlog_histlen:0"]
+
+
+def _cpu(sess, app, now: float) -> list[str]:
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    main = resource.getrusage(getattr(resource, "RUSAGE_THREAD", resource.RUSAGE_SELF))
+    return ["used_cpu_sys:%.6f" % me.ru_stime, "used_cpu_user:%.6f" % me.ru_utime,
+            "used_cpu_sys_children:%.6f" % children.ru_stime, "used_cpu_user_children:%.6f" % children.ru_utime,
+            "used_cpu_sys_main_thread:%.6f" % main.ru_stime, "used_cpu_user_main_thread:%.6f" % main.ru_utime]
+
+
+def _commandstats(sess, app, now: float) -> list[str]:
+    lines = []
+    for cmd in _with_subcommands(_all_commands()):
+        if cmd.calls or cmd.failed_calls or cmd.rejected_calls:
+            usec = cmd.ns // 1000
+            lines.append("cmdstat_%s:calls=%d,usec=%d,usec_per_call=%.2f,rejected_calls=%d,failed_calls=%d" % (
+                _safe(cmd.name), cmd.calls, usec, usec / cmd.calls if cmd.calls else 0, cmd.rejected_calls,
+                cmd.failed_calls))
+    return lines
+
+
+def _errorstats(sess, app, now: float) -> list[str]:
+    return ["errorstat_%s:count=%d" % (_safe(code.decode("latin-1")), n) for code, n in sorted(app.error_stats.items())]
+
+
+def _keyspace(sess, app, now: float, stats: dict) -> list[str]:
+    lines = []
+    for label, store in _visible_stores(sess):
+        keys, expires = store.stats() if not store.is_async else stats.get(store.id, (0, 0))
+        if keys:
+            lines.append("%s:keys=%d,expires=%d,avg_ttl=0" % (label, keys, expires))
+    return lines
+
+
+def _stores(sess, app, now: float) -> list[str]:
+    visible = {s.id for _, s in _visible_stores(sess)}
+    return ["store_%s:kind=%s,max_size=%d,dbs=%s" % (s.id, s.kind, s.max_size,
+                                                    "/".join(str(i) for i in app.indexes_of(s)))
+            for s in app.stores.values() if s.id in visible]
+
+
+_SECTIONS = {"server": _server, "clients": _clients, "memory": _memory, "persistence": _persistence,
+             "stats": _stats, "replication": _replication, "cpu": _cpu, "modules": lambda *a: [],
+             "commandstats": _commandstats, "errorstats": _errorstats,
+             "latencystats": lambda *a: [],  # respd keeps no latency histograms: latency-tracking is "no"
+             "cluster": lambda *a: ["cluster_enabled:0"], "stores": _stores}
+
+
+def _wanted(argv) -> set:
+    """The sections asked for, as Redis' genInfoSectionDict reads the arguments (names without case)."""
+    if len(argv) == 1:
+        return _DEFAULT
+    out = set()
+    for a in argv[1:]:
+        w = a.decode("latin-1").lower()
+        if w == "default":
+            out |= _DEFAULT
+        elif w == "all":
+            out |= _ALL
+        elif w == "everything":
+            out |= _ALL | {"stores"}
+        elif w == "module_list":
+            out.add("modules")
+        elif w in _TITLES:
+            out.add(w)
+    return out
 
 
 @command("INFO", -1, ("loading", "stale"), (), ("slow", "dangerous"), "server",
          "Returns information and statistics about the server.")
 def info(sess, argv):
-    wanted = [a.decode("latin-1").lower() for a in argv[1:]] or ["default"]
-    if any(w in ("default", "all", "everything", "keyspace") for w in wanted) and \
-            any(s.is_async for s in sess.app.stores.values()):
+    wanted = _wanted(argv)
+    if "keyspace" in wanted and any(s.is_async for _, s in _visible_stores(sess)):
         return _info_async(sess, wanted)
     return _info_text(sess, wanted, {})
 
 
 async def _info_async(sess, wanted):
-    """INFO with SQL stores: their key counts need a query each (failures show as unavailable, not as errors)."""
+    """INFO keyspace with SQL stores: their key counts need a query each (a failure shows as no keys, not as an
+    error)."""
     stats = {}
-    for store in sess.app.stores.values():
+    for _, store in _visible_stores(sess):
         if store.is_async:
             try:
                 stats[store.id] = await store.stats()
@@ -268,30 +519,18 @@ async def _info_async(sess, wanted):
     return _info_text(sess, wanted, stats)
 
 
-def _info_text(sess, wanted, stats):
-    names: list[str] = []
-    for w in wanted:
-        if w in ("default",):
-            names += _DEFAULT_SECTIONS
-        elif w in ("all", "everything"):
-            names += _DEFAULT_SECTIONS + ("cluster", "stores")
-        else:
-            names.append(w)
+def _info_text(sess, wanted: set, stats: dict) -> Verbatim:
+    app = sess.app
+    now = time.time()
     out = []
-    seen = set()
-    for n in names:
-        if n in seen:
-            continue
-        seen.add(n)
-        lines = _section(sess.app, n, stats)
-        if lines is None:
+    for name in _ORDER:
+        if name not in wanted:
             continue
         if out:
             out.append("")
-        out.append("# " + _TITLES[n])
-        out += lines
-    text = "\r\n".join(out) + "\r\n" if out else ""
-    return Verbatim(text.encode())
+        out.append("# " + _TITLES[name])
+        out += _keyspace(sess, app, now, stats) if name == "keyspace" else _SECTIONS[name](sess, app, now)
+    return Verbatim(("\r\n".join(out) + "\r\n").encode() if out else b"")
 
 
 # ------------------------------------------------------------------------------------------------- CONFIG
@@ -301,7 +540,8 @@ container("CONFIG", -2, (), ("slow",), "server", "A container for server configu
 @command("GET", -3, ("admin", "noscript", "loading", "stale"), (), ("admin", "slow", "dangerous"), "server",
          "Returns the effective values of configuration parameters.", since="2.0.0", parent="CONFIG")
 def config_get(sess, argv):
-    params = sess.app.config_params()
+    """CONFIG GET parameter|pattern...: respd's settings and Redis 7.0's other parameters (see redis_config)."""
+    params, hidden = redis_config.parameters(sess.app)
     out = {}  # lowercase name -> (name as replied, value); the first spelling of a name wins, as in Redis
     for pat in argv[2:]:
         p = pat.lower()
@@ -310,8 +550,10 @@ def config_get(sess, argv):
             for name in params:
                 if m(name) and name not in out:
                     out[name] = (name, params[name])
-        elif p in params and p not in out:
-            out[p] = (pat, params[p])  # Redis replies an exact name as it was sent (CONFIG GET MAXMEMORY)
+        elif p not in out:
+            value = params.get(p, hidden.get(p))
+            if value is not None:
+                out[p] = (pat, value)  # Redis replies an exact name as it was sent (CONFIG GET MAXMEMORY)
     return Map([(k, v() if callable(v) else v) for k, v in out.values()])
 
 
@@ -330,6 +572,9 @@ def config_set(sess, argv):
 def config_resetstat(sess, argv):
     app = sess.app
     app.stat_commands = app.stat_connections = app.stat_rejected = 0
+    app.error_stats.clear()
+    for cmd in _with_subcommands(COMMANDS.values()):
+        cmd.calls = cmd.ns = cmd.rejected_calls = cmd.failed_calls = 0
     return OK
 
 
@@ -370,7 +615,7 @@ def role(sess, argv):
     return [b"master", 0, []]
 
 
-@command("SAVE", 1, ("admin", "noscript"), (), ("admin", "slow", "dangerous"), "server",
+@command("SAVE", 1, ("admin", "noscript", "no_async_loading", "no_multi"), (), ("admin", "slow", "dangerous"), "server",
          "Synchronously saves the database(s) to disk.")
 def save(sess, argv):
     return OK  # memory stores are not persisted by design; SQL stores are durable on every write

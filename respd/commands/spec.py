@@ -56,8 +56,12 @@ class Command:
     subcommands: dict = field(default_factory=dict)
     key_flags: Optional[Callable] = None       # argv -> tuple of KeySpec, when flags depend on options (SET GET)
     container: Optional[str] = None            # "CLIENT" for client|setname
+    info_arity: Optional[int] = None           # the arity COMMAND INFO reports, when dispatch is declared another
 
     def __post_init__(self) -> None:
+        # INFO commandstats: calls, time spent (ns: the execution and the encoding of its reply), calls refused
+        # before execution (arity, NOAUTH, NOPERM, OOM...) and calls that answered an error (see respd.dispatch)
+        self.calls = self.ns = self.rejected_calls = self.failed_calls = 0
         # arity as two numbers for dispatch's one-line check: n == exact_args or n >= min_args
         self.exact_args = self.arity if self.arity > 0 else -1
         self.min_args = -self.arity if self.arity < 0 else 1 << 30

@@ -8,7 +8,7 @@ from ..errors import CommandError
 from ..replies import OK, Map
 from .args import (INT64_MAX, INT64_MIN, add_long_double, format_long_double, parse_int, parse_long_double,
                    try_int)
-from .spec import ACCESS, DELETE, INSERT, UPDATE, command, is_pending, ks, then
+from .spec import ACCESS, DELETE, INSERT, RW_ACCESS_UPDATE, UPDATE, command, is_pending, ks, then
 
 _W = ("write", "denyoom")
 _WF = ("write", "denyoom", "fast")
@@ -127,7 +127,8 @@ def psetex(sess, argv):
     return _setex(sess, argv, 1, "psetex")
 
 
-@command("GETSET", 3, _WF, _SET_KEYS_GET, ("write", "string", "fast"), "string",
+@command("GETSET", 3, _WF, (ks(1, 0, 1, ACCESS, UPDATE, redis=RW_ACCESS_UPDATE),), ("write", "string", "fast"),
+         "string",
          "Returns the previous string value of a key after setting it to a new value.")
 def getset(sess, argv):
     return then(sess.store.set(argv[1], argv[2], None, True, None), _old)
@@ -140,7 +141,8 @@ def getdel(sess, argv):
     return sess.store.getdel(argv[1])
 
 
-@command("GETEX", -2, ("write", "fast"), (ks(1, 0, 1, ACCESS, UPDATE, redis=("RW", "ACCESS", "UPDATE")),),
+@command("GETEX", -2, ("write", "fast"), (ks(1, 0, 1, ACCESS, UPDATE, redis=RW_ACCESS_UPDATE,
+                                               notes="RW and UPDATE because it changes the TTL"),),
          ("write", "string", "fast"), "string", "Returns the string value of a key after setting its expiration time.",
          since="6.2.0")
 def getex(sess, argv):

@@ -115,6 +115,9 @@ def exec_(sess, argv):
     return [run(sess, cmd, a) for cmd, a in queue]
 
 
+exec_.command.info_arity = 1  # COMMAND INFO shows Redis' arity; dispatch's is -1 (see above)
+
+
 _RULES_CHANGED = ("NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. "
                   "This command is no longer allowed for the following reason: ")
 
