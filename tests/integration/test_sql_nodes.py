@@ -218,3 +218,52 @@ def test_auto_start_false_lets_respd_start_while_postgresql_is_down(pg_server, w
                     raise
                 time.sleep(0.3)
         assert c.get("k") == b"v"
+
+
+def test_outage_is_logged_once_and_replies_do_not_show_the_database_address(write_yaml, respd_factory):
+    """Issue 11 item 11: PostgreSQL going away produces one log line naming the store, host and port (not one
+    per failed command), its return another; error replies to clients name neither host nor port."""
+    from tests.pgserver import PgServer, find_bindir
+    if find_bindir() is None:
+        pytest.skip("no PostgreSQL binaries")
+    srv = PgServer()
+    srv.start()
+    try:
+        config = write_yaml("outage.yaml", {
+            "version": "1.0", "namespace": "app", "server": {"databases": {0: "app:persistent"}},
+            "entries": [
+                {"name": "postgres", "kind": "db.sql.postgres", "dsn": srv.dsn, "connect_timeout": "1s",
+                 "command_timeout": "1s"},
+                {"name": "persistent", "kind": "store.sql", "database": "app:postgres", "table_name": "outage_kv",
+                 "create_table": True},
+            ]})
+        node = respd_factory(configs=[config])
+        where = "127.0.0.1:%d" % srv.port
+        with redis.Redis(port=node.port, socket_timeout=30) as c:
+            assert c.set("k", "v")
+            srv.stop("fast")
+            errors = []
+            for i in range(30):
+                with pytest.raises(redis.ResponseError) as ei:
+                    c.set("k%d" % i, "v")
+                errors.append(str(ei.value))
+            srv.start()
+            deadline = time.monotonic() + 30
+            while True:  # the store comes back by itself
+                try:
+                    assert c.set("k", "back")
+                    break
+                except redis.ResponseError as e:
+                    errors.append(str(e))
+                    assert time.monotonic() < deadline, errors[-1]
+                    time.sleep(0.2)
+        for e in errors:
+            assert e.startswith("store 'app:persistent' is unavailable"), e
+            assert "127.0.0.1" not in e and str(srv.port) not in e, e
+        log = node.stderr_text(100_000).splitlines()
+        down = [ln for ln in log if "app:persistent" in ln and where in ln and "unavailable" in ln]
+        back = [ln for ln in log if "app:persistent" in ln and where in ln and " back " in ln]
+        assert 1 <= len(down) <= 3 < len(errors), log[-20:]  # rate limited: not one line per failure
+        assert len(back) == 1, log[-20:]
+    finally:
+        srv.cleanup()
