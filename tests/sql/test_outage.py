@@ -261,3 +261,30 @@ async def test_writes_across_a_freeze_and_thaw_answer_truthfully(own_server, tab
     applied = sorted(k for k, o in outcome.items() if o == "error" and k in present)
     assert not lost and not applied, (lost, applied)
     assert "error" in outcome.values()
+
+
+async def test_commit_without_reply_says_outcome_unknown(pg_server, raw, table):
+    """A COMMIT that gets no reply within command_timeout (here a deferred trigger makes it slow) may or may not
+    take effect: the error must say "outcome unknown", for batched writes, lone writes and locked
+    read-modify-writes alike; reads on the same table are unaffected."""
+    db = PgDatabase("db:slow", pg_server.dsn, pool_max=4, connect_timeout=5, command_timeout=0.5)
+    s = SQLStore("test:slow", db, table_name=table, create_table=True)
+    await s.start()
+    try:
+        await s.set(b"n", b"1")
+        raw.execute("CREATE FUNCTION %s_slow() RETURNS trigger LANGUAGE plpgsql AS "
+                    "$$ BEGIN PERFORM pg_sleep(1.5); RETURN NULL; END $$" % table)
+        raw.execute("CREATE CONSTRAINT TRIGGER slow AFTER INSERT OR UPDATE OR DELETE ON %s DEFERRABLE INITIALLY "
+                    "DEFERRED FOR EACH ROW EXECUTE FUNCTION %s_slow()" % (table, table))
+        async def multi():
+            async with s.transaction():
+                await s.set(b"t", b"v")
+
+        for op in (lambda: s.set(b"k", b"v"), lambda: s.mset([(b"a", b"1"), (b"b", b"2")]),
+                   lambda: s.modify(b"n", lambda o: (b"2", 2)), lambda: s.delete([b"n"]), multi):
+            with pytest.raises(StoreUnavailable, match="outcome unknown"):
+                await op()
+        assert await s.get(b"k") in (None, b"v")
+        assert await s.dbsize() >= 0
+    finally:
+        await s.aclose()
