@@ -17,7 +17,8 @@ Contents:
   through libpq in pipeline mode, one round trip per call (psycopg's cursors cost ~100 us of Python each).
 - :class:`PgDatabase` -- one configured database: a bounded pool of autocommit connections, and a batcher that
   coalesces single statements issued concurrently by many trio tasks into one pipeline on one connection
-  (one network round trip and one commit for the whole batch).
+  (one network round trip and one commit for the whole batch; writes take a second round trip for the COMMIT,
+  sent only once the statements' results are back, so that a failed or timed-out write was never applied).
 
 The batcher also merges statements of one kind within a batch (``Merge``): the GETs of a batch become one
 ``key = ANY(keys)`` select, and a batch of plain SETs one multi-row upsert.
@@ -743,9 +744,12 @@ class PgDatabase:
         a statement still queued at its deadline is failed unsent, and each batch is cancelled at the deadline
         of its oldest statement. The caller can still cancel its own wait at any time.
 
-        Error handling: a lost connection or a timeout fails every statement of the batch (their effect is
-        unknown, as for any timed-out write); any other error (a deadlock with a user transaction, a bad
-        statement) makes the batch run again one statement at a time, so each caller gets its own result.
+        Error handling: a lost connection or a timeout fails every statement of the batch: with
+        DatabaseUnavailable (nothing applied) before the COMMIT was sent, with OutcomeUnknown (writes) after. A
+        batch is bounded by the deadline of its oldest statement, so a timeout never answers one caller wrongly
+        for another: every statement of the batch gets the batch's true state. Any other error (a deadlock with
+        a user transaction, a bad statement) rolls the batch back and runs it again one statement at a time, so
+        each caller gets its own result.
         ``batch=False`` (bulk statements that would hold up a batch) runs it alone on a pooled connection.
 
         ``merge``: a ``Merge`` saying how this statement and others of its kind in the same batch run as one

@@ -27,9 +27,14 @@ Contracts kept by every method:
   (MULTI/EXEC writes keys in the client's order) is detected by PostgreSQL; batches then run statement by
   statement and store transactions start over (up to ``TX_ATTEMPTS`` times); a lone multi-row statement chosen
   as the victim fails with ``StoreUnavailable``.
-- *Durability*: a write that returned is committed (autocommit, or COMMIT before returning).
+- *Durability*: a write that returned is committed (COMMIT before returning).
 - *Availability*: every operation is bounded by the database's ``command_timeout``; a database that is down,
-  unreachable or too slow raises ``StoreUnavailable`` and the pool heals itself when it comes back.
+  unreachable or too slow raises ``StoreUnavailable`` and the pool heals itself when it comes back. The first
+  failure after success is logged (store, host and port; ``_Health``), and so is the first success after.
+- *Errors mean "not applied"*: a write that raises ``StoreUnavailable`` was not applied -- its transaction's
+  COMMIT is sent only once every statement's result is back (see ``PgDatabase.run``, ``_Session``) -- except
+  when the reason says "outcome unknown": the connection was lost or the deadline passed while the COMMIT was in
+  flight. Reasons never show the database's host or port (``pg_trio.public_reason``); the log does.
 - *max_size* (0 = unlimited): a write that would create keys when ``count(live rows) + new keys > max_size``
   raises ``StoreFull`` with nothing written. The count and the write run in one transaction but without a
   table lock, so concurrent writers (or nodes) may overshoot the limit slightly: best effort by design (a
