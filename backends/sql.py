@@ -628,7 +628,7 @@ class SQLStore(Store):
         try:
             await self.db.start()
         except DatabaseUnavailable as ex:
-            raise SQLStoreUnavailable(self.id, ex.reason) from None
+            raise SQLStoreUnavailable(self.id, ex.reason, ex.detail) from None
         try:
             with trio.fail_after(max(self.db.command_timeout, self.db.connect_timeout) * 2):
                 async with self.db.connection() as conn:
@@ -722,6 +722,8 @@ class SQLStore(Store):
                         n = await _exec(conn, self.q_cleanup, (now, batch, now))
             except (psycopg.Error, DatabaseUnavailable, OSError, trio.TooSlowError) as ex:
                 raise self._unavailable(ex) from None
+            if self._health.down:
+                self._health.ok()
             total += n
             if n < batch:
                 return total
