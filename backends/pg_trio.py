@@ -848,7 +848,7 @@ class PgDatabase:
                 else:
                     results = [err] * len(batch)
             else:
-                # The implicit transaction of the batch was rolled back: rerun each statement alone.
+                # The batch's transaction was rolled back: rerun each statement alone.
                 results = []
                 for op in batch:
                     try:

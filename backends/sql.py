@@ -540,9 +540,10 @@ class SQLStore(Store):
                         if self._health.down:
                             self._health.ok()
                         return res
-                    except pg_errors.TransactionRollback:
+                    except pg_errors.TransactionRollback:  # rolled back for sure (even in COMMIT)
                         if attempt >= TX_ATTEMPTS:
                             raise
+                        s = None
         except (psycopg.Error, DatabaseUnavailable, OSError, trio.TooSlowError) as ex:
             raise self._unavailable(ex, s is not None and s.committing and pg_trio._connection_lost(ex, s.conn)) \
                 from None
