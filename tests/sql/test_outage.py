@@ -288,3 +288,40 @@ async def test_commit_without_reply_says_outcome_unknown(pg_server, raw, table):
         assert await s.dbsize() >= 0
     finally:
         await s.aclose()
+
+
+async def test_availability_log_is_rate_limited(caplog):
+    """A flapping database logs its first outage and its end, then nothing more within HEALTH_LOG_INTERVAL; the
+    next line counts what was not logged. (``_Health`` directly: its clock never matters at this interval.)"""
+    import logging
+
+    from backends.sql import HEALTH_LOG_INTERVAL, _Health
+    assert HEALTH_LOG_INTERVAL >= 5
+    h = _Health("app:kv", "10.0.0.5:5432")
+    with caplog.at_level(logging.WARNING, logger="respd.sql"):
+        for _ in range(50):
+            h.failed("no reply within 1s")
+        h.ok()
+        for _ in range(20):  # flapping right after: counted, not logged
+            h.failed("no reply within 1s")
+            h.ok()
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == ["store app:kv: PostgreSQL at 10.0.0.5:5432 unavailable: no reply within 1s",
+                     "store app:kv: PostgreSQL at 10.0.0.5:5432 back after %s (50 operations failed)"
+                     % lines[1].split("back after ")[1].split(" ")[0]], lines
+    h.logged_at -= HEALTH_LOG_INTERVAL  # as if the interval had passed
+    with caplog.at_level(logging.WARNING, logger="respd.sql"):
+        h.failed("connection to the database failed: Connection refused")
+    assert caplog.records[-1].getMessage().endswith("Connection refused (20 short outages since the last line)")
+
+
+async def test_public_reason_hides_where_the_database_is():
+    from backends.pg_trio import public_reason
+    for text in ('connection failed: connection to server at "10.0.0.5", port 5433 failed: Connection refused',
+                 'connection to server at "db.example" (10.0.0.5), port 5433 failed: timeout expired',
+                 'connection to server on socket "/run/pg/.s.PGSQL.5433" failed: No such file or directory',
+                 "could not resolve host 'db.example'"):
+        out = public_reason(text)
+        assert "10.0.0.5" not in out and "5433" not in out and "db.example" not in out and "/run/pg" not in out
+        assert "database" in out
+    assert public_reason("no reply within 5s") == "no reply within 5s"
