@@ -1211,6 +1211,8 @@ class SQLStore(Store):
             committing = False
             try:
                 with trio.fail_after(self.db.command_timeout):
+                    if conn.closed:  # a statement inside timed out: closed without COMMIT, so rolled back
+                        raise SQLStoreUnavailable(self.id, "connection lost during the transaction; rolled back")
                     if conn.pgconn.transaction_status == _INERROR:
                         # A statement failed inside: PostgreSQL would turn COMMIT into a silent ROLLBACK.
                         await _exec(conn, _ROLLBACK, ())

@@ -325,3 +325,35 @@ async def test_public_reason_hides_where_the_database_is():
         assert "10.0.0.5" not in out and "5433" not in out and "db.example" not in out and "/run/pg" not in out
         assert "database" in out
     assert public_reason("no reply within 5s") == "no reply within 5s"
+
+
+async def test_multi_cut_by_a_freeze_is_rolled_back_and_says_so(own_server, table):
+    """MULTI/EXEC semantics: each command's error is kept and the block goes on to its COMMIT. A statement that
+    timed out closed the connection before any COMMIT, so the transaction is rolled back, and the error says so
+    (not "outcome unknown")."""
+    s = await make_store(own_server, table)
+    try:
+        reasons = []
+        with pytest.raises(StoreUnavailable) as ei:
+            async with s.transaction():
+                await s.set(b"a", b"1")
+                for pid in cluster_pids(own_server.data):
+                    os.kill(pid, signal.SIGSTOP)
+                try:
+                    for key in (b"b", b"c"):
+                        try:
+                            await s.set(key, b"1")
+                        except StoreUnavailable as ex:
+                            reasons.append(ex.reason)
+                finally:
+                    resume(own_server.data)
+        assert len(reasons) == 2 and "outcome unknown" not in ei.value.reason, ei.value.reason
+        assert "rolled back" in ei.value.reason
+    finally:
+        await s.aclose()
+    await _settled(own_server)
+    s = await make_store(own_server, table)
+    try:
+        assert await s.mget([b"a", b"b", b"c"]) == [None, None, None]
+    finally:
+        await s.aclose()
