@@ -17,7 +17,8 @@ Contents:
   through libpq in pipeline mode, one round trip per call (psycopg's cursors cost ~100 us of Python each).
 - :class:`PgDatabase` -- one configured database: a bounded pool of autocommit connections, and a batcher that
   coalesces single statements issued concurrently by many trio tasks into one pipeline on one connection
-  (one network round trip and one commit for the whole batch).
+  (one network round trip and one commit for the whole batch; writes take a second round trip for the COMMIT,
+  sent only once the statements' results are back, so that a failed or timed-out write was never applied).
 
 The batcher also merges statements of one kind within a batch (``Merge``): the GETs of a batch become one
 ``key = ANY(keys)`` select, and a batch of plain SETs one multi-row upsert.
@@ -32,6 +33,7 @@ from __future__ import annotations
 import ipaddress
 import itertools
 import os
+import re
 import select
 from functools import partial
 from typing import Any, Optional
@@ -52,19 +54,77 @@ _READY_W = Ready.W
 _READY_RW = Ready.RW
 _ACTIVE = pq.TransactionStatus.ACTIVE
 _IDLE = pq.TransactionStatus.IDLE
+_INERROR = pq.TransactionStatus.INERROR
 _BAD = pq.ConnStatus.BAD
 
 
 class DatabaseUnavailable(Exception):
-    """No connection to the database could be obtained (refused, unreachable, timed out, pool closed)."""
+    """The database did not answer: no connection could be obtained (refused, unreachable, timed out, pool
+    closed), or the connection was lost or timed out during a statement.
+
+    Raised for a write, it means the write was NOT applied (see ``PgDatabase.run``), unless it is the subclass
+    :class:`OutcomeUnknown`. ``reason`` is fit for clients (no host, port or socket path: see
+    :func:`public_reason`); ``detail`` is the full text, for the log."""
 
     def __init__(self, db_id: str, reason: str):
         super().__init__(db_id, reason)
         self.db_id = db_id
-        self.reason = reason
+        self.detail = reason
+        self.reason = public_reason(reason)
 
     def __str__(self) -> str:
-        return "database %s unavailable: %s" % (self.db_id, self.reason)
+        return "database %s unavailable: %s" % (self.db_id, self.detail)
+
+
+class OutcomeUnknown(DatabaseUnavailable):
+    """The connection was lost, or the deadline passed, while a COMMIT was in flight: the write may or may not
+    have been applied, and nothing can tell which before answering. ``reason`` says "outcome unknown"."""
+
+
+_WHERE = re.compile(r'(?:connection failed: )?connection to server (?:at "[^"]*"(?: \([^)]*\))?, port \d+|on socket '
+                    r'"[^"]*") failed: ')
+_RESOLVE = re.compile(r"could not resolve host \S+")
+
+
+def public_reason(text: str) -> str:
+    """An error text without the database's host, port or socket path (libpq puts them in connection errors):
+    clients are told that the database failed and why, the log says where."""
+    return _RESOLVE.sub("could not resolve the database host", _WHERE.sub("connection to the database failed: ", text))
+
+
+def database_target(dsn: str) -> tuple:
+    """``(host, port, dbname)`` a libpq connection string designates, defaults filled in as libpq does
+    (``PGHOST``/``PGPORT``/``PGDATABASE``/``PGUSER``, unix socket, port 5432, database named after the user).
+    Two stores compare these to find that they would share a table. Raises ValueError for an unparsable DSN."""
+    try:
+        params = conninfo_to_dict(dsn)
+    except psycopg.Error as ex:
+        raise ValueError("invalid connection string: %s" % _one_line(ex)) from None
+    env = os.environ
+    host = params.get("host") or params.get("hostaddr") or env.get("PGHOST") or "/var/run/postgresql"
+    port = str(params.get("port") or env.get("PGPORT") or "5432")
+    if host in ("localhost", "::1"):
+        host = "127.0.0.1"
+    user = params.get("user") or env.get("PGUSER") or _os_user()
+    dbname = params.get("dbname") or env.get("PGDATABASE") or user
+    return host, port, dbname
+
+
+def _os_user() -> str:
+    try:
+        import pwd
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except (ImportError, KeyError):
+        return ""
+
+
+def database_where(dsn: str) -> str:
+    """``host:port`` (or the socket directory and port) of a DSN, for log lines. Never raises."""
+    try:
+        host, port, _ = database_target(dsn)
+    except ValueError:
+        return "?"
+    return ("[%s]:%s" if ":" in host else "%s:%s") % (host, port)
 
 
 # ---------------------------------------------------------------------------------------------- readiness
@@ -301,14 +361,17 @@ _PENDING, _INFLIGHT, _DONE, _CANCELLED = range(4)
 class _Op:
     """One statement submitted to the batcher, and later its result."""
 
-    __slots__ = ("query", "params", "order", "deadline", "merge", "state", "leader", "event", "result", "error")
+    __slots__ = ("query", "params", "order", "deadline", "merge", "writes", "state", "leader", "event", "result",
+                 "error")
 
-    def __init__(self, query: bytes, params: tuple, order: bytes, deadline: float, merge: Optional["Merge"]):
+    def __init__(self, query: bytes, params: tuple, order: bytes, deadline: float, merge: Optional["Merge"],
+                 writes: bool):
         self.query = query
         self.params = params
         self.order = order
         self.deadline = deadline
         self.merge = merge
+        self.writes = writes
         self.state = _PENDING
         self.leader = False
         self.event = trio.Event()
@@ -336,6 +399,9 @@ _TUPLES_OK = pq.ExecStatus.TUPLES_OK
 _COMMAND_OK = pq.ExecStatus.COMMAND_OK
 _PIPELINE_SYNC = pq.ExecStatus.PIPELINE_SYNC
 _PIPELINE_ABORTED = pq.ExecStatus.PIPELINE_ABORTED
+_BEGIN = b"BEGIN"
+_COMMIT = b"COMMIT"
+_ROLLBACK = b"ROLLBACK"
 _BINARY = pq.Format.BINARY
 _RW = Wait.RW
 #: Most statements prepared per connection; beyond, statements run unnamed (parsed each time).
@@ -655,33 +721,45 @@ class PgDatabase:
     # -- statements
     async def run(self, query: bytes, params: tuple, order: bytes = b"", batch: bool = True,
                   merge: Optional["Merge"] = None) -> Any:
-        """Run one autocommit statement; rows (list of tuples) if it returns rows, else its rowcount.
+        """Run one statement in a transaction of its own (or of its batch); rows (list of tuples) if it returns
+        rows, else its rowcount.
 
         With batching on, statements submitted concurrently by several tasks are sent together in one pipeline
         on one connection, sorted by ``order`` (the key they lock: a consistent lock order keeps concurrent
-        batches from deadlocking each other). They then run in one implicit transaction, committed by the
-        pipeline's final Sync: a statement whose result was returned is committed. Any order of a batch is a
-        valid linearization because all its statements were in flight at the same time.
+        batches from deadlocking each other). They then run in one transaction: a statement whose result was
+        returned is committed. Any order of a batch is a valid linearization because all its statements were in
+        flight at the same time.
+
+        Writes (every statement not starting with ``SELECT``) follow a two-step protocol so that an error means
+        "not applied": ``BEGIN`` + the statements travel in one pipeline, and ``COMMIT`` is sent only once all
+        their results are back, within the deadline, as a second round trip. A batch that fails or times out
+        before its COMMIT was sent is never committed: its connection is closed (the server rolls back an open
+        transaction when its client goes away, however late it reads what we sent) or rolled back. Only a
+        connection lost or a deadline passed while the COMMIT itself is in flight leaves the outcome unknown:
+        the writes of that batch then fail with :class:`OutcomeUnknown` (its reads with DatabaseUnavailable).
+        Reads-only batches take one round trip, as before.
 
         Timeout: the statement fails with DatabaseUnavailable at most ``command_timeout`` seconds after the
         call, without a cancel scope per statement (one costs ~20 us in trio, as much as the statement itself):
         a statement still queued at its deadline is failed unsent, and each batch is cancelled at the deadline
         of its oldest statement. The caller can still cancel its own wait at any time.
 
-        Error handling: a lost connection or a timeout fails every statement of the batch (their effect is
-        unknown, as for any timed-out write); any other error (a deadlock with a user transaction, a bad
-        statement) makes the batch run again one statement at a time, so each caller gets its own result.
+        Error handling: a lost connection or a timeout fails every statement of the batch: with
+        DatabaseUnavailable (nothing applied) before the COMMIT was sent, with OutcomeUnknown (writes) after. A
+        batch is bounded by the deadline of its oldest statement, so a timeout never answers one caller wrongly
+        for another: every statement of the batch gets the batch's true state. Any other error (a deadlock with
+        a user transaction, a bad statement) rolls the batch back and runs it again one statement at a time, so
+        each caller gets its own result.
         ``batch=False`` (bulk statements that would hold up a batch) runs it alone on a pooled connection.
 
         ``merge``: a ``Merge`` saying how this statement and others of its kind in the same batch run as one
         statement (one index scan / one multi-row upsert and one result instead of one per key).
         """
+        writes = not query.startswith(b"SELECT")
         if not (batch and self.batching):
-            with trio.move_on_after(self.command_timeout):
-                async with self.connection() as conn:
-                    return await _exec(conn, query, params)
-            raise DatabaseUnavailable(self.id, "no reply within %gs" % self.command_timeout)
-        op = _Op(query, params, order, trio.current_time() + self.command_timeout, merge)
+            return (await self._run_on_pool([(query, params)], writes,
+                                            trio.current_time() + self.command_timeout))[0]
+        op = _Op(query, params, order, trio.current_time() + self.command_timeout, merge, writes)
         self._queue.append(op)
         if self._leaders < self.batch_leaders:
             self._leaders += 1
@@ -763,9 +841,14 @@ class PgDatabase:
             results = await self._run_merged(batch)
         except Exception as ex:
             if _connection_lost(ex, None):
-                results = [_unavailable(self.id, ex)] * len(batch)
+                err = _unavailable(self.id, ex)
+                if isinstance(err, OutcomeUnknown):  # reads were not what was unsure
+                    read_err = DatabaseUnavailable(self.id, "connection lost or timed out")
+                    results = [err if op.writes else read_err for op in batch]
+                else:
+                    results = [err] * len(batch)
             else:
-                # The implicit transaction of the batch was rolled back: rerun each statement alone.
+                # The batch's transaction was rolled back: rerun each statement alone.
                 results = []
                 for op in batch:
                     try:
@@ -831,15 +914,48 @@ class PgDatabase:
         return [by_op[id(op)] for op in batch]
 
     async def _run_batch(self, batch: list[_Op], stmts: Optional[list] = None) -> list:
-        with trio.CancelScope(deadline=min(op.deadline for op in batch)):  # the oldest statement's deadline
+        writes = False
+        for op in batch:
+            if op.writes:
+                writes = True
+                break
+        # the oldest statement's deadline bounds the batch
+        return await self._run_on_pool(stmts or [(op.query, op.params) for op in batch], writes,
+                                       min(op.deadline for op in batch))
+
+    async def _run_on_pool(self, stmts: list, writes: bool, deadline: float) -> list:
+        """Run statements on a pooled connection by ``deadline``; with ``writes``, in the two steps described in
+        ``run`` (BEGIN + statements, then COMMIT once their results are back). Raises DatabaseUnavailable
+        (nothing applied), OutcomeUnknown (lost during COMMIT) or the statements' own error (rolled back)."""
+        committing = False
+        with trio.CancelScope(deadline=deadline):
             conn = await self.acquire()
             try:
-                result = await run_statements(conn, stmts or [(op.query, op.params) for op in batch])
+                if not writes:
+                    result = await run_statements(conn, stmts)
+                else:
+                    result = await run_statements(conn, [(_BEGIN, ())] + stmts)
+                    committing = True  # from here on, the COMMIT may reach the server
+                    await run_statements(conn, [(_COMMIT, ())])
+                    del result[0]
             except BaseException as ex:
-                self.release(conn, ex)
+                try:
+                    if (writes and not committing and isinstance(ex, psycopg.Error) and not conn.closed
+                            and conn.pgconn.transaction_status == _INERROR):
+                        # a statement failed: roll back, so the connection goes back to the pool clean
+                        await run_statements(conn, [(_ROLLBACK, ())])
+                except Exception:
+                    pass  # not idle: the pool discards it, and PostgreSQL rolls back on disconnect
+                finally:
+                    self.release(conn, ex)
+                if committing and isinstance(ex, Exception) and _connection_lost(ex, conn):
+                    raise OutcomeUnknown(self.id, "connection lost during COMMIT (%s): outcome unknown"
+                                         % _one_line(ex)) from None
                 raise
             self.release(conn)
             return result
+        if committing:
+            raise OutcomeUnknown(self.id, "no reply to COMMIT within %gs: outcome unknown" % self.command_timeout)
         raise DatabaseUnavailable(self.id, "no reply within %gs" % self.command_timeout)
 
 

@@ -27,9 +27,14 @@ Contracts kept by every method:
   (MULTI/EXEC writes keys in the client's order) is detected by PostgreSQL; batches then run statement by
   statement and store transactions start over (up to ``TX_ATTEMPTS`` times); a lone multi-row statement chosen
   as the victim fails with ``StoreUnavailable``.
-- *Durability*: a write that returned is committed (autocommit, or COMMIT before returning).
+- *Durability*: a write that returned is committed (COMMIT before returning).
 - *Availability*: every operation is bounded by the database's ``command_timeout``; a database that is down,
-  unreachable or too slow raises ``StoreUnavailable`` and the pool heals itself when it comes back.
+  unreachable or too slow raises ``StoreUnavailable`` and the pool heals itself when it comes back. The first
+  failure after success is logged (store, host and port; ``_Health``), and so is the first success after.
+- *Errors mean "not applied"*: a write that raises ``StoreUnavailable`` was not applied -- its transaction's
+  COMMIT is sent only once every statement's result is back (see ``PgDatabase.run``, ``_Session``) -- except
+  when the reason says "outcome unknown": the connection was lost or the deadline passed while the COMMIT was in
+  flight. Reasons never show the database's host or port (``pg_trio.public_reason``); the log does.
 - *max_size* (0 = unlimited): a write that would create keys when ``count(live rows) + new keys > max_size``
   raises ``StoreFull`` with nothing written. The count and the write run in one transaction but without a
   table lock, so concurrent writers (or nodes) may overshoot the limit slightly: best effort by design (a
@@ -54,8 +59,10 @@ from __future__ import annotations
 
 import contextvars
 import itertools
+import logging
 import random
 import re
+import time
 from collections import OrderedDict
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any, Callable, Optional
@@ -71,8 +78,11 @@ from backends.base import (KEEP, CorruptValue, InvalidKey, NoSuchKey, Store, Sto
                            StoreUnavailable, WrongType, now_ms)
 from backends.glob import compile_glob
 from backends.sql_names import validate_identifier
-from backends.pg_trio import DatabaseUnavailable, Merge, PgDatabase, TrioConnection, _exec, run_statements
+from backends import pg_trio
+from backends.pg_trio import (DatabaseUnavailable, Merge, OutcomeUnknown, PgDatabase, TrioConnection, _exec,
+                              public_reason, run_statements)
 
+_log = logging.getLogger("respd.sql")
 _IDLE = pq.TransactionStatus.IDLE
 _INERROR = pq.TransactionStatus.INERROR
 
@@ -109,10 +119,68 @@ class SchemaError(StoreError):
 
 
 class SQLStoreUnavailable(StoreUnavailable):
-    """StoreUnavailable with a readable message (the server prints it when a store cannot start)."""
+    """StoreUnavailable with a readable message (the server prints it when a store cannot start).
+
+    ``reason`` goes to clients and never names the database's host or port; ``detail`` (the full text, for the
+    log and for ``str()``) may. A reason containing "outcome unknown" means a write may or may not have been
+    applied; any other reason means it was not."""
+
+    def __init__(self, store_id: str, reason: str, detail: Optional[str] = None):
+        super().__init__(store_id, reason)
+        self.detail = detail or reason
 
     def __str__(self) -> str:
-        return "store %s is unavailable: %s" % (self.store_id, self.reason)
+        return "store %s is unavailable: %s" % (self.store_id, self.detail)
+
+
+#: Seconds between two log lines about one store's availability (transitions within it are counted instead).
+HEALTH_LOG_INTERVAL = 10.0
+
+
+class _Health:
+    """Logs when a store's database stops answering and when it is back: one line per transition, at most one
+    line per ``HEALTH_LOG_INTERVAL`` seconds while it stays down or flaps (what happened meanwhile is counted in
+    the next line). Lines name the store and the database's host and port (which replies to clients never do)."""
+
+    __slots__ = ("store_id", "where", "down", "since", "failures", "logged_at", "logged_down", "flaps")
+
+    def __init__(self, store_id: str, where: str):
+        self.store_id = store_id
+        self.where = where
+        self.down = False
+        self.since = 0.0
+        self.failures = 0
+        self.logged_at = -1e18
+        self.logged_down = False  # the current outage was announced (so its end is too)
+        self.flaps = 0  # outages neither announced nor reported since the last line
+
+    def failed(self, detail: str) -> None:
+        now = time.monotonic()
+        self.failures += 1
+        if not self.down:
+            self.down, self.since, self.logged_down = True, now, False
+        if now - self.logged_at < HEALTH_LOG_INTERVAL:
+            return
+        if not self.logged_down:
+            extra = " (%d short outages since the last line)" % self.flaps if self.flaps else ""
+            _log.warning("store %s: PostgreSQL at %s unavailable: %s%s", self.store_id, self.where, detail, extra)
+            self.logged_down, self.flaps = True, 0
+        else:
+            _log.warning("store %s: PostgreSQL at %s still unavailable after %.0fs (%d operations failed): %s",
+                         self.store_id, self.where, now - self.since, self.failures, detail)
+        self.logged_at = now
+
+    def ok(self) -> None:
+        now = time.monotonic()
+        self.down = False
+        if self.logged_down:
+            _log.warning("store %s: PostgreSQL at %s back after %.1fs (%d operations failed)", self.store_id,
+                         self.where, now - self.since, self.failures)
+            self.logged_at = now
+        else:
+            self.flaps += 1
+        self.logged_down = False
+        self.failures = 0
 
 
 class _TxState:
@@ -162,16 +230,20 @@ class _Session:
     """The statements of one store operation that needs several of them.
 
     ``own`` sessions run their own transaction: BEGIN travels with the first statement and COMMIT with the last
-    (``finish``), in one pipeline each, so a locked read-modify-write costs two round trips. Sessions inside a
-    user transaction (``SQLStore.transaction``) just run statements on its connection."""
+    (``finish``), in one pipeline each, so a locked read-modify-write costs two round trips. The first round
+    trip (BEGIN + a locking read) commits nothing: when it fails or times out the operation was not applied.
+    From the moment a COMMIT may have been sent, ``committing`` is True: a lost connection or a timeout then
+    leaves the outcome unknown, and the error says so. Sessions inside a user transaction
+    (``SQLStore.transaction``) just run statements on its connection."""
 
-    __slots__ = ("conn", "own", "begun", "done")
+    __slots__ = ("conn", "own", "begun", "done", "committing")
 
     def __init__(self, conn: TrioConnection, own: bool):
         self.conn = conn
         self.own = own
         self.begun = not own
         self.done = False
+        self.committing = False
 
     async def q(self, query: bytes, params: tuple) -> Any:
         if not self.begun:
@@ -183,14 +255,25 @@ class _Session:
         """Run the last statements and commit, in one round trip; their results."""
         if self.own and self.begun:
             self.done = True
-            return (await _pipe(self.conn, list(stmts) + [(_COMMIT, ())]))[:-1]
-        if not self.begun:  # nothing read yet: the statements are the whole transaction
-            self.done = True
+            self.committing = True
+            res = (await _pipe(self.conn, list(stmts) + [(_COMMIT, ())]))[:-1]
+            self.committing = False
+            return res
+        if not self.begun:  # nothing read yet: the statements are the whole transaction; COMMIT once they ran
             self.begun = True
-            return (await _pipe(self.conn, [(_BEGIN, ())] + list(stmts) + [(_COMMIT, ())]))[1:-1]
+            res = (await _pipe(self.conn, [(_BEGIN, ())] + list(stmts)))[1:]
+            await self.commit()
+            return res
         if len(stmts) == 1:
             return [await _exec(self.conn, *stmts[0])]
         return await _pipe(self.conn, list(stmts))
+
+    async def commit(self) -> None:
+        """COMMIT an own transaction that is still open."""
+        self.done = True
+        self.committing = True
+        await _exec(self.conn, _COMMIT, ())
+        self.committing = False
 
     def restart(self) -> None:
         """After ``finish`` committed: the next statement begins a new transaction."""
@@ -243,7 +326,7 @@ class SQLStore(Store):
     is_async = True
     kind = "store.sql"
 
-    def __init__(self, store_id: str, database: PgDatabase, table_name: str = "kv_store", id_column_name: str = "key",
+    def __init__(self, store_id: str, database: PgDatabase, table_name: str, id_column_name: str = "key",
                  payload_column_name: str = "value", expire_column_name: str = "expires_at",
                  cleanup_interval: float = 0.0, max_size: int = 0, create_table: bool = False):
         super().__init__(store_id, max_size)
@@ -271,6 +354,7 @@ class SQLStore(Store):
         self._bytea = False
         self._started = False
         self._cursors: OrderedDict[int, Any] = OrderedDict()
+        self._health = _Health(store_id, pg_trio.database_where(database.dsn))
         # The connection of the current task's transaction on this store (trio tasks have their own context).
         self._tx: contextvars.ContextVar[Optional[_TxState]] = contextvars.ContextVar(
             "respd_sql_tx_" + store_id, default=None)
@@ -397,15 +481,24 @@ class SQLStore(Store):
         state = self._tx.get()
         return state.conn if state is not None else None
 
-    def _unavailable(self, ex: BaseException) -> StoreUnavailable:
+    def _unavailable(self, ex: BaseException, unknown: bool = False) -> StoreUnavailable:
+        """The StoreUnavailable for a failure (logged when the database stopped answering). ``unknown``: a
+        COMMIT was in flight, so the reason says "outcome unknown"."""
         if isinstance(ex, DatabaseUnavailable):
-            reason = ex.reason
+            reason, detail = ex.reason, ex.detail
+            unknown = unknown or isinstance(ex, OutcomeUnknown)
         elif isinstance(ex, (trio.TooSlowError, pg_errors._WaitTimeout)):
-            reason = "no reply from PostgreSQL within %gs" % self.db.command_timeout
+            reason = detail = "no reply from PostgreSQL within %gs" % self.db.command_timeout
         else:
             lines = str(ex).strip().splitlines()
-            reason = lines[0] if lines else type(ex).__name__
-        return SQLStoreUnavailable(self.id, reason)
+            detail = lines[0] if lines else type(ex).__name__
+            reason = public_reason(detail)
+        if unknown and "outcome unknown" not in reason:
+            reason += " (while committing): outcome unknown"
+            detail += " (while committing): outcome unknown"
+        if pg_trio._connection_lost(ex, None):
+            self._health.failed(detail)
+        return SQLStoreUnavailable(self.id, reason, detail)
 
     async def _one(self, query: bytes, params: tuple, order: bytes = b"", batch: bool = True,
                    merge: Optional[Merge] = None) -> Any:
@@ -415,11 +508,15 @@ class SQLStore(Store):
         conn = self._tx_conn()
         try:
             if conn is None:  # PgDatabase.run bounds the wait by command_timeout itself
-                return await self.db.run(query, params, order, batch, merge)
-            with trio.fail_after(self.db.command_timeout):
-                return await _exec(conn, query, params)
+                res = await self.db.run(query, params, order, batch, merge)
+            else:
+                with trio.fail_after(self.db.command_timeout):
+                    res = await _exec(conn, query, params)
         except (psycopg.Error, DatabaseUnavailable, OSError, trio.TooSlowError) as ex:
             raise self._unavailable(ex) from None
+        if self._health.down:
+            self._health.ok()
+        return res
 
     async def _session(self, body: Callable, savepoint: bool = False) -> Any:
         """Run ``body(session)`` as one transaction (or inside the current one) and return its result.
@@ -428,6 +525,7 @@ class SQLStore(Store):
         start over (up to TX_ATTEMPTS). Inside a user transaction, ``savepoint`` makes ``_Abort`` undo only
         this operation."""
         conn = self._tx_conn()
+        s = None
         try:
             with trio.CancelScope(deadline=trio.current_time() + self.db.command_timeout):
                 if conn is not None:
@@ -437,16 +535,22 @@ class SQLStore(Store):
                     attempt += 1
                     try:
                         async with self.db.connection() as c:
-                            return await self._own_tx(c, body)
-                    except pg_errors.TransactionRollback:
+                            s = _Session(c, own=True)
+                            res = await self._own_tx(s, body)
+                        if self._health.down:
+                            self._health.ok()
+                        return res
+                    except pg_errors.TransactionRollback:  # rolled back for sure (even in COMMIT)
                         if attempt >= TX_ATTEMPTS:
                             raise
+                        s = None
         except (psycopg.Error, DatabaseUnavailable, OSError, trio.TooSlowError) as ex:
-            raise self._unavailable(ex) from None
-        raise self._unavailable(trio.TooSlowError())  # the deadline passed
+            raise self._unavailable(ex, s is not None and s.committing and pg_trio._connection_lost(ex, s.conn)) \
+                from None
+        raise self._unavailable(trio.TooSlowError(), s is not None and s.committing)  # the deadline passed
 
-    async def _own_tx(self, conn: TrioConnection, body: Callable) -> Any:
-        s = _Session(conn, own=True)
+    async def _own_tx(self, s: _Session, body: Callable) -> Any:
+        conn = s.conn
         try:
             while True:
                 try:
@@ -457,7 +561,7 @@ class SQLStore(Store):
                         await _exec(conn, _ROLLBACK, ())
                     s.restart()
             if s.begun and not s.done:
-                await _exec(conn, _COMMIT, ())
+                await s.commit()
             return result
         except _Abort as ab:
             if s.begun and not s.done:
@@ -525,7 +629,7 @@ class SQLStore(Store):
         try:
             await self.db.start()
         except DatabaseUnavailable as ex:
-            raise SQLStoreUnavailable(self.id, ex.reason) from None
+            raise SQLStoreUnavailable(self.id, ex.reason, ex.detail) from None
         try:
             with trio.fail_after(max(self.db.command_timeout, self.db.connect_timeout) * 2):
                 async with self.db.connection() as conn:
@@ -619,6 +723,8 @@ class SQLStore(Store):
                         n = await _exec(conn, self.q_cleanup, (now, batch, now))
             except (psycopg.Error, DatabaseUnavailable, OSError, trio.TooSlowError) as ex:
                 raise self._unavailable(ex) from None
+            if self._health.down:
+                self._health.ok()
             total += n
             if n < batch:
                 return total
@@ -1102,15 +1208,19 @@ class SQLStore(Store):
                 raise
             state.conn = None
             self._tx.reset(token)
+            committing = False
             try:
                 with trio.fail_after(self.db.command_timeout):
+                    if conn.closed:  # a statement inside timed out: closed without COMMIT, so rolled back
+                        raise SQLStoreUnavailable(self.id, "connection lost during the transaction; rolled back")
                     if conn.pgconn.transaction_status == _INERROR:
                         # A statement failed inside: PostgreSQL would turn COMMIT into a silent ROLLBACK.
                         await _exec(conn, _ROLLBACK, ())
                         raise SQLStoreUnavailable(self.id, "transaction aborted by an earlier error; rolled back")
+                    committing = True
                     await _exec(conn, _COMMIT, ())
             except (psycopg.Error, DatabaseUnavailable, OSError, trio.TooSlowError) as ex:
-                raise self._unavailable(ex) from None
+                raise self._unavailable(ex, committing and pg_trio._connection_lost(ex, conn)) from None
 
 
 def _ddl(store: SQLStore) -> list:

@@ -160,7 +160,7 @@ _COMMON = {"name": (_str, _NOT_SET), "kind": (_str, _NOT_SET), "lifecycle": (_li
 #: entry kinds: kind -> {field: (converter, default)}
 KINDS: dict[str, dict] = {
     "store.memory": {"max_size": (_int(0), 10000), "cleanup_interval": (parse_duration, 300.0)},
-    "store.sql": {"database": (_str, _NOT_SET), "table_name": (_str, "kv_store"), "id_column_name": (_str, "key"),
+    "store.sql": {"database": (_str, _NOT_SET), "table_name": (_str, _NOT_SET), "id_column_name": (_str, "key"),
                   "payload_column_name": (_str, "value"), "expire_column_name": (_str, "expires_at"),
                   "cleanup_interval": (parse_duration, 0.0), "max_size": (_int(0), 0),
                   "create_table": (_bool, False)},
@@ -342,6 +342,7 @@ def build_stores(reg: Registry) -> tuple[dict, dict]:
     stores = {}
     databases = {}
     pg = {}
+    tables = {}  # (host, port, dbname, schema.table) -> id of the SQL store using it
     for entry in reg.entries.values():
         f = entry.fields
         if entry.kind == "store.memory":
@@ -362,6 +363,19 @@ def build_stores(reg: Registry) -> tuple[dict, dict]:
                                              pool_max=pool.get("max", 10),
                                              connect_timeout=db_entry.fields["connect_timeout"],
                                              command_timeout=db_entry.fields["command_timeout"])
+            # Two stores on one table would silently share their keys (and FLUSHDB of one would wipe the other):
+            # compare where the DSNs lead, not how they are spelled. An unqualified table is taken as public.
+            from backends.pg_trio import database_target
+            try:
+                target = database_target(pg[db_entry.id].dsn)
+            except ValueError as e:
+                raise reg.error(db_entry, "dsn_env" if db_entry.fields["dsn"] is None else "dsn", str(e)) from None
+            table = f["table_name"] if "." in f["table_name"] else "public." + f["table_name"]
+            other = tables.setdefault(target + (table,), entry.id)
+            if other != entry.id:
+                raise reg.error(entry, "table_name", "table %s on database %s at %s:%s is already used by store "
+                                "'%s'; each SQL store needs a table of its own" % (table, target[2], target[0],
+                                                                                  target[1], other))
             try:
                 stores[entry.id] = SQLStore(entry.id, pg[db_entry.id], table_name=f["table_name"],
                                             id_column_name=f["id_column_name"],

@@ -218,3 +218,121 @@ def test_auto_start_false_lets_respd_start_while_postgresql_is_down(pg_server, w
                     raise
                 time.sleep(0.3)
         assert c.get("k") == b"v"
+
+
+def test_outage_is_logged_once_and_replies_do_not_show_the_database_address(write_yaml, respd_factory):
+    """Issue 11 item 11: PostgreSQL going away produces one log line naming the store, host and port (not one
+    per failed command), its return another; error replies to clients name neither host nor port."""
+    from tests.pgserver import PgServer, find_bindir
+    if find_bindir() is None:
+        pytest.skip("no PostgreSQL binaries")
+    srv = PgServer()
+    srv.start()
+    try:
+        config = write_yaml("outage.yaml", {
+            "version": "1.0", "namespace": "app", "server": {"databases": {0: "app:persistent"}},
+            "entries": [
+                {"name": "postgres", "kind": "db.sql.postgres", "dsn": srv.dsn, "connect_timeout": "1s",
+                 "command_timeout": "1s"},
+                {"name": "persistent", "kind": "store.sql", "database": "app:postgres", "table_name": "outage_kv",
+                 "create_table": True},
+            ]})
+        node = respd_factory(configs=[config])
+        where = "127.0.0.1:%d" % srv.port
+        with redis.Redis(port=node.port, socket_timeout=30) as c:
+            assert c.set("k", "v")
+            srv.stop("fast")
+            errors = []
+            for i in range(30):
+                with pytest.raises(redis.ResponseError) as ei:
+                    c.set("k%d" % i, "v")
+                errors.append(str(ei.value))
+            srv.start()
+            deadline = time.monotonic() + 30
+            while True:  # the store comes back by itself
+                try:
+                    assert c.set("k", "back")
+                    break
+                except redis.ResponseError as e:
+                    errors.append(str(e))
+                    assert time.monotonic() < deadline, errors[-1]
+                    time.sleep(0.2)
+        for e in errors:
+            assert e.startswith("store 'app:persistent' is unavailable"), e
+            assert "127.0.0.1" not in e and str(srv.port) not in e, e
+        log = node.stderr_text(100_000).splitlines()
+        down = [ln for ln in log if "app:persistent" in ln and where in ln and "unavailable" in ln]
+        back = [ln for ln in log if "app:persistent" in ln and where in ln and " back " in ln]
+        assert 1 <= len(down) <= 3 < len(errors), log[-20:]  # rate limited: not one line per failure
+        assert len(back) == 1, log[-20:]
+    finally:
+        srv.cleanup()
+
+
+def test_frozen_postgresql_error_replies_mean_not_applied(write_yaml, respd_factory):
+    """Issue 11 item 4 end to end: PostgreSQL frozen (SIGSTOP) while clients write through respd. After the
+    thaw, every SET answered +OK is there and every one answered -ERR is not (unless the error says "outcome
+    unknown")."""
+    import os
+    from tests.pgserver import PgServer, cluster_pids, find_bindir, resume
+    if find_bindir() is None:
+        pytest.skip("no PostgreSQL binaries")
+    srv = PgServer()
+    srv.start()
+    try:
+        config = write_yaml("frozen.yaml", {
+            "version": "1.0", "namespace": "app", "server": {"databases": {0: "app:persistent"}},
+            "entries": [
+                {"name": "postgres", "kind": "db.sql.postgres", "dsn": srv.dsn, "connect_timeout": "1s",
+                 "command_timeout": "1s", "pool": {"min": 8, "max": 8}},
+                {"name": "persistent", "kind": "store.sql", "database": "app:postgres", "table_name": "frozen_kv",
+                 "create_table": True},
+            ]})
+        node = respd_factory(configs=[config])
+        outcome = {}
+
+        def writer(i):
+            with redis.Redis(port=node.port, socket_timeout=30) as c:
+                for j in range(3):
+                    key = "w%d:%d" % (i, j)
+                    try:
+                        c.set(key, "v")
+                        outcome[key] = "ok"
+                    except redis.ResponseError as e:
+                        outcome[key] = "unknown" if "outcome unknown" in str(e) else "error"
+
+        with redis.Redis(port=node.port) as c:
+            assert c.set("before", "v")
+        for pid in cluster_pids(srv.data):
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            threads = [threading.Thread(target=writer, args=(i,)) for i in range(12)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(60)
+        finally:
+            resume(srv.data)
+        with redis.Redis(port=node.port, socket_timeout=30) as c:
+            deadline = time.monotonic() + 30
+            while True:  # back by itself
+                try:
+                    assert c.set("after", "v")
+                    break
+                except redis.ResponseError:
+                    assert time.monotonic() < deadline
+                    time.sleep(0.2)
+        node.stop()
+        import psycopg
+        with psycopg.connect(srv.dsn, autocommit=True) as raw:
+            deadline = time.monotonic() + 60  # hang guard
+            while raw.execute("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' "
+                              "AND pid <> pg_backend_pid()").fetchone()[0]:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)  # the frozen backends read what they were sent, and exit
+            present = {r[0] for r in raw.execute("SELECT key FROM frozen_kv")}
+        assert len(outcome) == 36 and "error" in outcome.values()
+        wrong = {k: o for k, o in outcome.items() if (o == "ok") != (k in present) and o != "unknown"}
+        assert not wrong, wrong
+    finally:
+        srv.cleanup()

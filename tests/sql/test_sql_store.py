@@ -652,7 +652,7 @@ async def test_custom_names_and_schema_qualified_table(pg_server, clock, raw):
 @pytest.mark.parametrize("bad", ["1abc", "a-b", "x;drop", "", "a" * 64, 'we"ird', "a.b.c", "a b"])
 async def test_invalid_identifier_rejected(field, bad):
     with pytest.raises(ValueError, match="invalid identifier"):
-        SQLStore("s", make_db("host=127.0.0.1"), **{field: bad})
+        SQLStore("s", make_db("host=127.0.0.1"), **dict({"table_name": "kv"}, **{field: bad}))
 
 
 async def test_missing_table_and_column_errors(pg_server, clock, raw, table):
