@@ -19,7 +19,9 @@ from backends.base import (CorruptValue, InvalidKey, NoSuchKey, StoreError, Stor
                            WrongType)
 
 from . import errors
+from . import monitor as _monitor
 from .commands import COMMANDS
+from .commands.introspection import MONITOR_OK
 from .commands.spec import LOOKUP, Command, then
 from .commands.strings import ok_or_null
 from .errors import CommandError, ProtocolError, SecurityClose
@@ -87,6 +89,10 @@ def execute(sess, argv: list[bytes]) -> Any:
         if sess.multi is not None:
             sess.multi_error = True
         return Err(errors.OOM)
+    if app.monitors and sess.id in app.monitors and _monitor.touches_keyspace(cmd):
+        if sess.multi is not None:
+            sess.multi_error = True
+        return Err(errors.MONITOR_KEYSPACE)  # Redis flags a monitor as a replica
     if sess.multi is not None and name not in _MULTI_IMMEDIATE:
         sess.multi.append((cmd, argv))
         return QUEUED
@@ -94,14 +100,16 @@ def execute(sess, argv: list[bytes]) -> Any:
 
 
 def run(sess, cmd: Command, argv: list[bytes]) -> Any:
-    """Execute an already-checked command, mapping errors to replies."""
+    """Execute an already-checked command, mapping errors to replies; then show it to the monitors, if any."""
     sess.last_cmd = cmd.name
     try:
         r = cmd.handler(sess, argv)
     except Exception as e:
-        return _failed(e, cmd, sess)
+        r = _failed(e, cmd, sess)
     if type(r) is _Coroutine:
-        return _await(r, cmd, sess)
+        return _await(r, cmd, sess, argv)
+    if sess.app.monitors:
+        _monitor.feed(sess, cmd, argv)
     return r
 
 
@@ -117,11 +125,15 @@ def _failed(e: Exception, cmd: Command, sess) -> Err:
     return Err("ERR internal error while executing '%s'" % cmd.name)
 
 
-async def _await(coro, cmd: Command, sess) -> Any:
+async def _await(coro, cmd: Command, sess, argv=None) -> Any:
+    """The reply of an async handler; with argv (the checked path), the command is then shown to the monitors."""
     try:
-        return await coro
+        r = await coro
     except Exception as e:
-        return _failed(e, cmd, sess)
+        r = _failed(e, cmd, sess)
+    if argv is not None and sess.app.monitors:
+        _monitor.feed(sess, cmd, argv)
+    return r
 
 
 def store_error(e: StoreError, sess=None) -> Err:
@@ -157,7 +169,7 @@ class ClientState:
     """A client's request pipeline without I/O: its session, its reader, and the encoded replies not sent yet.
     The trio layer (``connection.Conn``) adds the socket side."""
 
-    __slots__ = ("app", "sess", "reader", "out", "size", "coro", "mode", "batch", "pos")
+    __slots__ = ("app", "sess", "reader", "out", "size", "coro", "mode", "batch", "pos", "notify", "echo")
 
     def __init__(self, app, sess, reader) -> None:
         self.app = app
@@ -169,6 +181,8 @@ class ClientState:
         self.mode = 0                # reply mode before the awaited command (CLIENT REPLY)
         self.batch: list = []        # requests taken from the reader (reader.drain()), run up to batch[pos]
         self.pos = 0
+        self.notify = None           # MONITOR: called when the feed adds to out (set by the trio layer)
+        self.echo = None             # MONITOR: the line about this client's own command, sent after its reply
 
 
 def run_requests(c: ClientState) -> int:
@@ -254,6 +268,14 @@ def run_requests(c: ClientState) -> int:
                 c.mode = mode
                 status = AWAIT
                 break
+            if reply is MONITOR_OK:  # this client now gets the feed in its output; FLUSH hands it to its task
+                app.monitors[sess.id] = c
+                c.size = size
+                c.mode = mode
+                add_reply(c, reply)
+                size = c.size
+                status = FLUSH
+                break
             if mode or reply is NO_REPLY:  # CLIENT REPLY OFF/SKIP, or no reply: add_reply decides
                 c.size = size
                 c.mode = mode
@@ -265,6 +287,10 @@ def run_requests(c: ClientState) -> int:
             data = encode(reply, sess.proto)
             append(data)
             size += len(data)
+            if c.echo is not None:
+                append(c.echo)
+                size += len(c.echo)
+                c.echo = None
             if sess.closing:
                 status = CLOSE
                 break
@@ -287,9 +313,10 @@ def run_requests(c: ClientState) -> int:
 
 def _plain(sess, app) -> bool:
     """Whether data commands may skip the per-request checks: nothing to check (authenticated, no ACL, no MULTI,
-    no maxmemory) and nothing special about replies (CLIENT REPLY ON, not closing)."""
+    no maxmemory), nothing special about replies (CLIENT REPLY ON, not closing) and nobody to show commands to
+    (no MONITOR: the direct path does not feed monitors)."""
     return (sess.multi is None and sess.acl is None and sess.authenticated and not app.maxmemory
-            and not sess.reply_mode and not sess.closing)
+            and not sess.reply_mode and not sess.closing and not app.monitors)
 
 
 def add_reply(c: ClientState, reply) -> int:
@@ -300,6 +327,10 @@ def add_reply(c: ClientState, reply) -> int:
         data = encode(reply, sess.proto)
         c.out.append(data)
         c.size += len(data)
+    if c.echo is not None:
+        c.out.append(c.echo)
+        c.size += len(c.echo)
+        c.echo = None
     if sess.closing:  # QUIT, SHUTDOWN, a client killing itself: even when its reply is suppressed
         return CLOSE
     return FLUSH if c.size > FLUSH_AT else DONE

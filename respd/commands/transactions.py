@@ -95,6 +95,8 @@ def exec_(sess, argv):
     from ..dispatch import run as run_unchecked  # late import: dispatch imports the command table
 
     def run(sess, cmd, a):
+        if cmd.name == "monitor":  # Redis: an EXEC client expects one reply per command ("DENY BLOCKING")
+            return Err(errors.MONITOR_IN_EXEC)
         # permissions are checked again at EXEC, in case the user's rules changed after queueing (as Redis does)
         if sess.acl is not None:
             denied = sess.acl.check(sess, cmd, a)
