@@ -113,6 +113,8 @@ def feed(sess, cmd, argv: list) -> None:
     n = len(data)
     limit = output_limit(app)
     for c in list(app.monitors.values()):
+        if c.sess.closing:  # QUIT or killed: Redis adds nothing after the last reply of a closing client
+            continue
         if c.sess is sess:  # its own command: the line follows the reply (dispatch appends c.echo)
             c.echo = data if c.echo is None else c.echo + data  # (several: the commands of its EXEC)
             continue

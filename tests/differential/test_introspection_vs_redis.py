@@ -193,6 +193,9 @@ def _own_commands(port: int) -> list:
         out.append(mon.call("SET", "k", "v"))
         out.append(mon.call("GET", "k"))
         assert mon.nothing_within(0.3)
+        out.append(mon.call("MONITOR"))
+        mon.send(encode_command("QUIT"))  # +OK and nothing after it, not even the line about the QUIT
+        out.append(mon.read_until_closed())
     return out
 
 
