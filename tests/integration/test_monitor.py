@@ -13,7 +13,6 @@ import socket
 import subprocess
 import time
 
-import pytest
 import redis as redis_py
 
 from tests.conftest import require

@@ -159,3 +159,13 @@ async def test_a_monitor_that_falls_behind_is_disconnected_and_its_queue_freed(a
     assert not app.monitors and ca.out == [] and ca.size == 0
     _, out = await _run(cb, ["GET", "nosuch"])  # the others go on
     assert out == b"$-1\r\n"
+
+
+def test_monitor_needs_server_admin_in_registry_policies(tmp_path):
+    """MONITOR is an @admin command: a policy user needs ``server.admin`` on ``monitor``."""
+    from tests.unit.test_acl import build, noperm_cmd, policy, run, session, user
+    app = build(tmp_path, [user("u"), user("v"),
+                           policy("p", ["store.get", "store.key.*"], users=["u", "v"]),
+                           policy("q", ["server.admin"], ["monitor"], users=["v"])])
+    assert run(session(app, "u"), "MONITOR") == noperm_cmd("monitor")
+    assert run(session(app, "v"), "MONITOR") == b"+OK\r\n"
