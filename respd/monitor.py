@@ -25,8 +25,10 @@ What Redis 7.0 does, and respd with it (``src/server.c`` ``call()``, ``src/repli
 Where the lines go: ``app.monitors`` maps a monitoring client's id to its ``dispatch.ClientState``; a line is
 appended to that client's pending output (``out``/``size``, the same queue its own replies use, so its replies and
 the lines about its own commands stay in order) and ``notify()`` wakes the connection's writer
-(``connection._monitor``). ``app.monitors`` being empty is the only test the request path makes
-(``dispatch._plain``), so nothing is paid while nobody monitors.
+(``connection._monitor``). While nobody monitors, the cost is one test of ``app.monitors`` per received chunk on
+the direct path (``dispatch._plain``: sessions with something to check take the checked path, which tests it
+once per command); the direct path never feeds, so a monitor turns it off for everyone. Measured with callgrind
+on 16-command GET/SET chunks: the same instruction count per command as before (ratio 1.000).
 
 A monitor that does not read must not grow memory without bound: when its pending output passes
 ``output_limit(app)`` it is disconnected, as Redis closes a client past its ``client-output-buffer-limit`` (Redis
