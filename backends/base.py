@@ -191,6 +191,16 @@ class Store:
         """(value, expire_at or None) for COPY to another store, or None when missing. WrongType for non-strings."""
         raise NotImplementedError
 
+    def memory_usage(self, key: bytes) -> Optional[int]:
+        """MEMORY USAGE: an estimate of the bytes the key takes in this store (key, value and their share of the
+        store's indexes), or None when it does not exist."""
+        raise NotImplementedError
+
+    def memory_overhead(self) -> tuple[int, int, int]:
+        """MEMORY STATS: (bytes of the key table, bytes of the expiry table, keys) held in respd's own memory;
+        (0, 0, 0) for stores whose data lives elsewhere."""
+        return 0, 0, 0
+
     # -- writes
     def set(self, key: bytes, value: bytes, cond: Optional[str] = None, get: bool = False,
             expire: Any = None) -> tuple[bool, Optional[bytes]]:

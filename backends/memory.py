@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import random
+import sys
 from typing import Any, Callable, Optional
 
 import trio
@@ -26,6 +27,7 @@ from .glob import compile_glob
 _U64 = (1 << 64) - 1
 _SLICE = 2000
 _WRITTEN = (True, None)
+_EMPTY_DICT = sys.getsizeof({})
 
 
 class MemoryStore(Store):
@@ -178,6 +180,22 @@ class MemoryStore(Store):
         if not self._live(key):
             return None
         return self._data[key], self._expires.get(key)
+
+    def memory_usage(self, key: bytes) -> Optional[int]:
+        """The key and value objects, plus the key's share of the dict (and of the expiry dict, with its int, when
+        it has a TTL): the table's size divided by its keys, so slack space is shared out too."""
+        if not self._live(key):
+            return None
+        data = self._data
+        size = sys.getsizeof(key) + sys.getsizeof(data[key]) + (sys.getsizeof(data) - _EMPTY_DICT) // len(data)
+        e = self._expires.get(key)
+        if e is not None:
+            exp = self._expires
+            size += sys.getsizeof(e) + (sys.getsizeof(exp) - _EMPTY_DICT) // len(exp)
+        return size
+
+    def memory_overhead(self) -> tuple[int, int, int]:
+        return sys.getsizeof(self._data), sys.getsizeof(self._expires), len(self._data)
 
     # ------------------------------------------------------------------------------------------ writes
     def set(self, key: bytes, value: bytes, cond: Optional[str] = None, get: bool = False,

@@ -448,6 +448,7 @@ class SQLStore(Store):
         self.q_first = q("SELECT {k} FROM {t} WHERE LIVE LIMIT 1")
         self.q_count = q("SELECT count(*) FROM {t} WHERE LIVE")
         self.q_stats = q("SELECT count(*), count({e}) FROM {t} WHERE LIVE")
+        self.q_row_size = q("SELECT pg_column_size(t.*) FROM {t} AS t WHERE {k} = %s AND LIVE")
         self.q_flush = q("DELETE FROM {t}")
         # SKIP LOCKED: never wait for (or deadlock with) a writer that is reviving an expired row; the outer
         # condition is re-checked on the row's latest version.
@@ -866,6 +867,12 @@ class SQLStore(Store):
     async def stats(self) -> tuple[int, int]:
         n, e = (await self._one(self.q_stats, (now_ms(),), batch=False))[0]
         return int(n), int(e)
+
+    async def memory_usage(self, key: bytes) -> Optional[int]:
+        """The size of the key's row as PostgreSQL stores it (``pg_column_size`` of the row: header, key, encoded
+        value, expiry), without the index entry."""
+        rows = await self._one(self.q_row_size, (self._k(key), now_ms()), key)
+        return int(rows[0][0]) if rows else None
 
     async def dump(self, key: bytes) -> Optional[tuple[bytes, Optional[int]]]:
         rows = await self._one(self.q_get_ve, (self._k(key), now_ms()), key)

@@ -42,6 +42,7 @@ class App:
         self.auth = Auth()
         self.acl = None                           # respd.acl policy engine when policies are configured
         self.clients: dict[int, Session] = {}
+        self.monitors: dict = {}                  # client id -> ClientState of clients in MONITOR (respd.monitor)
         self.next_client_id = 1
         self.started = time.time()
         self.run_id = uuid.uuid4().hex + uuid.uuid4().hex[:8]
@@ -80,6 +81,7 @@ class App:
         return sess
 
     def end_session(self, sess: Session) -> None:
+        self.monitors.pop(sess.id, None)
         sess.close()
         self.clients.pop(sess.id, None)
         self.killers.pop(sess.id, None)

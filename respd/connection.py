@@ -22,6 +22,7 @@ import trio
 
 from .dispatch import AWAIT, CLOSE, DONE, DROP, FLUSH, ClientState, add_reply, run_requests
 from .errors import MAX_CLIENTS
+from .monitor import is_monitor
 from .protocol import RequestReader
 
 log = logging.getLogger("respd.connection")
@@ -30,6 +31,7 @@ _wait_readable = trio.lowlevel.wait_readable
 _wait_writable = trio.lowlevel.wait_writable
 _notify_closing = trio.lowlevel.notify_closing
 RECV_SIZE = 65536
+_GONE = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
 
 PROTECTED_MODE = (
     b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the "
@@ -257,6 +259,8 @@ async def _loop(c: Conn) -> None:
         feed(data)
         if not await finish_chunk(c, run_requests(c)):
             return
+        if app.monitors and is_monitor(c) and not await _monitor(c):
+            return
 
 
 async def _polled(c: Conn, poller: "Poller") -> None:
@@ -270,6 +274,8 @@ async def _polled(c: Conn, poller: "Poller") -> None:
             await c.wake.wait()
             if not await finish_chunk(c, c.status):
                 return
+            if c.app.monitors and is_monitor(c) and not await _monitor(c):
+                return
             c.sess.idle = True
             c.wake = trio.Event()
             c.handed = False
@@ -277,6 +283,89 @@ async def _polled(c: Conn, poller: "Poller") -> None:
     finally:
         c.dead = True
         poller.remove(c)
+
+
+async def _monitor(c: Conn) -> bool:
+    """Serve a client in MONITOR mode, the out-of-band write path: the feed (``respd.monitor``) appends lines to the
+    client's output from other clients' commands and calls ``c.notify``, which wakes a writer task that sends
+    them; meanwhile this task reads the client's own commands (RESET, QUIT, PING...). Both send under one lock, so
+    replies and lines leave whole and in order. No idle timeout applies (Redis exempts monitors too); the feed
+    bounds the output (``monitor.output_limit``). True when the client left monitor mode (RESET) with everything
+    sent, False when the connection is to close."""
+    send_all = c.transport.send_all
+    lock = trio.Lock()
+    wake = trio.Event()
+
+    def notify() -> None:
+        wake.set()
+
+    async def flush() -> None:
+        async with lock:
+            if c.out:
+                await send_all(_take_out(c))
+
+    status = DROP
+
+    async def writer() -> None:
+        nonlocal wake
+        try:
+            while True:
+                await wake.wait()
+                wake = trio.Event()
+                await flush()
+        except _GONE:  # the client went away: stop reading for it too
+            nursery.cancel_scope.cancel()
+
+    # errors are caught inside the nursery: trio would wrap them in an ExceptionGroup that handle() does not expect
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(writer)
+        c.notify = notify
+        try:
+            status = await _monitor_requests(c, flush)
+            if status != DROP:
+                async with lock:  # the writer is not sending: send the rest, then stop it
+                    if c.out:
+                        await send_all(_take_out(c))
+        except _GONE:
+            status = DROP
+        finally:
+            c.notify = None
+        nursery.cancel_scope.cancel()
+    return status == DONE
+
+
+async def _monitor_requests(c: Conn, flush) -> int:
+    """The monitor's own requests, until it leaves monitor mode (DONE) or the connection ends (CLOSE, DROP)."""
+    app, sess = c.app, c.sess
+    recv = c.transport.recv
+    if c.out:
+        await flush()
+    while is_monitor(c):
+        if app.draining:
+            return CLOSE
+        sess.idle = True
+        data = await recv()
+        sess.idle = False
+        if not data:
+            return DROP
+        sess.last_cmd_time = _now()
+        c.reader.feed(data)
+        status = run_requests(c)
+        while status == AWAIT or status == FLUSH:
+            if status == AWAIT:
+                coro = c.coro
+                c.coro = None
+                status = add_reply(c, await coro)
+                if status == DONE:
+                    status = run_requests(c)
+            else:
+                await flush()
+                status = run_requests(c)
+        if status != DONE:
+            return status
+        _after_chunk(c)
+        await flush()
+    return DONE
 
 
 class Poller:

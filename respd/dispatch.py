@@ -20,7 +20,9 @@ from backends.base import (CorruptValue, InvalidKey, NoSuchKey, StoreError, Stor
                            WrongType)
 
 from . import errors
+from . import monitor as _monitor
 from .commands import COMMANDS
+from .commands.introspection import MONITOR_OK
 from .commands.spec import LOOKUP, Command, then
 from .commands.strings import ok_or_null
 from .errors import CommandError, ProtocolError, SecurityClose
@@ -92,6 +94,10 @@ def execute(sess, argv: list[bytes]) -> Any:
         if sess.multi is not None:
             sess.multi_error = True
         return _rejected(sess, argv, Err(errors.OOM))
+    if app.monitors and sess.id in app.monitors and _monitor.touches_keyspace(cmd):
+        if sess.multi is not None:
+            sess.multi_error = True
+        return _rejected(sess, argv, Err(errors.MONITOR_KEYSPACE))  # Redis flags a monitor as a replica
     if sess.multi is not None and name not in _MULTI_IMMEDIATE:
         sess.multi.append((cmd, argv))
         return QUEUED
@@ -129,7 +135,7 @@ def count_error(app, text: bytes) -> None:
 
 
 def run(sess, cmd: Command, argv: list[bytes]) -> Any:
-    """Execute an already-checked command, mapping errors to replies.
+    """Execute an already-checked command, mapping errors to replies; then show it to the monitors, if any.
 
     INFO commandstats: the call counts in ``cmd.calls``, its time in ``cmd.ns`` (for an async store, until its
     reply is ready), an error reply in ``cmd.failed_calls`` and in errorstats. EXEC runs its queue through here, so
@@ -144,9 +150,11 @@ def run(sess, cmd: Command, argv: list[bytes]) -> Any:
     cmd.calls += 1
     cmd.ns += now - t0
     if type(r) is _Coroutine:
-        return _await(r, cmd, sess, now)
+        return _await(r, cmd, sess, now, argv)
     if type(r) is Err:
         _failed_call(sess.app, cmd, r)
+    if sess.app.monitors:
+        _monitor.feed(sess, cmd, argv)
     return r
 
 
@@ -167,8 +175,9 @@ def _failed(e: Exception, cmd: Command, sess) -> Err:
     return Err("ERR internal error while executing '%s'" % cmd.name)
 
 
-async def _await(coro, cmd: Command, sess, t0: int) -> Any:
-    """The reply of an async command; its waiting time (from t0) adds to the command's time in commandstats."""
+async def _await(coro, cmd: Command, sess, t0: int, argv=None) -> Any:
+    """The reply of an async command; its waiting time (from t0) adds to the command's time in commandstats. With
+    argv (the checked path), the command is then shown to the monitors."""
     try:
         r = await coro
     except Exception as e:
@@ -176,6 +185,8 @@ async def _await(coro, cmd: Command, sess, t0: int) -> Any:
     cmd.ns += _clock() - t0
     if type(r) is Err:
         _failed_call(sess.app, cmd, r)
+    if argv is not None and sess.app.monitors:
+        _monitor.feed(sess, cmd, argv)
     return r
 
 
@@ -212,7 +223,7 @@ class ClientState:
     """A client's request pipeline without I/O: its session, its reader, and the encoded replies not sent yet.
     The trio layer (``connection.Conn``) adds the socket side."""
 
-    __slots__ = ("app", "sess", "reader", "out", "size", "coro", "mode", "batch", "pos")
+    __slots__ = ("app", "sess", "reader", "out", "size", "coro", "mode", "batch", "pos", "notify", "echo")
 
     def __init__(self, app, sess, reader) -> None:
         self.app = app
@@ -224,6 +235,8 @@ class ClientState:
         self.mode = 0                # reply mode before the awaited command (CLIENT REPLY)
         self.batch: list = []        # requests taken from the reader (reader.drain()), run up to batch[pos]
         self.pos = 0
+        self.notify = None           # MONITOR: called when the feed adds to out (set by the trio layer)
+        self.echo = None             # MONITOR: the line about this client's own command, sent after its reply
 
 
 def run_requests(c: ClientState) -> int:
@@ -334,6 +347,14 @@ def run_requests(c: ClientState) -> int:
                 c.mode = mode
                 status = AWAIT
                 break
+            if reply is MONITOR_OK:  # this client now gets the feed in its output; FLUSH hands it to its task
+                app.monitors[sess.id] = c
+                c.size = size
+                c.mode = mode
+                add_reply(c, reply)
+                size = c.size
+                status = FLUSH
+                break
             if mode or reply is NO_REPLY:  # CLIENT REPLY OFF/SKIP, or no reply: add_reply decides
                 c.size = size
                 c.mode = mode
@@ -345,6 +366,10 @@ def run_requests(c: ClientState) -> int:
             data = encode(reply, sess.proto)
             append(data)
             size += len(data)
+            if c.echo is not None:
+                append(c.echo)
+                size += len(c.echo)
+                c.echo = None
             if sess.closing:
                 status = CLOSE
                 break
@@ -371,9 +396,10 @@ def run_requests(c: ClientState) -> int:
 
 def _plain(sess, app) -> bool:
     """Whether data commands may skip the per-request checks: nothing to check (authenticated, no ACL, no MULTI,
-    no maxmemory) and nothing special about replies (CLIENT REPLY ON, not closing)."""
+    no maxmemory), nothing special about replies (CLIENT REPLY ON, not closing) and nobody to show commands to
+    (no MONITOR: the direct path does not feed monitors)."""
     return (sess.multi is None and sess.acl is None and sess.authenticated and not app.maxmemory
-            and not sess.reply_mode and not sess.closing)
+            and not sess.reply_mode and not sess.closing and not app.monitors)
 
 
 def add_reply(c: ClientState, reply) -> int:
@@ -384,6 +410,10 @@ def add_reply(c: ClientState, reply) -> int:
         data = encode(reply, sess.proto)
         c.out.append(data)
         c.size += len(data)
+    if c.echo is not None:
+        c.out.append(c.echo)
+        c.size += len(c.echo)
+        c.echo = None
     if sess.closing:  # QUIT, SHUTDOWN, a client killing itself: even when its reply is suppressed
         return CLOSE
     return FLUSH if c.size > FLUSH_AT else DONE

@@ -61,6 +61,12 @@ NOPERM_KEY = "NOPERM this user has no permissions to access one of the keys used
 NOPERM_CMD = "NOPERM this user has no permissions to run the '{}' command"
 EXPIRE_NX_XX = "ERR NX and XX, GT or LT options at the same time are not compatible"
 EXPIRE_GT_LT = "ERR GT and LT options at the same time are not compatible"
+# MONITOR, OBJECT (respd.commands.introspection)
+MONITOR_IN_EXEC = "ERR MONITOR isn't allowed for DENY BLOCKING client"
+MONITOR_KEYSPACE = "ERR Replica can't interact with the keyspace"
+LFU_NOT_SELECTED = ("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when "
+                    "switching between policies at runtime LRU and LFU data will take some time to adjust.")
+IDLETIME_NOT_TRACKED = "ERR respd does not track key access times, idle time not tracked."
 
 
 def wrong_arity(name: str) -> str:

@@ -102,6 +102,7 @@ def quit_(sess, argv):
 @command("RESET", 1, ("noscript", "loading", "stale", "fast", "no_auth", "allow_busy"), (), _CONN, "connection",
          "Resets the connection.", since="6.2.0")
 def reset(sess, argv):
+    sess.app.monitors.pop(sess.id, None)  # leaves MONITOR mode
     sess.reset_multi()
     sess.unwatch()
     sess.proto = 2
@@ -162,13 +163,18 @@ def client_setinfo(sess, argv):
     return OK
 
 
+def _flags(sess) -> bytes:
+    """CLIENT LIST flags: O for a monitor, x in MULTI, N for none."""
+    return (b"O" if sess.id in sess.app.monitors else b"") + (b"x" if sess.multi is not None else b"") or b"N"
+
+
 def client_line(sess, now: float) -> bytes:
     db = sess.db if sess.db is not None else -1
     return (b"id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=0 psub=0 ssub=0 multi=%d "
             b"qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s "
             b"user=%s redir=-1 lib-name=%s lib-ver=%s store=%s resp=%d\n") % (
         sess.id, sess.addr.encode(), sess.laddr.encode(), sess.fd, sess.name, int(now - sess.created),
-        int(now - sess.last_cmd_time), b"x" if sess.multi is not None else b"N", db,
+        int(now - sess.last_cmd_time), _flags(sess), db,
         -1 if sess.multi is None else len(sess.multi), sess.last_cmd.encode() if isinstance(sess.last_cmd, str)
         else sess.last_cmd, sess.user.encode(), sess.lib_name, sess.lib_ver,
         sess.store.id.encode() if sess.store is not None else b"", sess.proto)

@@ -97,6 +97,8 @@ def exec_(sess, argv):
     executing = sess.app.acl.log.executing if getattr(sess.app, "acl", None) is not None else set()
 
     def run(sess, cmd, a):
+        if cmd.name == "monitor":  # Redis: an EXEC client expects one reply per command ("DENY BLOCKING")
+            return Err(errors.MONITOR_IN_EXEC)
         # ACL LOG entries made while this runs (a denial, a failed AUTH) have Redis' context "multi"; the synchronous
         # part of a command is where they are made
         executing.add(sess)
