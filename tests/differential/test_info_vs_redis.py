@@ -25,7 +25,7 @@ PROCESS_VALUES = {
     "rdb_last_save_time", "master_replid", "expired_keys", "keyspace_hits", "keyspace_misses", "maxclients",
     "instantaneous_input_kbps", "instantaneous_output_kbps", "mem_allocator", "mem_clients_normal",
     "client_recent_max_input_buffer", "client_recent_max_output_buffer", "reply_buffer_expands",
-    "reply_buffer_shrinks", "expired_stale_perc", "expire_cycle_cpu_milliseconds",
+    "reply_buffer_shrinks", "expired_stale_perc", "expire_cycle_cpu_milliseconds", "rdb_changes_since_last_save",
 }
 PROCESS_SECTIONS = {"Memory", "CPU", "Keyspace", "Commandstats", "Errorstats"}  # values compared elsewhere or not
 
