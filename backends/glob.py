@@ -276,7 +276,7 @@ def _compile(pattern: bytes, allkeys_star: bool, atomic: bool, walker: Optional[
         if len(segs) == 2 and not lits[0] and lits[1]:
             return methodcaller("endswith", lits[1])
         if len(segs) == 3 and not lits[0] and lits[1] and not lits[2]:
-            return methodcaller("__contains__", lits[1])
+            return re.compile(re.escape(lits[1])).search  # faster than a bound ``in`` (methodcaller, lambda)
     if walker if walker is not None else len(pattern) > LONG_PATTERN:
         return _Walker(segs)
     return re.compile(_translate(pattern, atomic)).match
