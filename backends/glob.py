@@ -45,14 +45,17 @@ ATOMIC_GROUPS = sys.version_info >= (3, 11)
 
 #: patterns longer than this use the walker (Python's regex compiler costs 1-20 us per pattern byte; the walker
 #: compiles only the parts of the pattern a key reaches) and are not cached
-LONG_PATTERN = 4096
+LONG_PATTERN = 1024
 
 _STAR = None  # the token for a run of stars in ``parse``'s output
 _names = itertools.count()  # unique group names for the lookahead spelling (alternations of several globs)
 
 
+_ESCAPED = [re.escape(bytes((b,))) for b in range(256)]
+
+
 def _lit(b: int) -> bytes:
-    return re.escape(bytes((b,)))
+    return _ESCAPED[b]
 
 
 def _signed(b: int) -> int:
@@ -165,17 +168,34 @@ def _always(key: bytes) -> bool:
     return True
 
 
+#: what stringmatchlen takes as one class: ``\x`` escapes, ``x-y`` ranges whose x is neither ``\`` nor ``]`` (y
+#: may be ``]``), ``]`` closing, a class left open running to the end of the pattern (stars included)
+_CLASS = rb"\[\^?(?:\\.|[^\]\\]-.|[^\]])*" + (b"+" if ATOMIC_GROUPS else b"") + rb"\]?"
+#: a run of stars, or a run of star-free atoms (a segment); possessive where available (no backtracking is ever
+#: needed, and ``re`` then keeps no state per repetition: a 50 MB pattern scans in about a second)
+_SPLIT = re.compile(rb"(\*+)|((?:[^*\\\[]+|\\.|\\|" + _CLASS + rb")+" + (b"+" if ATOMIC_GROUPS else b"") + rb")",
+                    re.S)
+#: within a segment: a run of plain literal bytes, an escape, a lone trailing backslash, a class or a ``?``
+_PIECE = re.compile(rb"[^\\\[?]+|\\.|\\|" + _CLASS + rb"|\?", re.S)
+
+#: atoms per chunk: the unit in which the walker parses and compiles a long pattern
+CHUNK = 256
+
+
 class _Chunk:
-    """Up to ``CHUNK`` consecutive atoms of one segment: a literal (bytes compare) or a regex compiled on first
-    use, so a long pattern costs regex compilation only for the parts some key actually reaches."""
+    """Up to ``CHUNK`` consecutive atoms of a segment: literal bytes, or a regex compiled on first use."""
 
     __slots__ = ("width", "lit", "src", "_rx")
 
-    def __init__(self, atoms: list):
-        self.width = len(atoms)
-        self.lit = _literal(atoms)
-        self.src = None if self.lit is not None else b"(?s:" + _source(atoms) + b")"
+    def __init__(self, parts: list, width: int):
+        """parts: ``(literal bytes, None)`` or ``(None, regex source of one atom)``, in order."""
+        self.width = width
         self._rx = None
+        if all(lit is not None for lit, _ in parts):
+            self.lit, self.src = b"".join(lit for lit, _ in parts), None
+        else:
+            self.lit = None
+            self.src = b"(?s:" + b"".join(re.escape(lit) if lit is not None else rx for lit, rx in parts) + b")"
 
     def rx(self):
         if self._rx is None:
@@ -187,77 +207,161 @@ class _Chunk:
             return key.startswith(self.lit, pos)
         return self.rx().match(key, pos) is not None
 
-    def find(self, key: bytes, pos: int, end: int) -> int:
-        """The leftmost start >= pos of a match lying within key[:end], or -1."""
+    def find(self, key: bytes, pos: int) -> int:
+        """The leftmost start >= pos of a match, or -1."""
         if self.lit is not None:
-            return key.find(self.lit, pos, end)
-        m = self.rx().search(key, pos, end)
+            return key.find(self.lit, pos)
+        m = self.rx().search(key, pos)
         return -1 if m is None else m.start()
 
 
-CHUNK = 256
+@lru_cache(maxsize=1024)
+def _class_source(piece: bytes) -> bytes:
+    return parse(piece)[0][0]
+
+
+def _chunks(src: bytes, size: int):
+    """A segment's chunks of up to size atoms, parsed as they are pulled."""
+    parts: list = []
+    width = 0
+    for m in _PIECE.finditer(src):
+        piece = m.group()
+        c = piece[0]
+        if c == 0x3F or c == 0x5B:  # ? or a class: one atom
+            parts.append((None, b"." if c == 0x3F else _class_source(piece)))
+            width += 1
+            if width == size:
+                yield _Chunk(parts, width)
+                parts, width = [], 0
+            continue
+        lit = (piece[1:] or piece) if c == 0x5C else piece  # an escape, a lone backslash or a literal run
+        i = 0
+        while i < len(lit):
+            take = min(size - width, len(lit) - i)
+            parts.append((lit[i:i + take], None))
+            width += take
+            i += take
+            if width == size:
+                yield _Chunk(parts, width)
+                parts, width = [], 0
+    if parts:
+        yield _Chunk(parts, width)
 
 
 class _Segment:
-    __slots__ = ("width", "chunks")
+    """The star-free run of atoms between two stars, parsed a chunk at a time only as far as keys reach."""
 
-    def __init__(self, atoms: list):
-        self.width = len(atoms)
-        self.chunks = [_Chunk(atoms[i:i + CHUNK]) for i in range(0, len(atoms), CHUNK)]
+    __slots__ = ("_pending", "_chunks")
 
-    def at(self, key: bytes, pos: int) -> bool:
-        for c in self.chunks:
-            if not c.at(key, pos):
-                return False
-            pos += c.width
-        return True
+    def __init__(self, src: bytes, chunk: int):
+        self._pending = _chunks(src, chunk)
+        self._chunks: list[_Chunk] = []
 
-    def find(self, key: bytes, pos: int, end: int) -> int:
-        """The leftmost start >= pos of a match lying within key[:end], or -1."""
-        head, rest = self.chunks[0], self.chunks[1:]
-        while True:
-            q = head.find(key, pos, end)
-            if q < 0 or q + self.width > end:
-                return -1
-            p = q + head.width
-            for c in rest:
-                if not c.at(key, p):
-                    break
-                p += c.width
+    def _chunk(self, j: int) -> Optional[_Chunk]:
+        chunks = self._chunks
+        while len(chunks) <= j and self._pending is not None:
+            c = next(self._pending, None)
+            if c is None:
+                self._pending = None
             else:
-                return q
+                chunks.append(c)
+        return chunks[j] if j < len(chunks) else None
+
+    def match(self, key: bytes, pos: int, j: int = 0) -> int:
+        """Where the segment (from chunk j on) ends when matched at pos, or -1."""
+        while True:
+            c = self._chunk(j)
+            if c is None:
+                return pos
+            if not c.at(key, pos):  # also fails when key ends first: parsing never runs ahead of the key
+                return -1
+            pos += c.width
+            j += 1
+
+    def find(self, key: bytes, pos: int) -> Optional[tuple[int, int]]:
+        """(start, end) of the segment's leftmost match starting at or after pos, or None. Not for an empty
+        segment (the walker has none in the middle)."""
+        head = self._chunk(0)
+        while True:
+            q = head.find(key, pos)
+            if q < 0:
+                return None
+            end = self.match(key, q + head.width, 1)
+            if end >= 0:
+                return q, end
             pos = q + 1
+
+    def width_within(self, limit: int) -> int:
+        """The segment's width if at most limit, else -1 (parsing no further than limit atoms)."""
+        w, j = 0, 0
+        while True:
+            c = self._chunk(j)
+            if c is None:
+                return w
+            w += c.width
+            if w > limit:
+                return -1
+            j += 1
+
+
+def _segment_sources(pattern: bytes):
+    """The pattern's segments (bytes; k + 1 of them for k runs of stars), split off at C speed as needed."""
+    cur = b""
+    for m in _SPLIT.finditer(pattern):
+        if m.lastindex == 1:
+            yield cur
+            cur = b""
+        else:
+            cur = m.group(2)
+    yield cur
 
 
 class _Walker:
-    """The long-pattern matcher: the same leftmost-segment strategy as the regex (see the module docstring),
-    walked in Python with C-level ``find``/``search`` per segment. Setup is a parse, O(len(pattern)); a key costs
-    O(len(key) * len(pattern)) at worst."""
+    """The long-pattern matcher: the leftmost-segment strategy of the regex (see the module docstring), walked in
+    Python with C-level ``find``/``search``/``match`` per chunk of a segment. The pattern is split, parsed and
+    compiled lazily, only as far as some key gets, so preparing a long pattern costs O(what keys reach), not
+    O(len(pattern)) up front (a megabyte pattern with a key of 75 bytes parses at most a few hundred atoms). A key
+    costs O(len(key) * len(pattern)) at worst."""
 
-    __slots__ = ("starred", "first", "middles", "last", "minlen")
+    __slots__ = ("_sources", "_segs", "_complete", "_chunk")
 
-    def __init__(self, segs: list):
-        self.starred = len(segs) > 1
-        self.first = _Segment(segs[0])
-        self.middles = [_Segment(s) for s in segs[1:-1]]
-        self.last = _Segment(segs[-1]) if self.starred else None
-        self.minlen = sum(len(s) for s in segs)
+    def __init__(self, pattern: bytes, chunk: int = CHUNK):
+        self._sources = _segment_sources(pattern)
+        self._chunk = chunk
+        self._segs: list[_Segment] = []
+        self._complete = False
+
+    def _seg(self, i: int) -> Optional[_Segment]:
+        """Segment i, or None past the last one."""
+        segs = self._segs
+        while len(segs) <= i and not self._complete:
+            src = next(self._sources, None)
+            if src is None:
+                self._complete = True
+            else:
+                segs.append(_Segment(src, self._chunk))
+        return segs[i] if i < len(segs) else None
 
     def __call__(self, key: bytes) -> bool:
         n = len(key)
-        if n < self.minlen or (n == 0 and self.starred):  # only-star patterns never match the empty key
+        first, seg = self._seg(0), self._seg(1)
+        if seg is None:  # no star
+            return first.match(key, 0) == n
+        if n == 0:  # a pattern with a star never matches the empty key
             return False
-        if not self.starred:
-            return n == self.minlen and self.first.at(key, 0)
-        if not self.first.at(key, 0):
+        pos = first.match(key, 0)
+        if pos < 0:
             return False
-        pos, end = self.first.width, n - self.last.width
-        for seg in self.middles:
-            q = seg.find(key, pos, end)
-            if q < 0:
+        i = 1
+        while True:
+            after = self._seg(i + 1)
+            if after is None:  # seg is the last segment: it must end the key, after what is placed
+                w = seg.width_within(n - pos)
+                return w >= 0 and seg.match(key, n - w) == n
+            found = seg.find(key, pos)
+            if found is None:
                 return False
-            pos = q + seg.width
-        return pos <= end and self.last.at(key, end)
+            pos, seg, i = found[1], after, i + 1
 
 
 def _compile(pattern: bytes, allkeys_star: bool, atomic: bool, walker: Optional[bool] = None
@@ -266,6 +370,8 @@ def _compile(pattern: bytes, allkeys_star: bool, atomic: bool, walker: Optional[
     bytes, the walker beyond (or as ``walker`` forces, for tests)."""
     if allkeys_star and pattern == b"*":
         return _always
+    if walker if walker is not None else len(pattern) > LONG_PATTERN:
+        return _Walker(pattern)
     segs = _segments(parse(pattern))
     lits = [_literal(s) for s in segs]
     if all(x is not None for x in lits):
@@ -277,12 +383,10 @@ def _compile(pattern: bytes, allkeys_star: bool, atomic: bool, walker: Optional[
             return methodcaller("endswith", lits[1])
         if len(segs) == 3 and not lits[0] and lits[1] and not lits[2]:
             return re.compile(re.escape(lits[1])).search  # faster than a bound ``in`` (methodcaller, lambda)
-    if walker if walker is not None else len(pattern) > LONG_PATTERN:
-        return _Walker(segs)
     return re.compile(_translate(pattern, atomic)).match
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=256)
 def _cached(pattern: bytes, allkeys_star: bool) -> Callable[[bytes], object]:
     return _compile(pattern, allkeys_star, ATOMIC_GROUPS)
 

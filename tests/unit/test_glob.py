@@ -109,12 +109,8 @@ def keys_match(pattern: bytes, key: bytes) -> bool:
 
 
 def _walker_small_chunks(pattern):
-    """The walker with 2-atom chunks, so short patterns exercise its multi-chunk segment search."""
-    saved, glob.CHUNK = glob.CHUNK, 2
-    try:
-        return _compile(pattern, True, True, walker=True)
-    finally:
-        glob.CHUNK = saved
+    """The walker with 2-atom chunks, so short patterns exercise its multi-chunk segments."""
+    return glob._always if pattern == b"*" else glob._Walker(pattern, chunk=2)
 
 
 #: every matcher respd can build for a pattern (name -> factory(pattern) -> predicate)
@@ -211,6 +207,10 @@ HOSTILE = [  # (pattern, key, what stringmatchlen answers)
     (b"[a]*" * 30 + b"[b]", b"a" * 100, False),
     (b"*" + b"a" * 300 + b"b*c", b"a" * 5000, False),
     (b"*" + b"a" * 300 + b"b*c", b"a" * 5000 + b"b" + b"a" * 5000 + b"c", True),
+    (b"*a" * 500_000 + b"*b", b"a" * 75, False),   # megabyte patterns: prepared only as far as keys reach
+    (b"[a-z]" * 200_000, b"a" * 75, False),
+    (b"[a-z]" * 200_000 + b"*", b"q" * 200_000 + b"!", True),
+    (b"*" + b"\\a" * 500_000, b"a" * 75, False),
 ]
 
 
