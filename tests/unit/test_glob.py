@@ -233,6 +233,16 @@ def test_translate_is_joinable_and_bounded():
     assert rx.match(b"xbxax") and rx.match(b"abc") and not rx.match(b"cab")
 
 
+def test_literal_prefix():
+    """The SQL store's LIKE prefix: literal bytes up to the first wildcard, escapes resolved."""
+    from backends.glob import literal_prefix
+    cases = {b"": b"", b"user:*": b"user:", b"a\\*b*": b"a*b", b"ab?c": b"ab", b"a[b]": b"a", b"a\\": b"a",
+             b"a\\\\b*": b"a\\b", b"\\[x*": b"[x", b"x]y": b"x]y", b"*a": b""}
+    for pattern, prefix in cases.items():
+        assert literal_prefix(pattern) == prefix, pattern
+    assert literal_prefix(b"k" * 10_000_000 + b"*") == b"k" * 10_000_000  # a regex scan, not a loop per byte
+
+
 # ------------------------------------------------------------------------------------------------ fuzz
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import given, settings, strategies as st  # noqa: E402
