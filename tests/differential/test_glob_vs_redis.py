@@ -18,7 +18,8 @@ except ImportError:  # pragma: no cover
 
 GLOB_BYTES = [b"a", b"b", b"*", b"?", b"[", b"]", b"^", b"-", b"\\", b"!", b":", b"\x00", b"\x7f", b"\x80", b"\xff"]
 RANGE_ENDS = st.sampled_from([b"a", b"b", b"]", b"-", b"\\", b"\x00", b"\x7f", b"\x80", b"\xff"])
-CLASS_ITEMS = st.one_of(st.sampled_from(GLOB_BYTES), st.tuples(RANGE_ENDS, RANGE_ENDS).map(lambda t: t[0] + b"-" + t[1]))
+CLASS_ITEMS = st.one_of(st.sampled_from(GLOB_BYTES),
+                        st.tuples(RANGE_ENDS, RANGE_ENDS).map(lambda t: t[0] + b"-" + t[1]))
 CLASSES = st.tuples(st.sampled_from([b"[", b"[^"]), st.lists(CLASS_ITEMS, max_size=3).map(b"".join),
                     st.sampled_from([b"]", b"]", b""])).map(b"".join)  # some left open
 #: patterns as runs of tokens: single bytes (stars, ?, escapes, stray brackets...) and whole classes
