@@ -136,7 +136,7 @@ class MemoryStore(Store):
     def scan(self, cursor: int, pattern: Optional[bytes], count: int, type_: Optional[bytes]) -> tuple[int, list[bytes]]:
         if cursor == 0 and len(self._data) <= count:
             # small keyspace: one page, as Redis answers for small dicts
-            keys = self.keys(pattern or b"*")
+            keys = self.keys(b"*" if pattern is None else pattern)  # MATCH "" matches only the empty key
             if type_ is not None and type_.lower() != b"string":
                 keys = []
             return 0, keys

@@ -76,7 +76,7 @@ from psycopg import sql
 from backends import codec
 from backends.base import (KEEP, CorruptValue, InvalidKey, NoSuchKey, Store, StoreError, StoreFull,
                            StoreUnavailable, WrongType, now_ms)
-from backends.glob import compile_glob
+from backends.glob import compile_glob, literal_prefix
 from backends.sql_names import validate_identifier
 from backends import pg_trio
 from backends.pg_trio import (DatabaseUnavailable, Merge, OutcomeUnknown, PgDatabase, TrioConnection, _exec,
@@ -291,20 +291,7 @@ def _like_escape(prefix):
 
 def _glob_prefix(pattern: bytes) -> bytes:
     """The literal bytes every key matching a Redis glob starts with."""
-    out = bytearray()
-    i, n = 0, len(pattern)
-    while i < n:
-        c = pattern[i]
-        if c in b"*?[":
-            break
-        if c == 0x5C:  # backslash
-            if i + 1 >= n:
-                break
-            i += 1
-            c = pattern[i]
-        out.append(c)
-        i += 1
-    return bytes(out)
+    return literal_prefix(pattern)  # a regex scan: a long pattern must not cost a Python loop per byte
 
 
 class SQLStore(Store):

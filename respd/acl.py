@@ -40,7 +40,7 @@ import fnmatch
 import re
 from typing import Any, Optional
 
-from backends.glob import translate
+from backends.glob import LONG_PATTERN, translate
 
 from . import errors
 from .auth import RuleSet, _all_names, describe_user
@@ -158,8 +158,8 @@ def _key_predicates(groups: list, actor, resource, action) -> list:
     constant key glob are merged into a single regex: N Redis patterns cost one ``re.match`` per key."""
     globs, preds = [], []
     for conds in groups:
-        if len(conds) == 1 and conds[0].key_glob() is not None:
-            globs.append(conds[0].key_glob())
+        if len(conds) == 1 and conds[0].key_glob() is not None and len(conds[0].key_glob()) <= LONG_PATTERN:
+            globs.append(conds[0].key_glob())  # (a longer one keeps its own lazily prepared matcher)
         else:
             preds.append(lambda key, conds=conds: all(c.test(actor, resource, action, key) for c in conds))
     if globs:
