@@ -217,7 +217,8 @@ class StreamTransport:
 class Conn(ClientState):
     """One client in the trio layer: the sans-I/O ``ClientState`` plus its transport and poller bookkeeping."""
 
-    __slots__ = ("transport", "fd", "wake", "status", "handed", "muted", "dead", "held", "busy", "soft_since")
+    __slots__ = ("transport", "fd", "wake", "status", "handed", "muted", "dead", "held", "busy", "soft_since",
+                 "outq")
 
     def __init__(self, app, sess, reader, transport, fd: int = -1) -> None:
         super().__init__(app, sess, reader)
@@ -231,6 +232,7 @@ class Conn(ClientState):
         self.held = 0                # bytes of a send in progress the kernel has not taken yet
         self.busy = False            # awaiting a command's reply (a SQL store): not idle, whatever the time
         self.soft_since = 0.0        # when pending output first reached the soft limit (outbuf.over), 0 = below
+        self.outq = 0                # the kernel's unacknowledged bytes when clients_cron last looked
 
     def pending(self) -> int:
         """Encoded reply bytes respd holds for this client (CLIENT LIST omem, the output buffer limits)."""
@@ -412,6 +414,22 @@ def check_output(c: Conn, now: float) -> None:
         app.kill_client(c.sess)
 
 
+def _see_reading(c: Conn, now: float) -> None:
+    """A client taking output counts as active even while respd's send waits: the kernel wakes a blocked writer
+    only once a good part of its send buffer is free, which for a slow reader can take longer than ``timeout``;
+    the acknowledged bytes show the client reading meanwhile."""
+    sock = c.transport.sock
+    if sock is None:
+        return
+    try:
+        q = _unacked(sock)
+    except OSError:
+        return
+    if q < c.outq:
+        c.sess.last_cmd_time = now
+    c.outq = q
+
+
 async def clients_cron(app) -> None:
     """Redis' clientsCron for what respd needs: every ``CRON_PERIOD``, close clients idle for longer than
     ``timeout`` (idle: neither a read nor progress writing, and not awaiting a reply) and clients over the output
@@ -427,6 +445,8 @@ async def clients_cron(app) -> None:
             c = sess.io
             if c is None or sess.closing:
                 continue
+            if c.held:
+                _see_reading(c, now)
             if timeout and not c.busy and now - sess.last_cmd_time > timeout:
                 log.debug("Closing idle client")
                 app.kill_client(sess)

@@ -110,15 +110,15 @@ class AcceptTrouble:
         try:
             conn, _ = listener.accept()
         except OSError:
-            return False
-        finally:
             self.spare = self._open_spare()
+            return False
         try:
             conn.setblocking(False)
             conn.send(_REFUSAL)  # best effort, as Redis
         except OSError:
             pass
         conn.close()
+        self.spare = self._open_spare()  # after the close: the descriptor it frees is the one to keep
         self.refused += 1
         self.app.stat_rejected += 1
         return True
