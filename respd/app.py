@@ -38,17 +38,28 @@ def parse_memory(value: bytes) -> Optional[int]:
     return int(num) * MEMORY_UNITS[unit]
 
 
+def _nr_open() -> int:
+    try:
+        with open("/proc/sys/fs/nr_open") as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return 1024 * 1024
+
+
 def raise_open_files_limit(need: int) -> tuple[int, int]:
     """Raise RLIMIT_NOFILE's soft limit towards ``need`` (the hard limit too when privileged), as Redis'
     adjustOpenFilesLimit; returns (the limit now, the limit before). Never lowers a limit."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY or soft >= need:
         return need, soft
-    attempts = []
     if hard == resource.RLIM_INFINITY or hard >= need:
-        attempts.append((need, hard))
+        attempts = [(need, hard)]
     else:
-        attempts += [(need, need), (hard, hard)]  # raising the hard limit needs CAP_SYS_RESOURCE
+        attempts = [(need, need)]  # raising the hard limit needs CAP_SYS_RESOURCE
+    # else as high as allowed: the hard limit, or the kernel's cap on descriptors when there is none
+    cap = hard if hard != resource.RLIM_INFINITY else _nr_open()
+    if soft < cap < need:
+        attempts.append((cap, hard))
     for new in attempts:
         try:
             resource.setrlimit(resource.RLIMIT_NOFILE, new)
