@@ -162,7 +162,7 @@ async def _linger(sock) -> None:
         return
     while True:
         try:
-            while True:
+            for _ in range(16):  # a bounded bite per round: a client sending fast must not stall the server
                 if not sock.recv(RECV_SIZE):
                     return  # the peer hung up: nothing is left to protect
         except BlockingIOError:
@@ -173,6 +173,7 @@ async def _linger(sock) -> None:
             return
         with trio.move_on_after(0.02):
             await _wait_readable(sock)
+        await trio.lowlevel.checkpoint()
 
 
 class StreamTransport:

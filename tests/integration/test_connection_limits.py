@@ -339,8 +339,9 @@ def _whole_replies(buf: bytes) -> tuple[int, int]:
         pos, n = end, n + 1
 
 
-@pytest.mark.parametrize("pause", [0.002, 0.0], ids=["slow-reader", "fast-reader"])
-def test_sigterm_during_big_pipelined_replies_sends_only_whole_replies(respd_factory, write_yaml, pause):
+@pytest.mark.parametrize("pause, how", [(0.002, "sigterm"), (0.0, "sigterm"), (0.002, "shutdown")],
+                         ids=["slow-reader", "fast-reader", "slow-reader-SHUTDOWN"])
+def test_sigterm_during_big_pipelined_replies_sends_only_whole_replies(respd_factory, write_yaml, pause, how):
     proc = _start(respd_factory, write_yaml, {"shutdown_grace": "1s"})
     value = b"v" * 100_000
     with proc.client() as setup:
@@ -353,7 +354,11 @@ def test_sigterm_during_big_pipelined_replies_sends_only_whole_replies(respd_fac
         # 4000 GETs: more than one receive, so respd still has unread requests when it closes
         s.sendall(encode_command("GET", "big") * 4000)
         time.sleep(0.3)
-        proc.proc.send_signal(signal.SIGTERM)
+        if how == "sigterm":
+            proc.proc.send_signal(signal.SIGTERM)
+        else:
+            with proc.client() as admin:
+                admin.send(encode_command("SHUTDOWN"))
         data, reset = _read_all_replies(s, pause)
         whole, torn = _whole_replies(data)
         assert torn == 0, "a torn reply: %d bytes after %d whole replies (reset: %s)" % (torn, whole, reset)
