@@ -152,10 +152,10 @@ async def accept_loop(app: App, listener: socket.socket, nursery, trouble: Optio
                 continue
             except OSError as e:
                 if e.errno in _ACCEPT_RETRY:  # out of descriptors or memory
+                    refused = e.errno in _NO_FDS and trouble.refuse_one(listener)
                     trouble.failed(e)
-                    if e.errno in _NO_FDS and trouble.refuse_one(listener):
-                        continue
-                    await trio.sleep(0.1)  # back off, as trio does
+                    if not refused:
+                        await trio.sleep(0.1)  # back off, as trio does
                     continue
                 if e.errno in (errno.ECONNABORTED, errno.EPROTO, errno.EPERM):
                     continue
