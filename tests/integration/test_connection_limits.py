@@ -12,17 +12,21 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import textwrap
 import time
 
 import pytest
+import yaml
 
 from tests.helpers import (REPO_ROOT, RawClient, RespdProcess, encode_command, free_port, memory_registry,
                            reply_end, run_respd_cli)
+from tests.integration.test_tls import certs  # noqa: F401  (module fixture: a CA and a server certificate)
 
 BIG = 16 * 1024 * 1024  # more than the kernel buffers of a loopback connection hold (send + receive)
 
@@ -105,6 +109,37 @@ def test_timeout_spares_a_slow_reader_that_makes_progress(respd_factory, write_y
             assert got[end - 2 - size:end - 2] == b"x" * size
         finally:
             slow.close()
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl CLI not installed")
+def test_timeout_closes_a_tls_client_stalled_on_output(tmp_path, certs):
+    """TLS clients are served by their own task (not the poller): the same rule holds there."""
+    tls_port = free_port()
+    doc = memory_registry("t", {"db0": {"max_size": 0}}, server={
+        "timeout": 2, "tls_port": tls_port, "tls_cert_file": str(certs / "server.crt"),
+        "tls_key_file": str(certs / "server.key")})
+    path = tmp_path / "tls.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    proc = RespdProcess(configs=[path]).start()
+    try:
+        with proc.client() as admin:
+            assert admin.call("SET", "big", b"x" * BIG) == b"+OK\r\n"
+            raw = socket.socket()
+            raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            raw.connect(("127.0.0.1", tls_port))
+            ctx = ssl.create_default_context(cafile=str(certs / "ca.crt"))
+            tls = ctx.wrap_socket(raw, server_hostname="localhost")
+            try:
+                tls.sendall(encode_command("CLIENT", "ID"))
+                cid = int(tls.recv(64)[1:-2])
+                tls.sendall(encode_command("GET", "big"))  # and never read
+                assert cid in _clients(admin)
+                assert _wait_for(lambda: cid not in _clients(admin), timeout=20), \
+                    "a TLS client stalled on output outlived timeout 2: %r" % _clients(admin).get(cid)
+            finally:
+                tls.close()
+    finally:
+        proc.stop()
 
 
 def test_client_list_reports_pending_output_and_query_buffer(respd):
