@@ -304,6 +304,16 @@ def test_maxclients_is_lowered_to_the_open_files_limit():
         proc.stop()
 
 
+def test_an_open_files_limit_too_low_for_one_client_stops_the_start():
+    r = subprocess.run(["sh", "-c", 'ulimit -n 30 && exec "$0" -m respd --port 0', sys.executable],
+                       capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL, cwd=str(REPO_ROOT),
+                       env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)))
+    assert r.returncode == 1
+    assert r.stderr.strip().splitlines()[-1] == (
+        "respd: Your current 'ulimit -n' of 30 is not enough for the server to start. Please increase your open "
+        "file limit to at least 10032.")
+
+
 _EMFILE_DRIVER = textwrap.dedent("""
     import os, resource, sys, trio
     from respd.registry import load
