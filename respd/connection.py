@@ -442,13 +442,14 @@ async def clients_cron(app) -> None:
         if not timeout and not (limit.hard or limit.soft):
             continue
         now = _now()
+        monitors = getattr(app, "monitors", None) or ()  # MONITOR clients never time out, as in Redis
         for sess in list(app.clients.values()):
             c = sess.io
             if c is None or sess.closing:
                 continue
             if c.held:
                 _see_reading(c, now)
-            if timeout and not c.busy and now - sess.last_cmd_time > timeout:
+            if timeout and not c.busy and now - sess.last_cmd_time > timeout and sess.id not in monitors:
                 log.debug("Closing idle client")
                 app.kill_client(sess)
             elif c.held or c.out:
