@@ -412,3 +412,31 @@ def test_sigterm_during_big_pipelined_replies_sends_only_whole_replies(respd_fac
         assert proc.proc.wait(timeout=30) == 0
     finally:
         s.close()
+
+
+def test_quit_with_more_requests_pipelined_behind_it_delivers_its_replies_whole(respd):
+    """Requests after QUIT are never run; respd closes with them unread, which must not reset the connection
+    before the replies before QUIT have arrived (the kernel drops its send queue on a reset)."""
+    value = b"q" * (4 * 1024 * 1024)
+    with respd.client() as setup:
+        assert setup.call("SET", "big", value) == b"+OK\r\n"
+    s = socket.socket()
+    s.connect(("127.0.0.1", respd.port))
+    s.settimeout(30)
+    try:
+        s.sendall(encode_command("GET", "big") + encode_command("QUIT"))
+        s.setblocking(False)
+        try:  # more requests behind QUIT, as much as the kernel takes (they stay unread on respd's side)
+            for _ in range(64):
+                s.send(encode_command("PING") * 4000)
+        except BlockingIOError:
+            pass
+        s.setblocking(True)
+        s.settimeout(30)
+        time.sleep(0.5)  # let respd send and close before the client reads anything
+        data, reset = _read_all_replies(s, 0.0)
+        assert data == b"$%d\r\n" % len(value) + value + b"\r\n+OK\r\n", \
+            "got %d bytes (reset: %s)" % (len(data), reset)
+    finally:
+        s.close()
+
