@@ -5,15 +5,22 @@ stores' background tasks; commands reach everything through ``session.app``.
 """
 from __future__ import annotations
 
+import logging
+import resource
 import time
 import uuid
 from typing import Optional
 
-from . import errors
+from . import errors, outbuf
 from .auth import Auth
 from .commands.args import try_int
 from .errors import CommandError
 from .session import Session
+
+log = logging.getLogger("respd.server")
+#: descriptors kept for respd itself beyond one per client (listeners, epoll, logs, /proc reads): Redis'
+#: CONFIG_MIN_RESERVED_FDS; SQL pool connections are added on top (App.reserved_fds)
+RESERVED_FDS = 32
 
 MEMORY_UNITS = {b"": 1, b"b": 1, b"k": 1000, b"kb": 1024, b"m": 1000 ** 2, b"mb": 1024 ** 2, b"g": 1000 ** 3,
                 b"gb": 1024 ** 3}
@@ -29,6 +36,37 @@ def parse_memory(value: bytes) -> Optional[int]:
     if not num.isdigit() or unit not in MEMORY_UNITS:
         return None
     return int(num) * MEMORY_UNITS[unit]
+
+
+def _nr_open() -> int:
+    try:
+        with open("/proc/sys/fs/nr_open") as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return 1024 * 1024
+
+
+def raise_open_files_limit(need: int) -> tuple[int, int]:
+    """Raise RLIMIT_NOFILE's soft limit towards ``need`` (the hard limit too when privileged), as Redis'
+    adjustOpenFilesLimit; returns (the limit now, the limit before). Never lowers a limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= need:
+        return need, soft
+    if hard == resource.RLIM_INFINITY or hard >= need:
+        attempts = [(need, hard)]
+    else:
+        attempts = [(need, need)]  # raising the hard limit needs CAP_SYS_RESOURCE
+    # else as high as allowed: the hard limit, or the kernel's cap on descriptors when there is none
+    cap = hard if hard != resource.RLIM_INFINITY else _nr_open()
+    if soft < cap < need:
+        attempts.append((cap, hard))
+    for new in attempts:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, new)
+            return new[0], soft
+        except (ValueError, OSError):
+            continue
+    return soft, soft
 
 
 class App:
@@ -52,6 +90,9 @@ class App:
         self.proto_max_bulk_len = settings.get("proto_max_bulk_len", 512 * 1024 * 1024)
         self.client_query_buffer_limit = settings.get("client_query_buffer_limit", 1024 * 1024 * 1024)
         self.timeout = settings.get("timeout", 0)
+        #: client-output-buffer-limit per client class (respd.outbuf)
+        self.obuf_limits = outbuf.parse(settings.get("client_output_buffer_limit", "").encode())
+        self.stat_obuf_disconnections = 0
         self.default_db = settings.get("default_db", 0)
         self.stat_commands = 0
         self.stat_connections = 0
@@ -62,8 +103,9 @@ class App:
         self.error_stats: dict[bytes, int] = {}   # error code (ERR, WRONGTYPE...) -> replies (INFO errorstats)
         self._mem_checked = 0.0
         self._mem_over = False
-        self.killers: dict[int, object] = {}
-        self.draining = False      # client id -> callable closing its connection (trio layer)
+        self.killers: dict[int, object] = {}   # client id -> kill(graceful) closing its connection (trio layer)
+        self.draining = False      # shutting down: no more reading from clients
+        self.draining_late = False  # shutting down, past the grace period: no more executing either
         self.poller = None         # connection.Poller serving the plain TCP clients, while serve() runs
         self.request_shutdown = None  # callable starting a graceful shutdown (SHUTDOWN), while serve() runs
         self.save = settings.get("save", "")
@@ -87,21 +129,53 @@ class App:
         self.killers.pop(sess.id, None)
 
     def drain(self) -> None:
-        """Shutdown: close idle connections now; busy ones close after sending their current replies."""
+        """Shutdown: close idle connections now (gracefully: what was sent still arrives); busy ones stop reading,
+        and close once the replies to what they had read are sent (see server.serve for the deadlines)."""
         self.draining = True
         for sess in list(self.clients.values()):
             if sess.idle:
-                self.kill_client(sess)
+                self.kill_client(sess, graceful=True)
 
     def protected_mode(self) -> bool:
         """Refuse non-loopback clients: protected mode on and no authentication required (as Redis)."""
         return self.settings.get("protected_mode", True) and self.auth.default_open()
 
-    def kill_client(self, sess: Session) -> None:
+    def kill_client(self, sess: Session, graceful: bool = False) -> None:
+        """Close a client's connection. ``graceful``: it has nothing in flight, so close it the way that lets the
+        kernel deliver what was sent (shutdown drain); otherwise at once (CLIENT KILL, timeout, buffer limits)."""
         sess.closing = True  # a client killing itself gets this reply, and nothing after it runs (as Redis)
         kill = self.killers.get(sess.id)
         if kill is not None:
-            kill()
+            if graceful:
+                kill(True)
+            else:
+                kill()
+
+    # ------------------------------------------------------------------------------------------ descriptors
+    def reserved_fds(self) -> int:
+        """Descriptors respd needs beside one per client: RESERVED_FDS plus every SQL pool's connections."""
+        pools = {id(db): getattr(db, "pool_max", 0) for db in (getattr(s, "db", None) for s in self.stores.values())
+                 if db is not None}
+        return RESERVED_FDS + sum(pools.values())
+
+    def fit_open_files(self) -> None:
+        """At start, as Redis: raise the open-files limit to maxclients + reserved descriptors, or lower maxclients
+        to what the limit allows (one log line); too low a limit to serve one client is a StartupError."""
+        reserve = self.reserved_fds()
+        need = self.maxclients + reserve
+        limit, before = raise_open_files_limit(need)
+        if limit >= need:
+            if before < need:
+                log.info("Increased maximum number of open files to %d (it was originally set to %d).", need, before)
+            return
+        if limit <= reserve:
+            from .server import StartupError
+            raise StartupError("Your current 'ulimit -n' of %d is not enough for the server to start. Please "
+                               "increase your open file limit to at least %d." % (before, need))
+        requested, self.maxclients = self.maxclients, limit - reserve
+        log.warning("You requested maxclients of %d requiring at least %d max file descriptors, but the maximum "
+                    "open files is %d: maxclients has been reduced to %d to compensate for low ulimit. If you need "
+                    "higher maxclients increase 'ulimit -n'.", requested, need, limit, self.maxclients)
 
     # ------------------------------------------------------------------------------------------ stores
     def select_default(self, sess: Session) -> None:
@@ -187,6 +261,7 @@ class App:
             b"appendonly": b"no",
             b"timeout": lambda: b"%d" % self.timeout,
             b"maxclients": lambda: b"%d" % self.maxclients,
+            b"client-output-buffer-limit": lambda: outbuf.format_limits(self.obuf_limits),
             b"proto-max-bulk-len": lambda: b"%d" % self.proto_max_bulk_len,
             b"client-query-buffer-limit": lambda: b"%d" % self.client_query_buffer_limit,
             b"port": b"%d" % self.port,
@@ -223,6 +298,8 @@ class App:
                 self._mem_checked = 0.0
             elif name == b"maxclients":
                 self.maxclients = value
+            elif name == b"client-output-buffer-limit":
+                self.obuf_limits = value
             elif name == b"timeout":
                 self.timeout = value
             elif name == b"proto-max-bulk-len":
@@ -252,7 +329,18 @@ class App:
             v = try_int(value)
             if v is None or v < (1 if name == b"maxclients" else 0):
                 fail("argument couldn't be parsed into an integer")
+            if name == b"maxclients" and v > self.maxclients:
+                reserve = self.reserved_fds()
+                limit, _ = raise_open_files_limit(v + reserve)
+                if limit < v + reserve:
+                    fail("The operating system is not able to handle the specified number of clients, try with %d"
+                         % (limit - reserve))
             return v
+        if name == b"client-output-buffer-limit":
+            try:
+                return outbuf.parse(value, self.obuf_limits)
+            except ValueError as e:
+                fail(str(e))
         if name == b"maxmemory-policy":
             if value.lower() != b"noeviction":
                 fail("respd stores never evict; only noeviction is supported")

@@ -11,15 +11,32 @@ block, a big reply, closing. The poller saves the per-chunk trio wait (an ``epol
 switch), which py-spy put at about a fifth of the server's time at pipeline depth 16. TLS connections, and every
 connection when the poller is off, are served by their own task (``_loop``). No exception escapes ``handle`` or
 the poller's per-client step: one client's failure must never cancel the others.
+
+Bounded output. A client is read from only while nothing is pending for it: replies to one receive are sent as they
+accumulate (``FLUSH_AT``), and when the kernel will not take them the client is handed to its task, which waits
+until they are sent and reads nothing meanwhile (a polled client's socket leaves the poller's set). So a client
+that pipelines without reading costs at most about ``FLUSH_AT`` plus one reply, whatever
+``client-output-buffer-limit`` says; its unread requests wait in the kernel. Pending output counts as ``omem`` in
+CLIENT LIST, is checked against ``client-output-buffer-limit`` (respd.outbuf) when a send blocks and by
+``clients_cron``, and idle time (``timeout``) counts from the last read or the last progress writing, as in Redis.
+
+Closing. A connection closed on purpose after its replies (QUIT, a protocol error, shutdown) lingers: it stops
+writing, discards input and waits (bounded) until the kernel has delivered what was sent, because closing a
+socket that holds unread input resets the connection and throws away replies still in the kernel's send queue.
 """
 from __future__ import annotations
 
+import fcntl
 import logging
 import select
+import socket
+import struct
+import termios
 import time
 
 import trio
 
+from . import outbuf
 from .dispatch import AWAIT, CLOSE, DONE, DROP, FLUSH, ClientState, add_reply, run_requests
 from .errors import MAX_CLIENTS
 from .monitor import is_monitor
@@ -32,6 +49,9 @@ _wait_writable = trio.lowlevel.wait_writable
 _notify_closing = trio.lowlevel.notify_closing
 RECV_SIZE = 65536
 _GONE = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
+SEND_PIECE = 65536     # TLS sends go out in pieces of this size, so that progress is seen (timeout, omem)
+LINGER_MAX = 2.0       # longest wait for the kernel to deliver what was sent before a deliberate close
+CRON_PERIOD = 0.5      # how often clients_cron checks timeouts and output buffer limits
 
 PROTECTED_MODE = (
     b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the "
@@ -63,10 +83,11 @@ class RawTransport:
     its turn in trio's FIFO run queue: reading again at once when data is already there saves little CPU here and
     let busy connections be served many times in a row (p99 at 50 clients, pipeline 16: ~55 ms against ~8 ms)."""
 
-    __slots__ = ("sock",)
+    __slots__ = ("sock", "linger")
 
     def __init__(self, sock) -> None:
         self.sock = sock
+        self.linger = False   # close gracefully (see _linger)
 
     def names(self):
         return self.sock.getpeername(), self.sock.getsockname(), self.sock.fileno()
@@ -80,7 +101,9 @@ class RawTransport:
             except BlockingIOError:
                 continue
 
-    async def send_all(self, data: bytes) -> None:
+    async def send_all(self, data: bytes, c: "Conn | None" = None) -> None:
+        """Send everything. With ``c``: while the kernel refuses bytes, ``c.held`` counts what is left (omem), each
+        bit of progress is activity (``timeout``), and the output buffer limits are checked."""
         sock = self.sock
         try:
             n = sock.send(data)
@@ -89,27 +112,81 @@ class RawTransport:
         if n == len(data):
             return
         view = memoryview(data)[n:]
-        while view:
-            await _wait_writable(sock)
-            try:
-                n = sock.send(view)
-            except BlockingIOError:
-                continue
-            view = view[n:]
+        if c is None:
+            while view:
+                await _wait_writable(sock)
+                try:
+                    n = sock.send(view)
+                except BlockingIOError:
+                    continue
+                view = view[n:]
+            return
+        c.held = len(view)
+        try:
+            if n:
+                c.sess.last_cmd_time = _now()
+            check_output(c, _now())
+            while view:
+                await _wait_writable(sock)
+                try:
+                    n = sock.send(view)
+                except BlockingIOError:
+                    continue
+                view = view[n:]
+                c.held = len(view)
+                c.sess.last_cmd_time = _now()
+        finally:
+            c.held = 0
 
     async def aclose(self) -> None:
+        if self.linger:
+            with trio.move_on_after(LINGER_MAX):
+                await _linger(self.sock)
         _notify_closing(self.sock)
         self.sock.close()
+
+
+def _unacked(sock) -> int:
+    """Bytes in the socket's send queue the peer has not acknowledged yet (Linux SIOCOUTQ)."""
+    return struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0"))[0]
+
+
+async def _linger(sock) -> None:
+    """Half-close, then discard input until the peer has acknowledged everything sent (or hangs up).
+
+    Closing a socket with unread input makes the kernel send a reset and drop its send queue: the client would lose
+    the tail of replies already "sent", mid-reply (a torn reply). Reading the input away is not enough on its own
+    (more may arrive between the last read and the close); once the peer has acknowledged every byte, a reset
+    can no longer take any of it away."""
+    try:
+        sock.shutdown(socket.SHUT_WR)
+    except OSError:
+        return
+    while True:
+        try:
+            for _ in range(16):  # a bounded bite per round: a client sending fast must not stall the server
+                if not sock.recv(RECV_SIZE):
+                    return  # the peer hung up: nothing is left to protect
+        except BlockingIOError:
+            pass
+        except OSError:
+            return
+        if _unacked(sock) == 0:
+            return
+        with trio.move_on_after(0.02):
+            await _wait_readable(sock)
+        await trio.lowlevel.checkpoint()
 
 
 class StreamTransport:
     """Any trio stream (TLS: ``trio.SSLStream``) behind the same three calls."""
 
-    __slots__ = ("stream", "sock")
+    __slots__ = ("stream", "sock", "linger")
 
     def __init__(self, stream, sock=None) -> None:
         self.stream = stream
         self.sock = sock
+        self.linger = False   # not used: TLS connections close with trio's close_notify
 
     def names(self):
         if self.sock is None:
@@ -119,8 +196,22 @@ class StreamTransport:
     async def recv(self) -> bytes:
         return await self.stream.receive_some(RECV_SIZE)
 
-    async def send_all(self, data: bytes) -> None:
-        await self.stream.send_all(data)
+    async def send_all(self, data: bytes, c: "Conn | None" = None) -> None:
+        if c is None or len(data) <= SEND_PIECE:
+            await self.stream.send_all(data)
+            return
+        view = memoryview(data)
+        c.held = len(view)
+        try:
+            while view:
+                await self.stream.send_all(view[:SEND_PIECE])
+                view = view[SEND_PIECE:]
+                c.held = len(view)
+                c.sess.last_cmd_time = now = _now()
+                if view:
+                    check_output(c, now)
+        finally:
+            c.held = 0
 
     async def aclose(self) -> None:
         await self.stream.aclose()
@@ -129,7 +220,8 @@ class StreamTransport:
 class Conn(ClientState):
     """One client in the trio layer: the sans-I/O ``ClientState`` plus its transport and poller bookkeeping."""
 
-    __slots__ = ("transport", "fd", "wake", "status", "handed", "muted", "dead")
+    __slots__ = ("transport", "fd", "wake", "status", "handed", "muted", "dead", "held", "busy", "soft_since",
+                 "outq")
 
     def __init__(self, app, sess, reader, transport, fd: int = -1) -> None:
         super().__init__(app, sess, reader)
@@ -140,6 +232,26 @@ class Conn(ClientState):
         self.handed = False          # the client's task is serving it (the poller leaves it alone)
         self.muted = False           # handed, and its socket taken out of the poller's epoll set
         self.dead = False            # killed: the poller must not serve it again
+        self.held = 0                # bytes of a send in progress the kernel has not taken yet
+        self.busy = False            # awaiting a command's reply (a SQL store): not idle, whatever the time
+        self.soft_since = 0.0        # when pending output first reached the soft limit (outbuf.over), 0 = below
+        self.outq = 0                # the kernel's unacknowledged bytes when clients_cron last looked
+
+    def pending(self) -> int:
+        """Encoded reply bytes respd holds for this client (CLIENT LIST omem, the output buffer limits)."""
+        out = self.out
+        return self.held + (sum(map(len, out)) if out else 0)
+
+    def buffers(self) -> tuple:
+        """CLIENT LIST's (qbuf, argv-mem, oll, omem, events): bytes received and not parsed yet, arguments of
+        requests parsed and not run yet, pending reply pieces and bytes, and what respd waits for (r: a request,
+        w: the client to take output; empty: a command's reply)."""
+        batch, pos = self.batch, self.pos
+        argv_mem = sum(len(a) for req in batch[pos:] for a in req) if pos < len(batch) else 0
+        omem = self.pending()
+        oll = len(self.out) + (1 if self.held else 0)
+        events = b"w" if omem else b"" if self.busy else b"r"
+        return self.reader.buffered(), argv_mem, oll, omem, events
 
 
 def _take_out(c: Conn) -> bytes:
@@ -152,25 +264,37 @@ def _take_out(c: Conn) -> bytes:
 
 async def finish_chunk(c: Conn, status: int) -> bool:
     """Carry a chunk from ``status`` to its end: await coroutine replies, send, and say whether to keep the
-    connection open."""
-    send_all = c.transport.send_all
+    connection open. Past the shutdown grace period (``app.draining_late``) nothing more is executed: the replies
+    produced so far are sent whole, then the connection closes."""
+    app = c.app
     while True:
         if status == AWAIT:
             coro = c.coro
             c.coro = None
-            status = add_reply(c, await coro)
+            c.busy = True
+            try:
+                reply = await coro
+            finally:
+                c.busy = False
+            status = add_reply(c, reply)
             if status == DONE:
+                if app.draining_late:
+                    break
                 status = run_requests(c)
         elif status == FLUSH:
-            await send_all(_take_out(c))
+            await c.transport.send_all(_take_out(c), c)
+            if app.draining_late:
+                status = CLOSE
+                break
             status = run_requests(c)
         else:
             break
     if status == DROP:
         return False
     if c.out:
-        await send_all(_take_out(c))
-    if status == CLOSE or c.app.draining:
+        await c.transport.send_all(_take_out(c), c)
+    if status == CLOSE or app.draining:
+        c.transport.linger = True
         return False
     _after_chunk(c)
     return True
@@ -205,6 +329,8 @@ async def _serve(app, transport) -> None:
         peer, local, fd = transport.names()
     except OSError:
         return
+    if app.draining:
+        return
     if len(app.clients) >= app.maxclients:
         app.stat_rejected += 1
         await transport.send_all(b"-" + MAX_CLIENTS.encode() + b"\r\n")
@@ -217,16 +343,17 @@ async def _serve(app, transport) -> None:
     reader = RequestReader(max_bulk_len=app.proto_max_bulk_len, max_query_buffer=app.client_query_buffer_limit,
                            authenticated=sess.authenticated)
     c = Conn(app, sess, reader, transport, fd)
+    sess.io = c
     scope = trio.CancelScope()
     poller = app.poller if type(transport) is RawTransport else None
-    if poller is None:
-        app.killers[sess.id] = scope.cancel
-    else:
-        def kill() -> None:
+
+    def kill(graceful: bool = False) -> None:
+        transport.linger = graceful
+        if poller is not None:
             c.dead = True
             poller.remove(c)
-            scope.cancel()
-        app.killers[sess.id] = kill
+        scope.cancel()
+    app.killers[sess.id] = kill
     try:
         with scope:
             if poller is None:
@@ -238,20 +365,13 @@ async def _serve(app, transport) -> None:
 
 
 async def _loop(c: Conn) -> None:
-    """A client served by its own task: wait, receive, run, send."""
-    app, sess = c.app, c.sess
+    """A client served by its own task: wait, receive, run, send. (``clients_cron`` closes idle clients.)"""
+    sess = c.sess
     recv = c.transport.recv
     feed = c.reader.feed
     while True:
         sess.idle = True
-        timeout = app.timeout
-        if timeout:
-            with trio.move_on_after(timeout) as idle:
-                data = await recv()
-            if idle.cancelled_caught:
-                return
-        else:
-            data = await recv()
+        data = await recv()
         sess.idle = False
         if not data:
             return
@@ -292,8 +412,12 @@ async def _monitor(c: Conn) -> bool:
     replies and lines leave whole and in order. No idle timeout applies (Redis exempts monitors too); the feed
     bounds the output (``monitor.output_limit``). True when the client left monitor mode (RESET) with everything
     sent, False when the connection is to close."""
-    send_all = c.transport.send_all
+    transport = c.transport
     lock = trio.Lock()
+
+    async def send_all(data: bytes) -> None:  # with c: omem, progress and the output buffer limits, as other sends
+        await transport.send_all(data, c)
+
     wake = trio.Event()
 
     def notify() -> None:
@@ -368,6 +492,65 @@ async def _monitor_requests(c: Conn, flush) -> int:
     return DONE
 
 
+def check_output(c: Conn, now: float) -> None:
+    """Close the client if its pending output is over ``client-output-buffer-limit`` (Redis' normal class;
+    respd has no replica or Pub/Sub clients yet), logging it as Redis does."""
+    app = c.app
+    limit = app.obuf_limits[outbuf.NORMAL]
+    if not (limit.hard or limit.soft) or c.sess.closing:
+        return
+    close, c.soft_since = outbuf.over(limit, c.pending(), c.soft_since, now)
+    if close:
+        from .commands.connection import client_line
+        app.stat_obuf_disconnections += 1
+        log.warning("Client %s closed for overcoming of output buffer limits.",
+                    client_line(c.sess, now).decode("utf-8", "replace").rstrip("\n"))
+        app.kill_client(c.sess)
+
+
+def _see_reading(c: Conn, now: float) -> None:
+    """A client taking output counts as active even while respd's send waits: the kernel wakes a blocked writer
+    only once a good part of its send buffer is free, which for a slow reader can take longer than ``timeout``;
+    the acknowledged bytes show the client reading meanwhile."""
+    sock = c.transport.sock
+    if sock is None:
+        return
+    try:
+        q = _unacked(sock)
+    except OSError:
+        return
+    if q < c.outq:
+        c.sess.last_cmd_time = now
+    c.outq = q
+
+
+async def clients_cron(app) -> None:
+    """Redis' clientsCron for what respd needs: every ``CRON_PERIOD``, close clients idle for longer than
+    ``timeout`` (idle: neither a read nor progress writing, and not awaiting a reply) and clients over the output
+    buffer limits (the soft limit's seconds pass while a client does not read, so they are watched here)."""
+    while True:
+        await trio.sleep(CRON_PERIOD)
+        timeout = app.timeout
+        limit = app.obuf_limits[outbuf.NORMAL]
+        if not timeout and not (limit.hard or limit.soft):
+            continue
+        now = _now()
+        monitors = getattr(app, "monitors", None) or ()  # MONITOR clients never time out, as in Redis
+        for sess in list(app.clients.values()):
+            c = sess.io
+            if c is None or sess.closing:
+                continue
+            if c.held:
+                _see_reading(c, now)
+            if timeout and not c.busy and now - sess.last_cmd_time > timeout and sess.id not in monitors:
+                log.debug("Closing idle client")
+                app.kill_client(sess)
+            elif c.held or c.out:
+                check_output(c, now)
+            else:
+                c.soft_since = 0.0
+
+
 class Poller:
     """Serves every polled client from one task: one trio wait on an epoll set of their sockets per round, then
     each ready client once (receive, run, send) in the order epoll reports them, so no client waits behind
@@ -378,7 +561,6 @@ class Poller:
         self.app = app
         self.epoll = select.epoll()
         self.conns: dict[int, Conn] = {}
-        self._next_idle_check = 0.0
 
     def add(self, c: Conn) -> None:
         self.conns[c.fd] = c
@@ -424,19 +606,13 @@ class Poller:
         self.epoll.close()
 
     async def run(self) -> None:
-        app = self.app
         epfd = self.epoll.fileno()
         poll = self.epoll.poll
         conns = self.conns
         serve_one = self._serve_one
         try:
             while True:
-                if app.timeout:
-                    with trio.move_on_after(1.0):
-                        await _wait_readable(epfd)
-                    self._kill_idle()
-                else:
-                    await _wait_readable(epfd)
+                await _wait_readable(epfd)
                 now = _now()
                 for fd, _ in poll(0):
                     c = conns.get(fd)
@@ -482,20 +658,12 @@ class Poller:
                 return self.hand_over(c, DROP)
             if n != len(data):  # the client is not reading fast enough: its task waits until it can send
                 c.out.append(data[n:])
+                check_output(c, now)
+                if c.dead:
+                    return
                 return self.hand_over(c, status)
         if status == CLOSE or c.app.draining:
+            c.transport.linger = True
             return self.hand_over(c, DROP)  # everything is sent: close
         _after_chunk(c)
         sess.idle = True
-
-    def _kill_idle(self) -> None:
-        """CONFIG timeout: close polled clients idle for longer (clients on their own task time out there)."""
-        app = self.app
-        now = _now()
-        if now < self._next_idle_check:
-            return
-        self._next_idle_check = now + 0.5
-        timeout = app.timeout
-        for c in list(self.conns.values()):
-            if not c.handed and c.sess.idle and now - c.sess.last_cmd_time > timeout:
-                app.kill_client(c.sess)

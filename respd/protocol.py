@@ -476,6 +476,13 @@ class RequestReader:
         self._held = None
         return err
 
+    def buffered(self) -> int:
+        """Bytes received and not yet returned as requests (CLIENT LIST qbuf); hiredis may count up to ~1 KiB of
+        consumed input it has not discarded yet."""
+        rest = len(self._rest) - self._rest_off if self._rest is not None else 0
+        return (self._reader.len() + len(self._inline_buf) + rest + len(self._held or b"")
+                + sum(len(a) for req in self._pending for a in req))
+
     def _check_incomplete(self) -> None:
         """A receive ended inside a request: check the headers hiredis is waiting on against the limits.
 

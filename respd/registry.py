@@ -80,6 +80,15 @@ def _memory(v):
     raise ValueError("must be a memory size like 0, 1048576, \"512mb\" or \"1gb\"")
 
 
+def _obuf_limits(v):
+    """Redis' client-output-buffer-limit syntax: ``normal 0 0 0 pubsub 32mb 8mb 60`` (see respd.outbuf)."""
+    from .outbuf import parse
+    if not isinstance(v, str):
+        raise ValueError("must be a string like \"normal 0 0 0 pubsub 32mb 8mb 60\"")
+    parse(v.encode())  # ValueError with Redis' text
+    return v
+
+
 def _str(v):
     if not isinstance(v, str) or not v:
         raise ValueError("must be a non-empty string")
@@ -139,6 +148,7 @@ SERVER_FIELDS: dict[str, tuple] = {
     "maxmemory": (_memory, 0),
     "proto_max_bulk_len": (_memory, 512 * 1024 * 1024),
     "client_query_buffer_limit": (_memory, 1024 * 1024 * 1024),
+    "client_output_buffer_limit": (_obuf_limits, ""),
     "log_level": (_choice("debug", "info", "warning", "error", "critical", "notice"), "info"),
     "requirepass": (_str, None),
     "protected_mode": (_bool, True),

@@ -2,21 +2,34 @@
 
 Task ownership (trio): the ``main`` nursery owns the stores' cleanup tasks, the connection poller (which serves
 every plain TCP client from one task, see ``connection.Poller``) and the ``connections`` nursery; the
-``accepting`` nursery runs the listeners with ``handler_nursery=connections`` so that on SIGTERM/SIGINT accepting
-stops at once while connections finish their in-flight replies, then are cancelled after ``shutdown_grace``.
+``accepting`` nursery runs the listeners with ``handler_nursery=connections``.
+
+Shutdown (SIGTERM, SIGINT, SHUTDOWN): accepting stops at once and no client is read from any more; idle clients are
+closed; the others get the replies to every request respd had already read, then close. After ``shutdown_grace``
+nothing more is executed, but a send in progress still completes (so no client sees half a reply); after twice
+``shutdown_grace`` whatever remains is cancelled. Deliberate closes linger until the kernel has delivered the
+replies (connection._linger).
+
+Descriptors (as Redis): at start the open-files limit is raised to maxclients plus what respd needs itself, or
+maxclients is lowered to fit (App.fit_open_files). Clients past maxclients get ``-ERR max number of clients
+reached``; should accept() still fail for lack of descriptors, a spare descriptor is given up to accept and refuse
+the client the same way, and the failure is logged at most once per ``ACCEPT_LOG_EVERY`` seconds.
 """
 from __future__ import annotations
 
 import errno
 import logging
+import os
 import signal
 import socket
+import time
 from typing import Optional
 
 import trio
 
 from .app import App
-from .connection import Poller, RawTransport, handle
+from .connection import Poller, RawTransport, clients_cron, handle
+from .errors import MAX_CLIENTS
 from .registry import Registry, build_stores
 
 log = logging.getLogger("respd.server")
@@ -62,10 +75,74 @@ def open_listeners(app: App) -> list:
 
 
 _ACCEPT_RETRY = {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}
+_NO_FDS = {errno.EMFILE, errno.ENFILE}
+ACCEPT_LOG_EVERY = 10.0
+_REFUSAL = b"-" + MAX_CLIENTS.encode() + b"\r\n"
 
 
-async def accept_loop(app: App, listener: socket.socket, nursery) -> None:
+class AcceptTrouble:
+    """What the accept loops share when accept() fails for lack of resources: a spare descriptor, given up to
+    accept a client and refuse it with Redis' error instead of leaving it hanging, and a rate-limited log."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.spare = self._open_spare()
+        self.failures = 0
+        self.refused = 0
+        self.last_log = 0.0
+        self.last_error = ""
+
+    @staticmethod
+    def _open_spare() -> int:
+        try:
+            return os.open(os.devnull, os.O_RDONLY)
+        except OSError:
+            return -1
+
+    def refuse_one(self, listener: socket.socket) -> bool:
+        """Out of descriptors: free the spare, accept one client, tell it, close it, take the spare back.
+        Whether a client was refused (False: the spare is gone too, or nobody was waiting)."""
+        if self.spare < 0:
+            self.spare = self._open_spare()
+            return False
+        os.close(self.spare)
+        self.spare = -1
+        try:
+            conn, _ = listener.accept()
+        except OSError:
+            self.spare = self._open_spare()
+            return False
+        try:
+            conn.setblocking(False)
+            conn.send(_REFUSAL)  # best effort, as Redis
+        except OSError:
+            pass
+        conn.close()
+        self.spare = self._open_spare()  # after the close: the descriptor it frees is the one to keep
+        self.refused += 1
+        self.app.stat_rejected += 1
+        return True
+
+    def failed(self, e: OSError) -> None:
+        self.failures += 1
+        self.last_error = e.strerror or str(e)
+        now = time.monotonic()
+        if now - self.last_log >= ACCEPT_LOG_EVERY:
+            log.error("accepting client connections failed %d time(s) (%s); %d client(s) refused with 'max number "
+                      "of clients reached' (this message repeats at most every %.0f s)",
+                      self.failures, self.last_error, self.refused, ACCEPT_LOG_EVERY)
+            self.last_log = now
+            self.failures = self.refused = 0
+
+    def close(self) -> None:
+        if self.spare >= 0:
+            os.close(self.spare)
+            self.spare = -1
+
+
+async def accept_loop(app: App, listener: socket.socket, nursery, trouble: Optional[AcceptTrouble] = None) -> None:
     """Accept clients on one listening socket and start a handler for each in ``nursery``."""
+    trouble = trouble or AcceptTrouble(app)
     try:
         while True:
             try:
@@ -74,9 +151,11 @@ async def accept_loop(app: App, listener: socket.socket, nursery) -> None:
                 await trio.lowlevel.wait_readable(listener)
                 continue
             except OSError as e:
-                if e.errno in _ACCEPT_RETRY:  # out of descriptors or memory: back off, as trio does
-                    log.error("accept failed (%s); retrying in 100 ms", e.strerror)
-                    await trio.sleep(0.1)
+                if e.errno in _ACCEPT_RETRY:  # out of descriptors or memory
+                    refused = e.errno in _NO_FDS and trouble.refuse_one(listener)
+                    trouble.failed(e)
+                    if not refused:
+                        await trio.sleep(0.1)  # back off, as trio does
                     continue
                 if e.errno in (errno.ECONNABORTED, errno.EPROTO, errno.EPERM):
                     continue
@@ -126,9 +205,12 @@ async def _start_then_clean(store) -> None:
 
 async def serve(app: App, *, task_status=trio.TASK_STATUS_IGNORED, handle_signals: bool = True) -> None:
     """Run the server until cancelled or signalled. ``task_status.started(port)`` once it accepts connections."""
+    app.fit_open_files()
     later = await start_stores(app)
+    trouble = None
     try:
         listeners = open_listeners(app)
+        trouble = AcceptTrouble(app)
         tls = None
         if app.settings.get("tls_port"):
             from .tls import open_tls
@@ -140,6 +222,7 @@ async def serve(app: App, *, task_status=trio.TASK_STATUS_IGNORED, handle_signal
             main.start_soon(app.poller.run)
             app.auth.sleep = trio.sleep  # delayed WRONGPASS replies sleep in their client's task
             main.start_soon(app.auth.failure_log.run, trio.sleep)  # failed-AUTH summaries, a last one at shutdown
+            main.start_soon(clients_cron, app)
             if handle_signals:
                 main.start_soon(_stop_on_signal, stop)
             for store in app.stores.values():
@@ -150,7 +233,7 @@ async def serve(app: App, *, task_status=trio.TASK_STATUS_IGNORED, handle_signal
             async with trio.open_nursery() as connections:
                 async with trio.open_nursery() as accepting:
                     for listener in listeners:
-                        accepting.start_soon(accept_loop, app, listener, connections)
+                        accepting.start_soon(accept_loop, app, listener, connections, trouble)
                     if tls is not None:
                         accepting.start_soon(tls.serve, app, connections)
                     log.info("respd ready to accept connections on %s port %d (%d stores)",
@@ -159,11 +242,15 @@ async def serve(app: App, *, task_status=trio.TASK_STATUS_IGNORED, handle_signal
                     await stop.wait()  # SHUTDOWN, SIGTERM or SIGINT
                     log.info("shutting down: no new connections, draining open ones")
                     accepting.cancel_scope.cancel()
-                # in-flight replies get delivered; idle connections are cancelled after the grace period
-                connections.cancel_scope.deadline = trio.current_time() + app.settings.get("shutdown_grace", 5.0)
+                # replies to what was read get delivered; past the grace period only sends in progress finish
+                grace = app.settings.get("shutdown_grace", 5.0)
+                connections.cancel_scope.deadline = trio.current_time() + 2 * grace
+                main.start_soon(_stop_executing_after, app, grace)
                 app.drain()
             main.cancel_scope.cancel()
     finally:
+        if trouble is not None:
+            trouble.close()
         app.poller = None
         app.request_shutdown = None
         with trio.CancelScope(shield=True):
@@ -172,6 +259,11 @@ async def serve(app: App, *, task_status=trio.TASK_STATUS_IGNORED, handle_signal
                     await store.aclose()
                 except Exception:
                     log.exception("closing store %s", store.id)
+
+
+async def _stop_executing_after(app: App, grace: float) -> None:
+    await trio.sleep(grace)
+    app.draining_late = True
 
 
 async def _stop_on_signal(stop: trio.Event) -> None:

@@ -10,7 +10,7 @@ class Session:
 
     __slots__ = ("app", "id", "proto", "store", "db", "name", "lib_name", "lib_ver", "user", "authenticated",
                  "multi", "multi_error", "watched", "watch_deadline", "dirty", "created", "last_cmd", "last_cmd_time", "addr",
-                 "laddr", "fd", "closing", "idle", "reply_mode", "no_evict", "no_touch", "acl", "__weakref__")
+                 "laddr", "fd", "closing", "idle", "reply_mode", "no_evict", "no_touch", "acl", "io", "__weakref__")
 
     def __init__(self, app: Any, client_id: int, addr: str = "", laddr: str = "", fd: int = -1):
         self.app = app
@@ -30,7 +30,7 @@ class Session:
         self.dirty = False                  # a watched key changed: EXEC answers a null array
         self.created = time.time()
         self.last_cmd = b"NULL"
-        self.last_cmd_time = self.created
+        self.last_cmd_time = self.created   # last interaction: a read, or progress writing replies (idle, timeout)
         self.addr = addr
         self.laddr = laddr
         self.fd = fd
@@ -40,6 +40,7 @@ class Session:
         self.no_evict = False
         self.no_touch = False
         self.acl = None                     # compiled permissions of the user (respd.acl), None = allow all
+        self.io = None                      # the connection's buffers (connection.Conn), None without one
 
     # ----------------------------------------------------------------------------------------- WATCH
     def watch(self, store, key: bytes) -> None:
@@ -64,3 +65,4 @@ class Session:
         """Release everything the session registered elsewhere (called when the connection ends)."""
         self.unwatch()
         self.multi = None
+        self.io = None

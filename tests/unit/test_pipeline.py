@@ -49,7 +49,7 @@ class _Sent:
     def __init__(self) -> None:
         self.data: list[bytes] = []
 
-    async def send_all(self, data: bytes) -> None:
+    async def send_all(self, data: bytes, c=None) -> None:
         self.data.append(data)
 
 

@@ -1,0 +1,73 @@
+"""``client-output-buffer-limit``, as Redis 7.0 defines it, without I/O: parsing, formatting and the check.
+
+A limit per client class is ``hard soft soft_seconds``: a client whose pending output reaches ``hard`` bytes is
+closed at once; one that stays at or above ``soft`` bytes for longer than ``soft_seconds`` is closed too; 0 turns a
+limit off. Classes are ``normal``, ``replica`` (alias ``slave``, the name Redis replies with) and ``pubsub``;
+respd has no replicas and no Pub/Sub yet, so only ``normal`` applies today, the others are kept for CONFIG
+GET/SET and for later. Defaults are Redis 7.0's: ``normal 0 0 0 slave 256mb 64mb 60 pubsub 32mb 8mb 60``.
+
+What "pending output" means in respd (``connection.Conn.pending``): the encoded replies respd holds for a client
+because the kernel would not take them (the client does not read). Redis measures its reply list before writing,
+respd after trying to send; and respd stops reading from a client while output is pending (see connection.py),
+so pending output is bounded by about ``FLUSH_AT`` plus the biggest single reply even with ``normal 0 0 0``.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+#: class index -> the name Redis replies with; every accepted spelling maps to an index
+CLASS_NAMES = ("normal", "slave", "pubsub")
+_CLASSES = {b"normal": 0, b"slave": 1, b"replica": 1, b"pubsub": 2}
+NORMAL, REPLICA, PUBSUB = 0, 1, 2
+
+WRONG_COUNT = "Wrong number of arguments in buffer limit configuration."
+BAD_CLASS = "Invalid client class specified in buffer limit configuration."
+BAD_VALUE = "Error in hard, soft or soft_seconds setting in buffer limit configuration."
+
+
+class Limit(NamedTuple):
+    hard: int          # bytes, 0 = none
+    soft: int          # bytes, 0 = none
+    seconds: float     # how long the soft limit may be exceeded
+
+
+DEFAULTS = (Limit(0, 0, 0), Limit(256 * 1024 ** 2, 64 * 1024 ** 2, 60), Limit(32 * 1024 ** 2, 8 * 1024 ** 2, 60))
+
+
+def parse(value: bytes, current: tuple = DEFAULTS) -> tuple:
+    """The limits after applying ``value`` (``class hard soft seconds``, repeated) to ``current``.
+
+    All or nothing, as Redis: ValueError carries Redis' text for the first problem; classes not named keep their
+    limits; an empty value changes nothing."""
+    from .app import parse_memory  # (app imports this module)
+    words = value.split()
+    if len(words) % 4:
+        raise ValueError(WRONG_COUNT)
+    new = list(current)
+    for i in range(0, len(words), 4):
+        cls = _CLASSES.get(words[i].lower())
+        if cls is None:
+            raise ValueError(BAD_CLASS)
+        hard, soft, secs = parse_memory(words[i + 1]), parse_memory(words[i + 2]), words[i + 3]
+        if hard is None or soft is None or not secs.isdigit():
+            raise ValueError(BAD_VALUE)
+        new[cls] = Limit(hard, soft, int(secs))
+    return tuple(new)
+
+
+def format_limits(limits: tuple) -> bytes:
+    """CONFIG GET's value: ``normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60``."""
+    return b" ".join(b"%s %d %d %d" % (CLASS_NAMES[i].encode(), lim.hard, lim.soft, lim.seconds)
+                     for i, lim in enumerate(limits))
+
+
+def over(limit: Limit, used: int, since: float, now: float) -> tuple[bool, float]:
+    """Redis' checkClientOutputBufferLimits: (close the client?, the new "soft limit reached since" time, 0 when
+    below it). ``since`` is the time the client was first seen at or above the soft limit, 0 if not."""
+    if limit.hard and used >= limit.hard:
+        return True, since
+    if limit.soft and used >= limit.soft:
+        if not since:
+            return False, now
+        return now - since > limit.seconds, since
+    return False, 0.0
