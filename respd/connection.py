@@ -379,7 +379,7 @@ async def _loop(c: Conn) -> None:
         feed(data)
         if not await finish_chunk(c, run_requests(c)):
             return
-        if app.monitors and is_monitor(c) and not await _monitor(c):
+        if c.app.monitors and is_monitor(c) and not await _monitor(c):
             return
 
 
