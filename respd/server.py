@@ -2,7 +2,8 @@
 
 Task ownership (trio): the ``main`` nursery owns the stores' cleanup tasks, the connection poller (which serves
 every plain TCP client from one task, see ``connection.Poller``) and the ``connections`` nursery; the
-``accepting`` nursery runs the listeners with ``handler_nursery=connections``.
+``accepting`` nursery runs one ``accept_loop`` per listening socket (plain TCP and TLS), each starting its clients'
+handlers in ``connections``.
 
 Shutdown (SIGTERM, SIGINT, SHUTDOWN): accepting stops at once and no client is read from any more; idle clients are
 closed; the others get the replies to every request respd had already read, then close. After ``shutdown_grace``
@@ -49,13 +50,15 @@ def make_app(reg: Registry, overrides: Optional[dict] = None) -> App:
     return app
 
 
-def open_listeners(app: App) -> list:
-    """Listening sockets (non-blocking) for every address in ``bind``; StartupError names what failed."""
+def open_listeners(app: App, tls: bool = False) -> list:
+    """Listening sockets (non-blocking) for every address in ``bind``, on ``port`` or with ``tls`` on ``tls_port``;
+    StartupError names what failed."""
     binds = app.settings.get("bind", "127.0.0.1").split()
+    port = app.settings["tls_port"] if tls else app.port
     listeners: list = []
     try:
         for host in binds:
-            for family, type_, proto, _, addr in socket.getaddrinfo(host, app.port, type=socket.SOCK_STREAM,
+            for family, type_, proto, _, addr in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
                                                                     flags=socket.AI_PASSIVE):
                 sock = socket.socket(family, type_, proto)
                 listeners.append(sock)
@@ -65,12 +68,13 @@ def open_listeners(app: App) -> list:
                 sock.bind(addr)
                 sock.listen(socket.SOMAXCONN)
                 sock.setblocking(False)
-                if app.port == 0:
-                    app.port = sock.getsockname()[1]
+                if port == 0 and not tls:
+                    app.port = port = sock.getsockname()[1]
     except OSError as e:
         for sock in listeners:
             sock.close()
-        raise StartupError("cannot listen on %s port %d: %s" % (host, app.port, e.strerror or e)) from None
+        raise StartupError("cannot listen%s on %s port %d: %s" % (" (TLS)" if tls else "", host, port,
+                                                                  e.strerror or e)) from None
     return listeners
 
 
@@ -82,7 +86,8 @@ _REFUSAL = b"-" + MAX_CLIENTS.encode() + b"\r\n"
 
 class AcceptTrouble:
     """What the accept loops share when accept() fails for lack of resources: a spare descriptor, given up to
-    accept a client and refuse it with Redis' error instead of leaving it hanging, and a rate-limited log."""
+    accept a client and refuse it with Redis' error instead of leaving it hanging, and a rate-limited log. One per
+    process, shared by the plain-TCP and TLS accept loops (the spare and the log are the process's)."""
 
     def __init__(self, app: App) -> None:
         self.app = app
@@ -99,8 +104,9 @@ class AcceptTrouble:
         except OSError:
             return -1
 
-    def refuse_one(self, listener: socket.socket) -> bool:
-        """Out of descriptors: free the spare, accept one client, tell it, close it, take the spare back.
+    def refuse_one(self, listener: socket.socket, reply: bytes = _REFUSAL) -> bool:
+        """Out of descriptors: free the spare, accept one client, send it ``reply`` (nothing if empty: a TLS client
+        gets nothing before its handshake), close it, take the spare back.
         Whether a client was refused (False: the spare is gone too, or nobody was waiting)."""
         if self.spare < 0:
             self.spare = self._open_spare()
@@ -114,7 +120,8 @@ class AcceptTrouble:
             return False
         try:
             conn.setblocking(False)
-            conn.send(_REFUSAL)  # best effort, as Redis
+            if reply:
+                conn.send(reply)  # best effort, as Redis
         except OSError:
             pass
         conn.close()
@@ -140,8 +147,11 @@ class AcceptTrouble:
             self.spare = -1
 
 
-async def accept_loop(app: App, listener: socket.socket, nursery, trouble: Optional[AcceptTrouble] = None) -> None:
-    """Accept clients on one listening socket and start a handler for each in ``nursery``."""
+async def accept_loop(app: App, listener: socket.socket, nursery, trouble: Optional[AcceptTrouble] = None, *,
+                      serve_client=None, refusal: bytes = _REFUSAL) -> None:
+    """Accept clients on one listening socket and start a handler for each in ``nursery``: by default the plain-TCP
+    one; ``serve_client`` (an async function of the accepted socket) for other kinds (TLS). ``refusal`` is what a
+    client refused for lack of descriptors is sent before it is closed."""
     trouble = trouble or AcceptTrouble(app)
     try:
         while True:
@@ -152,7 +162,7 @@ async def accept_loop(app: App, listener: socket.socket, nursery, trouble: Optio
                 continue
             except OSError as e:
                 if e.errno in _ACCEPT_RETRY:  # out of descriptors or memory
-                    refused = e.errno in _NO_FDS and trouble.refuse_one(listener)
+                    refused = e.errno in _NO_FDS and trouble.refuse_one(listener, refusal)
                     trouble.failed(e)
                     if not refused:
                         await trio.sleep(0.1)  # back off, as trio does
@@ -163,7 +173,10 @@ async def accept_loop(app: App, listener: socket.socket, nursery, trouble: Optio
             conn.setblocking(False)
             if conn.family in (socket.AF_INET, socket.AF_INET6):
                 conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            nursery.start_soon(handle, app, RawTransport(conn))
+            if serve_client is None:
+                nursery.start_soon(handle, app, RawTransport(conn))
+            else:
+                nursery.start_soon(serve_client, conn)
     finally:
         trio.lowlevel.notify_closing(listener)
         listener.close()
@@ -235,7 +248,7 @@ async def serve(app: App, *, task_status=trio.TASK_STATUS_IGNORED, handle_signal
                     for listener in listeners:
                         accepting.start_soon(accept_loop, app, listener, connections, trouble)
                     if tls is not None:
-                        accepting.start_soon(tls.serve, app, connections)
+                        accepting.start_soon(tls.serve, app, connections, trouble)
                     log.info("respd ready to accept connections on %s port %d (%d stores)",
                              app.settings.get("bind", "127.0.0.1"), app.port, len(app.stores))
                     task_status.started(app.port)

@@ -19,6 +19,13 @@ A certificate only proves the client's identity to TLS; the client still authent
 (or is the ``default`` user). Plain-TCP and TLS connections are served by the same ``connection.handle`` through
 ``StreamTransport``; the handshake happens in the connection's own task (bounded by ``HANDSHAKE_TIMEOUT``), so a
 slow or broken client never stalls the accept loop.
+
+Accepting is ``server.accept_loop``, as for plain TCP, sharing its ``AcceptTrouble``: should accept() fail for lack
+of descriptors (clients still in their handshake are not counted by maxclients, so a crowd of them can get there),
+the spare descriptor is given up to accept the waiting client and close it at once (as Redis, nothing is sent
+before the handshake), and the failure is logged at most once per ``server.ACCEPT_LOG_EVERY`` seconds. A client
+past ``maxclients`` gets Redis' ``-ERR max number of clients reached`` over TLS once its handshake is done
+(``connection.handle``), then is closed.
 """
 from __future__ import annotations
 
@@ -121,6 +128,11 @@ def _ssl_reason(e: Exception) -> str:
     return getattr(e, "reason", None) or getattr(e, "strerror", None) or str(e)
 
 
+async def _handle_socket(app, ctx: ssl.SSLContext, conn) -> None:
+    """Serve one accepted (stdlib, non-blocking) socket as a TLS client."""
+    await _handle(app, ctx, trio.SocketStream(trio.socket.from_stdlib_socket(conn)))
+
+
 async def _handle(app, ctx: ssl.SSLContext, tcp: trio.SocketStream) -> None:
     from .connection import StreamTransport, handle
     stream = trio.SSLStream(tcp, ctx, server_side=True)
@@ -149,32 +161,33 @@ def _reason(e: BaseException) -> str:
 
 
 class TLSListeners:
-    """The TLS context and listening sockets, opened before the server's nurseries start."""
+    """The TLS context and listening sockets (non-blocking stdlib sockets), opened before the server's nurseries
+    start; ``serve`` accepts on them until cancelled, then closes them."""
 
     def __init__(self, ctx: ssl.SSLContext, listeners: list):
         self.ctx = ctx
         self.listeners = listeners
 
-    async def serve(self, app, connections) -> None:
-        await trio.serve_listeners(partial(_handle, app, self.ctx), self.listeners, handler_nursery=connections)
+    async def serve(self, app, connections, trouble=None) -> None:
+        """Accept TLS clients, starting each one's handler (handshake, then ``connection.handle``) in
+        ``connections``; ``trouble`` is the process's ``server.AcceptTrouble`` (spare descriptor, rate-limited log)."""
+        from .server import accept_loop
+        serve_client = partial(_handle_socket, app, self.ctx)
+        async with trio.open_nursery() as nursery:
+            for listener in self.listeners:
+                nursery.start_soon(partial(accept_loop, app, listener, connections, trouble, serve_client=serve_client,
+                                           refusal=b""))
 
 
 async def open_tls(app) -> TLSListeners:
     """Build the context and listen on ``tls_port`` on every ``bind`` address; StartupError on failure."""
-    from .server import StartupError
+    from .server import StartupError, open_listeners
     try:
         ctx = make_context(app.settings)
     except TLSConfigError as e:
         raise StartupError(str(e)) from None
     port = app.settings["tls_port"]
-    listeners = []
-    for host in app.settings.get("bind", "127.0.0.1").split():
-        try:
-            listeners += await trio.open_tcp_listeners(port, host=host)
-        except OSError as e:
-            for lst in listeners:
-                await lst.aclose()
-            raise StartupError("cannot listen (TLS) on %s port %d: %s" % (host, port, e.strerror or e)) from None
+    listeners = open_listeners(app, tls=True)
     log.info("respd accepting TLS connections on port %d (client certificates: %s)", port,
              app.settings.get("tls_auth_clients", "no"))
     return TLSListeners(ctx, listeners)
