@@ -112,20 +112,12 @@ class RawTransport:
         if n == len(data):
             return
         view = memoryview(data)[n:]
-        if c is None:
-            while view:
-                await _wait_writable(sock)
-                try:
-                    n = sock.send(view)
-                except BlockingIOError:
-                    continue
-                view = view[n:]
-            return
-        c.held = len(view)
-        try:
+        if c is not None:
+            c.held = len(view)
             if n:
                 c.sess.last_cmd_time = _now()
             check_output(c, _now())
+        try:
             while view:
                 await _wait_writable(sock)
                 try:
@@ -133,10 +125,12 @@ class RawTransport:
                 except BlockingIOError:
                     continue
                 view = view[n:]
-                c.held = len(view)
-                c.sess.last_cmd_time = _now()
+                if c is not None:
+                    c.held = len(view)
+                    c.sess.last_cmd_time = _now()
         finally:
-            c.held = 0
+            if c is not None:
+                c.held = 0
 
     async def aclose(self) -> None:
         if self.linger:
