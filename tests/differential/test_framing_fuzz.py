@@ -161,7 +161,8 @@ CASES = [
     b"*2\r\n$4\r\nECHO\r\n%1\r\n",
     b"*1\r\n$4\r\nPINGxx*1\r\n$4\r\nPING\r\n",                # any two bytes after a bulk
     b"*1\rx$4\r\nPING\r\n",                                   # a count line ends at '\r'
-    b"ECHO a\x0bb\x0cc \x0b d\r\n",                           # \v and \f inside tokens, blanks between
+    b"ECHO a\x0bb\r\n",                                      # \v and \f inside tokens, blanks between them
+    b"NOPE a\x0cb \x0b\x0c c\r\n",
     b'ECHO "a"\x0bb\r\n',
     b"*3\r\n$4\r\nNOPE\r\n$3\r\na\x00b\r\n$1\r\n\x00\r\n",      # NULs in the unknown-command error
     b"*2\r\n$6\r\nno\x00pe\r\n$1\r\nx\r\n",

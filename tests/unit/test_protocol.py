@@ -12,6 +12,7 @@ from tests.helpers import encode_command
 
 CHUNK = 64 * 1024
 HISTORY_MAX = 1024 * 1024
+INLINE_MAX_PLUS = 64 * 1024 + 1
 
 
 def drain(reader: RequestReader, out: list) -> None:
@@ -498,3 +499,48 @@ def test_screen_finds_what_the_regex_finds(parts, pad, cut):
 def test_screen_on_long_chunks(count, before, after):
     data = before + count + after
     assert protocol._clean(data) == _clean_by_definition(data)
+
+
+# ------------------------------------------------------------------------------------------------ Redis' framing
+# Each of these was read differently from Redis 7.0 before (issue 11 items 2 and 17); redis-server's replies to the
+# same bytes are compared in tests/differential/test_framing_fuzz.py.
+REDIS_FRAMING = [
+    # a request whose first byte is not '*' is inline, wherever it comes
+    (mb("PING") + b"|1\r\n+ECHO\r\n+hi\r\n", [[b"PING"], [b"|1"], [b"+ECHO"], [b"+hi"]]),
+    (mb("PING") + b"~2\r\n" + mb("ECHO", "hi")[4:], [[b"PING"], [b"~2"], [b"$4"], [b"ECHO"], [b"$2"], [b"hi"]]),
+    (mb("PING") + b">2147483647\r\n", [[b"PING"], [b">2147483647"]]),
+    # inside a multibulk request every element is a bulk
+    (b"*2\r\n$4\r\nECHO\r\n+hi\r\n", [("error", "expected '$', got '+'")]),
+    (b"*2\r\n$4\r\nECHO\r\n=6\r\ntxt:hi\r\n", [("error", "expected '$', got '='")]),
+    (b"*2\r\n$4\r\nECHO\r\n(15\r\n", [("error", "expected '$', got '('")]),
+    (mb("PING") + b"*2\r\n$4\r\nECHO\r\n>100000000\r\n", [[b"PING"], ("error", "expected '$', got '>'")]),
+    (b"*2\r\n$4\r\nECHO\r\n\r\n", [("error", "expected '$', got ' '")]),
+    # counts: <= 0 is an empty request, up to INT_MAX waits for its elements
+    (b"*-4\r\n" + mb("PING"), [[b"PING"]]),
+    (b"*-2147483649\r\n" + mb("PING"), [[b"PING"]]),
+    (b"*-0\r\n", [("error", "invalid multibulk length")]),
+    (mb("PING") + b"*2147483647\r\n" + mb("ECHO", "x")[4:], [[b"PING"]]),
+    # a header line ends at its first '\r' with any byte after it; any two bytes follow a bulk
+    (b"*1\rx$4\r\nPING\r\n", [[b"PING"]]),
+    (b"*1\r\n$4\rxPINGxx*1\r\n$4\r\nPING\r\n", [[b"PING"], [b"PING"]]),
+    # a NUL stops Redis' search for a line end: the request only grows
+    (b"PING\x00\r\nPING\r\n", []),
+    (b"*1\x00\r\n" + mb("PING"), []),
+    (b"*1\r\n$4\x00\r\nPING\r\n", []),
+    (b"*1\r\n\x00$4\r\nPING\r\n", []),
+    (b"PING\x00" + b"x" * INLINE_MAX_PLUS, [("error", "too big inline request")]),
+    (b"*1\x00" + b"x" * INLINE_MAX_PLUS, [("error", "too big mbulk count string")]),
+    (b"*1\r\n$1\x00" + b"x" * INLINE_MAX_PLUS, [("error", "too big bulk count string")]),
+    # inline: \v and \f are blanks between tokens but part of a token
+    (b"ECHO a\x0bb\r\n", [[b"ECHO", b"a\x0bb"]]),
+    (b"ECHO \x0b\x0c a\x0c\r\n", [[b"ECHO", b"a\x0c"]]),
+    (b'ECHO "a"\x0bb\r\n', [[b"ECHO", b"a", b"b"]]),
+]
+
+
+@pytest.mark.parametrize("stream,expected", REDIS_FRAMING, ids=[repr(s[:40]) for s, _ in REDIS_FRAMING])
+def test_redis_framing(stream, expected):
+    assert parse([stream]) == expected
+    for collect in (drain, _next_one_by_one):
+        for cut in range(1, min(len(stream), 200)):
+            assert parse([stream[:cut], stream[cut:]], collect=collect) == expected, cut
