@@ -57,10 +57,42 @@ FAST_MAX = 64 * 1024              # longest receive hiredis is handed at once (l
 FEED_PIECE = 4096                 # hiredis is handed a receive this much at a time (see the module docstring)
 ARG_OVERHEAD = 64                 # bytes of memory counted per argument against max_query_buffer
 
-# (3): bytes hiredis reads as RESP3 items that would pass for '$'/'*' ones, or preallocates for
-_SCREEN_BYTES = tuple(bytes([c]) for c in b"+(=~|>")
+# (3): bytes that start RESP3 items hiredis would read as the same values as '$' or '*' items
+_SCREEN_BYTES = (b"+", b"(", b"=", b"~", b"|")
 _BIG_COUNT = re.compile(rb"\*[1-9]\d{3}")
+_BIG_PUSH = re.compile(rb">[1-9]\d{3}")
 _DIGITS = bytes(len(str(i)) for i in range(FAST_MAX + 1))  # decimal digits of each length a receive can hold
+
+
+def _screen(data: bytes):
+    """Whether hiredis may read data (condition (3) of the module docstring): None when not (a push header or a '*'
+    count of 1000 or more: hiredis would preallocate), else the bytes of _SCREEN_BYTES that data holds, whose counts
+    ``_fast`` checks in hiredis' output.
+
+    '*' counts: a long receive of big values holds few '*': there each '*' is found with memchr and only its
+    neighbourhood is matched, several times faster than the regex's byte loop over the payloads; once '*' prove
+    denser than one per 512 bytes, the regex does the rest."""
+    if b">" in data and _BIG_PUSH.search(data) is not None:
+        return None
+    if len(data) < 8192:
+        if _BIG_COUNT.search(data) is not None:
+            return None
+    else:
+        find = data.find
+        end = len(data) - 4  # a match needs four bytes after its '*'
+        i = find(42)
+        hits = 0
+        while 0 <= i < end:
+            if 0x30 <= data[i + 2] <= 0x39 and 0x31 <= data[i + 1] <= 0x39 and _BIG_COUNT.match(data, i) is not None:
+                return None
+            hits += 1
+            if hits << 9 > i + 4096:
+                if _BIG_COUNT.search(data, i + 1) is not None:
+                    return None
+                break
+            i = find(42, i + 1)
+    return tuple(b for b in _SCREEN_BYTES if b in data)
+
 
 # what the reference parser is waiting for
 _NOTHING, _LINE, _CR, _BULK, _STUCK = range(5)
@@ -70,26 +102,18 @@ _TOO_BIG = ("too big inline request", "too big mbulk count string", "too big bul
 _ONE, _HANDBACK = 1, 2  # why _parse stopped early
 
 
-def _clean(data: bytes) -> bool:
-    """Whether hiredis may read data (condition (3) of the module docstring). A long receive of big values holds few
-    '*': there each '*' is found with memchr and only its neighbourhood is matched, several times faster than the
-    regex's byte loop over the payloads; once '*' prove denser than one per 512 bytes, the regex does the rest."""
-    for b in _SCREEN_BYTES:
-        if b in data:
+def _canonical(data: bytes, out: list, start: int, joined: list, check: tuple) -> bool:
+    """Whether the requests out[start:] that hiredis read from data (all of it) are what Redis reads there: each of
+    the bytes in check occurs in their arguments as often as in data (an item read as a bulk or array without
+    being one loses its first byte, one of them). With '=' alone, counting the encoded length is cheaper for long
+    values and as exact: '=' (verbatim) is the only such item in data, and it is longer on the wire than the bulk
+    it reads as (the two bytes after a bulk count whatever they are)."""
+    if check == (b"=",) and len(data) > 256 * (len(out) - start):
+        return _wire_len(out[start:]) == len(data)
+    args = b"".join(joined)
+    for b in check:
+        if data.count(b) != args.count(b):
             return False
-    if len(data) < 8192:
-        return _BIG_COUNT.search(data) is None
-    find = data.find
-    end = len(data) - 4  # a match needs four bytes after its '*'
-    i = find(42)
-    hits = 0
-    while 0 <= i < end:
-        if 0x31 <= data[i + 1] <= 0x39 and _BIG_COUNT.match(data, i) is not None:
-            return False
-        hits += 1
-        if hits << 9 > i + 4096:
-            return _BIG_COUNT.search(data, i + 1) is None
-        i = find(42, i + 1)
     return True
 
 
@@ -175,8 +199,10 @@ class RequestReader:
                 if len(data) > FAST_MAX:
                     fresh[0:0] = [data[i:i + FAST_MAX] for i in range(FAST_MAX, len(data), FAST_MAX)]
                     data = data[:FAST_MAX]
-                if self.authenticated and data[0] == 0x2A and _clean(data) and self._fast(data, out):
-                    continue
+                if self.authenticated and data[0] == 0x2A:
+                    check = _screen(data)
+                    if check is not None and self._fast(data, out, check):
+                        continue
                 self._add(data)
             elif self._wait != _NOTHING:  # inside an item: this receive may complete it
                 if not fresh:
@@ -205,12 +231,18 @@ class RequestReader:
         return self._ready.pop(0)
 
     # ------------------------------------------------------------------------------------------------ hiredis
-    def _fast(self, data: bytes, out: list) -> bool:
+    def _fast(self, data: bytes, out: list, check: tuple) -> bool:
         """Parse a receive that starts at a request boundary with hiredis (see the module docstring). False when its
-        output is not a request stream: the caller then gives data to the reference parser, from its start."""
+        output is not a request stream: the caller then gives data to the reference parser, from its start.
+
+        ``check``: the bytes among ``+ ( = ~ |`` that data holds. An item that hiredis reads as a bulk or an array
+        without being one starts with one of them, which hiredis drops: so each must occur in the arguments as
+        often as in data, else the receive goes to the reference parser. (Counted when hiredis ends at a request
+        boundary; a receive with such bytes that ends inside a request goes to the reference parser whole.)"""
         start = len(out)
         append = out.append
         join = b"".join
+        joined = [] if check else None
         gets = self._gets
         has_data = self._has_data
         n = len(data)
@@ -228,10 +260,15 @@ class RequestReader:
                     break  # a request continues in the next receive
                 if type(req) is not list or not req:
                     raise TypeError
-                join(req)  # TypeError unless every element is bytes: hiredis gives bytes for '$' only (and (3))
+                if joined is None:
+                    join(req)  # TypeError unless every element is bytes: hiredis gives bytes for '$' (and check's)
+                else:
+                    joined.append(join(req))
                 append(req)
                 if not has_data():
                     if fed == n:
+                        if joined is not None and not _canonical(data, out, start, joined, check):
+                            raise TypeError
                         return True
                     piece = n - fed if n - fed <= FEED_PIECE else FEED_PIECE
                     self._reader.feed(data, fed, piece)
@@ -242,6 +279,9 @@ class RequestReader:
             return False
         # hiredis holds the start of a request: the reference parser reads it again, from its first byte
         self._new_hiredis()
+        if check:  # where it starts is only known for canonical requests
+            del out[start:]
+            return False
         self._buf = data
         self._pos = _wire_len(out[start:]) if len(out) > start else 0
         self._parse(out)

@@ -1,6 +1,7 @@
 """RequestReader (sans-I/O request parsing): framing, inline quoting, limits and error ordering (SPEC §1)."""
 from __future__ import annotations
 
+import re
 import tracemalloc
 
 import pytest
@@ -474,23 +475,25 @@ def test_long_chunks_reach_hiredis_in_pieces():
 
 _COUNTISH = st.one_of(
     st.integers(0, 10 ** 8).map(lambda n: b"*%d" % n), st.integers(0, 10 ** 8).map(lambda n: b"*0%d" % n),
-    st.sampled_from([b"*", b"\r\n", b"7", b"*1\r\n", b"+", b"|", b">"]), st.binary(max_size=8),
+    st.sampled_from([b"*", b"\r\n", b"7", b"*1\r\n", b"+", b"|", b">", b">1234", b"="]), st.binary(max_size=8),
     st.integers(0, 3000).map(lambda n: b"x" * n))
 
 
-def _clean_by_definition(data: bytes) -> bool:
-    return not any(b in data for b in b"+(=~|>") and protocol._BIG_COUNT.search(data) is None
+def _screen_by_definition(data: bytes):
+    if re.search(rb"[*>][1-9]\d{3}", data):
+        return None
+    return tuple(bytes([b]) for b in b"+(=~|" if bytes([b]) in data)
 
 
 @settings(max_examples=500, deadline=None)
 @given(parts=st.lists(_COUNTISH, max_size=40), pad=st.integers(8192, 20000), cut=st.integers(0, 9))
 def test_screen_finds_what_the_regex_finds(parts, pad, cut):
-    """``_clean`` (memchr over '*' in long chunks) answers as the regex does."""
+    """``_screen`` (memchr over '*' in long chunks) answers as the regexes do."""
     data = b"y" * pad + b"".join(parts)
     data = data[:len(data) - cut]  # counts right at the end of the chunk too
-    assert protocol._clean(data) == _clean_by_definition(data)
+    assert protocol._screen(data) == _screen_by_definition(data)
     dense = b"*1\r\n" * (len(data) // 4) + data  # '*' denser than the memchr walk is worth
-    assert protocol._clean(dense) == _clean_by_definition(dense)
+    assert protocol._screen(dense) == _screen_by_definition(dense)
 
 
 @pytest.mark.parametrize("count", [b"*1234", b"*1000", b"*10000000", b"*0123", b"*123", b"*12x45"])
@@ -498,7 +501,7 @@ def test_screen_finds_what_the_regex_finds(parts, pad, cut):
 @pytest.mark.parametrize("after", [b"", b"\r\n", b"x" * 5000])
 def test_screen_on_long_chunks(count, before, after):
     data = before + count + after
-    assert protocol._clean(data) == _clean_by_definition(data)
+    assert protocol._screen(data) == _screen_by_definition(data)
 
 
 # ------------------------------------------------------------------------------------------------ Redis' framing
@@ -544,3 +547,17 @@ def test_redis_framing(stream, expected):
     for collect in (drain, _next_one_by_one):
         for cut in range(1, min(len(stream), 200)):
             assert parse([stream[:cut], stream[cut:]], collect=collect) == expected, cut
+
+
+@pytest.mark.parametrize("stream,expected", [
+    (mb("SET", "k", "a=b") + mb("GET", "k"), [[b"SET", b"k", b"a=b"], [b"GET", b"k"]]),
+    (mb("SET", "k", "=5\r\ntxt:x") + mb("PING"), [[b"SET", b"k", b"=5\r\ntxt:x"], [b"PING"]]),
+    (b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n=5\r\ntxt:x\r\n" + mb("PING"), [("error", "expected '$', got '='")]),
+    (mb("ECHO", "a=b") + b"*2\r\n$4\r\nECHO\r\n=6\r\ntxt:hi\r\n", [[b"ECHO", b"a=b"], ("error", "expected '$', got '='")]),
+    (mb("SET", "k", "<a>1234</a>") + mb("GET", "k"), [[b"SET", b"k", b"<a>1234</a>"], [b"GET", b"k"]]),
+], ids=["eq", "eq-verbatim-lookalike", "verbatim", "verbatim-after", "gt"])
+def test_payloads_with_screened_bytes(stream, expected):
+    """Receives holding '=' are read by hiredis and checked by counting; '>' only matters before four digits."""
+    assert parse([stream]) == expected
+    for cut in range(1, len(stream)):
+        assert parse([stream[:cut], stream[cut:]]) == expected, cut
