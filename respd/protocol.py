@@ -18,27 +18,30 @@ allocated for a count or a bulk length before the bytes arrive: arguments are ap
 
 Speed: hiredis' C ``Reader`` parses the usual traffic (13x faster than Python, TECH.md §2), but only where it
 cannot read anything differently from Redis or allocate for what has not arrived. It is handed a receive only when
-(1) the reader is at a request boundary, (2) the client is authenticated, (3) the receive holds none of the bytes
-``+ ( = ~ | >`` and no ``*`` followed by four digits. hiredis accepts RESP3 items where Redis only accepts ``$``
-(elements) and ``*`` (requests); the items that it turns into the same Python values as ``$``/``*`` (``+`` status,
-``(`` big number, ``=`` verbatim -> bytes; ``~`` set, ``|`` attribute -> lists) all start with a byte of (3), as do
-push headers (``>``), for which it preallocates; any other item comes out as something other than bytes (int,
-float, None, error, dict, nested list) and is caught. ``*`` counts of 1000 and more go to the reference parser,
-so hiredis preallocates at most 999 slots per level (7 levels) before a nested array is caught. Whenever hiredis'
-output is not a list of bytes, or it raises, its result for that receive is dropped and the reference parser reads
-the receive from its start (nothing of it has been handed out yet). A receive that ends inside a request: the
-requests hiredis returned are canonical, so their length on the wire is known (``_wire_len``), and the reference
-parser takes over at the start of the unfinished request; it hands back to hiredis at the next boundary that
-starts a receive (or the rest of one).
+(1) the reader is at a request boundary, (2) the client is authenticated, (3) the receive starts with '*' and holds
+no push header count (``>`` and four digits) and no ``*`` followed by four digits (hiredis preallocates the list of
+an aggregate when it reads its header; a count of 1000 or more goes to the reference parser, so hiredis holds at
+most 999 slots per level, 7 levels, before a nested array is caught). hiredis accepts RESP3 items where Redis only
+accepts ``$`` (elements) and ``*`` (requests); the items that it turns into the same Python values as those (``+``
+status, ``(`` big number, ``=`` verbatim -> bytes; ``~`` set, ``|`` attribute -> lists) all start with one of
+``+ ( = ~ |``, a byte hiredis drops: so when the receive holds such bytes, each must occur as often in the arguments
+as in the receive (``_canonical``); any other item comes out as something other than bytes (int, float, None,
+error, dict, nested list) and is caught. Whenever hiredis' output fails these checks, or it raises, its result for
+that receive is dropped and the reference parser reads the receive from its start (nothing of it has been handed
+out yet). A receive that ends inside a request: the requests hiredis returned are canonical, so their length on the
+wire is known (``_wire_len``), and the reference parser takes over at the start of the unfinished request (when the
+receive holds one of ``+ ( = ~ |`` this is not known: the reference parser reads it whole); it hands back to
+hiredis at the first request boundary after the item it was waiting on.
 
 Limits (SPEC §1): bulk length above ``max_bulk_len``, count above ``max_multibulk_len``, count and inline lines over
 64 KiB without an end, a request whose arguments exceed ``max_query_buffer``, and before authentication counts over
 10 and bulks over 16 KiB, are refused with Redis' protocol error texts. Before authentication requests come out one
 at a time, so that an AUTH lifts the limits for what follows it (the caller sets ``authenticated`` in between).
 
-Complexity contract: every received byte is scanned a bounded number of times: the screens of (3) once, hiredis
-once, the reference parser at most twice (an unfinished item is kept in pieces and joined once when it can
-complete; only the new piece is searched for a line end). A client cannot make parsing quadratic.
+Complexity contract: every received byte is scanned a bounded number of times: the screens of (3) and the counts
+of ``_canonical`` a few times each, hiredis once, the reference parser at most twice (an unfinished item is kept in
+pieces and joined once when it can complete; only the new piece is searched for a line end). A client cannot make
+parsing quadratic.
 hiredis gets a long receive ``FEED_PIECE`` bytes at a time, because it moves its unparsed bytes to the front of its
 buffer after each request: a whole 64 KiB receive of 1 KiB requests would be moved ~30 KiB per request.
 """

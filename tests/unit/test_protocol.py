@@ -553,11 +553,17 @@ def test_redis_framing(stream, expected):
     (mb("SET", "k", "a=b") + mb("GET", "k"), [[b"SET", b"k", b"a=b"], [b"GET", b"k"]]),
     (mb("SET", "k", "=5\r\ntxt:x") + mb("PING"), [[b"SET", b"k", b"=5\r\ntxt:x"], [b"PING"]]),
     (b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n=5\r\ntxt:x\r\n" + mb("PING"), [("error", "expected '$', got '='")]),
-    (mb("ECHO", "a=b") + b"*2\r\n$4\r\nECHO\r\n=6\r\ntxt:hi\r\n", [[b"ECHO", b"a=b"], ("error", "expected '$', got '='")]),
+    (mb("ECHO", "a=b") + b"*2\r\n$4\r\nECHO\r\n=6\r\ntxt:hi\r\n",
+     [[b"ECHO", b"a=b"], ("error", "expected '$', got '='")]),
+    (mb("ECHO", "a+b") + b"*3\r\n$4\r\nECHO\r\n+hi\r\n$1\r\n+\r\n",
+     [[b"ECHO", b"a+b"], ("error", "expected '$', got '+'")]),
+    (mb("ECHO", "x" * 300) + b"*2\r\n$4\r\nECHO\r\n=6\r\ntxt:hi\r\n",
+     [[b"ECHO", b"x" * 300], ("error", "expected '$', got '='")]),
     (mb("SET", "k", "<a>1234</a>") + mb("GET", "k"), [[b"SET", b"k", b"<a>1234</a>"], [b"GET", b"k"]]),
-], ids=["eq", "eq-verbatim-lookalike", "verbatim", "verbatim-after", "gt"])
+], ids=["eq", "eq-verbatim-lookalike", "verbatim", "verbatim-after", "status-after", "verbatim-after-long", "gt"])
 def test_payloads_with_screened_bytes(stream, expected):
-    """Receives holding '=' are read by hiredis and checked by counting; '>' only matters before four digits."""
+    """Receives holding '+ ( = ~ |' are read by hiredis and checked by counting (or, '=' alone with long values, by
+    the encoded length); '>' only matters before four digits."""
     assert parse([stream]) == expected
     for cut in range(1, len(stream)):
         assert parse([stream[:cut], stream[cut:]]) == expected, cut
