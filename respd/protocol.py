@@ -18,7 +18,8 @@ allocated for a count or a bulk length before the bytes arrive: arguments are ap
 
 Speed: hiredis' C ``Reader`` parses the usual traffic (13x faster than Python, TECH.md §2), but only where it
 cannot read anything differently from Redis or allocate for what has not arrived. It is handed a receive only when
-(1) the reader is at a request boundary, (2) the client is authenticated, (3) the receive starts with '*' and holds
+(1) the reader is at a request boundary, (2) the client is authenticated (and ``max_bulk_len`` is not below the
+length of a receive), (3) the receive starts with '*' and holds
 no push header count (``>`` and four digits) and no ``*`` followed by four digits (hiredis preallocates the list of
 an aggregate when it reads its header; a count of 1000 or more goes to the reference parser, so hiredis holds at
 most 999 slots per level, 7 levels, before a nested array is caught). hiredis accepts RESP3 items where Redis only
@@ -202,7 +203,7 @@ class RequestReader:
                 if len(data) > FAST_MAX:
                     fresh[0:0] = [data[i:i + FAST_MAX] for i in range(FAST_MAX, len(data), FAST_MAX)]
                     data = data[:FAST_MAX]
-                if self.authenticated and data[0] == 0x2A:
+                if self.authenticated and data[0] == 0x2A and self.max_bulk_len >= FAST_MAX:
                     check = _screen(data)
                     if check is not None and self._fast(data, out, check):
                         continue

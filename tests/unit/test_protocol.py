@@ -567,3 +567,9 @@ def test_payloads_with_screened_bytes(stream, expected):
     assert parse([stream]) == expected
     for cut in range(1, len(stream)):
         assert parse([stream[:cut], stream[cut:]]) == expected, cut
+
+
+def test_bulk_over_a_small_max_is_refused_in_a_complete_receive():
+    """A bulk that arrives whole is checked against ``max_bulk_len`` too (hiredis would read it)."""
+    got = parse([mb("PING") + mb("ECHO", "x" * 2000)], max_bulk_len=1000)
+    assert got == [[b"PING"], ("error", "invalid bulk length")]
