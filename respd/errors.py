@@ -73,16 +73,23 @@ def wrong_arity(name: str) -> str:
     return f"ERR wrong number of arguments for '{name}' command"
 
 
+def _c_string(s: bytes) -> bytes:
+    """What Redis' printf ``%s`` shows of an argument: the bytes before its first NUL."""
+    nul = s.find(b"\x00")
+    return s if nul < 0 else s[:nul]
+
+
 def unknown_subcommand(sub: bytes, container: str) -> bytes:
-    return b"ERR unknown subcommand '" + sub[:128] + b"'. Try " + container.encode() + b" HELP."
+    return b"ERR unknown subcommand '" + _c_string(sub)[:128] + b"'. Try " + container.encode() + b" HELP."
 
 
 def unknown_command(argv: list[bytes]) -> bytes:
-    """Redis' text: the name cut to 128 bytes, then quoted args appended while the text is under 128 bytes."""
+    """Redis' text: the name cut to 128 bytes, then quoted args appended while the text is under 128 bytes (each
+    shown up to its first NUL, as printf shows a C string)."""
     args = b""
     for a in argv[1:]:
         if len(args) >= 128:
             break
         budget = 128 - len(args)
-        args += b"'" + a[:budget] + b"' "
-    return b"ERR unknown command '" + argv[0][:128] + b"', with args beginning with: " + args
+        args += b"'" + _c_string(a)[:budget] + b"' "
+    return b"ERR unknown command '" + _c_string(argv[0])[:128] + b"', with args beginning with: " + args

@@ -1,612 +1,521 @@
 """Sans-I/O request reader: bytes in, argument lists out. No sockets, no trio.
 
-Multibulk requests are parsed by hiredis' C ``Reader`` (13x faster than Python, TECH.md §2); inline requests (what
-telnet users type) by a small Python line parser, chosen per request by the first byte as Redis does. Usage::
+Usage::
 
     reader.feed(chunk)                 # at most one receive's worth (<= 64 KiB) at a time
-    while (argv := reader.next()) is not None:
+    while batch := reader.drain():     # or: while (argv := reader.next()) is not None
         ...                            # argv: list[bytes], never empty
-    # next() raises ProtocolError once the stream is malformed; requests before the bad frame come out first.
+    # drain()/next() raise ProtocolError once the stream is malformed; requests before the bad frame come out first.
 
-Limits (SPEC §1): bulk length above ``max_bulk_len``, multibulk length above ``max_multibulk_len``, a count line or
-inline line above 64 KiB without a newline, and a query buffer above ``max_query_buffer`` are refused with Redis'
-protocol error texts. hiredis never preallocates a bulk's claimed size, so memory stays bounded by what was
-received; the header checks run only when a receive ends inside a request, on at most a few KiB at the end of the
-chunk, so complete pipelined requests pay nothing for them. Before authentication requests come out one at a time
-and the rest of a receive from a request over the limits is held back, so that an AUTH earlier in the same receive
-lifts the limits for what follows it (the caller sets ``authenticated`` in between), as in Redis.
+Framing is Redis 7.0's (``processInputBuffer`` in networking.c), byte for byte, by one authority: the reference
+parser in this module (``_parse``). A request whose first byte is ``*`` is a multibulk request, whose every element
+must start with ``$``; any other first byte starts an inline request, a line split as ``sdssplitargs`` splits it.
+The header lines (count, bulk length) end at the first ``\\r`` with at least one byte after it, whatever that byte
+is, and the two bytes after a bulk are skipped unread, as Redis does; a NUL stops Redis' search for a line end
+(``strchr``), so a header or inline line with a NUL before its end waits until 64 KiB have piled up and is then
+too big. Counts up to 2^31-1 are accepted (Redis 7.0's limit) and ``<= 0`` is an empty request; nothing is ever
+allocated for a count or a bulk length before the bytes arrive: arguments are appended as they complete.
 
-hiredis preallocates the list of an array when it reads the count, though: counts are screened before hiredis sees
-them (a regex over each receive, with the first bytes of a count line left unfinished by the previous one), and
-a suspicious one is confirmed by walking the request headers. A request refused there is refused after the
-requests before it in the same receive, as Redis does. What hiredis still fails on (an aggregate where a bulk
-belongs, e.g. a map keyed by a list) becomes Redis' ``expected '$'`` error.
+Speed: hiredis' C ``Reader`` parses the usual traffic (13x faster than Python, TECH.md §2), but only where it
+cannot read anything differently from Redis or allocate for what has not arrived. It is handed a receive only when
+(1) the reader is at a request boundary, (2) the client is authenticated (and ``max_bulk_len`` is not below the
+length of a receive), (3) the receive starts with '*' and holds
+no push header count (``>`` and four digits) and no ``*`` followed by four digits (hiredis preallocates the list of
+an aggregate when it reads its header; a count of 1000 or more goes to the reference parser, so hiredis holds at
+most 999 slots per level, 7 levels, before a nested array is caught). hiredis accepts RESP3 items where Redis only
+accepts ``$`` (elements) and ``*`` (requests); the items that it turns into the same Python values as those (``+``
+status, ``(`` big number, ``=`` verbatim -> bytes; ``~`` set, ``|`` attribute -> lists) all start with one of
+``+ ( = ~ |``, a byte hiredis drops: so when the receive holds such bytes, each must occur as often in the arguments
+as in the receive (``_canonical``); any other item comes out as something other than bytes (int, float, None,
+error, dict, nested list) and is caught. Whenever hiredis' output fails these checks, or it raises, its result for
+that receive is dropped and the reference parser reads the receive from its start (nothing of it has been handed
+out yet). A receive that ends inside a request: the requests hiredis returned are canonical, so their length on the
+wire is known (``_wire_len``), and the reference parser takes over at the start of the unfinished request (when the
+receive holds one of ``+ ( = ~ |`` this is not known: the reference parser reads it whole); it hands back to
+hiredis at the first request boundary after the item it was waiting on.
 
-Complexity contract: each received byte is scanned a bounded number of times (hiredis once; the limit check only
-looks at the tail of a chunk that ends mid-request), so a client cannot make parsing quadratic. hiredis gets a
-long receive ``FEED_PIECE`` bytes at a time, because it moves its unparsed bytes to the front of its buffer after
-each request: a whole 64 KiB receive of 1 KiB requests would be moved ~30 KiB per request.
+Limits (SPEC §1): bulk length above ``max_bulk_len``, count above ``max_multibulk_len``, count and inline lines over
+64 KiB without an end, a request whose arguments exceed ``max_query_buffer``, and before authentication counts over
+10 and bulks over 16 KiB, are refused with Redis' protocol error texts. Before authentication requests come out one
+at a time, so that an AUTH lifts the limits for what follows it (the caller sets ``authenticated`` in between).
+
+Complexity contract: every received byte is scanned a bounded number of times: the screens of (3) and the counts
+of ``_canonical`` a few times each, hiredis once, the reference parser at most twice (an unfinished item is kept in
+pieces and joined once when it can complete; only the new piece is searched for a line end). A client cannot make
+parsing quadratic.
+hiredis gets a long receive ``FEED_PIECE`` bytes at a time, because it moves its unparsed bytes to the front of its
+buffer after each request: a whole 64 KiB receive of 1 KiB requests would be moved ~30 KiB per request.
 """
 from __future__ import annotations
 
 import re
+from itertools import chain
 
 import hiredis
 
 from .errors import ProtocolError
 
-INLINE_MAX = 64 * 1024
-HISTORY_MAX = 1024 * 1024
-NESTED_CHECK_MAX = 4096
-FEED_PIECE = 4096  # hiredis is handed a long receive this much at a time (see the module docstring)
-_HEADER_RX = re.compile(rb"(?:^|(?<=\n))([$*])(-?\d+)\r\n")
-# Candidate multibulk counts worth a closer look: 7+ digits (the limit is 1,048,576), 2+ before AUTH (limit 10).
-_BIG_COUNT = re.compile(rb"\*[1-9]\d{6}")
-_COUNT_OVER_9 = re.compile(rb"\*[1-9]\d")
+INLINE_MAX = 64 * 1024            # PROTO_INLINE_MAX_SIZE: longest line (inline, count, bulk length) without an end
+COUNT_MAX = 2 ** 31 - 1           # Redis 7.0 accepts multibulk counts up to INT_MAX
+FAST_MAX = 64 * 1024              # longest receive hiredis is handed at once (longer ones are cut)
+FEED_PIECE = 4096                 # hiredis is handed a receive this much at a time (see the module docstring)
+ARG_OVERHEAD = 64                 # bytes of memory counted per argument against max_query_buffer
+
+# (3): bytes that start RESP3 items hiredis would read as the same values as '$' or '*' items
+_SCREEN_BYTES = (b"+", b"(", b"=", b"~", b"|")
+_BIG_COUNT = re.compile(rb"\*[1-9]\d{3}")
+_BIG_PUSH = re.compile(rb">[1-9]\d{3}")
+_DIGITS = bytes(len(str(i)) for i in range(FAST_MAX + 1))  # decimal digits of each length a receive can hold
 
 
-def _may_hold(rx: re.Pattern, data: bytes) -> bool:
-    """Whether ``rx.search(data)`` finds a candidate count. A long chunk of big values holds few '*': there each
-    '*' is found with memchr and only its neighbourhood is matched, several times faster than the regex's byte
-    loop over the payloads; once '*' prove denser than one per 512 bytes, the regex does the rest."""
-    if rx is not _BIG_COUNT or len(data) < 8192:
-        return rx.search(data) is not None
-    find = data.find
-    end = len(data) - 7  # a match needs seven bytes after its '*'
-    i = find(42)
-    hits = 0
-    while 0 <= i < end:
-        if 0x30 <= data[i + 2] <= 0x39 and 0x31 <= data[i + 1] <= 0x39 and rx.match(data, i) is not None:
-            return True
-        hits += 1
-        if hits << 9 > i + 4096:
-            return rx.search(data, i + 1) is not None
-        i = find(42, i + 1)
-    return False
+def _screen(data: bytes):
+    """Whether hiredis may read data (condition (3) of the module docstring): None when not (a push header or a '*'
+    count of 1000 or more: hiredis would preallocate), else the bytes of _SCREEN_BYTES that data holds, whose counts
+    ``_fast`` checks in hiredis' output.
+
+    '*' counts: a long receive of big values holds few '*': there each '*' is found with memchr and only its
+    neighbourhood is matched, several times faster than the regex's byte loop over the payloads; once '*' prove
+    denser than one per 512 bytes, the regex does the rest."""
+    if b">" in data and _BIG_PUSH.search(data) is not None:
+        return None
+    if len(data) < 8192:
+        if _BIG_COUNT.search(data) is not None:
+            return None
+    else:
+        find = data.find
+        end = len(data) - 4  # a match needs four bytes after its '*'
+        i = find(42)
+        hits = 0
+        while 0 <= i < end:
+            if 0x30 <= data[i + 2] <= 0x39 and 0x31 <= data[i + 1] <= 0x39 and _BIG_COUNT.match(data, i) is not None:
+                return None
+            hits += 1
+            if hits << 9 > i + 4096:
+                if _BIG_COUNT.search(data, i + 1) is not None:
+                    return None
+                break
+            i = find(42, i + 1)
+    return tuple(b for b in _SCREEN_BYTES if b in data)
+
+
+# what the reference parser is waiting for
+_NOTHING, _LINE, _CR, _BULK, _STUCK = range(5)
+# the kind of line: inline request, multibulk count, bulk length (for "too big ..." and where a line ends)
+_INLINE, _COUNT, _LENGTH = range(3)
+_TOO_BIG = ("too big inline request", "too big mbulk count string", "too big bulk count string")
+_ONE, _HANDBACK = 1, 2  # why _parse stopped early
+
+
+def _canonical(data: bytes, out: list, start: int, joined: list, check: tuple) -> bool:
+    """Whether the requests out[start:] that hiredis read from data (all of it) are what Redis reads there: each of
+    the bytes in check occurs in their arguments as often as in data (an item read as a bulk or array without
+    being one loses its first byte, one of them). With '=' alone, counting the encoded length is cheaper for long
+    values and as exact: '=' (verbatim) is the only such item in data, and it is longer on the wire than the bulk
+    it reads as (the two bytes after a bulk count whatever they are)."""
+    if check == (b"=",) and len(data) > 256 * (len(out) - start):
+        return _wire_len(out[start:]) == len(data)
+    args = b"".join(joined)
+    for b in check:
+        if data.count(b) != args.count(b):
+            return False
+    return True
+
+
+def _wire_len(reqs) -> int:
+    """Bytes of reqs encoded as multibulk requests: what hiredis consumed for them (it read only '*' and '$' items,
+    each shorter than a receive; the two bytes after a bulk count whatever they were)."""
+    lens = list(map(len, chain.from_iterable(reqs)))
+    return (sum(lens) + 5 * len(lens) + sum(map(_DIGITS.__getitem__, lens))
+            + 3 * len(reqs) + sum(map(_DIGITS.__getitem__, map(len, reqs))))
+
+
+def string2ll(s: bytes) -> int | None:
+    """Redis' ``string2ll``: an optional '-', no leading zeros (``0`` alone), no '+' or spaces, fits int64."""
+    n = len(s)
+    if n == 0 or n > 20:
+        return None
+    if s.isdigit():
+        if s[0] == 0x30 and n > 1:
+            return None
+    elif not (s[0] == 0x2D and n > 1 and s[1] != 0x30 and s[1:].isdigit()):
+        return None
+    v = int(s)
+    return v if -(1 << 63) <= v < (1 << 63) else None
 
 
 class RequestReader:
     """Incremental request parser for one connection."""
 
-    __slots__ = ("_reader", "_gets", "_inline", "_pending", "_at_boundary", "_inline_buf", "_run",
-                 "_run_head", "max_bulk_len", "max_multibulk_len", "max_query_buffer", "authenticated",
-                 "_error", "_last", "_hist", "_hist_size", "_hist_n", "_has_data", "_rest", "_rest_off",
-                 "_held")
+    __slots__ = ("_reader", "_gets", "_has_data", "_fresh", "_ready", "_buf", "_pos", "_wait", "_kind", "_parts",
+                 "_parts_len", "_cr_seen", "_left", "_args", "_size", "_bulk", "_error", "max_bulk_len",
+                 "max_multibulk_len", "max_query_buffer", "authenticated")
 
-    def __init__(self, max_bulk_len: int = 512 * 1024 * 1024, max_multibulk_len: int = 1024 * 1024,
+    def __init__(self, max_bulk_len: int = 512 * 1024 * 1024, max_multibulk_len: int = COUNT_MAX,
                  max_query_buffer: int = 1024 * 1024 * 1024, authenticated: bool = True):
-        self._reader = hiredis.Reader()
-        self._gets = self._reader.gets
-        self._has_data = self._reader.has_data
-        self._pending: list[list[bytes]] = []     # inline requests parsed ahead of hiredis' output
-        self._inline_buf = bytearray()             # an unterminated inline line
-        self._inline = False                       # True while an inline line is being accumulated
-        self._at_boundary = True                   # no partial request is buffered anywhere
-        self._run = 0                              # bytes since the last LF (for "too big count string")
-        self._run_head = b""                       # its first 8 bytes ("*12": maybe a count line in pieces)
+        self._new_hiredis()
+        self._fresh: list[bytes] = []   # receives not looked at yet
+        self._ready: list = []           # requests parsed and not handed out yet (next() only)
+        # the reference parser: unparsed bytes, where it stands, what it is waiting for
+        self._buf = b""
+        self._pos = 0
+        self._wait = _NOTHING
+        self._kind = _INLINE
+        self._parts: list[bytes] = []   # an unfinished item (from its first byte), kept in pieces
+        self._parts_len = 0
+        self._cr_seen = False            # _CR: the pieces end with the '\r' (one more byte completes the line)
+        self._left = 0                   # elements still to come in the multibulk request being read
+        self._args: list[bytes] = []
+        self._size = 0                   # its arguments' size, counted against max_query_buffer
+        self._bulk = 0                   # _BULK: bytes awaited (payload + 2)
+        self._error: ProtocolError | None = None
         self.max_bulk_len = max_bulk_len
         self.max_multibulk_len = max_multibulk_len
         self.max_query_buffer = max_query_buffer
         self.authenticated = authenticated
-        self._error: ProtocolError | None = None
-        self._last = b""                           # the last chunk given to hiredis (for limit checks)
-        self._hist: list | None = None             # chunks fed since hiredis' buffer was last empty
-        self._hist_size = 0
-        self._hist_n = 0                           # requests hiredis returned from those chunks
-        self._rest: bytes | None = None            # a long chunk whose tail hiredis has not been given yet
-        self._rest_off = 0                         # where that tail starts
-        self._held: bytes | None = None            # unauthenticated: a receive's rest from a request over the
-                                                   # limits, screened again once the requests before it have run
 
-    # ------------------------------------------------------------------------------------------------ input
-    def feed(self, data: bytes) -> None:
-        """Add received bytes. Parsing happens in ``next``; feed one receive (<= 64 KiB) at a time."""
-        if self._error is not None:
-            return
-        if self._rest is not None or self._held is not None:  # not expected (the caller drains first)
-            while self._more():
-                pass
-        if self._inline or (self._at_boundary and not self._pending and data[:1] != b"*"):
-            data = self._feed_inline(data)
-            if not data:
-                return
-        rx = _BIG_COUNT if self.authenticated else _COUNT_OVER_9
-        head = self._run_head  # a count line left unfinished by the previous receive: "*12" + "34567\r\n"
-        if (rx.search(data) is not None if len(data) < 8192 else _may_hold(rx, data)) \
-                or (head and head[0] == 0x2A and rx.search(head + data[:8]) is not None):
-            # hiredis allocates the list of a multibulk request as soon as it parses its count: refuse first
-            at = self._over_limit_at(data)
-            if at is not None:
-                text = "unauthenticated multibulk length" if not self.authenticated else "invalid multibulk length"
-                if at == 0:
-                    self._set_error(text)
-                    return
-                self.feed(data[:at])  # the requests before it are answered first (SPEC §1)
-                if self.authenticated:
-                    self._fail(text)
-                else:
-                    # an AUTH among them may lift the limits, as Redis runs each request before it reads the next:
-                    # hold the rest until they have run
-                    self._held = data[at:]
-                return
-        if len(data) > FEED_PIECE:
-            self._reader.feed(data, 0, FEED_PIECE)
-            self._rest = data
-            self._rest_off = FEED_PIECE
-        else:
-            self._reader.feed(data)
-        self._last = data
-        if self._at_boundary:
-            self._hist = [data]
-            self._hist_size = len(data)
-            self._hist_n = 0
-        elif self._hist is not None:
-            self._hist_size += len(data)
-            if self._hist_size > HISTORY_MAX:
-                self._hist = None  # too long to keep: an inline request after this point is a protocol error
-            else:
-                self._hist.append(data)
-        self._at_boundary = False
-        self._track_run(data)
-
-    def _more(self) -> bool:
-        """Hand hiredis the next piece of a long chunk (or the held rest of a receive, screened again now); False
-        when it has had all of it."""
-        data = self._rest
-        if data is None:
-            data = self._held
-            if data is None:
-                return False
-            self._held = None
-            self.feed(data)
-            return True
-        off = self._rest_off
-        left = len(data) - off
-        if left > FEED_PIECE:
-            self._reader.feed(data, off, FEED_PIECE)
-            self._rest_off = off + FEED_PIECE
-        else:
-            self._reader.feed(data, off, left)
-            self._rest = None
-        return True
-
-    def _over_limit_at(self, data: bytes) -> int | None:
-        """Where in data the first request whose count exceeds the limit starts (0 when it started in an earlier
-        chunk), found by walking the request headers from the last request boundary; None when there is none.
-        Run only when a regex saw a suspicious '*<digits>', possibly split across receives."""
-        limit = self.max_multibulk_len if self.authenticated else 10
-        if self._at_boundary:
-            buf, skip = data, 0
-        elif self._hist is not None:
-            buf, skip = b"".join(self._hist) + data, self._hist_n
-        else:  # position unknown: judge by the shape of the match alone
-            head = self._run_head if self._run_head[:1] == b"*" else b""
-            buf = head + data
-            for m in re.finditer(rb"(?:^|\n)(\*(\d+)\r\n)", buf):
-                if int(m.group(2)) > limit:
-                    return max(m.start(1) - len(head), 0)
-            return None
-        pos = skip_requests(buf, skip)
-        if pos is None:
-            return None
-        base = len(buf) - len(data)
-        for count, end, _ in walk_requests(buf, pos):
-            if count > limit:
-                return max(pos - base, 0)
-            if end is None:
-                return None
-            pos = end
-        return None
-
-    def _track_run(self, data: bytes) -> None:
-        lf = data.rfind(b"\n")
-        if lf < 0:
-            if self._run == 0:
-                self._run_head = data[:8]
-            elif len(self._run_head) < 8:
-                self._run_head = (self._run_head + data)[:8]
-            self._run += len(data)
-        else:
-            self._run = rest = len(data) - lf - 1
-            if rest or self._run_head:
-                self._run_head = data[lf + 1:lf + 9]
-
-    def _feed_inline(self, data: bytes) -> bytes:
-        """Parse inline lines at the start of data; return the remainder that starts a multibulk request."""
-        buf = self._inline_buf
-        pos = 0
-        n = len(data)
-        while pos < n:
-            if not self._inline:
-                if data[pos] == 0x2A:  # '*': back to multibulk
-                    return data[pos:]
-                self._inline = True
-            lf = data.find(b"\n", pos)
-            if lf < 0:
-                buf += data[pos:]
-                if len(buf) > INLINE_MAX:
-                    self._fail("too big inline request")
-                return b""
-            buf += data[pos:lf]
-            pos = lf + 1
-            self._inline = False
-            line = bytes(buf)
-            buf.clear()
-            if len(line) > INLINE_MAX:
-                self._fail("too big inline request")
-                return b""
-            try:
-                argv = split_inline(line)
-            except ProtocolError as e:
-                self._fail(e.text)
-                return b""
-            if argv:
-                self._pending.append(argv)
-        return b""
-
-    def _fail(self, text: str) -> None:
-        if self._error is None:
-            self._error = ProtocolError(text)
-
-    # ------------------------------------------------------------------------------------------------ output
-    def next(self) -> list[bytes] | None:
-        """The next complete request, or None when more data is needed. Raises ProtocolError when malformed."""
-        if self._pending or self._at_boundary:
-            return self._next_slow()
-        while True:
-            try:
-                req = self._gets()
-            except hiredis.ProtocolError as e:
-                if self._switch_to_inline(str(e)):
-                    return self.next()
-                raise self._map_hiredis_error(str(e)) from None
-            except Exception:
-                raise self._hiredis_broke() from None
-            if req is not False:
-                break
-            if not self._more():
-                self._check_incomplete()
-                return None
-        self._hist_n += 1
-        if not self._has_data() and self._rest is None and self._held is None:
-            self._at_boundary = True
-        if type(req) is list and req and self.authenticated:
-            for a in req:
-                if type(a) is not bytes:
-                    raise self._shape_error(a)
-            return req
-        return self._check_request(req)
-
-    def drain(self) -> list[list[bytes]]:
-        """Every complete request buffered now, in order; an empty list when more data is needed. Requests before a
-        malformed frame come out first, and the call after them raises ProtocolError: the order ``next`` gives.
-
-        The loop over hiredis' replies is ``next`` without a Python call per request (about a sixth of the
-        in-process cost of a GET); anything unusual (inline requests, odd shapes, errors, an unauthenticated
-        client) goes through ``next`` itself."""
-        out: list[list[bytes]] = []
-        n = 0  # requests taken from hiredis and not yet counted in _hist_n
-        try:
-            if self._pending or self._at_boundary or not self.authenticated:
-                return self._drain_slow(out)
-            gets = self._gets
-            has_data = self._has_data
-            append = out.append
-            join = b"".join
-            while True:
-                try:
-                    req = gets()
-                except hiredis.ProtocolError:  # sticky in hiredis: next() meets it again and handles it
-                    if out:
-                        return out
-                    return self._drain_slow(out)  # nothing taken yet: n is 0
-                except Exception:
-                    self._hist_n += n
-                    n = 0
-                    err = self._hiredis_broke()  # kept: the next call raises it
-                    if out:
-                        return out
-                    raise err from None
-                if req is False:
-                    if self._rest is not None or self._held is not None:
-                        self._more()
-                        continue
-                    self._check_incomplete()
-                    return out
-                n += 1
-                if type(req) is list and req:
-                    try:
-                        join(req)  # TypeError unless every element is bytes-like: hiredis gives bytes for bulks
-                    except TypeError:
-                        pass
-                    else:
-                        append(req)
-                        if not has_data() and self._rest is None and self._held is None:
-                            self._at_boundary = True
-                            return out
-                        continue
-                # the uncommon shapes (null or empty arrays, non-arrays, non-bulk elements): next()'s own checks
-                self._hist_n += n
-                n = 0
-                if not has_data() and self._rest is None and self._held is None:
-                    self._at_boundary = True
-                req = self._check_request(req)
-                if req is not None:
-                    append(req)
-                return self._drain_slow(out)
-        except ProtocolError:
-            if out:  # the error is kept (self._error): the next call raises it
-                return out
-            raise
-        finally:
-            self._hist_n += n
-
-    def _drain_slow(self, out: list) -> list:
-        """The rest through ``next``; the caller's count of taken requests must be in ``_hist_n`` already. Before
-        authentication, one request at a time: the limits for the next depend on whether it authenticated (the
-        caller updates ``authenticated`` in between)."""
-        while True:
-            req = self.next()
-            if req is None:
-                return out
-            out.append(req)
-            if not self.authenticated:
-                return out
-
-    def _next_slow(self) -> list[bytes] | None:
-        if self._pending:
-            return self._pending.pop(0)
-        if self._error is not None:
-            raise self._error
-        return None
-
-    def _check_request(self, req) -> list[bytes] | None:
-        """The uncommon shapes: empty or null arrays (no reply), non-arrays, unauthenticated limits."""
-        if type(req) is list:
-            if not req:
-                return self.next()  # *0: an empty request, no reply
-            for a in req:
-                if type(a) is not bytes:
-                    raise self._shape_error(a)
-            self._check_unauthenticated(req)
-            return req
-        # not an array: an inline request whose first byte is a RESP type byte ("+x", "$5", "-1"), pipelined
-        # after multibulk ones, unless it really was "*-1" (a null array: ignored like *0)
-        self._hist_n -= 1
-        if self._switch_to_inline():
-            return self.next()
-        self._hist_n += 1
-        if req is None:
-            return self.next()
-        raise self._shape_error(req)
-
-    def _switch_to_inline(self, error: str = "") -> bool:
-        """hiredis met a byte that does not start a multibulk request: if that byte starts a new request (an
-        inline command pipelined after multibulk ones), continue from there with the inline parser.
-
-        The requests hiredis already returned are skipped in the kept chunks by walking their headers (the error
-        path only, so the Python walk costs nothing in normal operation). After a pipeline too long to keep
-        (``HISTORY_MAX``), the new request is located in the last chunk instead: it starts at the offending byte
-        right after a line end, accepted only when exactly one such place exists (``redis-cli --pipe`` sends
-        ``\\r\\n`` before its final ECHO)."""
-        if self._hist is None:
-            buf, off = self._last, self._locate_in_last(error)
-            if off is None:
-                return False
-        else:
-            buf = b"".join(self._hist)
-            off = skip_requests(buf, self._hist_n)
-        if off is None or off >= len(buf) or buf[off] == 0x2A:
-            return False
+    def _new_hiredis(self) -> None:
         self._reader = hiredis.Reader()
         self._gets = self._reader.gets
         self._has_data = self._reader.has_data
-        self._at_boundary = True
-        self._rest = None
-        self._held = None
-        self._hist = None
-        self.feed(buf[off:])
-        return True
 
-    def _locate_in_last(self, error: str):
-        m = re.search(r'got "(\\?.)" as reply type byte', error)
-        if m is None:
-            return None
-        ch = m.group(1)
-        bad = {"\\r": b"\r", "\\n": b"\n", "\\t": b"\t"}.get(ch, ch.encode("latin-1")[-1:])
-        places = [i + 1 for i in _find_all(self._last, b"\n" + bad)]
-        return places[0] if len(places) == 1 else None
+    # ------------------------------------------------------------------------------------------------ input
+    def feed(self, data: bytes) -> None:
+        """Add received bytes. Parsing happens in ``drain``/``next``; feed one receive (<= 64 KiB) at a time."""
+        if self._error is None and data:
+            self._fresh.append(data)
 
-    def _hiredis_broke(self) -> ProtocolError:
-        """hiredis raised something other than a protocol error while building a request: an aggregate type where
-        a bulk belongs (a huge nested count: MemoryError; a map keyed by a list: TypeError). Redis refuses the first
-        element that does not start with '$'."""
-        bad = self._bad_element()
-        self._pending.clear()
-        return self._set_error("expected '$', got '%s'" % bad.decode("latin-1") if bad is not None
-                               else "invalid multibulk length")
+    # ------------------------------------------------------------------------------------------------ output
+    def drain(self) -> list[list[bytes]]:
+        """Every complete request buffered now, in order; an empty list when more data is needed. Requests before a
+        malformed frame come out first, and the call after them raises ProtocolError. Before authentication, at
+        most one request per call."""
+        if self._ready:
+            out, self._ready = self._ready, []
+            return out
+        out: list[list[bytes]] = []
+        fresh = self._fresh
+        while self._error is None:
+            handback = False
+            if self._wait == _NOTHING and self._pos >= len(self._buf):  # at a boundary, nothing buffered
+                if not fresh:
+                    break
+                data = fresh.pop(0)
+                if len(data) > FAST_MAX:
+                    fresh[0:0] = [data[i:i + FAST_MAX] for i in range(FAST_MAX, len(data), FAST_MAX)]
+                    data = data[:FAST_MAX]
+                if self.authenticated and data[0] == 0x2A and self.max_bulk_len >= FAST_MAX:
+                    check = _screen(data)
+                    if check is not None and self._fast(data, out, check):
+                        continue
+                self._add(data)
+            elif self._wait != _NOTHING:  # inside an item: this receive may complete it
+                if not fresh:
+                    break
+                self._add(fresh.pop(0))
+                handback = True
+                if self._wait != _NOTHING:
+                    continue
+            stop = self._parse(out, handback)
+            if stop == _ONE:
+                break
+            if stop == _HANDBACK:  # a request boundary after the item: the rest may be for hiredis
+                fresh.insert(0, self._buf[self._pos:])
+                self._buf = b""
+                self._pos = 0
+        if not out and self._error is not None:
+            raise self._error
+        return out
 
-    def _bad_element(self) -> bytes | None:
-        """The byte that starts the first element other than a bulk in the requests hiredis has not returned yet,
-        found by walking the kept chunks (None when there is none, or the chunks are no longer kept)."""
-        if self._hist is None:
-            return None
-        buf = b"".join(self._hist)
-        pos = skip_requests(buf, self._hist_n)
-        if pos is not None:
-            for _, _, bad in walk_requests(buf, pos):
-                if bad is not None:
-                    return bad
-        return None
-
-    def _shape_error(self, item) -> ProtocolError:
-        if item is None:
-            return self._set_error("invalid bulk length")
-        if type(item) is list:
-            return self._set_error("expected '$', got '*'")
-        if type(item) is int:
-            return self._set_error("expected '$', got ':'")
-        return self._set_error("expected '$', got '-'" if isinstance(item, hiredis.ReplyError)
-                               else "expected '$', got '+'")
-
-    def _map_hiredis_error(self, msg: str) -> ProtocolError:
-        m = re.search(r'got "(.)" as reply type byte', msg)
-        if m:
-            text = "expected '$', got '%s'" % m.group(1)
-        elif "bulk" in msg.lower() and "multi" not in msg.lower():
-            text = "invalid bulk length"
-        else:
-            text = "invalid multibulk length"
-        self._pending.clear()
-        return self._set_error(text)
-
-    def _check_unauthenticated(self, req: list[bytes]) -> None:
-        if len(req) > 10:
-            raise self._set_error("unauthenticated multibulk length")
-        for a in req:
-            if len(a) > 16384:
-                raise self._set_error("unauthenticated bulk length")
-
-    def _set_error(self, text: str) -> ProtocolError:
-        """Keep the error (every later call raises it) and drop whatever input is left."""
-        err = ProtocolError(text)
-        self._error = err
-        self._at_boundary = True
-        self._rest = None
-        self._held = None
-        return err
+    def next(self) -> list[bytes] | None:
+        """The next complete request, or None when more data is needed. Raises ProtocolError when malformed."""
+        if not self._ready:
+            self._ready = self.drain()
+            if not self._ready:
+                return None
+        return self._ready.pop(0)
 
     def buffered(self) -> int:
-        """Bytes received and not yet returned as requests (CLIENT LIST qbuf); hiredis may count up to ~1 KiB of
-        consumed input it has not discarded yet."""
-        rest = len(self._rest) - self._rest_off if self._rest is not None else 0
-        return (self._reader.len() + len(self._inline_buf) + rest + len(self._held or b"")
-                + sum(len(a) for req in self._pending for a in req))
+        """Bytes received and not yet handed out as requests (CLIENT LIST qbuf): receives not looked at, the
+        reference parser's unparsed bytes and unfinished item, the arguments of the request it is reading, and
+        requests parsed ahead for ``next``. (hiredis holds nothing between calls.)"""
+        return (sum(map(len, self._fresh)) + len(self._buf) - self._pos + self._parts_len + self._size
+                + sum(len(a) for req in self._ready for a in req))
 
-    def _check_incomplete(self) -> None:
-        """A receive ended inside a request: check the headers hiredis is waiting on against the limits.
+    # ------------------------------------------------------------------------------------------------ hiredis
+    def _fast(self, data: bytes, out: list, check: tuple) -> bool:
+        """Parse a receive that starts at a request boundary with hiredis (see the module docstring). False when its
+        output is not a request stream: the caller then gives data to the reference parser, from its start.
 
-        After ``gets()`` hiredis keeps the incomplete element plus less than 1 KiB of consumed bytes in its buffer
-        (it discards the consumed prefix once it passes 1 KiB), so a header that arrived in the last chunk and is
-        still pending lies within ~1 KiB after ``len(chunk) - reader.len()``. Only that window is inspected."""
-        if self._error is not None:  # refused further on in the stream: after the requests before it
-            raise self._error
-        buffered = self._reader.len()
-        if buffered > self.max_query_buffer:
-            raise self._set_error("invalid bulk length")
-        if self._run > INLINE_MAX and self._run_head[:1] in (b"$", b"*"):
-            raise self._set_error("too big bulk count string" if self._run_head[:1] == b"$"
-                                  else "too big mbulk count string")
-        if self._hist is not None and self._hist_size <= NESTED_CHECK_MAX:
-            # hiredis accepts an array where a request's bulk element belongs and waits for it: find that here
-            # (only for short pending input, so pipelines of many requests pay nothing)
-            bad = self._bad_element()
-            if bad is not None:
-                raise self._set_error("expected '$', got '%s'" % bad.decode("latin-1"))
-        data = self._last
-        start = len(data) - buffered
-        if start + 1100 <= 0:
-            return
-        if start < 0 and self._hist is not None:
-            # hiredis' buffer begins in earlier chunks, at most ~1 KiB back: put those bytes in front
-            need = -start
-            earlier = []
-            for chunk in reversed(self._hist[:-1]):
-                earlier.append(chunk[-need:] if need < len(chunk) else chunk)
-                need -= len(earlier[-1])
-                if need <= 0:
-                    data = b"".join(reversed(earlier)) + data
-                    start = 0
-                    break
-        lo = start if start > 0 else 0
-        hi = start + 1100
-        window = data[lo:hi + 24]
-        # hiredis' buffer starts at an item boundary: when the window starts there too (start >= 0), bytes that a
-        # bulk header found in the window claims are payload, whatever they look like
-        payload_until = 0
-        for m in _HEADER_RX.finditer(window):
-            if m.start() < payload_until:
-                continue
-            kind, num = m.group(1), int(m.group(2))
-            if kind == b"$":
-                if start >= 0 and num >= 0:
-                    payload_until = m.end() + num + 2
-                if num < 0 or num > self.max_bulk_len:
-                    if num >= 0 and len(data) - (lo + m.end()) > num:
-                        continue  # more bytes follow than it claims: payload, not a pending header
-                    raise self._set_error("invalid bulk length")
-                if not self.authenticated and num > 16384:
-                    raise self._set_error("unauthenticated bulk length")
-            else:
-                if num > self.max_multibulk_len:
-                    raise self._set_error("invalid multibulk length")
-                if not self.authenticated and num > 10:
-                    raise self._set_error("unauthenticated multibulk length")
-
-
-def _find_all(buf: bytes, needle: bytes):
-    i = buf.find(needle)
-    while i >= 0:
-        yield i
-        i = buf.find(needle, i + 1)
-
-
-def walk_requests(buf: bytes, pos: int = 0):
-    """Yield (count, end, bad) for each multibulk request in buf from pos, reading only headers (bulk bodies are
-    skipped by arithmetic): ``end`` is the offset just after the request, or None when buf ends inside it or an
-    element is not a bulk string, which ends the walk; ``bad`` is then the byte found where a '$' belonged (or
-    None). The walk also ends at anything that is not a well-formed multibulk header."""
-    n = len(buf)
-    while pos < n and buf[pos] == 0x2A:
-        eol = buf.find(b"\r\n", pos)
-        if eol < 0:
-            return
+        ``check``: the bytes among ``+ ( = ~ |`` that data holds. An item that hiredis reads as a bulk or an array
+        without being one starts with one of them, which hiredis drops: so each must occur in the arguments as
+        often as in data, else the receive goes to the reference parser. (Counted when hiredis ends at a request
+        boundary; a receive with such bytes that ends inside a request goes to the reference parser whole.)"""
+        start = len(out)
+        append = out.append
+        join = b"".join
+        joined = [] if check else None
+        gets = self._gets
+        has_data = self._has_data
+        n = len(data)
+        fed = n if n <= FEED_PIECE else FEED_PIECE
+        self._reader.feed(data, 0, fed)
         try:
-            count = int(buf[pos + 1:eol])
-        except ValueError:
-            return
-        pos = eol + 2
-        bad = None
-        for _ in range(max(count, 0)):
-            if pos < n and buf[pos] != 0x24:
-                bad = buf[pos:pos + 1]
-            eol = buf.find(b"\r\n", pos)
-            if bad is not None or eol < 0:
-                pos = None
-                break
-            try:
-                pos = eol + 2 + int(buf[pos + 1:eol]) + 2
-            except ValueError:
-                pos = None
-                break
-        if pos is not None and pos > n:
-            pos = None
-        yield count, pos, bad
-        if pos is None:
-            return
+            while True:
+                req = gets()
+                if req is False:
+                    if fed < n:
+                        piece = n - fed if n - fed <= FEED_PIECE else FEED_PIECE
+                        self._reader.feed(data, fed, piece)
+                        fed += piece
+                        continue
+                    break  # a request continues in the next receive
+                if type(req) is not list or not req:
+                    raise TypeError
+                if joined is None:
+                    join(req)  # TypeError unless every element is bytes: hiredis gives bytes for '$' (and check's)
+                else:
+                    joined.append(join(req))
+                append(req)
+                if not has_data():
+                    if fed == n:
+                        if joined is not None and not _canonical(data, out, start, joined, check):
+                            raise TypeError
+                        return True
+                    piece = n - fed if n - fed <= FEED_PIECE else FEED_PIECE
+                    self._reader.feed(data, fed, piece)
+                    fed += piece
+        except Exception:  # hiredis' ProtocolError, a non-request shape, anything hiredis itself failed on
+            del out[start:]
+            self._new_hiredis()
+            return False
+        # hiredis holds the start of a request: the reference parser reads it again, from its first byte
+        self._new_hiredis()
+        if check:  # where it starts is only known for canonical requests
+            del out[start:]
+            return False
+        self._buf = data
+        self._pos = _wire_len(out[start:]) if len(out) > start else 0
+        self._parse(out)
+        return True
 
+    # ------------------------------------------------------------------------------------------------ reference
+    def _add(self, data: bytes) -> None:
+        """Give data to the reference parser: to its buffer, or to the unfinished item it is waiting on."""
+        wait = self._wait
+        if wait == _NOTHING:
+            if self._pos >= len(self._buf):
+                self._buf = data
+            else:
+                self._buf = self._buf[self._pos:] + data
+            self._pos = 0
+            return
+        self._parts_len += len(data)
+        if wait == _STUCK:  # no line end can come any more: only counting towards "too big"
+            if self._parts_len > INLINE_MAX:
+                self._set_error(_TOO_BIG[self._kind])
+            return
+        self._parts.append(data)
+        if wait == _BULK:
+            done = self._parts_len >= self._bulk
+        elif wait == _LINE:
+            lf = data.find(b"\n")
+            nul = data.find(b"\x00", 0, lf if lf >= 0 else len(data))
+            if nul >= 0:
+                done = False
+                self._stuck()
+            else:
+                done = lf >= 0
+        else:  # _CR: the line ends at its first '\r', once one more byte has arrived
+            if self._cr_seen:
+                done = True
+            else:
+                cr = data.find(b"\r")
+                nul = data.find(b"\x00", 0, cr if cr >= 0 else len(data))
+                if nul >= 0:
+                    done = False
+                    self._stuck()
+                else:
+                    done = 0 <= cr < len(data) - 1
+                    self._cr_seen = cr == len(data) - 1
+        if done:
+            self._buf = b"".join(self._parts)
+            self._pos = 0
+            self._parts = []
+            self._wait = _NOTHING
+        elif self._wait != _STUCK and self._wait != _BULK and not self._cr_seen and self._parts_len > INLINE_MAX:
+            self._set_error(_TOO_BIG[self._kind])
 
-def skip_requests(buf: bytes, count: int) -> int | None:
-    """Offset just after the first ``count`` multibulk requests in buf, or None when buf does not hold them."""
-    if count == 0:
-        return 0
-    for done, (_, end, _) in enumerate(walk_requests(buf), 1):
-        if end is None:
-            return None
-        if done == count:
-            return end
-    return None
+    def _stuck(self) -> None:
+        """A NUL before the line's end: Redis' strchr never finds the end; the request grows until it is too big."""
+        self._wait = _STUCK
+        self._parts = []
+        if self._parts_len > INLINE_MAX:
+            self._set_error(_TOO_BIG[self._kind])
+
+    def _hold(self, pos: int, wait: int, kind: int = _INLINE) -> None:
+        """Keep buf[pos:] (the start of an unfinished item) until it can complete."""
+        rest = self._buf[pos:] if pos else self._buf
+        self._buf = b""
+        self._pos = 0
+        self._wait = wait
+        self._kind = kind
+        self._parts = [rest] if rest else []
+        self._parts_len = len(rest)
+        self._cr_seen = wait == _CR and rest[-1:] == b"\r"
+
+    def _parse(self, out: list, handback: bool = False) -> int:
+        """Redis' processInputBuffer over the buffered bytes: complete requests to out, until the bytes run out (or
+        an item is unfinished: it is then held, see ``_hold``), or an error (kept in ``_error``). Returns _ONE when
+        it stopped after a request because the client is not authenticated (the caller must let it run before
+        reading on), _HANDBACK at the first request boundary when ``handback`` is set (an authenticated client and a
+        multibulk request next: hiredis may read on), else 0."""
+        if self._wait != _NOTHING or self._error is not None:
+            return 0
+        buf = self._buf
+        pos = self._pos
+        n = len(buf)
+        find = buf.find
+        args = self._args
+        try:
+            while True:
+                if self._bulk:  # the payload of a bulk whose header is read, then any two bytes
+                    end = pos + self._bulk
+                    if end > n:
+                        self._hold(pos, _BULK)
+                        return 0
+                    args.append(buf[pos:end - 2])
+                    pos = end
+                    self._bulk = 0
+                    self._left -= 1
+                    if self._left:
+                        continue
+                    out.append(args)
+                    self._args = args = []
+                    if not self.authenticated:
+                        self._pos = pos
+                        return _ONE
+                    if handback and pos < n and buf[pos] == 0x2A:
+                        self._pos = pos
+                        return _HANDBACK
+                if pos >= n:
+                    break
+                if self._left == 0:  # a request starts here
+                    if buf[pos] != 0x2A:  # an inline request: a line up to '\n' (not across a NUL)
+                        lf = find(b"\n", pos)
+                        nul = find(b"\x00", pos, lf if lf >= 0 else n)
+                        if nul >= 0 or lf < 0:
+                            if n - pos > INLINE_MAX:
+                                raise self._set_error(_TOO_BIG[_INLINE])
+                            self._hold(pos, _LINE, _INLINE)
+                            if nul >= 0:
+                                self._stuck()
+                            return 0
+                        end = lf - 1 if lf > pos and buf[lf - 1] == 0x0D else lf
+                        try:
+                            argv = split_inline(buf[pos:end])
+                        except ProtocolError as e:
+                            raise self._set_error(e.text) from None
+                        pos = lf + 1
+                        if argv:
+                            out.append(argv)
+                            if not self.authenticated:
+                                self._pos = pos
+                                return _ONE
+                        if handback and pos < n and buf[pos] == 0x2A:
+                            self._pos = pos
+                            return _HANDBACK
+                        continue
+                    # "*<count>\r" and any byte
+                    cr = find(b"\r", pos)
+                    count = string2ll(buf[pos + 1:cr]) if 0 <= cr <= n - 2 else None
+                    if count is None:
+                        if self._unfinished_line(buf, pos, cr, _COUNT):
+                            return 0
+                        raise self._set_error("invalid multibulk length")
+                    if count > self.max_multibulk_len:
+                        raise self._set_error("invalid multibulk length")
+                    if count > 10 and not self.authenticated:
+                        raise self._set_error("unauthenticated multibulk length")
+                    pos = cr + 2
+                    if count <= 0:  # an empty request: no reply
+                        if handback and pos < n and buf[pos] == 0x2A:
+                            self._pos = pos
+                            return _HANDBACK
+                        continue
+                    self._left = count
+                    self._size = 0
+                # an element: "$<length>\r" and any byte
+                cr = find(b"\r", pos)
+                head = buf[pos + 1:cr]
+                if 0 <= cr <= n - 2 and buf[pos] == 0x24 and head.isdigit() and (head[0] != 0x30 or len(head) == 1) \
+                        and len(head) < 19:
+                    length = int(head)
+                else:
+                    if self._unfinished_line(buf, pos, cr, _LENGTH):
+                        return 0
+                    if buf[pos] != 0x24:
+                        got = buf[pos:pos + 1].replace(b"\r", b" ").replace(b"\n", b" ")
+                        raise self._set_error("expected '$', got '%s'" % got.decode("latin-1"))
+                    length = string2ll(head)
+                    if length is None or length < 0:
+                        raise self._set_error("invalid bulk length")
+                if length > self.max_bulk_len:
+                    raise self._set_error("invalid bulk length")
+                if length > 16384 and not self.authenticated:
+                    raise self._set_error("unauthenticated bulk length")
+                self._size += length + ARG_OVERHEAD
+                if self._size > self.max_query_buffer:
+                    raise self._set_error("invalid bulk length")
+                pos = cr + 2
+                self._bulk = length + 2
+            self._pos = pos
+            return 0
+        except ProtocolError:
+            return 0
+
+    def _unfinished_line(self, buf: bytes, pos: int, cr: int, kind: int) -> bool:
+        """Whether the header line at pos cannot be read yet (then it is held): Redis' strchr finds no '\r' (none
+        yet, or a NUL comes first: then never), or nothing follows the '\r' yet. Raises when too big."""
+        n = len(buf)
+        nul = buf.find(b"\x00", pos, cr if cr >= 0 else n)
+        if cr >= 0 and nul < 0:
+            if cr <= n - 2:
+                return False
+            self._hold(pos, _CR, kind)
+            return True
+        if n - pos > INLINE_MAX:
+            raise self._set_error(_TOO_BIG[kind])
+        self._hold(pos, _CR, kind)
+        if nul >= 0:
+            self._stuck()
+        return True
+
+    def _set_error(self, text: str) -> ProtocolError:
+        """Keep the error (the next call raises it, after the requests before it) and drop all input."""
+        err = ProtocolError(text)
+        self._error = err
+        self._fresh = []
+        self._buf = b""
+        self._pos = 0
+        self._parts = []
+        self._wait = _STUCK
+        return err
 
 
 def split_inline(line: bytes) -> list[bytes]:
-    """Split an inline request as Redis' ``sdssplitargs`` does (quotes, escapes); ProtocolError when unbalanced."""
-    if b'"' not in line and b"'" not in line:
+    """Split an inline request as Redis' ``sdssplitargs`` does; ProtocolError when quotes are unbalanced.
+
+    Blanks before a token are what C's isspace() takes (space, \\t, \\n, \\v, \\f, \\r), but a token without quotes
+    ends only at space, \\t, \\n, \\r (\\v and \\f belong to it); a closing quote must be followed by an isspace()
+    byte or the end. The line is a C string there: it ends at its first NUL."""
+    if b"\x00" in line:
+        line = line[:line.index(b"\x00")]
+    if b'"' not in line and b"'" not in line and b"\x0b" not in line and b"\x0c" not in line:
         return line.split()
     args: list[bytes] = []
     i, n = 0, len(line)
-    ws = b" \n\r\t\x0b\x0c"
     while True:
-        while i < n and line[i] in ws:
+        while i < n and line[i] in _ISSPACE:
             i += 1
         if i >= n:
             return args
@@ -624,7 +533,7 @@ def split_inline(line: bytes) -> list[bytes]:
                     i += 1
                     cur.append(_ESCAPES.get(line[i], line[i]))
                 elif c == 0x22:
-                    if i + 1 < n and line[i + 1] not in ws:
+                    if i + 1 < n and line[i + 1] not in _ISSPACE:
                         raise ProtocolError("unbalanced quotes in request")
                     inq = False
                     i += 1
@@ -639,7 +548,7 @@ def split_inline(line: bytes) -> list[bytes]:
                     i += 1
                     cur.append(0x27)
                 elif c == 0x27:
-                    if i + 1 < n and line[i + 1] not in ws:
+                    if i + 1 < n and line[i + 1] not in _ISSPACE:
                         raise ProtocolError("unbalanced quotes in request")
                     insq = False
                     i += 1
@@ -650,7 +559,7 @@ def split_inline(line: bytes) -> list[bytes]:
                 if i >= n:
                     break
                 c = line[i]
-                if c in ws:
+                if c in _TOKEN_END:
                     break
                 if c == 0x22:
                     inq = True
@@ -662,6 +571,8 @@ def split_inline(line: bytes) -> list[bytes]:
         args.append(bytes(cur))
 
 
+_ISSPACE = b" \t\n\x0b\x0c\r"
+_TOKEN_END = b" \t\n\r"
 _ESCAPES = {0x6E: 0x0A, 0x72: 0x0D, 0x74: 0x09, 0x62: 0x08, 0x61: 0x07}
 
 
