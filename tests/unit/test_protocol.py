@@ -569,6 +569,12 @@ def test_payloads_with_screened_bytes(stream, expected):
         assert parse([stream[:cut], stream[cut:]]) == expected, cut
 
 
+@pytest.mark.parametrize("reqs", [[[b"PING"]], [[b""]], [[b"x" * 9, b"y" * 10]], [[b"a"] * 10, [b"b" * 65536]],
+                                  [[b"SET", b"k" * 99, b"v" * 100], [b"x" * 999, b"y" * 1000, b"z" * 10000]]])
+def test_wire_len_is_the_encoded_length(reqs):
+    assert protocol._wire_len(reqs) == sum(len(encode_command(*req)) for req in reqs)
+
+
 # hiredis skips the two bytes after a bulk unread, as Redis does: an item can start right after any two bytes, not only
 # after a '\n'. A screen that looked for '\n>' or '\n+' (a cheaper search than the bare byte) would miss these.
 BEHIND_A_BULK = [
