@@ -31,8 +31,9 @@ error, dict, nested list) and is caught. Whenever hiredis' output fails these ch
 that receive is dropped and the reference parser reads the receive from its start (nothing of it has been handed
 out yet). A receive that ends inside a request: the requests hiredis returned are canonical, so their length on the
 wire is known (``_wire_len``), and the reference parser takes over at the start of the unfinished request (when the
-receive holds one of ``+ ( = ~ |`` this is not known: the reference parser reads it whole); it hands back to
-hiredis at the first request boundary after the item it was waiting on.
+receive holds one of ``+ ( = ~ |`` this is not known, and the reference parser reads it whole; but with '=' alone,
+as in random printable values, a second hiredis reading up to that start tells, ``_reads_exactly``); it hands back
+to hiredis at the first request boundary after the item it was waiting on.
 
 Limits (SPEC §1): bulk length above ``max_bulk_len``, count above ``max_multibulk_len``, count and inline lines over
 64 KiB without an end, a request whose arguments exceed ``max_query_buffer``, and before authentication counts over
@@ -40,7 +41,7 @@ Limits (SPEC §1): bulk length above ``max_bulk_len``, count above ``max_multibu
 at a time, so that an AUTH lifts the limits for what follows it (the caller sets ``authenticated`` in between).
 
 Complexity contract: every received byte is scanned a bounded number of times: the screens of (3) and the counts
-of ``_canonical`` a few times each, hiredis once, the reference parser at most twice (an unfinished item is kept in
+of ``_canonical`` a few times each, hiredis at most twice, the reference parser at most twice (an unfinished item is kept in
 pieces and joined once when it can complete; only the new piece is searched for a line end). A client cannot make
 parsing quadratic.
 hiredis gets a long receive ``FEED_PIECE`` bytes at a time, because it moves its unparsed bytes to the front of its
@@ -145,6 +146,34 @@ def _digits(lens: list) -> int:
     the cost of a map over ``_DIGITS.__getitem__``; two lookups of 0 (one digit each) make it return a tuple even
     for one length or none."""
     return sum(itemgetter(0, 0, *lens)(_DIGITS)) - 2
+
+
+def _reads_exactly(data: bytes, end: int, count: int) -> bool:
+    """Whether a fresh hiredis reads ``count`` requests from data[:end] and no byte more: for a receive that ends
+    inside a request and holds '=' but none of + ( ~ |, whether the ``count`` requests hiredis read before it are
+    canonical, so that the reference parser may take over at ``end`` (their encoded length).
+
+    Why: the only items hiredis turns into bytes are then '$' and '=' (verbatim): the bytes of '+' and '(' are not
+    there, and anything else comes out as another type and was refused. A verbatim item is longer on the wire than
+    the bulk it reads as (``=L\\r\\nxxx:`` and L-4 bytes against ``$<L-4>\\r\\n``), so the requests end at ``end``
+    when they are canonical and after it when not; hiredis reads a prefix of data as it read data, so it completes
+    all ``count`` requests within data[:end] exactly when they end there."""
+    if count == 0:
+        return True
+    reader = hiredis.Reader()
+    gets = reader.gets
+    done = 0
+    fed = 0
+    try:
+        while fed < end:
+            piece = end - fed if end - fed <= FEED_PIECE else FEED_PIECE
+            reader.feed(data, fed, piece)
+            fed += piece
+            while gets() is not False:
+                done += 1
+    except Exception:
+        return False
+    return done == count and not reader.has_data()
 
 
 def string2ll(s: bytes) -> int | None:
@@ -308,11 +337,14 @@ class RequestReader:
             return False
         # hiredis holds the start of a request: the reference parser reads it again, from its first byte
         self._new_hiredis()
-        if check:  # where it starts is only known for canonical requests
+        end = _wire_len(out[start:]) if len(out) > start else 0
+        # where it starts is only known for canonical requests; with '=' alone, they are when hiredis reads exactly
+        # them from data[:end] (see _reads_exactly)
+        if check and (check != (b"=",) or not _reads_exactly(data, end, len(out) - start)):
             del out[start:]
             return False
         self._buf = data
-        self._pos = _wire_len(out[start:]) if len(out) > start else 0
+        self._pos = end
         self._parse(out)
         return True
 

@@ -575,6 +575,22 @@ def test_wire_len_is_the_encoded_length(reqs):
     assert protocol._wire_len(reqs) == sum(len(encode_command(*req)) for req in reqs)
 
 
+@pytest.mark.parametrize("stream,expected", [
+    (mb("ECHO", "a=b") + b"*2\r\n$4\r\nECHO\r\n=6\r\ntxt:hi\r\n" + mb("PING"),
+     [[b"ECHO", b"a=b"], ("error", "expected '$', got '='")]),
+    (mb("ECHO", "a=b") + b"*2\r\n$4\r\nECHO\r\n=10\r\ntxt:=\r\n=x\r\n" + mb("ECHO", "=" * 20),
+     [[b"ECHO", b"a=b"], ("error", "expected '$', got '='")]),
+    (b"".join(mb("SET", "key:%06d" % i, ("AB=>9" * 205)[:1024]) for i in range(20)),
+     [[b"SET", b"key:%06d" % i, ("AB=>9" * 205)[:1024].encode()] for i in range(20)]),
+], ids=["verbatim-then-unfinished", "verbatim-hiding-eq-then-unfinished", "eq-values"])
+def test_receives_with_eq_that_end_inside_a_request(stream, expected):
+    """A receive holding '=' that ends inside a request: hiredis' requests before it are kept when they are
+    canonical (the reference parser takes over after them), and a verbatim item among them is still caught."""
+    assert parse([stream]) == expected
+    for cut in range(1, len(stream), 1 if len(stream) < 500 else 97):
+        assert parse([stream[:cut], stream[cut:]]) == expected, cut
+
+
 # hiredis skips the two bytes after a bulk unread, as Redis does: an item can start right after any two bytes, not only
 # after a '\n'. A screen that looked for '\n>' or '\n+' (a cheaper search than the bare byte) would miss these.
 BEHIND_A_BULK = [
