@@ -41,9 +41,9 @@ Limits (SPEC §1): bulk length above ``max_bulk_len``, count above ``max_multibu
 at a time, so that an AUTH lifts the limits for what follows it (the caller sets ``authenticated`` in between).
 
 Complexity contract: every received byte is scanned a bounded number of times: the screens of (3) and the counts
-of ``_canonical`` a few times each, hiredis at most twice, the reference parser at most twice (an unfinished item is kept in
-pieces and joined once when it can complete; only the new piece is searched for a line end). A client cannot make
-parsing quadratic.
+of ``_canonical`` a few times each, hiredis at most twice, the reference parser at most twice (an unfinished item is
+kept in pieces and joined once when it can complete; only the new piece is searched for a line end). A client cannot
+make parsing quadratic.
 hiredis gets a long receive ``FEED_PIECE`` bytes at a time, because it moves its unparsed bytes to the front of its
 buffer after each request: a whole 64 KiB receive of 1 KiB requests would be moved ~30 KiB per request.
 """
