@@ -31,8 +31,9 @@ error, dict, nested list) and is caught. Whenever hiredis' output fails these ch
 that receive is dropped and the reference parser reads the receive from its start (nothing of it has been handed
 out yet). A receive that ends inside a request: the requests hiredis returned are canonical, so their length on the
 wire is known (``_wire_len``), and the reference parser takes over at the start of the unfinished request (when the
-receive holds one of ``+ ( = ~ |`` this is not known: the reference parser reads it whole); it hands back to
-hiredis at the first request boundary after the item it was waiting on.
+receive holds one of ``+ ( = ~ |`` this is not known, and the reference parser reads it whole; but with '=' alone,
+as in random printable values, a second hiredis reading up to that start tells, ``_reads_exactly``); it hands back
+to hiredis at the first request boundary after the item it was waiting on.
 
 Limits (SPEC §1): bulk length above ``max_bulk_len``, count above ``max_multibulk_len``, count and inline lines over
 64 KiB without an end, a request whose arguments exceed ``max_query_buffer``, and before authentication counts over
@@ -40,9 +41,9 @@ Limits (SPEC §1): bulk length above ``max_bulk_len``, count above ``max_multibu
 at a time, so that an AUTH lifts the limits for what follows it (the caller sets ``authenticated`` in between).
 
 Complexity contract: every received byte is scanned a bounded number of times: the screens of (3) and the counts
-of ``_canonical`` a few times each, hiredis once, the reference parser at most twice (an unfinished item is kept in
-pieces and joined once when it can complete; only the new piece is searched for a line end). A client cannot make
-parsing quadratic.
+of ``_canonical`` a few times each, hiredis at most twice, the reference parser at most twice (an unfinished item is
+kept in pieces and joined once when it can complete; only the new piece is searched for a line end). A client cannot
+make parsing quadratic.
 hiredis gets a long receive ``FEED_PIECE`` bytes at a time, because it moves its unparsed bytes to the front of its
 buffer after each request: a whole 64 KiB receive of 1 KiB requests would be moved ~30 KiB per request.
 """
@@ -50,6 +51,7 @@ from __future__ import annotations
 
 import re
 from itertools import chain
+from operator import itemgetter
 
 import hiredis
 
@@ -75,8 +77,14 @@ def _screen(data: bytes):
 
     '*' counts: a long receive of big values holds few '*': there each '*' is found with memchr and only its
     neighbourhood is matched, several times faster than the regex's byte loop over the payloads; once '*' prove
-    denser than one per 512 bytes, the regex does the rest."""
-    if b">" in data and _BIG_PUSH.search(data) is not None:
+    denser than one per 512 bytes, the regex does the rest.
+
+    The screens look for the bare bytes, not for them after a '\\n' (a search for '\\n>' would skip most payloads):
+    hiredis reads an item where the previous one ended, which is two bytes after a bulk whatever those two bytes
+    are (Redis skips them unread too), so an item need not follow a '\\n'
+    (``*1\\r\\n$4\\r\\nPINGxy>2147483647\\r\\n``). Nor would it be cheaper: CPython searches for two bytes with a byte
+    loop, slower than the regex."""
+    if 0x3E in data and _BIG_PUSH.search(data) is not None:  # '>' (an int needle: see below)
         return None
     if len(data) < 8192:
         if _BIG_COUNT.search(data) is not None:
@@ -95,7 +103,11 @@ def _screen(data: bytes):
                     return None
                 break
             i = find(42, i + 1)
-    return tuple(b for b in _SCREEN_BYTES if b in data)
+    # one memchr each. An int needle: with a bytes needle 'in' first tries it as an int, and raising and clearing
+    # that TypeError costs ~100 ns per test, several times the memchr over a receive of GETs
+    if 0x2B in data or 0x28 in data or 0x3D in data or 0x7E in data or 0x7C in data:  # + ( = ~ |
+        return tuple([b for b in _SCREEN_BYTES if b[0] in data])
+    return ()
 
 
 # what the reference parser is waiting for
@@ -125,8 +137,43 @@ def _wire_len(reqs) -> int:
     """Bytes of reqs encoded as multibulk requests: what hiredis consumed for them (it read only '*' and '$' items,
     each shorter than a receive; the two bytes after a bulk count whatever they were)."""
     lens = list(map(len, chain.from_iterable(reqs)))
-    return (sum(lens) + 5 * len(lens) + sum(map(_DIGITS.__getitem__, lens))
-            + 3 * len(reqs) + sum(map(_DIGITS.__getitem__, map(len, reqs))))
+    counts = list(map(len, reqs))
+    return sum(lens) + 5 * len(lens) + _digits(lens) + 3 * len(counts) + _digits(counts)
+
+
+def _digits(lens: list) -> int:
+    """Decimal digits of all of lens (each at most FAST_MAX). One itemgetter call looks them all up in C, a third of
+    the cost of a map over ``_DIGITS.__getitem__``; two lookups of 0 (one digit each) make it return a tuple even
+    for one length or none."""
+    return sum(itemgetter(0, 0, *lens)(_DIGITS)) - 2
+
+
+def _reads_exactly(data: bytes, end: int, count: int) -> bool:
+    """Whether a fresh hiredis reads ``count`` requests from data[:end] and no byte more: for a receive that ends
+    inside a request and holds '=' but none of + ( ~ |, whether the ``count`` requests hiredis read before it are
+    canonical, so that the reference parser may take over at ``end`` (their encoded length).
+
+    Why: the only items hiredis turns into bytes are then '$' and '=' (verbatim): the bytes of '+' and '(' are not
+    there, and anything else comes out as another type and was refused. A verbatim item is longer on the wire than
+    the bulk it reads as (``=L\\r\\nxxx:`` and L-4 bytes against ``$<L-4>\\r\\n``), so the requests end at ``end``
+    when they are canonical and after it when not; hiredis reads a prefix of data as it read data, so it completes
+    all ``count`` requests within data[:end] exactly when they end there."""
+    if count == 0:
+        return True
+    reader = hiredis.Reader()
+    gets = reader.gets
+    done = 0
+    fed = 0
+    try:
+        while fed < end:
+            piece = end - fed if end - fed <= FEED_PIECE else FEED_PIECE
+            reader.feed(data, fed, piece)
+            fed += piece
+            while gets() is not False:
+                done += 1
+    except Exception:
+        return False
+    return done == count and not reader.has_data()
 
 
 def string2ll(s: bytes) -> int | None:
@@ -290,11 +337,14 @@ class RequestReader:
             return False
         # hiredis holds the start of a request: the reference parser reads it again, from its first byte
         self._new_hiredis()
-        if check:  # where it starts is only known for canonical requests
+        end = _wire_len(out[start:]) if len(out) > start else 0
+        # where it starts is only known for canonical requests; with '=' alone, they are when hiredis reads exactly
+        # them from data[:end] (see _reads_exactly)
+        if check and (check != (b"=",) or not _reads_exactly(data, end, len(out) - start)):
             del out[start:]
             return False
         self._buf = data
-        self._pos = _wire_len(out[start:]) if len(out) > start else 0
+        self._pos = end
         self._parse(out)
         return True
 

@@ -161,6 +161,10 @@ CASES = [
     b"*2\r\n$4\r\nECHO\r\n%1\r\n",
     b"*1\r\n$4\r\nPINGxx*1\r\n$4\r\nPING\r\n",                # any two bytes after a bulk
     b"*1\rx$4\r\nPING\r\n",                                   # a count line ends at '\r'
+    b"*1\r\n$4\r\nPINGxy>2147483647\r\n",                      # items behind a bulk's two bytes, not after '\n'
+    b"*2\r\n$4\r\nECHOxy+hi\r\n",
+    b"*2\r\n$4\r\nECHOxy=6\r\ntxt:hi\r\n",
+    b"*1\r\n$4\r\nPINGxy|1\r\n+ECHO\r\n+hi\r\n",
     b"ECHO a\x0bb\r\n",                                      # \v and \f inside tokens, blanks between them
     b"NOPE a\x0cb \x0b\x0c c\r\n",
     b'ECHO "a"\x0bb\r\n',

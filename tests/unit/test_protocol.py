@@ -569,6 +569,64 @@ def test_payloads_with_screened_bytes(stream, expected):
         assert parse([stream[:cut], stream[cut:]]) == expected, cut
 
 
+@pytest.mark.parametrize("reqs", [[[b"PING"]], [[b""]], [[b"x" * 9, b"y" * 10]], [[b"a"] * 10, [b"b" * 65536]],
+                                  [[b"SET", b"k" * 99, b"v" * 100], [b"x" * 999, b"y" * 1000, b"z" * 10000]]])
+def test_wire_len_is_the_encoded_length(reqs):
+    assert protocol._wire_len(reqs) == sum(len(encode_command(*req)) for req in reqs)
+
+
+@pytest.mark.parametrize("stream,expected", [
+    (mb("ECHO", "a=b") + b"*2\r\n$4\r\nECHO\r\n=6\r\ntxt:hi\r\n" + mb("PING"),
+     [[b"ECHO", b"a=b"], ("error", "expected '$', got '='")]),
+    (mb("ECHO", "a=b") + b"*2\r\n$4\r\nECHO\r\n=10\r\ntxt:=\r\n=x\r\n" + mb("ECHO", "=" * 20),
+     [[b"ECHO", b"a=b"], ("error", "expected '$', got '='")]),
+    (b"".join(mb("SET", "key:%06d" % i, ("AB=>9" * 205)[:1024]) for i in range(20)),
+     [[b"SET", b"key:%06d" % i, ("AB=>9" * 205)[:1024].encode()] for i in range(20)]),
+], ids=["verbatim-then-unfinished", "verbatim-hiding-eq-then-unfinished", "eq-values"])
+def test_receives_with_eq_that_end_inside_a_request(stream, expected):
+    """A receive holding '=' that ends inside a request: hiredis' requests before it are kept when they are
+    canonical (the reference parser takes over after them), and a verbatim item among them is still caught."""
+    assert parse([stream]) == expected
+    for cut in range(1, len(stream), 1 if len(stream) < 500 else 97):
+        assert parse([stream[:cut], stream[cut:]]) == expected, cut
+
+
+# hiredis skips the two bytes after a bulk unread, as Redis does: an item can start right after any two bytes, not only
+# after a '\n'. A screen that looked for '\n>' or '\n+' (a cheaper search than the bare byte) would miss these.
+BEHIND_A_BULK = [
+    (b"*1\r\n$4\r\nPINGxy>2147483647\r\n", [[b"PING"], [b">2147483647"]]),  # a push header: hiredis preallocates
+    (b"*1\r\n$4\r\nPINGxy*2147483647\r\n" + mb("ECHO", "x")[4:], [[b"PING"]]),
+    (b"*2\r\n$4\r\nECHOxy+hi\r\n", [("error", "expected '$', got '+'")]),
+    (b"*2\r\n$4\r\nECHOxy=6\r\ntxt:hi\r\n", [("error", "expected '$', got '='")]),
+    (b"*2\r\n$4\r\nECHOxy(15\r\n", [("error", "expected '$', got '('")]),
+    (b"*1\r\n$4\r\nPINGxy~1\r\n$2\r\nhi\r\n", [[b"PING"], [b"~1"], [b"$2"], [b"hi"]]),
+    (b"*1\r\n$4\r\nPINGxy|1\r\n+ECHO\r\n+hi\r\n", [[b"PING"], [b"|1"], [b"+ECHO"], [b"+hi"]]),
+    (b"*2\r\n$4\r\nECHO\r\n$2\r\nhi\n+*1\r\n$4\r\nPING\r\n", [[b"ECHO", b"hi"], [b"PING"]]),
+]
+
+
+@pytest.mark.parametrize("stream,expected", BEHIND_A_BULK, ids=[repr(s[:40]) for s, _ in BEHIND_A_BULK])
+def test_items_behind_a_bulks_two_bytes(stream, expected):
+    assert parse([stream]) == expected
+    for cut in range(1, len(stream)):
+        assert parse([stream[:cut], stream[cut:]]) == expected, cut
+
+
+@pytest.mark.parametrize("args", [
+    ("SET", "k", "a\n>1234567\r\nb"), ("SET", "k", "a\n*1234567\r\nb"), ("SET", "k", "+OK"), ("SET", "k", "=5"),
+    ("SET", "k", "(12"), ("SET", "k", "~1"), ("SET", "k", "|1"), ("SET", "k\n", "\n+x\n"), ("ECHO", "\n"),
+    ("ECHO", "x\n=y\r\n+z" * 40), ("SET", "=" * 300, "+" * 300),
+])
+def test_payloads_that_look_like_resp3_items(args):
+    """Payloads that start with, or hold after a line end, the bytes of RESP3 items are arguments like any other."""
+    stream = mb(*args) + mb("GET", "k")
+    expected = [[a.encode() for a in args], [b"GET", b"k"]]
+    assert parse([stream]) == expected
+    assert parse([stream * 40]) == expected * 40
+    for cut in range(1, len(stream), 7):
+        assert parse([stream[:cut], stream[cut:]]) == expected, cut
+
+
 def test_bulk_over_a_small_max_is_refused_in_a_complete_receive():
     """A bulk that arrives whole is checked against ``max_bulk_len`` too (hiredis would read it)."""
     got = parse([mb("PING") + mb("ECHO", "x" * 2000)], max_bulk_len=1000)
