@@ -72,32 +72,32 @@ def execute(sess, argv: list[bytes]) -> Any:
             raise SecurityClose()
         if sess.multi is not None:
             sess.multi_error = True
-        return _rejected(sess, argv, cmd)
+        return _rejected(sess, _named(argv), cmd)
     app = sess.app
     name = argv[0].lower() if cmd.container is None else cmd.container.lower().encode()
     if not sess.authenticated and name not in _NO_AUTH_NEEDED:
         if sess.multi is not None:
             sess.multi_error = True
         refusal = Err(errors.NOAUTH)
-        return _rejected(sess, argv, _exec_abort(sess, refusal) if name == b"exec" else refusal)
+        return _rejected(sess, cmd, _exec_abort(sess, refusal) if name == b"exec" else refusal)
     if sess.multi is not None and "no_multi" in cmd.flags:
         sess.multi_error = True
-        return _rejected(sess, argv, Err("ERR Command not allowed inside a transaction"))
+        return _rejected(sess, cmd, Err("ERR Command not allowed inside a transaction"))
     if sess.acl is not None:
         denied = sess.acl.check(sess, cmd, argv)
         if denied is not None:
             if sess.multi is not None:
                 sess.multi_error = True
-            return _rejected(sess, argv, _exec_abort(sess, denied) if name == b"exec" else denied)
+            return _rejected(sess, cmd, _exec_abort(sess, denied) if name == b"exec" else denied)
     if app.maxmemory and (cmd.denyoom or sess.multi is not None) and name not in _MULTI_IMMEDIATE \
             and app.over_maxmemory():
         if sess.multi is not None:
             sess.multi_error = True
-        return _rejected(sess, argv, Err(errors.OOM))
+        return _rejected(sess, cmd, Err(errors.OOM))
     if app.monitors and sess.id in app.monitors and _monitor.touches_keyspace(cmd):
         if sess.multi is not None:
             sess.multi_error = True
-        return _rejected(sess, argv, Err(errors.MONITOR_KEYSPACE))  # Redis flags a monitor as a replica
+        return _rejected(sess, cmd, Err(errors.MONITOR_KEYSPACE))  # Redis flags a monitor as a replica
     if sess.multi is not None and name not in _MULTI_IMMEDIATE:
         sess.multi.append((cmd, argv))
         return QUEUED
@@ -112,17 +112,22 @@ def _exec_abort(sess, refusal: Err) -> Err:
     return Err(b"EXECABORT Transaction discarded because of: " + refusal.text)
 
 
-def _rejected(sess, argv: list[bytes], err: Err) -> Err:
+def _rejected(sess, cmd: Command | None, err: Err) -> Err:
     """A request refused before execution, counted as Redis counts it: in errorstats, and in ``rejected_calls`` of
-    the command it names when there is one (an unknown command or subcommand names none; ``CLIENT`` alone names the
-    container)."""
+    the command it names (cmd; None for an unknown command or subcommand)."""
     count_error(sess.app, err.text)
-    cmd = LOOKUP.get(argv[0]) or COMMANDS.get(argv[0].lower())
-    if cmd is not None and cmd.subcommands and len(argv) > 1:
-        cmd = cmd.subcommands.get(argv[1].lower())
     if cmd is not None:
         cmd.rejected_calls += 1
     return err
+
+
+def _named(argv: list[bytes]) -> Command | None:
+    """The command a request that ``lookup`` refused names, if any: for a wrong arity the command or subcommand,
+    ``CLIENT`` alone the container; None for an unknown command or subcommand."""
+    cmd = LOOKUP.get(argv[0]) or COMMANDS.get(argv[0].lower())
+    if cmd is not None and cmd.subcommands and len(argv) > 1:
+        cmd = cmd.subcommands.get(argv[1].lower())
+    return cmd
 
 
 def count_error(app, text: bytes) -> None:
