@@ -69,6 +69,18 @@ LFU_NOT_SELECTED = ("ERR An LFU maxmemory policy is not selected, access frequen
 IDLETIME_NOT_TRACKED = "ERR respd does not track key access times, idle time not tracked."
 
 
+# ---- texts of respd/commands/ (option parsing, families)
+# (keep this line: section anchor)
+
+# ---- texts of respd/security/ (users, ACL rules, policies, aclfile)
+# (keep this line: section anchor)
+
+# ---- texts of respd/net/, respd/server.py, startup and the pipeline
+# (keep this line: section anchor)
+
+# ---- store errors as replies (backends' domain errors, mapped at the edge)
+# (keep this line: section anchor)
+
 def wrong_arity(name: str) -> str:
     return f"ERR wrong number of arguments for '{name}' command"
 
