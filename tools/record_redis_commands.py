@@ -20,74 +20,32 @@ import socket
 import sys
 from pathlib import Path
 
+import hiredis
+
 OUT = Path(__file__).resolve().parent.parent / "respd" / "commands" / "redis_commands.json"
 
 
-def _parse(buf: bytes, i: int):
-    t = buf[i:i + 1]
-    j = buf.index(b"\r\n", i)
-    line = buf[i + 1:j]
-    i = j + 2
-    if t == b"+":
-        return ("simple", line.decode()), i
-    if t == b"-":
-        raise RuntimeError(line.decode())
-    if t == b":":
-        return int(line), i
-    if t == b"_":
-        return None, i
-    if t in (b"$", b"="):
-        n = int(line)
-        return buf[i:i + n].decode(), i + n + 2
-    if t in (b"*", b"~"):
-        out = []
-        for _ in range(int(line)):
-            v, i = _parse(buf, i)
-            out.append(v)
-        return (("set", out) if t == b"~" else out), i
-    if t == b"%":
-        out = {}
-        for _ in range(int(line)):
-            k, i = _parse(buf, i)
-            v, i = _parse(buf, i)
-            out[k] = v
-        return out, i
-    raise ValueError("unexpected RESP3 type %r" % t)
-
-
 class _Client:
+    """One RESP3 connection; hiredis parses the replies (maps as dicts, sets and arrays as lists, statuses as str)."""
+
     def __init__(self, port: int):
         self.sock = socket.create_connection(("127.0.0.1", port))
-        self.buf = b""
+        self.reader = hiredis.Reader(encoding="utf-8")
         self.call("HELLO", "3")
 
     def call(self, *args: str):
         self.sock.sendall(b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a.encode()), a.encode())
                                                           for a in args))
         while True:
-            try:
-                value, end = _parse(self.buf, 0)
-            except (ValueError, IndexError):
-                data = self.sock.recv(1 << 20)
-                if not data:
-                    raise EOFError("redis-server closed the connection")
-                self.buf += data
-                continue
-            self.buf = self.buf[end:]
-            return value
-
-
-def _plain(value):
-    """The typed parse without its set/status markers (the field names say which values are sets)."""
-    if isinstance(value, tuple) and value[0] == "set":
-        return [_plain(v) for v in value[1]]
-    if isinstance(value, tuple) and value[0] == "simple":
-        return value[1]
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
+            value = self.reader.gets()
+            if value is not False:
+                if isinstance(value, hiredis.ReplyError):
+                    raise RuntimeError(str(value))
+                return value
+            data = self.sock.recv(1 << 20)
+            if not data:
+                raise EOFError("redis-server closed the connection")
+            self.reader.feed(data)
 
 
 def main() -> None:
@@ -98,7 +56,7 @@ def main() -> None:
 
     def visit(info):
         name = info[0]
-        t = _plain(info[7])
+        t = info[7]
         if t:
             tips[name] = t
         for sub in (info[9] if isinstance(info[9], list) else []):
@@ -108,10 +66,10 @@ def main() -> None:
         visit(info)
     for name, doc in c.call("COMMAND", "DOCS").items():
         subs = doc.pop("subcommands", {})
-        docs[name] = _plain(doc)
+        docs[name] = doc
         for sub_name, sub_doc in subs.items():
             sub_doc.pop("subcommands", None)
-            docs[sub_name] = _plain(sub_doc)
+            docs[sub_name] = sub_doc
     lines = ['{"redis_version": %s,' % json.dumps(version), ' "tips": {']
     lines.append(",\n".join("  %s: %s" % (json.dumps(k), json.dumps(v)) for k, v in sorted(tips.items())))
     lines.append(' },\n "docs": {')
