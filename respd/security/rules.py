@@ -1,252 +1,28 @@
-"""Users and authentication: who a connection is (AUTH, HELLO AUTH, RESET), and the Redis ACL rules that define
-a user (``RuleSet``: what ACL SETUSER edits and ACL LIST prints).
+"""The Redis ACL rule language: what ACL SETUSER applies, the aclfile holds and ACL LIST / GETUSER print.
 
-Passwords are kept only as SHA-256 digests and compared in constant time. What a user may do is decided by
-``respd.acl``, which compiles these rules (and registry policies) into a ``Permissions`` object per user.
+A ``RuleSet`` is one Redis *selector* in source form: allowed commands (``+get``, ``-@write``, ``+client|setname``,
+first-argument rules ``+select|0``), key patterns (``~p``, ``%R~p``, ``%W~p``, ``allkeys``) and channels; a user has a
+root ``RuleSet`` and extra selectors ``(...)``. ``apply_user_rules`` applies SETUSER arguments to a user (flags,
+passwords, selectors, rules) and raises ``RuleError(rule, reason)`` with Redis' reason text on the first bad one;
+``describe_user`` is its inverse, the ACL LIST line. What the rules allow is decided by ``respd.security.engine``,
+which compiles them.
+
+Command names and categories are resolved against the command table when a rule is applied (the table is filled
+by then), never at import time.
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
-import logging
 import re
-import time
-import weakref
-from dataclasses import dataclass, field
-from typing import Optional
 
-from . import errors
-from .commands.spec import COMMANDS
-from .errors import CommandError
+from .. import errors
+from ..commands.spec import COMMANDS
+from .model import sha256_hex
 
-log = logging.getLogger("respd.auth")
-
-
-def sha256_hex(password: bytes) -> str:
-    return hashlib.sha256(password).hexdigest()
-
-
-@dataclass
-class User:
-    name: str
-    enabled: bool = True
-    nopass: bool = False
-    password_hashes: list = field(default_factory=list)   # hex SHA-256 digests
-    groups: list = field(default_factory=list)
-    meta: dict = field(default_factory=dict)
-    permissions: object = None                            # compiled by respd.acl; None = allow everything
-    rules: object = None                                  # RuleSet (below): Redis command/key rules (root)
-    selectors: list = field(default_factory=list)         # extra Redis selectors "(...)"
-    policies: list = field(default_factory=list)          # respd.acl.Statement from registry policies
-    policy_ids: list = field(default_factory=list)        # ids of those policies (ACL LIST / GETUSER)
-    policy_mode: bool = False                             # registry user: data access only through policies
-    origin: str = "runtime"                               # "registry", "aclfile" or "runtime" (ACL SETUSER)
-    sanitize: str = ""                                    # "sanitize-payload" / "skip-sanitize-payload" flag
-    entry_id: str = ""                                    # registry entry id of a registry user
-
-    def copy(self) -> "User":
-        """A copy ACL SETUSER can edit and throw away on error."""
-        u = User(self.name, self.enabled, self.nopass, list(self.password_hashes), list(self.groups),
-                 dict(self.meta), self.permissions, self.rules.copy() if self.rules is not None else None,
-                 [s.copy() for s in self.selectors], list(self.policies), list(self.policy_ids),
-                 self.policy_mode, self.origin, self.sanitize, self.entry_id)
-        return u
-
-    def check_password(self, password: bytes) -> bool:
-        if self.nopass:
-            return True
-        digest = sha256_hex(password)
-        ok = False
-        for h in self.password_hashes:
-            ok |= hmac.compare_digest(h, digest)
-        return ok
-
-
-class AuthFailure(CommandError):
-    """WRONGPASS for a failed AUTH / HELLO AUTH, with the delay its reply is owed (seconds, 0 = answer at once)."""
-
-    def __init__(self, delay: float = 0.0) -> None:
-        super().__init__(errors.WRONGPASS)
-        self.delay = delay
-
-
-#: failed AUTHs a connection may make before the replies to its further failures are delayed
-FREE_FAILURES = 3
-
-
-class Auth:
-    """The user table and the login logic shared by AUTH and HELLO.
-
-    A failed login is counted (INFO ``auth_failures``), recorded in ACL LOG (``on_failure``), reported through the
-    rate-limited ``FailureLog``, and, past ``FREE_FAILURES`` on one connection, answered only after
-    ``failure_delay`` seconds: the handler returns a coroutine that sleeps in that client's own task
-    (``answer_failure``), so other clients are served meanwhile and the client's later requests wait their turn."""
-
-    def __init__(self, failure_delay: float = 1.0) -> None:
-        self.users: dict[str, User] = {"default": User("default", nopass=True)}
-        self.failures = 0
-        self.on_failure = None   # respd.acl records failed AUTHs in ACL LOG through this hook
-        self.failure_log = FailureLog()
-        self.failure_delay = failure_delay
-        self.sleep = None        # an async sleep(seconds) while the server runs (trio.sleep), else no delay
-        self._conn_failures: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # session -> failures
-
-    @property
-    def default(self) -> User:
-        return self.users["default"]
-
-    def default_open(self) -> bool:
-        """True when new connections are authenticated as ``default`` without AUTH."""
-        d = self.users.get("default")
-        return d is not None and d.enabled and d.nopass
-
-    def attach_default(self, sess) -> None:
-        d = self.users.get("default")
-        sess.user = "default"
-        sess.authenticated = self.default_open()
-        sess.acl = d.permissions if d is not None else None
-
-    def login(self, sess, username: bytes, password: bytes, one_arg: bool = False) -> None:
-        """Authenticate sess as username, or raise AuthFailure (WRONGPASS; the session keeps its current user)."""
-        if one_arg:
-            d = self.users.get("default")
-            if d is not None and d.nopass:
-                raise CommandError(errors.AUTH_NO_PASSWORD)
-        name = username.decode("utf-8", "surrogateescape")
-        user = self.users.get(name)
-        if user is None or not user.enabled or not user.check_password(password):
-            self.failures += 1
-            self.failure_log.failed(getattr(sess, "addr", "?"), name)
-            if self.on_failure is not None:
-                self.on_failure(sess, name)
-            n = self._conn_failures.get(sess, 0) + 1
-            self._conn_failures[sess] = n
-            raise AuthFailure(self.failure_delay if n > FREE_FAILURES else 0.0)
-        sess.user = user.name
-        sess.authenticated = True
-        sess.acl = user.permissions
-
-    def answer_failure(self, sess, e: CommandError):
-        """What a handler gives back for a failed login: re-raises ``e`` at once, or returns a coroutine raising it
-        after the delay the connection is owed (dispatch maps either to the error reply). No delay once the server
-        is shutting down, so that a guesser's pipeline does not hold the shutdown until its grace period ends."""
-        delay = getattr(e, "delay", 0.0)
-        if not delay or self.sleep is None or getattr(sess.app, "draining", False):
-            raise e
-        return self._answer_later(e, delay)
-
-    async def _answer_later(self, e: CommandError, delay: float):
-        await self.sleep(delay)
-        raise e
-
-    def reset(self, sess) -> None:
-        self.attach_default(sess)
-
-    def find(self, name: str) -> Optional[User]:
-        return self.users.get(name)
-
-
-class FailureLog:
-    """Failed AUTHs in the server log, bounded: a guesser must not be able to fill the disk.
-
-    The first failure from a host (the client address without its port) is logged on its own WARNING line; further
-    failures from that host are only counted, and every ``interval`` seconds (``flush``, run by the server) each
-    such host gets one line: ``N failed AUTH attempts from HOST in the last S s (users: ...)``. A host with no
-    failure during a whole interval is forgotten, so its next failure is logged in full again. At most
-    ``max_hosts`` hosts are tracked per interval; failures from further hosts are counted together on one line.
-    So the log grows by at most about ``2 * max_hosts + 1`` lines per interval, whatever the guessing rate;
-    a last ``flush`` at shutdown reports what is still counted."""
-
-    MAX_USERS = 3   # user names quoted per summary line
-
-    def __init__(self, interval: float = 60.0, max_hosts: int = 256, clock=time.monotonic,
-                 logger: logging.Logger = log) -> None:
-        self.interval = interval
-        self.max_hosts = max_hosts
-        self.clock = clock
-        self.log = logger
-        self.hosts: dict = {}            # host -> [failures since its last line, time of that line, {user: n}]
-        self.others = [0, 0.0, {}]       # failures from hosts beyond max_hosts, same shape
-        self.next_flush = clock() + interval
-
-    @staticmethod
-    def host_of(addr: str) -> str:
-        if addr.startswith("["):
-            return addr[1:addr.find("]")]
-        host, sep, port = addr.rpartition(":")
-        return host if sep and port.isdigit() else addr
-
-    def failed(self, addr: str, user: str) -> None:
-        now = self.clock()
-        if now >= self.next_flush:
-            self.flush()
-        host = self.host_of(addr)
-        rec = self.hosts.get(host)
-        if rec is None and len(self.hosts) < self.max_hosts:
-            self.hosts[host] = [0, now, {}]
-            self.log.warning("failed AUTH for user %s from %s (further failures from %s are counted and "
-                             "reported every %d s)", _shown(user), addr, host, self.interval)
-            return
-        if rec is None:
-            rec = self.others
-            if not rec[0]:
-                rec[1] = now
-        rec[0] += 1
-        users = rec[2]
-        if user in users or len(users) < self.MAX_USERS:
-            users[user] = users.get(user, 0) + 1
-
-    def flush(self) -> None:
-        """One summary line per host with failures counted since its last line; hosts without any are dropped."""
-        now = self.clock()
-        self.next_flush = now + self.interval
-        for host, rec in list(self.hosts.items()):
-            if rec[0]:
-                self._summary(rec, "from " + host, now)
-            else:
-                del self.hosts[host]
-        if self.others[0]:
-            self._summary(self.others, "from other addresses (more than %d hosts failed)" % self.max_hosts, now)
-
-    def _summary(self, rec: list, source: str, now: float) -> None:
-        users = ", ".join("%s (%d)" % (_shown(u), n) for u, n in rec[2].items())
-        more = sum(rec[2].values()) < rec[0]
-        self.log.warning("%d failed AUTH attempts %s in the last %d s (users: %s%s)", rec[0], source,
-                         max(1, round(now - rec[1])), users, ", ..." if more else "")
-        rec[0], rec[1], rec[2] = 0, now, {}
-
-    async def run(self, sleep) -> None:
-        """Flush every interval until cancelled; a last flush on the way out (shutdown) reports what is left."""
-        try:
-            while True:
-                await sleep(max(0.0, self.next_flush - self.clock()))
-                if self.clock() >= self.next_flush:
-                    self.flush()
-        finally:
-            self.flush()
-
-
-def _shown(name: str) -> str:
-    """A user name for the log: repr-quoted (no control characters reach the log) and cut to 64 characters."""
-    return repr(name) if len(name) <= 64 else repr(name[:64]) + "...(%d chars)" % len(name)
-
-
-# ------------------------------------------------------------------------------------------------ Redis rules
 #: Redis 7.0's ACL categories, in ACL CAT order
 CATEGORIES = ("keyspace", "read", "write", "set", "sortedset", "list", "hash", "string", "bitmap", "hyperloglog",
               "geo", "stream", "pubsub", "admin", "fast", "slow", "blocking", "dangerous", "connection",
               "transaction", "scripting")
 
-# ------------------------------------------------------------------------------------------------ SETUSER errors
-E_SYNTAX = "Syntax error"
-E_UNKNOWN = "Unknown command or category name in ACL"
-E_KEYS_AFTER_ALL = ("Adding a pattern after the * pattern (or the 'allkeys' flag) is not valid and does not have "
-                    "any effect. Try 'resetkeys' to start with an empty list of patterns")
-E_CHANNELS_AFTER_ALL = ("Adding a pattern after the * pattern (or the 'allchannels' flag) is not valid and does not "
-                        "have any effect. Try 'resetchannels' to start with an empty list of channels")
-E_NO_PASSWORD = "The password you are trying to remove from the user does not exist"
-E_BAD_HASH = "The password hash must be exactly 64 characters and contain only lowercase hexadecimal characters"
-E_SUB_FIRSTARG = "Allowing first-arg of a subcommand is not supported"
 _HASH_RE = re.compile(rb"^[0-9a-f]{64}$")
 
 
@@ -254,13 +30,13 @@ class RuleError(Exception):
     """A Redis ACL rule that cannot be applied; ``str()`` is Redis' reason text."""
 
 
-# ------------------------------------------------------------------------------------ Redis rules (selectors)
 def _universe():
     """(command, subcommands) for every top-level command of the table."""
     return [(c, list(c.subcommands.values())) for c in COMMANDS.values()]
 
 
-def _all_names() -> frozenset:
+def all_command_names() -> frozenset:
+    """Every command and subcommand full name of the table ("get", "client|setname")."""
     names = set()
     for c, subs in _universe():
         names.add(c.name)
@@ -268,15 +44,7 @@ def _all_names() -> frozenset:
     return frozenset(names)
 
 
-def find_command(name: str):
-    """The Command for 'get' or 'client|setname' (lowercase), or None."""
-    parent, _, sub = name.partition("|")
-    c = COMMANDS.get(parent.encode())
-    if c is None or not sub:
-        return c
-    return c.subcommands.get(sub.encode())
-
-
+# -------------------------------------------------------------------------------------------------- selectors
 class RuleSet:
     """One Redis selector in source form: what ACL SETUSER edits and ACL LIST describes."""
 
@@ -322,7 +90,7 @@ class RuleSet:
         """Apply one selector rule (commands, keys, channels) or raise RuleError."""
         low = rule.lower()
         if low in (b"allcommands", b"+@all"):
-            self.allowed = set(_all_names())
+            self.allowed = set(all_command_names())
             self.firstargs = {}
             self.future, self.cmd_rules = True, []
         elif low in (b"nocommands", b"-@all"):
@@ -341,7 +109,7 @@ class RuleSet:
             self._key_pattern(rule)
         elif rule[:1] == b"&":
             if self.allchannels:
-                raise RuleError(E_CHANNELS_AFTER_ALL)
+                raise RuleError(errors.ACL_CHANNELS_AFTER_ALL)
             pat = rule[1:]
             if pat == b"*":
                 self.allchannels, self.channels = True, []
@@ -352,7 +120,7 @@ class RuleSet:
         elif rule[:1] in (b"+", b"-"):
             self._command(low[1:].decode("latin-1"), rule[:1] == b"+")
         else:
-            raise RuleError(E_SYNTAX)
+            raise RuleError(errors.ACL_RULE_SYNTAX)
 
     def _key_pattern(self, rule: bytes) -> None:
         if rule[:1] == b"~":
@@ -360,10 +128,10 @@ class RuleSet:
         else:
             head, sep, pat = rule[1:].partition(b"~")
             if not sep or not head or any(c not in b"RWrw" for c in head):
-                raise RuleError(E_SYNTAX)
+                raise RuleError(errors.ACL_RULE_SYNTAX)
             flags = ("R" if b"R" in head.upper() else "") + ("W" if b"W" in head.upper() else "")
         if self.allkeys:
-            raise RuleError(E_KEYS_AFTER_ALL)
+            raise RuleError(errors.ACL_KEYS_AFTER_ALL)
         if pat == b"*" and flags == "RW":
             self.allkeys, self.patterns = True, []
         elif (flags, pat) not in self.patterns:
@@ -371,7 +139,7 @@ class RuleSet:
 
     def _category(self, cat: str, allow: bool) -> None:
         if cat not in CATEGORIES:
-            raise RuleError(E_UNKNOWN)
+            raise RuleError(errors.ACL_RULE_UNKNOWN)
         for c, subs in _universe():
             if cat in c.categories:
                 self._set(c, allow)
@@ -384,20 +152,20 @@ class RuleSet:
         parent, bar, rest = name.partition("|")
         c = COMMANDS.get(parent.encode())
         if c is None:
-            raise RuleError(E_UNKNOWN)
+            raise RuleError(errors.ACL_RULE_UNKNOWN)
         if not bar:
             self._set(c, allow)
         elif c.subcommands:
             sub, bar2, _ = rest.partition("|")
             s = c.subcommands.get(sub.encode())
             if s is None:
-                raise RuleError(E_UNKNOWN)
+                raise RuleError(errors.ACL_RULE_UNKNOWN)
             if bar2:
-                raise RuleError(E_SUB_FIRSTARG)
+                raise RuleError(errors.ACL_SUB_FIRSTARG)
             self._set(s, allow)
         else:  # first-argument rule: +select|0 (only allowing is supported, as in Redis 7.0)
             if not allow or not rest:
-                raise RuleError(E_UNKNOWN)
+                raise RuleError(errors.ACL_RULE_UNKNOWN)
             if c.name not in self.allowed:
                 self.firstargs.setdefault(c.name, set()).add(rest.encode("latin-1"))
         self._rule(("+" if allow else "-") + name)
@@ -435,7 +203,16 @@ class RuleSet:
         return b" ".join(p for p in (self.keys_text(), self.channels_text(), self.commands_text()) if p)
 
     def unrestricted(self) -> bool:
-        return self.allkeys and self.allowed >= _all_names()
+        return self.allkeys and self.allowed >= all_command_names()
+
+
+# ------------------------------------------------------------------------------------------------------ users
+def ensure_rules(user) -> None:
+    """Give a user without Redis rules its implicit ones: a registry user in policy mode may run every command (its
+    policies grant the data), any other user may do everything (the default user of a server without security
+    configuration)."""
+    if user.rules is None:
+        user.rules = RuleSet.commands_only() if user.policy_mode else RuleSet.allow_all()
 
 
 def split_selector_args(rules: list) -> list:
@@ -460,7 +237,7 @@ def split_selector_args(rules: list) -> list:
 def apply_user_rules(user, rules: list) -> None:
     """Apply ACL SETUSER rules to a user (mutating it); raises RuleError(rule, reason) on the first bad rule.
 
-    Callers apply to a copy (``copy_user``) so that a failing SETUSER changes nothing, as in Redis."""
+    Callers apply to a copy (``User.copy``) so that a failing SETUSER changes nothing, as in Redis."""
     for rule in split_selector_args(rules):
         low = rule.lower()
         try:
@@ -489,12 +266,12 @@ def apply_user_rules(user, rules: list) -> None:
             elif rule[:1] == b"<":
                 h = sha256_hex(rule[1:])
                 if h not in user.password_hashes:
-                    raise RuleError(E_NO_PASSWORD)
+                    raise RuleError(errors.ACL_NO_SUCH_PASSWORD)
                 user.password_hashes.remove(h)
             elif rule[:1] in (b"#", b"!"):
                 h = rule[1:]
                 if not _HASH_RE.match(h):
-                    raise RuleError(E_BAD_HASH)
+                    raise RuleError(errors.ACL_BAD_HASH)
                 h = h.decode()
                 if rule[:1] == b"#":
                     if h not in user.password_hashes:
@@ -502,11 +279,11 @@ def apply_user_rules(user, rules: list) -> None:
                     user.nopass = False
                 else:
                     if h not in user.password_hashes:
-                        raise RuleError(E_NO_PASSWORD)
+                        raise RuleError(errors.ACL_NO_SUCH_PASSWORD)
                     user.password_hashes.remove(h)
             elif rule[:1] == b"(":
                 if not rule.endswith(b")"):
-                    raise RuleError(E_SYNTAX)
+                    raise RuleError(errors.ACL_RULE_SYNTAX)
                 sel = RuleSet()
                 for part in rule[1:-1].split():
                     sel.apply(part)
