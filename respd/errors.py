@@ -125,6 +125,21 @@ ACLFILE_NO_CHANGE = "WARNING: ACL errors detected, no change to the previously a
 ACLFILE_OPEN = "Error loading ACLs, opening file '%s': %s"
 ACLFILE_MISSING = "No such file or directory"
 ACLFILE_UNREADABLE = "cannot read aclfile: %s"
+# the ACL command family (respd.commands.acl), over the security package
+ACL_NO_ACLFILE = ("ERR This Redis instance is not configured to use an ACL file. You may want to specify users via "
+                  "the ACL SETUSER command, and set aclfile in the server section of the registry to use ACL "
+                  "SAVE/LOAD.")
+ACL_UNKNOWN_CATEGORY = b"ERR Unknown category '%s'"
+ACL_NO_SUCH_USER = b"ERR User '%s' not found"
+ACL_NO_SUCH_COMMAND = b"ERR Command '%s' not found"
+ACL_LOG_ARGS = "ERR unknown subcommand or wrong number of arguments for 'LOG'. Try ACL HELP."
+ACL_LOG_NEGATIVE = "ERR value is out of range, must be positive"
+ACL_USERNAME_CHARS = "ERR Usernames can't contain spaces or null characters"
+ACL_SETUSER_MODIFIER = b"ERR Error in ACL SETUSER modifier '%s': %s"
+ACL_DELETE_DEFAULT = "ERR The 'default' user cannot be removed"
+ACL_SAVE_FAILED = "ERR There was an error trying to save the ACLs. Please check the server logs for more information"
+ACL_GENPASS_BITS = ("ERR ACL GENPASS argument must be the number of bits for the output password, a positive number "
+                    "up to 4096")
 
 
 # ---- texts of respd/net/, respd/server.py, startup and the pipeline

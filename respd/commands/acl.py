@@ -24,8 +24,6 @@ container("ACL", -2, ("sentinel",), ("slow",), "server", "A container for Access
 _A = ("noscript", "loading", "stale")
 _ADMIN = ("admin",) + _A
 _ADMIN_CATS = ("admin", "slow", "dangerous")
-NO_ACLFILE = ("ERR This Redis instance is not configured to use an ACL file. You may want to specify users via the "
-              "ACL SETUSER command, and set aclfile in the server section of the registry to use ACL SAVE/LOAD.")
 log = logging.getLogger("respd.acl")
 
 
@@ -95,7 +93,7 @@ def acl_cat(sess, argv):
         return [c.encode() for c in rules.CATEGORIES]
     cat = argv[2].lower().decode("latin-1")
     if cat not in rules.CATEGORIES:
-        raise CommandError(b"ERR Unknown category '" + argv[2][:128] + b"'")
+        raise CommandError(errors.ACL_UNKNOWN_CATEGORY % argv[2][:128])
     out = []
     for c in COMMANDS.values():
         if cat in c.categories:
@@ -110,14 +108,14 @@ def acl_dryrun(sess, argv):
     from ..dispatch import lookup  # late: dispatch imports the catalogue (until lookup lives in the command table)
     user = _users(sess).get(_name(argv[2]))
     if user is None:
-        raise CommandError(b"ERR User '" + argv[2][:128] + b"' not found")
+        raise CommandError(errors.ACL_NO_SUCH_USER % argv[2][:128])
     inner = argv[3:]
     if COMMANDS.get(inner[0].lower()) is None:
-        raise CommandError(b"ERR Command '" + inner[0][:128] + b"' not found")
+        raise CommandError(errors.ACL_NO_SUCH_COMMAND % inner[0][:128])
     cmd = lookup(inner)
     if isinstance(cmd, Err):
         if cmd.text.startswith(b"ERR unknown subcommand"):
-            raise CommandError(b"ERR Command '" + inner[0][:128] + b"|" + inner[1][:128] + b"' not found")
+            raise CommandError(errors.ACL_NO_SUCH_COMMAND % (inner[0][:128] + b"|" + inner[1][:128]))
         return cmd
     text = engine.dryrun(user, sess.app, sess.store, cmd, inner)
     return OK if text is None else text
@@ -128,7 +126,7 @@ def acl_dryrun(sess, argv):
 def acl_log(sess, argv):
     security = sess.app.security
     if len(argv) > 3:
-        raise CommandError("ERR unknown subcommand or wrong number of arguments for 'LOG'. Try ACL HELP.")
+        raise CommandError(errors.ACL_LOG_ARGS)
     if len(argv) == 3:
         if argv[2].upper() == b"RESET":
             security.log.reset()
@@ -137,7 +135,7 @@ def acl_log(sess, argv):
         if n is None:
             raise CommandError(errors.NOT_INTEGER)
         if n < 0:
-            raise CommandError("ERR value is out of range, must be positive")
+            raise CommandError(errors.ACL_LOG_NEGATIVE)
         return security.log.reply(n)
     return security.log.reply()
 
@@ -147,12 +145,12 @@ def acl_log(sess, argv):
 def acl_setuser(sess, argv):
     raw = argv[2]
     if b" " in raw or b"\0" in raw:
-        raise CommandError("ERR Usernames can't contain spaces or null characters")
+        raise CommandError(errors.ACL_USERNAME_CHARS)
     try:
         sess.app.security.set_user(_name(raw), argv[3:])
     except rules.RuleError as e:
         rule, reason = e.args
-        raise CommandError(b"ERR Error in ACL SETUSER modifier '" + rule + b"': " + reason.encode()) from None
+        raise CommandError(errors.ACL_SETUSER_MODIFIER % (rule, reason.encode())) from None
     return OK
 
 
@@ -161,7 +159,7 @@ def acl_setuser(sess, argv):
 def acl_deluser(sess, argv):
     names = [_name(a) for a in argv[2:]]
     if "default" in names:
-        raise CommandError("ERR The 'default' user cannot be removed")
+        raise CommandError(errors.ACL_DELETE_DEFAULT)
     deleted = 0
     for n in names:
         if sess.app.security.delete_user(n, current=sess):
@@ -172,7 +170,7 @@ def acl_deluser(sess, argv):
 def _aclfile(sess) -> str:
     path = sess.app.settings.get("aclfile")
     if not path:
-        raise CommandError(NO_ACLFILE)
+        raise CommandError(errors.ACL_NO_ACLFILE)
     return path
 
 
@@ -184,8 +182,7 @@ def acl_save(sess, argv):
         loading.save_aclfile(sess.app, path)
     except OSError as e:
         log.error("ACL SAVE to %s failed: %s", path, e)
-        raise CommandError("ERR There was an error trying to save the ACLs. Please check the server logs for more "
-                           "information") from None
+        raise CommandError(errors.ACL_SAVE_FAILED) from None
     return OK
 
 
@@ -209,8 +206,7 @@ def acl_genpass(sess, argv):
     if len(argv) == 3:
         bits = try_int(argv[2])
         if bits is None or bits <= 0 or bits > 4096:
-            raise CommandError("ERR ACL GENPASS argument must be the number of bits for the output password, a "
-                               "positive number up to 4096")
+            raise CommandError(errors.ACL_GENPASS_BITS)
     chars = (bits + 3) // 4
     return os.urandom((chars + 1) // 2).hex()[:chars].encode()
 

@@ -601,3 +601,13 @@ def test_spec_actions_come_from_key_flags():
     assert engine.spec_actions(COMMANDS[b"incr"].keys[0].flags) == (model.KEY_GET, model.KEY_SET)
     assert engine.spec_actions(COMMANDS[b"del"].keys[0].flags) == (model.KEY_DELETE,)
     assert engine.spec_actions(COMMANDS[b"exists"].keys[0].flags) == (model.KEY_HAS,)
+
+
+def test_acl_log_arguments_and_save_failure_texts(tmp_path):
+    """Redis 7.0's texts for ACL LOG with too many arguments and for an ACL SAVE that cannot write its file."""
+    app = build(tmp_path, server={"aclfile": str(tmp_path / "no-such-dir" / "users.acl")})
+    s = session(app)
+    assert run(s, "ACL LOG 1 2") == \
+        b"-ERR unknown subcommand or wrong number of arguments for 'LOG'. Try ACL HELP.\r\n"
+    assert run(s, "ACL SAVE") == (b"-ERR There was an error trying to save the ACLs. Please check the server logs for "
+                                  b"more information\r\n")
