@@ -286,7 +286,7 @@ def load_aclfile(app, path: str, startup: bool = False, current=None) -> None:
         log.warning("aclfile %s does not exist yet: starting without runtime users", path)
         return
     except OSError as e:
-        if startup:  # a config error like any other (it used to escape as a traceback)
+        if startup:  # a config error like any other
             raise ConfigError(path, errors.ACLFILE_UNREADABLE % (e.strerror or e), None, "server.aclfile") from None
         raise AclFileError(errors.ACLFILE_OPEN % (path, e.strerror or e)) from None
     except AclFileError as e:
