@@ -122,7 +122,7 @@ def _key_predicates(groups: list, actor, resource, action) -> list:
     if globs:
         if b"*" in globs:
             preds.insert(0, _always)
-        elif all(_prefix_only(g) for g in globs):  # "app:*": a startswith is 4x cheaper than a regex
+        elif all(_prefix_only(g) for g in globs):  # "app:*": a startswith is cheaper than a regex match
             prefixes = tuple(g[:-1] for g in globs)
             preds.insert(0, lambda key: key.startswith(prefixes))
         else:
