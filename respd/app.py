@@ -12,9 +12,9 @@ import uuid
 from typing import Optional
 
 from . import errors, outbuf
-from .auth import Auth
 from .commands.args import try_int
 from .errors import CommandError
+from .security.users import Auth
 from .session import Session
 
 log = logging.getLogger("respd.server")
@@ -78,7 +78,7 @@ class App:
         self.settings = settings                  # validated server settings (see registry.SERVER_FIELDS)
         self.config_files = list(config_files)
         self.auth = Auth()
-        self.acl = None                           # respd.acl policy engine when policies are configured
+        self.security = None                      # security.runtime.Security, installed by configure_security
         self.clients: dict[int, Session] = {}
         self.monitors: dict = {}                  # client id -> ClientState of clients in MONITOR (respd.monitor)
         self.next_client_id = 1
@@ -196,8 +196,8 @@ class App:
         index = try_int(arg)
         if index is not None:
             store = self.store_for_index(index)
-            if self.acl is not None:
-                self.acl.check_store(sess, store.id)
+            if self.security is not None:
+                self.security.check_store(sess, store.id)
             sess.store = store
             sess.db = index
             return
@@ -206,8 +206,8 @@ class App:
             store = self.stores.get(store_id)
             if store is None:
                 raise CommandError(b"ERR no such store '" + arg[:200] + b"'")
-            if self.acl is not None:
-                self.acl.check_store(sess, store.id)
+            if self.security is not None:
+                self.security.check_store(sess, store.id)
             sess.store = store
             idx = self.indexes_of(store)
             sess.db = idx[0] if idx else None
@@ -310,8 +310,8 @@ class App:
                 self.save = value.decode()
             elif name == b"loglevel":
                 self.loglevel = value.decode()
-            elif name == b"requirepass" and self.acl is not None:
-                self.acl.set_requirepass(value)
+            elif name == b"requirepass" and self.security is not None:
+                self.security.set_requirepass(value)
 
     def _convert(self, name: bytes, value: bytes):
         def fail(why: str):

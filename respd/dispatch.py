@@ -83,8 +83,8 @@ def execute(sess, argv: list[bytes]) -> Any:
     if sess.multi is not None and "no_multi" in cmd.flags:
         sess.multi_error = True
         return _rejected(sess, cmd, Err("ERR Command not allowed inside a transaction"))
-    if sess.acl is not None:
-        denied = sess.acl.check(sess, cmd, argv)
+    if sess.permissions is not None:
+        denied = sess.permissions.check(sess, cmd, argv)
         if denied is not None:
             if sess.multi is not None:
                 sess.multi_error = True
@@ -403,7 +403,7 @@ def _plain(sess, app) -> bool:
     """Whether data commands may skip the per-request checks: nothing to check (authenticated, no ACL, no MULTI,
     no maxmemory), nothing special about replies (CLIENT REPLY ON, not closing) and nobody to show commands to
     (no MONITOR: the direct path does not feed monitors)."""
-    return (sess.multi is None and sess.acl is None and sess.authenticated and not app.maxmemory
+    return (sess.multi is None and sess.permissions is None and sess.authenticated and not app.maxmemory
             and not sess.reply_mode and not sess.closing and not app.monitors)
 
 

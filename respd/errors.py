@@ -74,6 +74,73 @@ IDLETIME_NOT_TRACKED = "ERR respd does not track key access times, idle time not
 
 # ---- texts of respd/security/ (users, ACL rules, policies, aclfile)
 # (keep this line: section anchor)
+# ACL SETUSER / aclfile rules: the reason Redis gives after "Error in ACL SETUSER modifier '<rule>': "
+ACL_RULE_SYNTAX = "Syntax error"
+ACL_RULE_UNKNOWN = "Unknown command or category name in ACL"
+ACL_KEYS_AFTER_ALL = ("Adding a pattern after the * pattern (or the 'allkeys' flag) is not valid and does not have "
+                      "any effect. Try 'resetkeys' to start with an empty list of patterns")
+ACL_CHANNELS_AFTER_ALL = ("Adding a pattern after the * pattern (or the 'allchannels' flag) is not valid and does "
+                          "not have any effect. Try 'resetchannels' to start with an empty list of channels")
+ACL_NO_SUCH_PASSWORD = "The password you are trying to remove from the user does not exist"
+ACL_BAD_HASH = "The password hash must be exactly 64 characters and contain only lowercase hexadecimal characters"
+ACL_SUB_FIRSTARG = "Allowing first-arg of a subcommand is not supported"
+# ACL DRYRUN's answer for a refused command (a bulk string, not an error)
+ACL_DRYRUN_KEY = b"This user has no permissions to access the '%s' key"
+ACL_DRYRUN_COMMAND = "This user has no permissions to run the '%s' command"
+# registry security.user entries (the field named in the ConfigError)
+USER_ONE_PASSWORD = "set only one of password_sha256, password and password_env"
+USER_PASSWORD_SHA256 = "must be a 64-character hex SHA-256 digest"
+USER_PASSWORD_EMPTY = "must be a non-empty string"
+USER_PASSWORD_ENV = "environment variable %s is not set"
+USER_RULES_TYPE = "must be a string or a list of Redis ACL rules like \"+@all -@dangerous\""
+USER_RULES_NOT_HERE = "%r: set enabled/nopass/passwords with their own fields"
+USER_NAME_CHARS = "user names cannot contain spaces or NUL"
+USER_NO_PASSWORD = "a user needs a password (password_sha256, password_env) or nopass: true"
+USER_TWICE = "user %r is defined twice"
+# registry security.policy entries
+POLICY_NOT_MAPPING = "must be a mapping with actions, resources, effect and conditions"
+POLICY_UNKNOWN_FIELDS = "unknown field(s): %s"
+POLICY_STRINGS = "must be a non-empty list of strings"
+POLICY_NO_ACTION = "%r matches no action (known: %s)"
+POLICY_NO_RESOURCE = ("%r is not a store id or command name (use a pattern such as \"app:*\" for stores defined "
+                      "later)")
+POLICY_EFFECT = "must be allow or deny"
+POLICY_CONDITIONS = "must be a list of {field, operator, value | value_from}"
+POLICY_CONDITION = "must be a mapping {field, operator, value | value_from}"
+POLICY_FIELD = "must be one of actor.id, actor.groups, actor.meta.<name>, resource, action, meta.key (got %r)"
+POLICY_OPERATOR = "must be one of %s"
+POLICY_VALUE_TWICE = "set only one of value and value_from"
+POLICY_VALUE_FROM = "must name a field like actor.meta.tenant (got %r)"
+POLICY_NO_VALUE = "operator %s needs value or value_from"
+POLICY_IN_LIST = "operator in needs a list"
+POLICY_REGEX = "must be a valid regular expression"
+POLICY_GLOB = "must be a Redis glob pattern string"
+POLICY_NO_USER = "no security.user named %r (use the AUTH name or the entry id)"
+# aclfile (ACL LOAD answers "ERR " + these; at startup they are a ConfigError)
+ACLFILE_NO_USER_KEYWORD = "%s:%d should start with user keyword followed by the username. "
+ACLFILE_DUPLICATE = "WARNING: Duplicate user '%s' found on line %d. "
+ACLFILE_REGISTRY_USER = "%s:%d: user '%s' is defined in the registry and cannot be redefined here. "
+ACLFILE_BAD_RULE = "%s:%d: Error in applying operation '%s': %s. "
+ACLFILE_NO_CHANGE = "WARNING: ACL errors detected, no change to the previously active ACL rules was performed"
+ACLFILE_OPEN = "Error loading ACLs, opening file '%s': %s"
+ACLFILE_MISSING = "No such file or directory"
+ACLFILE_UNREADABLE = "cannot read aclfile: %s"
+# the ACL command family (respd.commands.acl), over the security package
+ACL_NO_ACLFILE = ("ERR This Redis instance is not configured to use an ACL file. You may want to specify users via "
+                  "the ACL SETUSER command, and set aclfile in the server section of the registry to use ACL "
+                  "SAVE/LOAD.")
+ACL_UNKNOWN_CATEGORY = b"ERR Unknown category '%s'"
+ACL_NO_SUCH_USER = b"ERR User '%s' not found"
+ACL_NO_SUCH_COMMAND = b"ERR Command '%s' not found"
+ACL_LOG_ARGS = "ERR unknown subcommand or wrong number of arguments for 'LOG'. Try ACL HELP."
+ACL_LOG_NEGATIVE = "ERR value is out of range, must be positive"
+ACL_USERNAME_CHARS = "ERR Usernames can't contain spaces or null characters"
+ACL_SETUSER_MODIFIER = b"ERR Error in ACL SETUSER modifier '%s': %s"
+ACL_DELETE_DEFAULT = "ERR The 'default' user cannot be removed"
+ACL_SAVE_FAILED = "ERR There was an error trying to save the ACLs. Please check the server logs for more information"
+ACL_GENPASS_BITS = ("ERR ACL GENPASS argument must be the number of bits for the output password, a positive number "
+                    "up to 4096")
+
 
 # ---- texts of respd/net/, respd/server.py, startup and the pipeline
 # (keep this line: section anchor)

@@ -32,6 +32,7 @@ from .app import App
 from .connection import Poller, RawTransport, clients_cron, handle
 from .errors import MAX_CLIENTS
 from .registry import Registry, build_stores
+from .security.loading import configure_security
 
 log = logging.getLogger("respd.server")
 
@@ -45,7 +46,6 @@ def make_app(reg: Registry, overrides: Optional[dict] = None) -> App:
     settings.update({k: v for k, v in (overrides or {}).items() if v is not None})
     stores, databases = build_stores(reg)
     app = App(stores, databases, settings, tuple(reg.files))
-    from .security import configure_security
     configure_security(app, reg)
     return app
 

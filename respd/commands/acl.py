@@ -1,21 +1,21 @@
-"""ACL commands: the Redis 7 surface over ``respd.auth`` users and the ``respd.acl`` engine (SPEC §8).
+"""ACL commands: the Redis 7 surface over ``respd.security`` (SPEC §8).
 
 WHOAMI, USERS, LIST, GETUSER, CAT, DRYRUN, LOG [n|RESET], SETUSER, DELUSER, SAVE, LOAD, GENPASS, HELP. Runtime
-users (SETUSER) and registry users share one table; SETUSER rules are applied to a copy so a bad rule changes
-nothing, and live connections of a changed user get its new permissions at once. DELUSER closes the deleted
-user's connections; ``off`` keeps them (as Redis).
+users (SETUSER) and registry users share one table (``app.auth.users``); SETUSER rules are applied to a copy so a
+bad rule changes nothing, and live connections of a changed user get its new permissions at once
+(``app.security``). DELUSER closes the deleted user's connections; ``off`` keeps them (as Redis).
 """
 from __future__ import annotations
 
+import logging
 import os
-import time
-import weakref
-from collections import deque
-from typing import Optional
 
 from .. import errors
 from ..errors import CommandError
-from ..replies import OK, Double, Map, SetReply, Simple
+from ..replies import OK, Err, Map, SetReply, Simple
+# module imports (not names): with the catalogue loaded by commands/__init__, a security module may be the one
+# importing this family, half initialised
+from ..security import engine, loading, rules
 from .args import try_int
 from .spec import COMMANDS, command, container
 
@@ -24,8 +24,7 @@ container("ACL", -2, ("sentinel",), ("slow",), "server", "A container for Access
 _A = ("noscript", "loading", "stale")
 _ADMIN = ("admin",) + _A
 _ADMIN_CATS = ("admin", "slow", "dangerous")
-NO_ACLFILE = ("ERR This Redis instance is not configured to use an ACL file. You may want to specify users via the "
-              "ACL SETUSER command, and set aclfile in the server section of the registry to use ACL SAVE/LOAD.")
+log = logging.getLogger("respd.acl")
 
 
 def _users(sess) -> dict:
@@ -52,15 +51,8 @@ def acl_users(sess, argv):
 
 
 def describe(user) -> bytes:
-    from ..auth import describe_user
-    _ensure_rules(user)
-    return describe_user(user)
-
-
-def _ensure_rules(user) -> None:
-    if user.rules is None:
-        from ..auth import RuleSet
-        user.rules = RuleSet.commands_only() if user.policy_mode else RuleSet.allow_all()
+    rules.ensure_rules(user)
+    return rules.describe_user(user)
 
 
 @command("LIST", 2, _ADMIN, (), _ADMIN_CATS, "server", "Dumps the effective rules in ACL file format.",
@@ -75,7 +67,7 @@ def acl_getuser(sess, argv):
     user = _users(sess).get(_name(argv[2]))
     if user is None:
         return None
-    _ensure_rules(user)
+    rules.ensure_rules(user)
     flags = [b"on" if user.enabled else b"off"]
     if user.nopass:
         flags.append(b"nopass")
@@ -95,14 +87,13 @@ def acl_getuser(sess, argv):
 @command("CAT", -2, _A, (), ("slow",), "server", "Lists the ACL categories, or the commands inside a category.",
          since="6.0.0", parent="ACL")
 def acl_cat(sess, argv):
-    from ..auth import CATEGORIES
     if len(argv) > 3:
         raise CommandError(errors.wrong_arity("acl|cat"))
     if len(argv) == 2:
-        return [c.encode() for c in CATEGORIES]
+        return [c.encode() for c in rules.CATEGORIES]
     cat = argv[2].lower().decode("latin-1")
-    if cat not in CATEGORIES:
-        raise CommandError(b"ERR Unknown category '" + argv[2][:128] + b"'")
+    if cat not in rules.CATEGORIES:
+        raise CommandError(errors.ACL_UNKNOWN_CATEGORY % argv[2][:128])
     out = []
     for c in COMMANDS.values():
         if cat in c.categories:
@@ -111,135 +102,55 @@ def acl_cat(sess, argv):
     return out
 
 
-def _dryrun(user, app, store, cmd, argv: list) -> Optional[bytes]:
-    """ACL DRYRUN: None if the user could run argv, else Redis' explanation text."""
-    perms = user.permissions
-    if perms is None:
-        return None
-    from ..acl import DENIED_KEY
-    r = perms.evaluate(app, store.id if store is not None else "", cmd, argv)
-    if r is None:
-        return None
-    if r[0] == DENIED_KEY:
-        return b"This user has no permissions to access the '" + r[2] + b"' key"
-    return ("This user has no permissions to run the '%s' command" % r[2]).encode()
-
-
 @command("DRYRUN", -4, _ADMIN, (), _ADMIN_CATS, "server", "Simulates the execution of a command by a user, without "
          "executing the command.", since="7.0.0", parent="ACL")
 def acl_dryrun(sess, argv):
-    from ..dispatch import lookup
-    from ..replies import Err
+    from ..dispatch import lookup  # late: dispatch imports the catalogue (until lookup lives in the command table)
     user = _users(sess).get(_name(argv[2]))
     if user is None:
-        raise CommandError(b"ERR User '" + argv[2][:128] + b"' not found")
+        raise CommandError(errors.ACL_NO_SUCH_USER % argv[2][:128])
     inner = argv[3:]
     if COMMANDS.get(inner[0].lower()) is None:
-        raise CommandError(b"ERR Command '" + inner[0][:128] + b"' not found")
+        raise CommandError(errors.ACL_NO_SUCH_COMMAND % inner[0][:128])
     cmd = lookup(inner)
     if isinstance(cmd, Err):
         if cmd.text.startswith(b"ERR unknown subcommand"):
-            raise CommandError(b"ERR Command '" + inner[0][:128] + b"|" + inner[1][:128] + b"' not found")
+            raise CommandError(errors.ACL_NO_SUCH_COMMAND % (inner[0][:128] + b"|" + inner[1][:128]))
         return cmd
-    text = _dryrun(user, sess.app, sess.store, cmd, inner)
+    text = engine.dryrun(user, sess.app, sess.store, cmd, inner)
     return OK if text is None else text
-
-
-# ------------------------------------------------------------------------------------------------- ACL LOG
-class AclLog:
-    """Redis' ACL LOG: recent denials, similar ones (same reason/context/object/user within 60 s of the entry's last
-    event, among the 10 newest entries) merged into one entry with a count. As in Redis 7.0, a merge moves the
-    entry's time to the new event: ``age-seconds`` is the time since its last event, so an entry kept alive by a
-    steady stream of failed AUTHs stays one entry with a growing count."""
-
-    def __init__(self, max_len: int = 128):
-        self.entries: deque = deque()
-        self.max_len = max_len
-        self.executing = weakref.WeakSet()   # sessions running an EXEC's queue (transactions.exec_)
-
-    def add(self, reason: str, obj: bytes, username: str, sess=None) -> None:
-        now = time.time()
-        # Redis' context: "multi" for a command refused while queued in MULTI or re-checked (or AUTH failing) in EXEC
-        in_multi = sess is not None and (getattr(sess, "multi", None) is not None or sess in self.executing)
-        context = "multi" if in_multi else "toplevel"
-        info = b""
-        if sess is not None:
-            from .connection import client_line
-            try:
-                info = client_line(sess, now).rstrip(b"\n")
-            except Exception:  # a half-initialised session must never break a denial
-                info = b""
-        for e in list(self.entries)[:10]:
-            if e["reason"] == reason and e["context"] == context and e["object"] == obj \
-                    and e["username"] == username and now - e["updated"] < 60:
-                e["count"] += 1
-                e["updated"] = now
-                e["client-info"] = info
-                return
-        self.entries.appendleft({"count": 1, "reason": reason, "context": context, "object": obj,
-                                 "username": username, "created": now, "updated": now, "client-info": info})
-        while len(self.entries) > self.max_len:
-            self.entries.pop()
-
-    def reset(self) -> None:
-        self.entries.clear()
-
-    def reply(self, count: Optional[int] = None) -> list:
-        now = time.time()
-        out = []
-        for e in list(self.entries)[:count if count is not None else len(self.entries)]:
-            out.append(Map([(b"count", e["count"]), (b"reason", e["reason"].encode()),
-                            (b"context", e["context"].encode()), (b"object", e["object"]),
-                            (b"username", e["username"].encode()),
-                            (b"age-seconds", Double(round(now - e["updated"], 3))),
-                            (b"client-info", e["client-info"])]))
-        return out
 
 
 @command("LOG", -2, _ADMIN, (), _ADMIN_CATS, "server", "Lists recent security events generated due to ACL rules.",
          since="6.0.0", parent="ACL")
 def acl_log(sess, argv):
-    acl = sess.app.acl
+    security = sess.app.security
     if len(argv) > 3:
-        raise CommandError("ERR unknown subcommand or wrong number of arguments for 'LOG'. Try ACL HELP.")
+        raise CommandError(errors.ACL_LOG_ARGS)
     if len(argv) == 3:
         if argv[2].upper() == b"RESET":
-            acl.log.reset()
+            security.log.reset()
             return OK
         n = try_int(argv[2])
         if n is None:
             raise CommandError(errors.NOT_INTEGER)
         if n < 0:
-            raise CommandError("ERR value is out of range, must be positive")
-        return acl.log.reply(n)
-    return acl.log.reply()
+            raise CommandError(errors.ACL_LOG_NEGATIVE)
+        return security.log.reply(n)
+    return security.log.reply()
 
 
 @command("SETUSER", -3, _ADMIN, (), _ADMIN_CATS, "server", "Creates and modifies an ACL user and its rules.",
          since="6.0.0", parent="ACL")
 def acl_setuser(sess, argv):
-    from ..auth import RuleError, RuleSet, apply_user_rules
-    from ..auth import User
     raw = argv[2]
     if b" " in raw or b"\0" in raw:
-        raise CommandError("ERR Usernames can't contain spaces or null characters")
-    name = _name(raw)
-    users = _users(sess)
-    existing = users.get(name)
-    if existing is not None:
-        _ensure_rules(existing)
-        user = existing.copy()
-    else:
-        user = User(name, enabled=False, nopass=False, rules=RuleSet(), origin="runtime")
+        raise CommandError(errors.ACL_USERNAME_CHARS)
     try:
-        apply_user_rules(user, argv[3:])
-    except RuleError as e:
+        sess.app.security.set_user(_name(raw), argv[3:])
+    except rules.RuleError as e:
         rule, reason = e.args
-        raise CommandError(b"ERR Error in ACL SETUSER modifier '" + rule + b"': " + reason.encode()) from None
-    if user.origin == "implicit":
-        user.origin = "runtime"
-    users[name] = user
-    sess.app.acl.refresh(user)
+        raise CommandError(errors.ACL_SETUSER_MODIFIER % (rule, reason.encode())) from None
     return OK
 
 
@@ -248,48 +159,40 @@ def acl_setuser(sess, argv):
 def acl_deluser(sess, argv):
     names = [_name(a) for a in argv[2:]]
     if "default" in names:
-        raise CommandError("ERR The 'default' user cannot be removed")
-    users = _users(sess)
+        raise CommandError(errors.ACL_DELETE_DEFAULT)
     deleted = 0
     for n in names:
-        if users.pop(n, None) is not None:
+        if sess.app.security.delete_user(n, current=sess):
             deleted += 1
-            sess.app.acl.drop(n, current=sess)
     return deleted
 
 
 def _aclfile(sess) -> str:
     path = sess.app.settings.get("aclfile")
     if not path:
-        raise CommandError(NO_ACLFILE)
+        raise CommandError(errors.ACL_NO_ACLFILE)
     return path
 
 
 @command("SAVE", 2, _ADMIN, (), _ADMIN_CATS, "server", "Saves the effective ACL rules in the configured ACL file.",
          since="6.0.0", parent="ACL")
 def acl_save(sess, argv):
-    from ..security import save_aclfile
     path = _aclfile(sess)
-    for u in _users(sess).values():
-        _ensure_rules(u)
     try:
-        save_aclfile(sess.app, path)
+        loading.save_aclfile(sess.app, path)
     except OSError as e:
-        import logging
-        logging.getLogger("respd.acl").error("ACL SAVE to %s failed: %s", path, e)
-        raise CommandError("ERR There was an error trying to save the ACLs. Please check the server logs for more "
-                           "information") from None
+        log.error("ACL SAVE to %s failed: %s", path, e)
+        raise CommandError(errors.ACL_SAVE_FAILED) from None
     return OK
 
 
 @command("LOAD", 2, _ADMIN, (), _ADMIN_CATS, "server", "Reloads the rules from the configured ACL file.",
          since="6.0.0", parent="ACL")
 def acl_load(sess, argv):
-    from ..security import AclFileError, load_aclfile
     path = _aclfile(sess)
     try:
-        load_aclfile(sess.app, path, current=sess)
-    except AclFileError as e:
+        loading.load_aclfile(sess.app, path, current=sess)
+    except loading.AclFileError as e:
         raise CommandError("ERR " + str(e)) from None
     return OK
 
@@ -303,8 +206,7 @@ def acl_genpass(sess, argv):
     if len(argv) == 3:
         bits = try_int(argv[2])
         if bits is None or bits <= 0 or bits > 4096:
-            raise CommandError("ERR ACL GENPASS argument must be the number of bits for the output password, a "
-                               "positive number up to 4096")
+            raise CommandError(errors.ACL_GENPASS_BITS)
     chars = (bits + 3) // 4
     return os.urandom((chars + 1) // 2).hex()[:chars].encode()
 

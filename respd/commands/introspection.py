@@ -88,11 +88,11 @@ def memory_usage(sess, argv):
 
 def _visible(sess, store) -> bool:
     """Whether the session's user may see this store (the rule of SELECT)."""
-    acl = sess.app.acl
-    if acl is None or sess.acl is None:
+    security = sess.app.security
+    if security is None or sess.permissions is None:
         return True
     try:
-        acl.check_store(sess, store.id)
+        security.check_store(sess, store.id)
     except CommandError:
         return False
     return True

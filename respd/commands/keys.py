@@ -167,8 +167,8 @@ def type_(sess, argv):
          summary="Returns all key names that match a pattern.", complexity="O(N)")
 def keys(sess, argv):
     r = sess.store.keys(argv[1])
-    if sess.acl is not None:
-        return then(r, lambda ks_: sess.acl.filter_keys(sess, ks_))
+    if sess.permissions is not None:
+        return then(r, lambda ks_: sess.permissions.filter_keys(sess, ks_))
     return r
 
 
@@ -212,8 +212,8 @@ def scan(sess, argv):
 
     def fn(r):
         nxt, found = r
-        if sess.acl is not None:
-            found = sess.acl.filter_keys(sess, found)
+        if sess.permissions is not None:
+            found = sess.permissions.filter_keys(sess, found)
         return [b"%d" % nxt, found]
 
     return then(sess.store.scan(cursor, pattern, count, type_), fn)
@@ -223,8 +223,8 @@ def scan(sess, argv):
          summary="Returns a random key name from the database.")
 def randomkey(sess, argv):
     r = sess.store.randomkey()
-    if sess.acl is not None:
-        return then(r, lambda k: k if k is None or sess.acl.filter_keys(sess, [k]) else None)
+    if sess.permissions is not None:
+        return then(r, lambda k: k if k is None or sess.permissions.filter_keys(sess, [k]) else None)
     return r
 
 

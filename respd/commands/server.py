@@ -13,6 +13,7 @@ from backends.glob import compile_glob
 from .. import REDIS_VERSION, __version__, errors
 from ..errors import CommandError
 from ..replies import NO_REPLY, OK, Map, SetReply, Simple, Verbatim
+from ..security import rules  # CATEGORIES: Redis' category order
 from . import redis_config
 from .spec import COMMANDS, Command, command, container
 
@@ -74,12 +75,11 @@ def _key_spec_reply(k) -> Map:
 
 def _info(cmd: Command) -> list:
     """One COMMAND INFO entry: name, arity, flags, first/last/step, ACL categories, tips, key specs, subcommands."""
-    from ..auth import CATEGORIES  # Redis' category order (respd.auth imports the command table: import late)
     first, last, step = cmd.first_key()
     tips = _redis_meta()["tips"].get(cmd.name, ())
     return [cmd.name.encode(), cmd.info_arity if cmd.info_arity is not None else cmd.arity,
             _ordered(cmd.flags, _CMD_FLAG_ORDER), first, last, step,
-            SetReply([Simple("@" + c) for c in CATEGORIES if c in cmd.categories]),
+            SetReply([Simple("@" + c) for c in rules.CATEGORIES if c in cmd.categories]),
             SetReply([t.encode() for t in tips]), SetReply([_key_spec_reply(k) for k in cmd.keys]),
             [_info(s) for s in cmd.subcommands.values()] if cmd.subcommands else SetReply([])]
 
@@ -312,9 +312,9 @@ def _safe(name: str) -> str:
 
 def _visible_stores(sess):
     """(label, store) for INFO keyspace: the stores this user may SELECT and count (DBSIZE), as Redis shows each db."""
-    acl = sess.acl
+    perms = sess.permissions
     for label, store in sess.app.keyspace_stores():
-        if acl is None or acl.may_count(store.id):
+        if perms is None or perms.may_count(store.id):
             yield label, store
 
 

@@ -94,7 +94,7 @@ def exec_(sess, argv):
     sess.unwatch()
     from ..dispatch import run as run_unchecked  # late import: dispatch imports the command table
 
-    executing = sess.app.acl.log.executing if getattr(sess.app, "acl", None) is not None else set()
+    executing = sess.app.security.log.executing if getattr(sess.app, "security", None) is not None else set()
 
     def run(sess, cmd, a):
         if cmd.name == "monitor":  # Redis: an EXEC client expects one reply per command ("DENY BLOCKING")
@@ -104,8 +104,8 @@ def exec_(sess, argv):
         executing.add(sess)
         try:
             # permissions are checked again at EXEC, in case the user's rules changed after queueing (as Redis does)
-            if sess.acl is not None:
-                denied = sess.acl.check(sess, cmd, a)
+            if sess.permissions is not None:
+                denied = sess.permissions.check(sess, cmd, a)
                 if denied is not None:
                     return _rules_changed(denied)
             return run_unchecked(sess, cmd, a)

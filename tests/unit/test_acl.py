@@ -11,10 +11,11 @@ import types
 import pytest
 import yaml
 
-from respd import acl, auth, errors
+from respd import errors
 from respd.dispatch import execute
 from respd.registry import ConfigError, load
 from respd.replies import encode
+from respd.security import engine, model
 from respd.server import make_app
 
 NOPERM_KEY = b"-" + errors.NOPERM_KEY.encode() + b"\r\n"
@@ -120,10 +121,10 @@ def encode_list(reply: bytes) -> list:
     ("+client|setname|x", "Allowing first-arg of a subcommand is not supported"),
     ("%X~k", "Syntax error"),
     ("%~k", "Syntax error"),
-    ("#abc", auth.E_BAD_HASH),
-    ("#" + "A" * 64, auth.E_BAD_HASH),
-    ("!" + "a" * 64, auth.E_NO_PASSWORD),
-    ("<nope", auth.E_NO_PASSWORD),
+    ("#abc", errors.ACL_BAD_HASH),
+    ("#" + "A" * 64, errors.ACL_BAD_HASH),
+    ("!" + "a" * 64, errors.ACL_NO_SUCH_PASSWORD),
+    ("<nope", errors.ACL_NO_SUCH_PASSWORD),
     ("(~a +nosuch)", "Unknown command or category name in ACL"),
 ])
 def test_setuser_errors_change_nothing(admin, rule, reason):
@@ -193,11 +194,11 @@ def redis_user(app, admin, name, *rules):
 
 
 def test_allow_all_users_have_no_permission_object(app, admin):
-    assert admin.acl is None
+    assert admin.permissions is None
     s = redis_user(app, admin, "all", "~*", "+@all")
-    assert s.acl is None
+    assert s.permissions is None
     s2 = redis_user(app, admin, "almost", "~*", "+@all", "-get")
-    assert s2.acl is not None
+    assert s2.permissions is not None
 
 
 def test_command_then_key_permission(app, admin):
@@ -368,7 +369,7 @@ def test_unauthenticated_when_users_are_configured(tmp_path):
     s = session(app)
     assert run(s, "PING") == b"-NOAUTH Authentication required.\r\n"
     assert run(s, "AUTH u nope").startswith(b"-WRONGPASS")
-    assert run(s, "AUTH u pw") == b"+OK\r\n" and s.acl is None  # allow-all policy: the fast path
+    assert run(s, "AUTH u pw") == b"+OK\r\n" and s.permissions is None  # allow-all policy: the fast path
 
 
 def test_admin_policy_and_deny_over_allow(tmp_path):
@@ -411,7 +412,7 @@ def test_store_level_policies(tmp_path):
     assert run(s, "MOVE k 2") == NOPERM_KEY
     assert run(s, "COPY k k2 DB 2") == NOPERM_KEY
     assert run(s, "COPY k k2") == b":1\r\n"
-    assert admin.acl is None  # default: disabled, but the session predates nothing: it is unauthenticated
+    assert admin.permissions is None  # default: disabled, but the session predates nothing: it is unauthenticated
     assert run(admin, "GET k") == b"-NOAUTH Authentication required.\r\n"
 
 
@@ -572,7 +573,7 @@ def test_decisions_are_cached_per_store_and_command(tmp_path):
                                                           "value": "a*"}]),
                            policy("s", ["store.get"], ["t:db0"], users=["u"])])
     s = session(app, "u")
-    sel = s.acl.sels[0]
+    sel = s.permissions.sels[0]
     for _ in range(3):
         assert run(s, "GET a1") == b"$-1\r\n"
         assert run(s, "GET b1") == NOPERM_KEY
@@ -596,7 +597,17 @@ def test_glob_patterns_in_key_rules(app, admin, pattern, key, match):
 
 def test_spec_actions_come_from_key_flags():
     from respd.commands.spec import COMMANDS
-    assert acl.spec_actions(COMMANDS[b"get"].keys[0].flags) == (acl.KEY_GET,)
-    assert acl.spec_actions(COMMANDS[b"incr"].keys[0].flags) == (acl.KEY_GET, acl.KEY_SET)
-    assert acl.spec_actions(COMMANDS[b"del"].keys[0].flags) == (acl.KEY_DELETE,)
-    assert acl.spec_actions(COMMANDS[b"exists"].keys[0].flags) == (acl.KEY_HAS,)
+    assert engine.spec_actions(COMMANDS[b"get"].keys[0].flags) == (model.KEY_GET,)
+    assert engine.spec_actions(COMMANDS[b"incr"].keys[0].flags) == (model.KEY_GET, model.KEY_SET)
+    assert engine.spec_actions(COMMANDS[b"del"].keys[0].flags) == (model.KEY_DELETE,)
+    assert engine.spec_actions(COMMANDS[b"exists"].keys[0].flags) == (model.KEY_HAS,)
+
+
+def test_acl_log_arguments_and_save_failure_texts(tmp_path):
+    """Redis 7.0's texts for ACL LOG with too many arguments and for an ACL SAVE that cannot write its file."""
+    app = build(tmp_path, server={"aclfile": str(tmp_path / "no-such-dir" / "users.acl")})
+    s = session(app)
+    assert run(s, "ACL LOG 1 2") == \
+        b"-ERR unknown subcommand or wrong number of arguments for 'LOG'. Try ACL HELP.\r\n"
+    assert run(s, "ACL SAVE") == (b"-ERR There was an error trying to save the ACLs. Please check the server logs for "
+                                  b"more information\r\n")

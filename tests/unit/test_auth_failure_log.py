@@ -1,9 +1,9 @@
-"""respd.auth.FailureLog without I/O: a fake clock and a captured logger (issue 11, item 8)."""
+"""respd.security.users.FailureLog without I/O: a fake clock and a captured logger (issue 11, item 8)."""
 from __future__ import annotations
 
 import logging
 
-from respd.auth import FailureLog
+from respd.security.users import FailureLog
 
 
 class _Clock:
@@ -78,11 +78,11 @@ def test_user_names_are_quoted_and_cut(caplog):
 def test_acl_log_entry_age_is_since_its_last_event(monkeypatch):
     """Redis 7.0 moves a merged ACL LOG entry's time to the newest event (addACLLogEntry: match->ctime =
     le->ctime): a steady guesser keeps one entry whose count grows and whose age-seconds stays small."""
-    import respd.commands.acl as acl_commands
+    from respd.security import runtime
     from respd.replies import encode
     now = [1000.0]
-    monkeypatch.setattr(acl_commands.time, "time", lambda: now[0])
-    log = acl_commands.AclLog()
+    monkeypatch.setattr(runtime.time, "time", lambda: now[0])
+    log = runtime.AclLog()
     for _ in range(4):            # every 50 s: each event within 60 s of the previous one
         log.add("auth", b"AUTH", "default")
         now[0] += 50

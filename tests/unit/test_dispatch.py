@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from respd.auth import sha256_hex
+from respd.security.model import sha256_hex
 from tests.unit.command_cases import NULL, OK, arity, err
 
 NOAUTH = err("NOAUTH Authentication required.")

@@ -227,7 +227,7 @@ def test_hostile_patterns_answer(name, pattern, key, expected):
 
 
 def test_translate_is_joinable_and_bounded():
-    """acl.py joins several globs' translations with ``|`` into one regex."""
+    """security/engine.py joins several globs' translations with ``|`` into one regex."""
     import re
     rx = re.compile(b"|".join(translate(p) for p in (b"a*" * 32 + b"b", b"user:*", b"x?z")))
     assert rx.match(b"user:1") and rx.match(b"xyz") and not rx.match(b"a" * 75)

@@ -1,65 +1,51 @@
-"""Permissions: one engine for Redis ACL rules and registry policies (pure: no I/O, no trio).
+"""Compiling a user into ``Permissions``, and the checks dispatch runs per request (pure: no I/O, no trio).
 
-Every user compiles to a ``Permissions`` object (``user.permissions``, assigned to ``session.acl`` at login; ``None``
-for users that may do everything, so dispatch pays nothing for them). It answers ``check(sess, cmd, argv)`` with
-``None`` or the ``-NOPERM`` reply Redis 7 gives for the same case, ``check_store`` for SELECT, ``filter_keys`` for
-KEYS/SCAN/RANDOMKEY and ``evaluate`` for ACL DRYRUN.
+Every user compiles to a ``Permissions`` object (``compile_user``; kept in ``user.permissions`` and given to a
+session at login as ``sess.permissions``; ``None`` for users that may do everything, so dispatch pays nothing for
+them). It answers ``check(sess, cmd, argv)`` with ``None`` or the ``-NOPERM`` reply Redis 7 gives for the same case
+(counted, and logged in ACL LOG through ``app.security``), ``check_store`` for SELECT, ``may_count`` for INFO
+keyspace, ``filter_keys`` for KEYS/SCAN/RANDOMKEY and ``evaluate`` for ACL DRYRUN (``dryrun``).
 
-Where the parts live: the Redis rule language (``RuleSet``, SETUSER parsing, ACL LIST text) is in ``respd.auth``
-with the users it defines; registry users, policy validation and conditions in ``respd.security``; the ACL
-commands (and ACL LOG) in ``respd.commands.acl``. This module compiles and decides.
-
-Two sources, one model. A permission set (a Redis *selector*) is a command gate plus a list of statements
-``(effect, actions, resources, conditions)``:
+Two sources, one model (``respd.security.model``). A permission set (a Redis *selector*) is a command gate plus a
+list of statements ``(effect, actions, resources, conditions)``:
 
 * **Redis rules** (ACL SETUSER, the aclfile, a registry user's ``rules:``) give the command gate (``+@all``,
   ``-flushall``, ``+client|getname``...) and compile key patterns to allow statements: ``~p`` grants every
   ``store.key.*`` action on keys matching ``p``, ``%R~p`` grants ``store.key.get``/``has``, ``%W~p`` grants
-  ``store.key.set``/``delete``/``has``. Users defined only by Redis rules are also granted every store-level action
-  below, on every store: they behave exactly as on Redis (KEYS/SCAN/DBSIZE unfiltered, SELECT any store).
+  ``store.key.set``/``delete``/``has``. Users defined only by Redis rules are also granted every store-level action,
+  on every store: they behave exactly as on Redis (KEYS/SCAN/DBSIZE unfiltered, SELECT any store).
 * **Registry policies** (``kind: security.policy``) add statements; a registry user is in *policy mode*: it may do
   only what its policies allow (a user without policies can do nothing with data), and KEYS/SCAN/RANDOMKEY only show
   keys it may ``store.key.get``.
-
-Actions (``ACTIONS``): ``store.get`` (SELECT a store, and use the store the connection is on: without it every
-command touching that store is denied until SELECT of a permitted one), ``store.key.get|set|delete|has`` (derived
-from each key spec's flags: ACCESS → get, INSERT/UPDATE → set, DELETE → delete, none → has), ``store.keys.list``
-(KEYS, SCAN, RANDOMKEY), ``store.keys.count`` (DBSIZE), ``store.flush`` (FLUSHDB on the store, FLUSHALL on every
-store) and ``server.admin`` (commands of the ``@admin`` category and SWAPDB; the resource is the command name, e.g.
-``config|set``). Resources are store ids (``app:cache``) or fnmatch patterns (``app:*``, ``*``).
 
 Evaluation (``_Sel.decide``): any matching deny wins; else any matching allow; else denied. Conditions on actor
 fields are settled when the user is compiled, those on ``resource``/``action`` once per (store, action), and only
 ``meta.key`` conditions run per key, so per command the cost is one dict lookup plus, for key-dependent rules, one
 predicate per key. Decisions and per-(store, command) plans are cached on the compiled object, which is rebuilt
-whenever the user changes.
+whenever the user changes (``respd.security.runtime``).
 """
 from __future__ import annotations
 
-import fnmatch
 import re
 from typing import Any, Optional
 
 from backends.glob import LONG_PATTERN, translate
 
-from . import errors
-from .auth import RuleSet, _all_names, describe_user
-from .commands.spec import ACCESS, DELETE, INSERT, UPDATE
-from .errors import CommandError
-from .replies import Err
+from .. import errors
+from ..commands.args import try_int
+from ..commands.spec import ACCESS, DELETE, INSERT, UPDATE
+from ..errors import CommandError
+from ..replies import Err
+from .model import (ADMIN, FLUSH, KEY_ACTIONS, KEY_DELETE, KEY_GET, KEY_HAS, KEY_SET, KEYS_COUNT, KEYS_LIST,
+                    STORE_GET, Condition, Statement)
+from .rules import RuleSet, all_command_names, ensure_rules
 
-# ----------------------------------------------------------------------------------------------------- actions
-STORE_GET = "store.get"
-KEY_GET, KEY_SET, KEY_DELETE, KEY_HAS = "store.key.get", "store.key.set", "store.key.delete", "store.key.has"
-KEYS_LIST, KEYS_COUNT, FLUSH, ADMIN = "store.keys.list", "store.keys.count", "store.flush", "server.admin"
-ACTIONS = (STORE_GET, KEY_GET, KEY_SET, KEY_DELETE, KEY_HAS, KEYS_LIST, KEYS_COUNT, FLUSH, ADMIN)
-KEY_ACTIONS = (KEY_GET, KEY_SET, KEY_DELETE, KEY_HAS)
 _STORE_LEVEL = {"keys": KEYS_LIST, "scan": KEYS_LIST, "randomkey": KEYS_LIST, "dbsize": KEYS_COUNT,
                 "flushdb": FLUSH, "flushall": FLUSH}
 
 
 def spec_actions(flags: tuple) -> tuple:
-    """The policy actions a key spec's access flags require (the single source: spec.py's flags)."""
+    """The policy actions a key spec's access flags require (the single source: the command table's key specs)."""
     acts = []
     if ACCESS in flags:
         acts.append(KEY_GET)
@@ -80,50 +66,21 @@ def command_action(cmd) -> Optional[str]:
     return None
 
 
-# ============================================================================================ policy statements
-class Statement:
-    """One allow/deny rule: actions × resources × conditions (a registry policy or a compiled Redis rule)."""
-
-    __slots__ = ("allow", "actions", "resources", "conditions", "source")
-
-    def __init__(self, allow: bool, actions, resources, conditions=(), source: str = ""):
-        self.allow = allow
-        self.actions = tuple(actions)
-        self.resources = tuple(resources)
-        self.conditions = tuple(conditions)
-        self.source = source
-
-    def matches(self, action: str, resource: str) -> bool:
-        return (any(p == "*" or p == action or fnmatch.fnmatchcase(action, p) for p in self.actions)
-                and any(p == "*" or p == resource or fnmatch.fnmatchcase(resource, p) for p in self.resources))
-
-    def for_actor(self, actor) -> Optional["Statement"]:
-        """This statement with actor conditions settled: None if they fail, else one with the rest."""
-        rest = []
-        for c in self.conditions:
-            if c.phase == 0:
-                if not c.test(actor, None, None, None):
-                    return None
-            else:
-                rest.append(c)
-        return Statement(self.allow, self.actions, self.resources, rest, self.source)
-
 def redis_statements(rs: RuleSet, store_level: bool) -> list:
     """Compile a Redis selector's key patterns (and, for pure Redis users, the store-level grants) to statements."""
-    from .security import Condition
     out = []
     if store_level:
-        out.append(Statement(True, (STORE_GET, KEYS_LIST, KEYS_COUNT, FLUSH, ADMIN), ("*",), (), "redis"))
+        out.append(Statement(True, (STORE_GET, KEYS_LIST, KEYS_COUNT, FLUSH, ADMIN), ("*",)))
     if rs.allkeys:
-        out.append(Statement(True, KEY_ACTIONS, ("*",), (), "~*"))
+        out.append(Statement(True, KEY_ACTIONS, ("*",)))
         return out
     grants = {"RW": KEY_ACTIONS, "R": (KEY_GET, KEY_HAS), "W": (KEY_SET, KEY_DELETE, KEY_HAS)}
     for flags, pat in rs.patterns:
         acts = grants[flags]
         if pat == b"*":
-            out.append(Statement(True, acts, ("*",), (), "%" + flags + "~*"))
+            out.append(Statement(True, acts, ("*",)))
         else:
-            out.append(Statement(True, acts, ("*",), (Condition("meta.key", "glob", pat),), "~"))
+            out.append(Statement(True, acts, ("*",), (Condition("meta.key", "glob", pat),)))
     return out
 
 
@@ -165,7 +122,7 @@ def _key_predicates(groups: list, actor, resource, action) -> list:
     if globs:
         if b"*" in globs:
             preds.insert(0, _always)
-        elif all(_prefix_only(g) for g in globs):  # "app:*": a startswith is 4x cheaper than a regex
+        elif all(_prefix_only(g) for g in globs):  # "app:*": a startswith is cheaper than a regex match
             prefixes = tuple(g[:-1] for g in globs)
             preds.insert(0, lambda key: key.startswith(prefixes))
         else:
@@ -184,13 +141,12 @@ def _always(key: bytes) -> bool:
 class _Plan:
     """What a command needs on a store, settled once: per key spec, the decisions to apply to its keys."""
 
-    __slots__ = ("checks", "firstargs", "cross", "inner")
+    __slots__ = ("checks", "firstargs", "cross")
 
-    def __init__(self, checks=(), firstargs=None, cross=False, inner=None):
+    def __init__(self, checks=(), firstargs=None, cross=False):
         self.checks = checks          # ((first, last, step, (decision...)), ...): False or a key predicate
         self.firstargs = firstargs    # allowed first arguments when the gate opens only for those
         self.cross = cross            # MOVE/COPY DB: also check the destination store
-        self.inner = inner
 
 
 class _Sel:
@@ -344,7 +300,6 @@ class _Sel:
 
 
 def _store_for(app, arg: bytes):
-    from .commands.args import try_int
     idx = try_int(arg)
     if idx is not None:
         return app.databases.get(idx)
@@ -352,7 +307,7 @@ def _store_for(app, arg: bytes):
 
 
 class Permissions:
-    """A user's compiled permissions: the object dispatch calls as ``sess.acl``."""
+    """A user's compiled permissions: the object dispatch calls as ``sess.permissions``."""
 
     def __init__(self, user, sels: list, filter_listing: bool, store_dependent: bool):
         self.user = user
@@ -425,35 +380,31 @@ class Permissions:
             return []
         return [k for k in keys if any(d(k) for d in decs)]
 
-    def describe(self) -> bytes:
-        return describe_user(self.user)
-
 
 def deny(sess, r) -> Err:
     """Count, log and word a denial (r = (kind, index, object))."""
     app = sess.app
     kind, _, obj = r
-    acl = getattr(app, "acl", None)
+    security = getattr(app, "security", None)
     if kind == DENIED_KEY:
         app.stat_denied_key += 1
-        if acl is not None:
-            acl.log.add("key", obj, sess.user, sess)
+        if security is not None:
+            security.log.add("key", obj, sess.user, sess)
         return Err(errors.NOPERM_KEY)
     app.stat_denied_cmd += 1
-    if acl is not None:
-        acl.log.add("command", obj.encode() if isinstance(obj, str) else obj, sess.user, sess)
+    if security is not None:
+        security.log.add("command", obj.encode() if isinstance(obj, str) else obj, sess.user, sess)
     return Err(errors.NOPERM_CMD.format(obj))
 
 
 def compile_user(user) -> Optional[Permissions]:
     """Build a user's Permissions, or None when the user may run everything on every key and store."""
-    if user.rules is None:
-        user.rules = RuleSet.commands_only() if user.policy_mode else RuleSet.allow_all()
+    ensure_rules(user)
     rulesets = [user.rules] + list(user.selectors)
     if not user.policy_mode and user.rules.unrestricted():
         return None
     sels = []
-    all_names = _all_names()
+    all_names = all_command_names()
     for i, rs in enumerate(rulesets):
         stmts = redis_statements(rs, store_level=not user.policy_mode)
         if user.policy_mode and i == 0:
@@ -470,60 +421,14 @@ def compile_user(user) -> Optional[Permissions]:
     return Permissions(user, sels, filter_listing=user.policy_mode, store_dependent=store_dependent)
 
 
-# ====================================================================================================== Acl
-class Acl:
-    """``app.acl``: the log, store checks for ``App.select``, and re-compiling users when they change."""
-
-    def __init__(self, app):
-        from .commands.acl import AclLog
-        self.app = app
-        self.log = AclLog()
-
-    def check_store(self, sess, store_id: str) -> None:
-        if sess.acl is not None:
-            sess.acl.check_store(sess, store_id)
-
-    def on_auth_failure(self, sess, username: str) -> None:
-        self.log.add("auth", b"AUTH", username, sess)
-
-    def refresh(self, user) -> None:
-        """Recompile a changed user and give live connections its new permissions (as Redis does)."""
-        user.permissions = compile_user(user)
-        # as Redis' authRequired(): connections still unauthenticated as "default" need no AUTH once it is open
-        opened = user.name == "default" and user.enabled and user.nopass
-        for sess in list(self.app.clients.values()):
-            if sess.user == user.name:
-                sess.acl = user.permissions
-                if opened:
-                    sess.authenticated = True
-
-    def set_requirepass(self, password: bytes) -> None:
-        """CONFIG SET requirepass: the default user's only password ("" = nopass), as Redis does."""
-        from .auth import sha256_hex
-        d = self.app.auth.users["default"].copy()
-        d.password_hashes = [sha256_hex(password)] if password else []
-        d.nopass = not password
-        self.app.auth.users["default"] = d
-        self.refresh(d)
-
-    def drop(self, name: str, current=None) -> None:
-        """A deleted user: close its connections (the current one after its reply)."""
-        for sess in list(self.app.clients.values()):
-            if sess.user == name:
-                if sess is current:
-                    sess.closing = True
-                else:
-                    self.app.kill_client(sess)
-
-
-def configure(app, reg) -> None:
-    """Called by ``security.configure_security``: attach policies to users, load the aclfile, compile everyone."""
-    from .security import attach_policies, load_aclfile
-    acl = Acl(app)
-    app.acl = acl
-    app.auth.on_failure = acl.on_auth_failure
-    attach_policies(app, reg)
-    if app.settings.get("aclfile"):
-        load_aclfile(app, app.settings["aclfile"], startup=True)
-    for user in app.auth.users.values():
-        user.permissions = compile_user(user)
+def dryrun(user, app, store, cmd, argv: list) -> Optional[bytes]:
+    """ACL DRYRUN: None if the user could run argv on ``store``, else Redis' explanation text."""
+    perms = user.permissions
+    if perms is None:
+        return None
+    r = perms.evaluate(app, store.id if store is not None else "", cmd, argv)
+    if r is None:
+        return None
+    if r[0] == DENIED_KEY:
+        return errors.ACL_DRYRUN_KEY % r[2]
+    return (errors.ACL_DRYRUN_COMMAND % r[2]).encode()
