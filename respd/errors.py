@@ -26,6 +26,10 @@ class SecurityClose(Exception):
     """An HTTP request (``POST``, ``Host:``) reached the port: close at once without any reply."""
 
 
+class StartupError(Exception):
+    """A problem that prevents the server from starting; str() is the one line shown to the user."""
+
+
 SYNTAX = "ERR syntax error"
 NOT_INTEGER = "ERR value is not an integer or out of range"
 NOT_FLOAT = "ERR value is not a valid float"

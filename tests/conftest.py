@@ -197,7 +197,7 @@ def make_store(store_kind, clock, request):
 
 @pytest.fixture
 async def app(make_store):
-    from respd.app import App
+    from respd.state import App
     stores = {}
     databases = {}
     for i in range(16):

@@ -9,33 +9,18 @@ import logging
 import resource
 import time
 import uuid
-from typing import Optional
 
 from . import errors, outbuf
 from .auth import Auth
-from .commands.args import try_int
-from .errors import CommandError
+from .errors import CommandError, StartupError
+from .protocol import string2ll
 from .session import Session
+from .units import parse_memory
 
 log = logging.getLogger("respd.server")
 #: descriptors kept for respd itself beyond one per client (listeners, epoll, logs, /proc reads): Redis'
 #: CONFIG_MIN_RESERVED_FDS; SQL pool connections are added on top (App.reserved_fds)
 RESERVED_FDS = 32
-
-MEMORY_UNITS = {b"": 1, b"b": 1, b"k": 1000, b"kb": 1024, b"m": 1000 ** 2, b"mb": 1024 ** 2, b"g": 1000 ** 3,
-                b"gb": 1024 ** 3}
-
-
-def parse_memory(value: bytes) -> Optional[int]:
-    """Redis memory values: digits with an optional unit (k, kb, m, mb, g, gb); None when invalid."""
-    v = value.strip().lower()
-    i = len(v)
-    while i and not v[i - 1:i].isdigit():
-        i -= 1
-    num, unit = v[:i], v[i:]
-    if not num.isdigit() or unit not in MEMORY_UNITS:
-        return None
-    return int(num) * MEMORY_UNITS[unit]
 
 
 def _nr_open() -> int:
@@ -169,7 +154,6 @@ class App:
                 log.info("Increased maximum number of open files to %d (it was originally set to %d).", need, before)
             return
         if limit <= reserve:
-            from .server import StartupError
             raise StartupError("Your current 'ulimit -n' of %d is not enough for the server to start. Please "
                                "increase your open file limit to at least %d." % (before, need))
         requested, self.maxclients = self.maxclients, limit - reserve
@@ -193,7 +177,7 @@ class App:
 
     def select(self, sess: Session, arg: bytes) -> None:
         """SELECT n (the store mapped to index n) or SELECT ns:name (a store by id)."""
-        index = try_int(arg)
+        index = string2ll(arg)
         if index is not None:
             store = self.store_for_index(index)
             if self.acl is not None:
@@ -241,6 +225,8 @@ class App:
         """Whether the process uses more than maxmemory (RSS, re-read at most every 100 ms)."""
         now = time.monotonic()
         if now - self._mem_checked > 0.1:
+            # not lazy for speed: state sits below commands. Becomes a top-level ``from .units import rss`` when
+            # h12-commands (which moves the RSS reading to respd.units) is merged.
             from .commands.server import _rss
             self._mem_over = _rss() > self.maxmemory
             self._mem_checked = now
@@ -326,7 +312,7 @@ class App:
                 fail("argument must be between 1048576 and 9223372036854775807 inclusive")
             return v
         if name in (b"maxclients", b"timeout"):
-            v = try_int(value)
+            v = string2ll(value)
             if v is None or v < (1 if name == b"maxclients" else 0):
                 fail("argument couldn't be parsed into an integer")
             if name == b"maxclients" and v > self.maxclients:
