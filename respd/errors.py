@@ -71,6 +71,16 @@ MONITOR_KEYSPACE = "ERR Replica can't interact with the keyspace"
 LFU_NOT_SELECTED = ("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when "
                     "switching between policies at runtime LRU and LFU data will take some time to adjust.")
 IDLETIME_NOT_TRACKED = "ERR respd does not track key access times, idle time not tracked."
+# the request reader's ProtocolError texts (respd.protocol): answered "-ERR Protocol error: <text>", then a close
+PROTO_TOO_BIG_INLINE = "too big inline request"
+PROTO_TOO_BIG_COUNT = "too big mbulk count string"
+PROTO_TOO_BIG_LENGTH = "too big bulk count string"
+PROTO_MULTIBULK_LENGTH = "invalid multibulk length"
+PROTO_UNAUTH_MULTIBULK = "unauthenticated multibulk length"
+PROTO_EXPECTED_DOLLAR = "expected '$', got '{}'"
+PROTO_BULK_LENGTH = "invalid bulk length"
+PROTO_UNAUTH_BULK = "unauthenticated bulk length"
+PROTO_UNBALANCED_QUOTES = "unbalanced quotes in request"
 
 
 # ---- texts of respd/commands/ (option parsing, families)

@@ -27,7 +27,7 @@ from . import outbuf
 from .units import parse_duration, parse_memory
 
 ID_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
-#: libyaml's safe loader when PyYAML was built with it (about 9x faster: a few ms of every start), else PyYAML's
+#: libyaml's safe loader when PyYAML was built with it (faster: bench/README.md, "Startup"), else PyYAML's
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 DEFAULT_CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "conf", "respd.yaml")
 
