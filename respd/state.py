@@ -154,8 +154,7 @@ class App:
                 log.info("Increased maximum number of open files to %d (it was originally set to %d).", need, before)
             return
         if limit <= reserve:
-            raise StartupError("Your current 'ulimit -n' of %d is not enough for the server to start. Please "
-                               "increase your open file limit to at least %d." % (before, need))
+            raise StartupError(errors.STARTUP_ULIMIT.format(before, need))
         requested, self.maxclients = self.maxclients, limit - reserve
         log.warning("You requested maxclients of %d requiring at least %d max file descriptors, but the maximum "
                     "open files is %d: maxclients has been reduced to %d to compensate for low ulimit. If you need "
@@ -189,7 +188,7 @@ class App:
             store_id = arg.decode("utf-8", "replace")
             store = self.stores.get(store_id)
             if store is None:
-                raise CommandError(b"ERR no such store '" + arg[:200] + b"'")
+                raise CommandError(errors.NO_SUCH_STORE % arg[:200])
             if self.acl is not None:
                 self.acl.check_store(sess, store.id)
             sess.store = store
@@ -273,10 +272,9 @@ class App:
         updates = []
         for name, value in pairs:
             if name not in params:
-                raise CommandError(b"ERR Unknown option or number of arguments for CONFIG SET - '" + name + b"'")
+                raise CommandError(errors.CONFIG_SET_UNKNOWN % name)
             if name in self._IMMUTABLE:
-                raise CommandError(b"ERR CONFIG SET failed (possibly related to argument '" + name
-                                   + b"') - can't set immutable config")
+                raise CommandError(errors.CONFIG_SET_FAILED % (name, errors.CONFIG_IMMUTABLE.encode()))
             updates.append((name, self._convert(name, value)))
         for name, value in updates:
             if name == b"maxmemory":
@@ -301,26 +299,24 @@ class App:
 
     def _convert(self, name: bytes, value: bytes):
         def fail(why: str):
-            raise CommandError(b"ERR CONFIG SET failed (possibly related to argument '" + name + b"') - "
-                               + why.encode())
+            raise CommandError(errors.CONFIG_SET_FAILED % (name, why.encode()))
 
         if name in (b"maxmemory", b"proto-max-bulk-len", b"client-query-buffer-limit"):
             v = parse_memory(value)
             if v is None:
-                fail("argument must be a memory value")
+                fail(errors.CONFIG_NOT_MEMORY)
             if name == b"proto-max-bulk-len" and v < 1024 * 1024:
-                fail("argument must be between 1048576 and 9223372036854775807 inclusive")
+                fail(errors.CONFIG_BULK_LEN_RANGE)
             return v
         if name in (b"maxclients", b"timeout"):
             v = string2ll(value)
             if v is None or v < (1 if name == b"maxclients" else 0):
-                fail("argument couldn't be parsed into an integer")
+                fail(errors.CONFIG_NOT_INTEGER)
             if name == b"maxclients" and v > self.maxclients:
                 reserve = self.reserved_fds()
                 limit, _ = raise_open_files_limit(v + reserve)
                 if limit < v + reserve:
-                    fail("The operating system is not able to handle the specified number of clients, try with %d"
-                         % (limit - reserve))
+                    fail(errors.CONFIG_MAXCLIENTS_OS.format(limit - reserve))
             return v
         if name == b"client-output-buffer-limit":
             try:
@@ -329,13 +325,13 @@ class App:
                 fail(str(e))
         if name == b"maxmemory-policy":
             if value.lower() != b"noeviction":
-                fail("respd stores never evict; only noeviction is supported")
+                fail(errors.CONFIG_NOEVICTION_ONLY)
             return value
         if name == b"loglevel":
             if value.lower() not in (b"debug", b"verbose", b"notice", b"warning", b"nothing"):
-                fail("argument(s) must be one of the following: debug, verbose, notice, warning, nothing")
+                fail(errors.CONFIG_LOGLEVEL)
             return value.lower()
         if name in (b"save", b"requirepass"):
             return value
-        fail("respd does not support changing this setting at runtime")
+        fail(errors.CONFIG_NOT_AT_RUNTIME)
 
