@@ -1,7 +1,7 @@
 """Users, policies and the ACL surface through real clients against a real ``python -m respd``.
 
 redis-py (sync, asyncio, RESP2/RESP3, username/password, redis:// URLs) and redis-cli (--user/--pass) see exactly
-the exceptions and texts Redis gives them. The policy table of ``tests/unit/test_acl_policy_table.py`` is replayed
+the exceptions and texts Redis gives them. The policy table of ``tests/unit/acl_cases.py`` is replayed
 over the network on memory stores and on SQL stores (PostgreSQL), and its Redis-rule part against a real
 redis-server, so the oracle itself is checked against Redis.
 """
@@ -20,7 +20,7 @@ from redis.retry import Retry
 
 from tests.helpers import RedisProcess, RespdProcess, encode_command, free_port
 from tests.pgserver import pg_server  # noqa: F401  (session fixture)
-from tests.unit.test_acl_policy_table import (CASES, RULE_USERS, SEED, registry_entries)
+from tests.unit.acl_cases import CASES, RULE_USERS, SEED, registry_entries
 
 NOPERM_KEY_TEXT = "this user has no permissions to access one of the keys used as arguments"
 
