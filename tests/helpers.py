@@ -3,7 +3,8 @@
 * ``RespdProcess`` / ``RedisProcess``: a real server process on a free loopback port (``start`` waits for PING).
 * ``RawClient``: a blocking socket that sends bytes and reads whole RESP replies back as raw bytes, for
   byte-for-byte comparisons (``reply_end`` knows every RESP2/RESP3 type, so pipelined replies split cleanly).
-* ``write_registry``: write a registry YAML file for ``respd --config``.
+* ``memory_registry`` / ``sql_registry`` / ``write_registry``: registry documents, and a YAML file of one for
+  ``respd --config``.
 * ``encode_command`` / ``split_command``: build multibulk requests from readable strings.
 * ``FakeClock``: replaces ``backends.base.clock`` so expiry is tested without sleeping.
 
@@ -341,6 +342,24 @@ def memory_registry(namespace: str = "t", stores: Optional[dict] = None, databas
     if srv:
         doc["server"] = srv
     return doc
+
+
+def sql_registry(dsn: str, table: str, pool_max: int = 4, **db_fields) -> dict:
+    """A registry document with a memory store ``app:cache`` (SELECT 0) and a SQL store ``app:persistent``
+    (SELECT 1) on ``table`` (created at start) of the PostgreSQL at ``dsn``; ``db_fields`` are extra fields of its
+    ``db.sql.postgres`` entry (``command_timeout="3s"``...)."""
+    return {
+        "version": "1.0",
+        "namespace": "app",
+        "server": {"databases": {0: "app:cache", 1: "app:persistent"}},
+        "entries": [
+            {"name": "cache", "kind": "store.memory"},
+            dict({"name": "postgres", "kind": "db.sql.postgres", "dsn": dsn, "pool": {"min": 1, "max": pool_max}},
+                 **db_fields),
+            {"name": "persistent", "kind": "store.sql", "database": "app:postgres", "table_name": table,
+             "create_table": True},
+        ],
+    }
 
 
 def write_registry(directory: Union[str, Path], name: str, doc: Union[dict, str]) -> Path:
