@@ -7,6 +7,7 @@
   ``respd --config``.
 * ``encode_command`` / ``split_command``: build multibulk requests from readable strings.
 * ``FakeClock``: replaces ``backends.base.clock`` so expiry is tested without sleeping.
+* ``require`` / ``IN_CI``: skip when a needed program is missing, fail instead under CI=true.
 
 Nothing here imports pytest fixtures; ``tests/conftest.py`` wraps these in fixtures.
 """
@@ -23,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Iterable, Optional, Sequence, Union
 
+import pytest
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +32,16 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DIR = REPO_ROOT.parent / "shared"
 
 Arg = Union[str, bytes, int]
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip when a needed program is missing; in CI (CI=true) that is a failure instead."""
+    if not condition:
+        if IN_CI:
+            pytest.fail("required in CI: " + reason)
+        pytest.skip(reason)
 
 
 # ------------------------------------------------------------------------------------------------ requests
