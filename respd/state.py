@@ -94,7 +94,6 @@ class App:
         self.poller = None         # connection.Poller serving the plain TCP clients, while serve() runs
         self.request_shutdown = None  # callable starting a graceful shutdown (SHUTDOWN), while serve() runs
         self.save = settings.get("save", "")
-        self.appendonly = "no"
         self.loglevel = settings.get("log_level", "notice")
 
     # ------------------------------------------------------------------------------------------ clients
