@@ -26,6 +26,10 @@ class SecurityClose(Exception):
     """An HTTP request (``POST``, ``Host:``) reached the port: close at once without any reply."""
 
 
+class StartupError(Exception):
+    """A problem that prevents the server from starting; str() is the one line shown to the user."""
+
+
 SYNTAX = "ERR syntax error"
 NOT_INTEGER = "ERR value is not an integer or out of range"
 NOT_FLOAT = "ERR value is not a valid float"
@@ -67,6 +71,32 @@ MONITOR_KEYSPACE = "ERR Replica can't interact with the keyspace"
 LFU_NOT_SELECTED = ("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when "
                     "switching between policies at runtime LRU and LFU data will take some time to adjust.")
 IDLETIME_NOT_TRACKED = "ERR respd does not track key access times, idle time not tracked."
+# CONFIG SET and SELECT by store id (respd.state): bytes templates, the name or id as the client sent it
+NO_SUCH_STORE = b"ERR no such store '%s'"
+CONFIG_SET_UNKNOWN = b"ERR Unknown option or number of arguments for CONFIG SET - '%s'"
+CONFIG_SET_FAILED = b"ERR CONFIG SET failed (possibly related to argument '%s') - %s"
+# ... the reasons CONFIG_SET_FAILED gives (after its " - ")
+CONFIG_IMMUTABLE = "can't set immutable config"
+CONFIG_NOT_MEMORY = "argument must be a memory value"
+CONFIG_BULK_LEN_RANGE = "argument must be between 1048576 and 9223372036854775807 inclusive"
+CONFIG_NOT_INTEGER = "argument couldn't be parsed into an integer"
+CONFIG_MAXCLIENTS_OS = "The operating system is not able to handle the specified number of clients, try with {}"
+CONFIG_NOEVICTION_ONLY = "respd stores never evict; only noeviction is supported"
+CONFIG_LOGLEVEL = "argument(s) must be one of the following: debug, verbose, notice, warning, nothing"
+CONFIG_NOT_AT_RUNTIME = "respd does not support changing this setting at runtime"
+# App.fit_open_files (a StartupError: shown to the user, respd does not start)
+STARTUP_ULIMIT = ("Your current 'ulimit -n' of {} is not enough for the server to start. Please increase your open "
+                  "file limit to at least {}.")
+# the request reader's ProtocolError texts (respd.protocol): answered "-ERR Protocol error: <text>", then a close
+PROTO_TOO_BIG_INLINE = "too big inline request"
+PROTO_TOO_BIG_COUNT = "too big mbulk count string"
+PROTO_TOO_BIG_LENGTH = "too big bulk count string"
+PROTO_MULTIBULK_LENGTH = "invalid multibulk length"
+PROTO_UNAUTH_MULTIBULK = "unauthenticated multibulk length"
+PROTO_EXPECTED_DOLLAR = "expected '$', got '{}'"
+PROTO_BULK_LENGTH = "invalid bulk length"
+PROTO_UNAUTH_BULK = "unauthenticated bulk length"
+PROTO_UNBALANCED_QUOTES = "unbalanced quotes in request"
 
 
 # ---- texts of respd/commands/ (option parsing, families)

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from .units import parse_memory
+
 #: class index -> the name Redis replies with; every accepted spelling maps to an index
 CLASS_NAMES = ("normal", "slave", "pubsub")
 _CLASSES = {b"normal": 0, b"slave": 1, b"replica": 1, b"pubsub": 2}
@@ -39,7 +41,6 @@ def parse(value: bytes, current: tuple = DEFAULTS) -> tuple:
 
     All or nothing, as Redis: ValueError carries Redis' text for the first problem; classes not named keep their
     limits; an empty value changes nothing."""
-    from .app import parse_memory  # (app imports this module)
     words = value.split()
     if len(words) % 4:
         raise ValueError(WRONG_COUNT)

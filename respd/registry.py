@@ -17,14 +17,17 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Callable, Optional
 
 import yaml
 
 from backends.memory import MemoryStore
 
+from . import outbuf
+from .units import parse_duration, parse_memory
+
 ID_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
-#: libyaml's safe loader when PyYAML was built with it (about 9x faster: a few ms of every start), else PyYAML's
+#: libyaml's safe loader when PyYAML was built with it (faster: bench/README.md, "Startup"), else PyYAML's
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 DEFAULT_CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "conf", "respd.yaml")
 
@@ -43,22 +46,6 @@ class ConfigError(Exception):
 
 
 # ------------------------------------------------------------------------------------------ value converters
-def parse_duration(value: Any) -> float:
-    """Seconds from 0, a number of seconds, or "500ms" / "30s" / "5m" / "1h" / "1d"."""
-    if isinstance(value, bool):
-        raise ValueError("must be a duration like \"30s\", \"5m\", \"1h\" or 0")
-    if isinstance(value, (int, float)):
-        if value < 0:
-            raise ValueError("must not be negative")
-        return float(value)
-    if isinstance(value, str):
-        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*", value)
-        if m:
-            n = float(m.group(1))
-            return n * {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}[m.group(2)]
-    raise ValueError("must be a duration like \"30s\", \"5m\", \"1h\" or 0")
-
-
 def _int(minimum: int = 0, maximum: Optional[int] = None) -> Callable:
     def conv(v):
         if isinstance(v, bool) or not isinstance(v, int):
@@ -73,7 +60,6 @@ def _memory(v):
     if isinstance(v, int) and not isinstance(v, bool) and v >= 0:
         return v
     if isinstance(v, str):
-        from .app import parse_memory
         n = parse_memory(v.encode())
         if n is not None:
             return n
@@ -82,10 +68,9 @@ def _memory(v):
 
 def _obuf_limits(v):
     """Redis' client-output-buffer-limit syntax: ``normal 0 0 0 pubsub 32mb 8mb 60`` (see respd.outbuf)."""
-    from .outbuf import parse
     if not isinstance(v, str):
         raise ValueError("must be a string like \"normal 0 0 0 pubsub 32mb 8mb 60\"")
-    parse(v.encode())  # ValueError with Redis' text
+    outbuf.parse(v.encode())  # ValueError with Redis' text
     return v
 
 
@@ -318,6 +303,7 @@ def _validate(reg: Registry) -> None:
             if db is None or db.kind != "db.sql.postgres":
                 raise reg.error(entry, "database", "must name a db.sql.postgres entry by full id (got %r)"
                                 % f["database"])
+            # lazy: the SQL backend is only loaded for a registry that has SQL stores (see build_stores)
             from backends.sql_names import validate_identifier
             for name in ("table_name", "id_column_name", "payload_column_name", "expire_column_name"):
                 try:
@@ -358,6 +344,7 @@ def build_stores(reg: Registry) -> tuple[dict, dict]:
         if entry.kind == "store.memory":
             stores[entry.id] = MemoryStore(entry.id, max_size=f["max_size"], cleanup_interval=f["cleanup_interval"])
         elif entry.kind == "store.sql":
+            # lazy: the SQL backend loads psycopg, ~0.2 s of every start of a respd without SQL stores
             from backends.pg_trio import PgDatabase
             from backends.sql import SQLStore
             db_entry = reg.entries[f["database"]]
@@ -375,6 +362,7 @@ def build_stores(reg: Registry) -> tuple[dict, dict]:
                                              command_timeout=db_entry.fields["command_timeout"])
             # Two stores on one table would silently share their keys (and FLUSHDB of one would wipe the other):
             # compare where the DSNs lead, not how they are spelled. An unqualified table is taken as public.
+            # lazy: as above
             from backends.pg_trio import database_target
             try:
                 target = database_target(pg[db_entry.id].dsn)

@@ -120,8 +120,6 @@ PONG = Simple("PONG")
 
 CRLF = b"\r\n"
 _INTS = [b":%d\r\n" % i for i in range(10000)]
-_INT_M1 = b":-1\r\n"
-_INT_M2 = b":-2\r\n"
 _BULK_HDR = [b"$%d\r\n" % i for i in range(4096)]
 _ARR_HDR = [b"*%d\r\n" % i for i in range(1024)]
 _NULL2 = b"$-1\r\n"

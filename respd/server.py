@@ -28,17 +28,13 @@ from typing import Optional
 
 import trio
 
-from .app import App
+from .state import App
 from .connection import Poller, RawTransport, clients_cron, handle
-from .errors import MAX_CLIENTS
+from .errors import MAX_CLIENTS, StartupError
 from .registry import Registry, build_stores
 from .security.loading import configure_security
 
 log = logging.getLogger("respd.server")
-
-
-class StartupError(Exception):
-    """A problem that prevents the server from starting; str() is the one line shown to the user."""
 
 
 def make_app(reg: Registry, overrides: Optional[dict] = None) -> App:

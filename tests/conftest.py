@@ -22,7 +22,6 @@ In-process (no sockets), for command-semantics unit tests:
 """
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -33,21 +32,11 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from tests.helpers import (FakeClock, RedisProcess, RespdProcess, split_command,  # noqa: E402
+from tests.helpers import (FakeClock, RedisProcess, RespdProcess, require, split_command,  # noqa: E402
                            write_registry)
-
-IN_CI = os.environ.get("CI", "").lower() == "true"
 
 #: store kinds the command-semantics unit tests are parametrised over (see ``make_store``)
 STORE_KINDS = ["memory", "sql"]
-
-
-def require(condition: bool, reason: str) -> None:
-    """Skip when a needed program is missing; in CI (CI=true) that is a failure instead."""
-    if not condition:
-        if IN_CI:
-            pytest.fail("required in CI: " + reason)
-        pytest.skip(reason)
 
 
 # ------------------------------------------------------------------------------------------------ reporting
@@ -197,7 +186,7 @@ def make_store(store_kind, clock, request):
 
 @pytest.fixture
 async def app(make_store):
-    from respd.app import App
+    from respd.state import App
     stores = {}
     databases = {}
     for i in range(16):

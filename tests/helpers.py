@@ -3,9 +3,11 @@
 * ``RespdProcess`` / ``RedisProcess``: a real server process on a free loopback port (``start`` waits for PING).
 * ``RawClient``: a blocking socket that sends bytes and reads whole RESP replies back as raw bytes, for
   byte-for-byte comparisons (``reply_end`` knows every RESP2/RESP3 type, so pipelined replies split cleanly).
-* ``write_registry``: write a registry YAML file for ``respd --config``.
+* ``memory_registry`` / ``sql_registry`` / ``write_registry``: registry documents, and a YAML file of one for
+  ``respd --config``.
 * ``encode_command`` / ``split_command``: build multibulk requests from readable strings.
 * ``FakeClock``: replaces ``backends.base.clock`` so expiry is tested without sleeping.
+* ``require`` / ``IN_CI``: skip when a needed program is missing, fail instead under CI=true.
 
 Nothing here imports pytest fixtures; ``tests/conftest.py`` wraps these in fixtures.
 """
@@ -22,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Iterable, Optional, Sequence, Union
 
+import pytest
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -29,6 +32,16 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DIR = REPO_ROOT.parent / "shared"
 
 Arg = Union[str, bytes, int]
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip when a needed program is missing; in CI (CI=true) that is a failure instead."""
+    if not condition:
+        if IN_CI:
+            pytest.fail("required in CI: " + reason)
+        pytest.skip(reason)
 
 
 # ------------------------------------------------------------------------------------------------ requests
@@ -341,6 +354,24 @@ def memory_registry(namespace: str = "t", stores: Optional[dict] = None, databas
     if srv:
         doc["server"] = srv
     return doc
+
+
+def sql_registry(dsn: str, table: str, pool_max: int = 4, **db_fields) -> dict:
+    """A registry document with a memory store ``app:cache`` (SELECT 0) and a SQL store ``app:persistent``
+    (SELECT 1) on ``table`` (created at start) of the PostgreSQL at ``dsn``; ``db_fields`` are extra fields of its
+    ``db.sql.postgres`` entry (``command_timeout="3s"``...)."""
+    return {
+        "version": "1.0",
+        "namespace": "app",
+        "server": {"databases": {0: "app:cache", 1: "app:persistent"}},
+        "entries": [
+            {"name": "cache", "kind": "store.memory"},
+            dict({"name": "postgres", "kind": "db.sql.postgres", "dsn": dsn, "pool": {"min": 1, "max": pool_max}},
+                 **db_fields),
+            {"name": "persistent", "kind": "store.sql", "database": "app:postgres", "table_name": table,
+             "create_table": True},
+        ],
+    }
 
 
 def write_registry(directory: Union[str, Path], name: str, doc: Union[dict, str]) -> Path:

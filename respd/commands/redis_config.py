@@ -2,7 +2,7 @@
 
 Clients and tools read parameters respd has no use for (``hash-max-listpack-entries``, ``appendfsync``,
 ``repl-backlog-size``...) and break on an empty answer, so every parameter Redis 7.0.15 lists for ``CONFIG GET *``
-answers here: with respd's own value where respd has the setting (``respd.app.App.config_params`` and
+answers here: with respd's own value where respd has the setting (``respd.state.App.config_params`` and
 ``respd_values`` below, which win), and otherwise with Redis 7.0.15's default, recorded from a redis-server started
 without a configuration file. Those defaults describe mechanisms respd does not have (RDB/AOF, replication, cluster,
 encodings of Redis' data types...): they are what an unconfigured Redis would say, not settings respd applies.

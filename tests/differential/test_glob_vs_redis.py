@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import IN_CI
+from tests.helpers import IN_CI
 from tests.differential.common import Pair, flush_both
 
 try:

@@ -1,7 +1,7 @@
 """Users, policies and the ACL surface through real clients against a real ``python -m respd``.
 
 redis-py (sync, asyncio, RESP2/RESP3, username/password, redis:// URLs) and redis-cli (--user/--pass) see exactly
-the exceptions and texts Redis gives them. The policy table of ``tests/unit/test_acl_policy_table.py`` is replayed
+the exceptions and texts Redis gives them. The policy table of ``tests/unit/acl_cases.py`` is replayed
 over the network on memory stores and on SQL stores (PostgreSQL), and its Redis-rule part against a real
 redis-server, so the oracle itself is checked against Redis.
 """
@@ -14,48 +14,13 @@ import time
 
 import pytest
 import redis
-import yaml
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from tests.helpers import RedisProcess, RespdProcess, encode_command, free_port
+from tests.integration.common import client, registry
 from tests.pgserver import pg_server  # noqa: F401  (session fixture)
-from tests.unit.test_acl_policy_table import (CASES, RULE_USERS, SEED, registry_entries)
+from tests.unit.acl_cases import CASES, RULE_USERS, SEED, registry_entries
 
 NOPERM_KEY_TEXT = "this user has no permissions to access one of the keys used as arguments"
-
-
-def registry(tmp_path, entries=(), server=None, stores=None, name="reg.yaml"):
-    stores = stores if stores is not None else [{"name": "db0", "kind": "store.memory", "max_size": 0},
-                                                {"name": "db1", "kind": "store.memory", "max_size": 0}]
-    doc = {"version": "1.0", "namespace": "t",
-           "server": dict({"databases": {i: "t:" + s["name"] for i, s in enumerate(
-               s for s in stores if s["kind"].startswith("store."))}}, **(server or {})),
-           "entries": list(stores) + list(entries)}
-    path = tmp_path / name
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
-    return path
-
-
-@pytest.fixture
-def server_factory():
-    started = []
-
-    def start(configs, extra=()):
-        proc = RespdProcess(configs=configs, extra=list(extra)).start()
-        started.append(proc)
-        return proc
-
-    yield start
-    for p in started:
-        p.stop()
-
-
-def client(proc, **kw):
-    """A redis-py client that does not retry (failures are what these tests look at)."""
-    kw.setdefault("socket_timeout", 10)
-    kw.setdefault("retry", Retry(NoBackoff(), 0))
-    return redis.Redis(host="127.0.0.1", port=proc.port, **kw)
 
 
 # ----------------------------------------------------------------------------------------- the policy table

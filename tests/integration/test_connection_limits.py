@@ -26,7 +26,6 @@ import yaml
 
 from tests.helpers import (REPO_ROOT, RawClient, RespdProcess, encode_command, free_port, memory_registry,
                            reply_end, run_respd_cli)
-from tests.integration.test_tls import certs  # noqa: F401  (module fixture: a CA and a server certificate)
 
 BIG = 16 * 1024 * 1024  # more than the kernel buffers of a loopback connection hold (send + receive)
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 
 from tests.helpers import RawClient
-from tests.integration.test_acl_clients import client, registry, server_factory  # noqa: F401  (fixture)
+from tests.integration.common import client, registry
 
 ADMIN_SHA = "5fcf82bc15aef42cd3ec93e6d4b51c04df110cf77ee715f62f3f172ff8ed9de9"  # adminpw
 
 
 @pytest.fixture
-def info_server(tmp_path, server_factory):  # noqa: F811
+def info_server(tmp_path, server_factory):
     stores = [{"name": "db%d" % i, "kind": "store.memory", "max_size": 0} for i in range(3)]
     entries = [
         {"name": "admin", "kind": "security.user", "password_sha256": ADMIN_SHA, "groups": ["admins"]},

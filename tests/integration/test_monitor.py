@@ -15,9 +15,8 @@ import time
 
 import redis as redis_py
 
-from tests.conftest import require
-from tests.helpers import RawClient, encode_command
-from tests.integration.test_tls import _tls_client, certs, tls_server  # noqa: F401  (fixtures)
+from tests.helpers import RawClient, encode_command, require
+from tests.integration.common import tls_client
 
 
 def _rss(pid: int) -> int:
@@ -86,12 +85,12 @@ def test_redis_cli_memkeys(respd):
         assert "21 strings with" in text
 
 
-def test_monitor_over_tls_with_redis_py(tls_server, certs):  # noqa: F811
+def test_monitor_over_tls_with_redis_py(tls_server, certs):
     """TLS connections are served by their own task (connection._loop), not by the poller."""
     proc = tls_server()
-    mon_client = _tls_client(proc, certs)
+    mon_client = tls_client(proc, certs)
     with mon_client.monitor() as m:
-        with _tls_client(proc, certs) as c:
+        with tls_client(proc, certs) as c:
             c.set("k", "v")
             c.get("k")
         seen = [m.next_command()]

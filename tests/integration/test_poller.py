@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
-from tests.helpers import encode_command, memory_registry
+from tests.helpers import encode_command, memory_registry, sql_registry
 from tests.pgserver import pg_server  # noqa: F401  (session fixture)
 
 
@@ -83,24 +83,10 @@ def test_config_set_timeout_reaches_polled_clients(respd_factory, write_yaml):
         assert busy.cmd("CONFIG SET timeout 0") == b"+OK\r\n"
 
 
-def _sql_registry(write_yaml, dsn: str, table: str):
-    return write_yaml("mixed.yaml", {
-        "version": "1.0",
-        "namespace": "app",
-        "server": {"databases": {0: "app:cache", 1: "app:persistent"}},
-        "entries": [
-            {"name": "cache", "kind": "store.memory"},
-            {"name": "postgres", "kind": "db.sql.postgres", "dsn": dsn, "pool": {"min": 1, "max": 4}},
-            {"name": "persistent", "kind": "store.sql", "database": "app:postgres", "table_name": table,
-             "create_table": True},
-        ],
-    })
-
-
 def test_memory_and_sql_commands_in_one_pipeline(pg_server, write_yaml, respd_factory):  # noqa: F811
     """Each SQL command hands the client to its task and back; replies must still come in request order, and
     other clients must be served meanwhile."""
-    proc = respd_factory(configs=[_sql_registry(write_yaml, pg_server.dsn, "poller_mixed")])
+    proc = respd_factory(configs=[write_yaml("mixed.yaml", sql_registry(pg_server.dsn, "poller_mixed"))])
     with proc.client() as setup:
         assert setup.pipeline(["SELECT 1", "FLUSHDB", "SELECT 0", "FLUSHDB"]) == [b"+OK\r\n"] * 4
     errors = []
@@ -153,7 +139,7 @@ def test_client_killing_itself_inside_a_pipeline(respd):
 def test_sql_client_hanging_up_while_handed_over(pg_server, write_yaml, respd_factory):  # noqa: F811
     """A client whose task awaits the database and whose socket turns readable meanwhile (more requests, then a
     hang-up) leaves the poller's set until its task gives it back; then the hang-up is seen and it is forgotten."""
-    proc = respd_factory(configs=[_sql_registry(write_yaml, pg_server.dsn, "poller_gone")])
+    proc = respd_factory(configs=[write_yaml("mixed.yaml", sql_registry(pg_server.dsn, "poller_gone"))])
     with proc.client() as watcher:
         base = _client_count(watcher)
         for _ in range(5):

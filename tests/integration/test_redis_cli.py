@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.conftest import require
+from tests.helpers import require
 from tests.helpers import encode_command
 
 

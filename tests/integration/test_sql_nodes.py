@@ -13,29 +13,15 @@ import time
 import pytest
 import redis
 
-from tests.helpers import RespdProcess
+from tests.helpers import sql_registry
 from tests.pgserver import pg_server  # noqa: F401  (session fixture)
-
-
-def _registry(write_yaml, dsn: str, table: str, name: str = "nodes.yaml"):
-    return write_yaml(name, {
-        "version": "1.0",
-        "namespace": "app",
-        "server": {"databases": {0: "app:cache", 1: "app:persistent"}},
-        "entries": [
-            {"name": "cache", "kind": "store.memory"},
-            {"name": "postgres", "kind": "db.sql.postgres", "dsn": dsn, "pool": {"min": 1, "max": 8},
-             "command_timeout": "3s", "connect_timeout": "3s"},
-            {"name": "persistent", "kind": "store.sql", "database": "app:postgres", "table_name": table,
-             "create_table": True},
-        ],
-    })
 
 
 @pytest.fixture
 def nodes(pg_server, write_yaml, respd_factory, request):
     table = "nodes_" + request.node.name.replace("[", "_").replace("]", "").replace("-", "_")[:40]
-    config = _registry(write_yaml, pg_server.dsn, table)
+    config = write_yaml("nodes.yaml", sql_registry(pg_server.dsn, table, pool_max=8, command_timeout="3s",
+                                                   connect_timeout="3s"))
     a = respd_factory(configs=[config])
     b = respd_factory(configs=[config])
     ca = redis.Redis(port=a.port, db=1)

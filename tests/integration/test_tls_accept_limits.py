@@ -19,7 +19,6 @@ import pytest
 import yaml
 
 from tests.helpers import RespdProcess, free_port, memory_registry
-from tests.integration.test_tls import certs  # noqa: F401  (module fixture: a CA and a server certificate)
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl CLI not installed")
 
@@ -28,7 +27,7 @@ SILENT_CLIENTS = 120  # more than the descriptors respd has left: connect, then 
 HANG_GUARD = 60.0
 
 
-def _tls_respd(tmp_path, certs, nofile=None, server=None) -> RespdProcess:  # noqa: F811
+def _tls_respd(tmp_path, certs, nofile=None, server=None) -> RespdProcess:
     tls_port = free_port()
     settings = {"tls_port": tls_port, "tls_cert_file": str(certs / "server.crt"),
                 "tls_key_file": str(certs / "server.key")}
@@ -46,7 +45,7 @@ def _tls_respd(tmp_path, certs, nofile=None, server=None) -> RespdProcess:  # no
 class _TLSClient:
     """A blocking TLS connection that reads whole simple replies (enough for PING and error lines)."""
 
-    def __init__(self, port: int, certs, timeout: float = HANG_GUARD):  # noqa: F811
+    def __init__(self, port: int, certs, timeout: float = HANG_GUARD):
         raw = socket.create_connection(("127.0.0.1", port), timeout=timeout)
         ctx = ssl.create_default_context(cafile=str(certs / "ca.crt"))
         self.sock = ctx.wrap_socket(raw, server_hostname="localhost")  # the handshake, or an error
@@ -79,7 +78,7 @@ class _TLSClient:
         self.sock.close()
 
 
-def _refused_before_handshake(port: int, certs) -> str:  # noqa: F811
+def _refused_before_handshake(port: int, certs) -> str:
     """Connect and handshake: how respd ended it ('closed' on EOF or a reset); fails if the handshake completed."""
     try:
         c = _TLSClient(port, certs)
@@ -127,7 +126,7 @@ def test_tls_clients_past_the_open_files_limit_are_closed_and_logged_at_a_bounde
         proc.stop()
 
 
-def test_tls_clients_past_maxclients_get_redis_error_after_the_handshake(tmp_path, certs):  # noqa: F811
+def test_tls_clients_past_maxclients_get_redis_error_after_the_handshake(tmp_path, certs):
     proc = _tls_respd(tmp_path, certs, server={"maxclients": 2})
     first = None
     try:

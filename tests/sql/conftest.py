@@ -1,4 +1,5 @@
-"""Fixtures for the SQL store tests: a real PostgreSQL (tests.pgserver), a fake clock, fresh tables.
+"""Fixtures for the SQL store tests: a real PostgreSQL (tests.pgserver), fresh tables; ``clock`` is the suite's
+(tests/conftest.py).
 
 Every test gets its own table (``store`` creates it), so tests never see each other's rows. Async tests and
 fixtures run under trio (``trio_mode = true`` in pyproject.toml; the marker below keeps this directory
@@ -9,15 +10,13 @@ from __future__ import annotations
 import inspect
 import itertools
 import os
-import time
 
 import psycopg
 import pytest
 
-import backends.base as base
-from backends.pg_trio import PgDatabase
 from backends.sql import SQLStore
 from tests.pgserver import pg_server  # noqa: F401  (session fixture)
+from tests.sql.common import make_db
 
 _tables = itertools.count()
 
@@ -29,29 +28,6 @@ def pytest_collection_modifyitems(items):
         if (str(item.fspath).startswith(here) and inspect.iscoroutinefunction(fn)
                 and item.get_closest_marker("trio") is None):
             item.add_marker(pytest.mark.trio)
-
-
-class FakeClock:
-    """Replaces ``backends.base.clock``: time moves only when a test says so."""
-
-    def __init__(self) -> None:
-        self.t = time.time()
-
-    def __call__(self) -> float:
-        return self.t
-
-    def advance(self, seconds: float) -> None:
-        self.t += seconds
-
-    def ms(self) -> int:
-        return int(self.t * 1000)
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    c = FakeClock()
-    monkeypatch.setattr(base, "clock", c)
-    return c
 
 
 @pytest.fixture
@@ -66,13 +42,6 @@ def raw(pg_server):
     conn = psycopg.connect(pg_server.dsn, autocommit=True)
     yield conn
     conn.close()
-
-
-def make_db(dsn: str, **kw) -> PgDatabase:
-    kw.setdefault("pool_max", 8)
-    kw.setdefault("command_timeout", 5.0)
-    kw.setdefault("connect_timeout", 5.0)
-    return PgDatabase("db:test", dsn, **kw)
 
 
 @pytest.fixture

@@ -2,67 +2,17 @@
 through ``dispatch.execute``, registry policies (validation, conditions, deny-over-allow, stores), glob patterns.
 
 Apps are built from registry YAML with ``respd.server.make_app`` (memory stores), sessions talk through
-``dispatch.execute`` and replies are compared as encoded bytes, exactly what a client would receive.
+``dispatch.execute`` and replies are compared as encoded bytes, exactly what a client would receive (the helpers
+are in ``acl_cases.py``).
 """
 from __future__ import annotations
 
-import types
-
 import pytest
-import yaml
 
 from respd import errors
-from respd.dispatch import execute
-from respd.registry import ConfigError, load
-from respd.replies import encode
 from respd.security import engine, model
-from respd.server import make_app
-
-NOPERM_KEY = b"-" + errors.NOPERM_KEY.encode() + b"\r\n"
-
-
-def noperm_cmd(name: str) -> bytes:
-    return b"-" + errors.NOPERM_CMD.format(name).encode() + b"\r\n"
-
-
-# ------------------------------------------------------------------------------------------------ helpers
-def build(tmp_path, entries=(), server=None, stores=("db0", "db1", "other")):
-    doc = {"version": "1.0", "namespace": "t",
-           "server": dict({"databases": {i: "t:" + s for i, s in enumerate(stores)}}, **(server or {})),
-           "entries": [{"name": s, "kind": "store.memory", "max_size": 0} for s in stores] + list(entries)}
-    path = tmp_path / ("reg%d.yaml" % len(list(tmp_path.iterdir())))
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
-    return make_app(load([str(path)]))
-
-
-def run(sess, *argv) -> bytes:
-    if len(argv) == 1 and isinstance(argv[0], str):
-        argv = argv[0].split()
-    r = execute(sess, [a.encode() if isinstance(a, str) else a for a in argv])
-    assert not isinstance(r, types.CoroutineType), "memory stores answer synchronously"
-    return encode(r, sess.proto)
-
-
-def session(app, user=None, password="pw"):
-    s = app.new_session("127.0.0.1:40000", "127.0.0.1:6379", 9)
-    if user is not None:
-        assert run(s, "AUTH", user, password) == b"+OK\r\n"
-    return s
-
-
-def user(name, groups=(), meta=None, **extra):
-    e = {"name": name, "kind": "security.user", "password": "pw", "groups": list(groups)}
-    if meta:
-        e["meta"] = meta
-    e.update(extra)
-    return e
-
-
-def policy(name, actions, resources=("*",), effect="allow", conditions=None, groups=(), users=()):
-    body = {"actions": list(actions), "resources": list(resources), "effect": effect}
-    if conditions:
-        body["conditions"] = conditions
-    return {"name": name, "kind": "security.policy", "policy": body, "groups": list(groups), "users": list(users)}
+from respd.registry import ConfigError
+from tests.unit.acl_cases import NOPERM_KEY, build, noperm_cmd, policy, run, session, user
 
 
 @pytest.fixture

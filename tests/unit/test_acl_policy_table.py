@@ -3,104 +3,16 @@ key actions — granted by registry policies and, where Redis can express it, by
 
 For every (user, command): with only permitted keys the command must not answer NOPERM; with one forbidden key
 (or a missing action) it must answer exactly Redis' key NOPERM text and leave the data untouched (compared over
-both stores). The expectations below are an independent oracle (written from Redis' key-spec semantics), not the
-engine's own derivation. ``tests/integration/test_acl_clients.py`` replays the same table through redis-py against
+both stores). The table and its expectations (an independent oracle, written from Redis' key-spec semantics, not the
+engine's own derivation) are in ``acl_cases.py``; ``tests/integration/test_acl_clients.py`` replays the same table through redis-py against
 memory and SQL stores, and against a real redis-server for the Redis-rule users.
 """
 from __future__ import annotations
 
 import pytest
 
-from tests.unit.test_acl import NOPERM_KEY, build, policy, run, session, user
-
-G, S, D, H = "get", "set", "delete", "has"
-
-#: (command template, required actions for key {k}, for key {a})
-TABLE = [
-    ("GET {k}", {G}, None),
-    ("GETRANGE {k} 0 1", {G}, None),
-    ("MGET {k} {a}", {G}, {G}),
-    ("STRLEN {k}", {H}, None),
-    ("EXISTS {k} {a}", {H}, {H}),
-    ("TTL {k}", {G}, None),
-    ("PTTL {k}", {G}, None),
-    ("TYPE {k}", {H}, None),
-    ("EXPIRETIME {k}", {G}, None),
-    ("TOUCH {k} {a}", {H}, {H}),
-    ("SET {k} v", {S}, None),
-    ("SET {k} v GET", {G, S}, None),
-    ("SET {k} v NX", {S}, None),
-    ("SETNX {k} v", {S}, None),
-    ("SETEX {k} 100 v", {S}, None),
-    ("PSETEX {k} 100000 v", {S}, None),
-    ("MSET {k} 1 {a} 2", {S}, {S}),
-    ("MSETNX {k} 1 {a} 2", {S}, {S}),
-    ("APPEND {k} x", {S}, None),
-    ("SETRANGE {k} 0 x", {S}, None),
-    ("INCR {k}", {G, S}, None),
-    ("DECR {k}", {G, S}, None),
-    ("INCRBY {k} 2", {G, S}, None),
-    ("DECRBY {k} 2", {G, S}, None),
-    ("INCRBYFLOAT {k} 1.5", {G, S}, None),
-    ("GETSET {k} v", {G, S}, None),
-    ("GETEX {k} EX 100", {G, S}, None),
-    ("GETDEL {k}", {G, D}, None),
-    ("EXPIRE {k} 100", {S}, None),
-    ("PEXPIRE {k} 100000", {S}, None),
-    ("EXPIREAT {k} 4000000000", {S}, None),
-    ("PERSIST {k}", {S}, None),
-    ("DEL {k} {a}", {D}, {D}),
-    ("UNLINK {k} {a}", {D}, {D}),
-    ("RENAME {k} {a}", {G, D}, {S}),
-    ("RENAMENX {k} {a}", {G, D}, {S}),
-    ("COPY {k} {a} REPLACE", {G}, {S}),
-    ("MOVE {k} 1", {G, D}, None),
-]
-
-#: users: name -> key actions granted on keys matching ok:*
-POLICY_USERS = {
-    "p_get": {G}, "p_has": {H}, "p_set": {S}, "p_del": {D}, "p_read": {G, H}, "p_write": {S, D, H},
-    "p_all": {G, S, D, H},
-}
-#: Redis-rule users: name -> (rules, the key actions they amount to)
-RULE_USERS = {
-    "r_read": (["%R~ok:*"], {G, H}),
-    "r_write": (["%W~ok:*"], {S, D, H}),
-    "r_all": (["~ok:*"], {G, S, D, H}),
-}
-SEED = {"ok:1": "10", "ok:2": "20", "no:1": "30", "no:2": "40"}
-_ACTION = {G: "store.key.get", S: "store.key.set", D: "store.key.delete", H: "store.key.has"}
-
-
-def registry_entries() -> list:
-    """Users and policies for POLICY_USERS (every store may be used and listed; keys only as granted)."""
-    entries = [user("admin"), policy("admin-all", ["*"], users=["admin"])]
-    for name, acts in POLICY_USERS.items():
-        entries.append(user(name))
-        entries.append(policy(name + "-stores", ["store.get", "store.keys.list"], users=[name]))
-        entries.append(policy(name + "-keys", sorted(_ACTION[a] for a in acts), users=[name],
-                              conditions=[{"field": "meta.key", "operator": "glob", "value": "ok:*"}]))
-    return entries
-
-
-def expected_allowed(acts: set, need_k: set, need_a) -> bool:
-    return need_k <= acts and (need_a is None or need_a <= acts)
-
-
-def cases():
-    """(user, granted actions, argv, expect_allowed) for every user, command and key combination."""
-    users = dict(POLICY_USERS)
-    users.update({n: acts for n, (_, acts) in RULE_USERS.items()})
-    for name, acts in users.items():
-        for tmpl, need_k, need_a in TABLE:
-            ok = tmpl.format(k="ok:1", a="ok:2").split()
-            yield name, ok, expected_allowed(acts, need_k, need_a)
-            yield name, tmpl.format(k="no:1", a="ok:2").split(), False
-            if need_a is not None:
-                yield name, tmpl.format(k="ok:1", a="no:2").split(), False
-
-
-CASES = list(cases())
+from tests.unit.acl_cases import (CASES, NOPERM_KEY, POLICY_USERS, RULE_USERS, SEED, build, registry_entries, run,
+                                  session)
 
 
 def snapshot(run_admin) -> list:

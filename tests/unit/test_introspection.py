@@ -13,8 +13,9 @@ from respd.commands.introspection import encoding, refcount
 from respd.dispatch import AWAIT, DONE, FLUSH, ClientState, _plain, add_reply, run_requests
 from respd.protocol import RequestReader
 from tests.helpers import encode_command
+from tests.unit.acl_cases import build, noperm_cmd, policy, run, session, user
+from tests.unit.command_cases import run_case
 from tests.unit.introspection_cases import CASES, ENCODINGS
-from tests.unit.test_commands import run_case
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -163,7 +164,6 @@ async def test_a_monitor_that_falls_behind_is_disconnected_and_its_queue_freed(a
 
 def test_monitor_needs_server_admin_in_registry_policies(tmp_path):
     """MONITOR is an @admin command: a policy user needs ``server.admin`` on ``monitor``."""
-    from tests.unit.test_acl import build, noperm_cmd, policy, run, session, user
     app = build(tmp_path, [user("u"), user("v"),
                            policy("p", ["store.get", "store.key.*"], users=["u", "v"]),
                            policy("q", ["server.admin"], ["monitor"], users=["v"])])

@@ -18,9 +18,8 @@ from respd.connection import Conn, finish_chunk
 from respd.dispatch import DONE, FLUSH, FLUSH_AT, run_requests
 from respd.protocol import RequestReader
 from tests.helpers import encode_command, split_command
-from tests.unit.command_cases import CASES, CLOCK_CASES, Advance, parse_step
-from tests.unit.test_acl import build
-from tests.unit.test_commands import SQL_DIFFERENCES
+from tests.unit.acl_cases import build
+from tests.unit.command_cases import CASES, CLOCK_CASES, SQL_DIFFERENCES, Advance, parse_step
 
 
 def _runs(steps):

@@ -7,8 +7,8 @@ import tracemalloc
 import pytest
 
 from respd.errors import ProtocolError
-from respd import protocol
-from respd.protocol import RequestReader, split_inline
+from respd.protocol import RequestReader, screens, split_inline
+from respd.protocol import reader as reader_module
 from tests.helpers import encode_command
 
 CHUNK = 64 * 1024
@@ -448,9 +448,11 @@ def test_pieces_give_what_whole_chunks_give(stream, piece, monkeypatch):
     for cut in range(0, len(stream), step):
         chunks = [stream[:cut], stream[cut:]] if cut else [stream]
         for collect in (drain, _next_one_by_one):
-            monkeypatch.setattr(protocol, "FEED_PIECE", 1 << 30)
+            for module in (reader_module, screens):  # each reads FEED_PIECE as its own global
+                monkeypatch.setattr(module, "FEED_PIECE", 1 << 30)
             whole = parse(chunks, collect=collect)
-            monkeypatch.setattr(protocol, "FEED_PIECE", piece)
+            for module in (reader_module, screens):
+                monkeypatch.setattr(module, "FEED_PIECE", piece)
             assert parse(chunks, collect=collect) == whole, (cut, collect.__name__)
 
 
@@ -491,9 +493,9 @@ def test_screen_finds_what_the_regex_finds(parts, pad, cut):
     """``_screen`` (memchr over '*' in long chunks) answers as the regexes do."""
     data = b"y" * pad + b"".join(parts)
     data = data[:len(data) - cut]  # counts right at the end of the chunk too
-    assert protocol._screen(data) == _screen_by_definition(data)
+    assert screens.screen(data) == _screen_by_definition(data)
     dense = b"*1\r\n" * (len(data) // 4) + data  # '*' denser than the memchr walk is worth
-    assert protocol._screen(dense) == _screen_by_definition(dense)
+    assert screens.screen(dense) == _screen_by_definition(dense)
 
 
 @pytest.mark.parametrize("count", [b"*1234", b"*1000", b"*10000000", b"*0123", b"*123", b"*12x45"])
@@ -501,7 +503,7 @@ def test_screen_finds_what_the_regex_finds(parts, pad, cut):
 @pytest.mark.parametrize("after", [b"", b"\r\n", b"x" * 5000])
 def test_screen_on_long_chunks(count, before, after):
     data = before + count + after
-    assert protocol._screen(data) == _screen_by_definition(data)
+    assert screens.screen(data) == _screen_by_definition(data)
 
 
 # ------------------------------------------------------------------------------------------------ Redis' framing
@@ -572,7 +574,7 @@ def test_payloads_with_screened_bytes(stream, expected):
 @pytest.mark.parametrize("reqs", [[[b"PING"]], [[b""]], [[b"x" * 9, b"y" * 10]], [[b"a"] * 10, [b"b" * 65536]],
                                   [[b"SET", b"k" * 99, b"v" * 100], [b"x" * 999, b"y" * 1000, b"z" * 10000]]])
 def test_wire_len_is_the_encoded_length(reqs):
-    assert protocol._wire_len(reqs) == sum(len(encode_command(*req)) for req in reqs)
+    assert screens.wire_len(reqs) == sum(len(encode_command(*req)) for req in reqs)
 
 
 @pytest.mark.parametrize("stream,expected", [

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from backends.memory import MemoryStore
-from respd.registry import DEFAULT_CONFIG, ConfigError, build_stores, load, parse_duration
+from respd.registry import DEFAULT_CONFIG, ConfigError, build_stores, load
+from respd.units import parse_duration
 from tests.helpers import memory_registry
 
 
