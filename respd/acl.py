@@ -44,7 +44,7 @@ from backends.glob import LONG_PATTERN, translate
 
 from . import errors
 from .auth import RuleSet, _all_names, describe_user
-from .commands.spec import ACCESS, DELETE, INSERT, UPDATE
+from .commands.table import ACCESS, DELETE, INSERT, UPDATE
 from .errors import CommandError
 from .replies import Err
 

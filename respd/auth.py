@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from . import errors
-from .commands.spec import COMMANDS
+from .commands.table import COMMANDS
 from .errors import CommandError
 
 log = logging.getLogger("respd.auth")

@@ -23,7 +23,7 @@ from . import errors
 from . import monitor as _monitor
 from .commands import COMMANDS
 from .commands.introspection import MONITOR_OK
-from .commands.spec import LOOKUP, Command, then
+from .commands.table import LOOKUP, Command, then
 from .commands.strings import ok_or_null
 from .errors import CommandError, ProtocolError, SecurityClose
 from .replies import _BULK_HDR, _INTS, NO_REPLY, OK, QUEUED, Err, Simple, encode

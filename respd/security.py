@@ -297,7 +297,7 @@ def parse_policy(body: Any, known_resources=None) -> Statement:
 
 def attach_policies(app, reg: Registry) -> None:
     """Validate every security.policy entry and give each registry user the statements that apply to it."""
-    from .commands.spec import COMMANDS
+    from .commands.table import COMMANDS
     known = set(app.stores)
     for c in COMMANDS.values():
         known.add(c.name)

@@ -17,7 +17,7 @@ from .. import errors
 from ..errors import CommandError
 from ..replies import OK, Double, Map, SetReply, Simple
 from .args import try_int
-from .spec import COMMANDS, command, container
+from .table import COMMANDS, command, container
 
 container("ACL", -2, ("sentinel",), ("slow",), "server", "A container for Access List Control commands.",
           since="6.0.0")

@@ -7,7 +7,7 @@ from .. import REDIS_VERSION, errors
 from ..errors import CommandError
 from ..replies import NO_REPLY, OK, PONG, Map, Simple, Verbatim
 from .args import parse_int
-from .spec import command, container
+from .table import command, container
 
 _CONN = ("connection", "fast")
 RESET = Simple("RESET")

@@ -32,7 +32,7 @@ from .. import errors
 from ..errors import CommandError
 from ..replies import NO_REPLY, OK, Double, Map, Simple, Verbatim
 from .args import parse_int, try_int
-from .spec import command, container, ks, then
+from .table import command, container, ks, then
 
 # ------------------------------------------------------------------------------------------------- MONITOR
 

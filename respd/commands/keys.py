@@ -7,7 +7,7 @@ from .. import errors
 from ..errors import CommandError
 from ..replies import OK, Simple
 from .args import INT64_MAX, parse_int
-from .spec import ACCESS, DELETE, INSERT, RW_ACCESS_UPDATE, UPDATE, command, is_pending, ks, then
+from .table import ACCESS, DELETE, INSERT, RW_ACCESS_UPDATE, UPDATE, command, is_pending, ks, then
 
 _U64 = (1 << 64) - 1
 

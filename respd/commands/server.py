@@ -14,7 +14,7 @@ from .. import REDIS_VERSION, __version__, errors
 from ..errors import CommandError
 from ..replies import NO_REPLY, OK, Map, SetReply, Simple, Verbatim
 from . import redis_config
-from .spec import COMMANDS, Command, command, container
+from .table import COMMANDS, Command, command, container
 
 log = logging.getLogger("respd.commands")
 

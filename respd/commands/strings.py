@@ -8,7 +8,7 @@ from ..errors import CommandError
 from ..replies import OK, Map
 from .args import (INT64_MAX, INT64_MIN, add_long_double, format_long_double, parse_int, parse_long_double,
                    try_int)
-from .spec import ACCESS, DELETE, INSERT, RW_ACCESS_UPDATE, UPDATE, command, is_pending, ks, then
+from .table import ACCESS, DELETE, INSERT, RW_ACCESS_UPDATE, UPDATE, command, is_pending, ks, then
 
 _W = ("write", "denyoom")
 _WF = ("write", "denyoom", "fast")

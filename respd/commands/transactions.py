@@ -11,7 +11,7 @@ from backends.base import now_ms
 from .. import errors
 from ..errors import CommandError
 from ..replies import NULL_ARRAY, OK, Err
-from .spec import command, is_pending, ks
+from .table import command, is_pending, ks
 
 _TX = ("noscript", "loading", "stale", "fast", "allow_busy")
 
