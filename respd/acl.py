@@ -54,8 +54,6 @@ KEY_GET, KEY_SET, KEY_DELETE, KEY_HAS = "store.key.get", "store.key.set", "store
 KEYS_LIST, KEYS_COUNT, FLUSH, ADMIN = "store.keys.list", "store.keys.count", "store.flush", "server.admin"
 ACTIONS = (STORE_GET, KEY_GET, KEY_SET, KEY_DELETE, KEY_HAS, KEYS_LIST, KEYS_COUNT, FLUSH, ADMIN)
 KEY_ACTIONS = (KEY_GET, KEY_SET, KEY_DELETE, KEY_HAS)
-_STORE_LEVEL = {"keys": KEYS_LIST, "scan": KEYS_LIST, "randomkey": KEYS_LIST, "dbsize": KEYS_COUNT,
-                "flushdb": FLUSH, "flushall": FLUSH}
 
 
 def spec_actions(flags: tuple) -> tuple:
@@ -71,13 +69,9 @@ def spec_actions(flags: tuple) -> tuple:
 
 
 def command_action(cmd) -> Optional[str]:
-    """The store/server-level action a keyless command needs beyond the command gate (None: just the gate)."""
-    act = _STORE_LEVEL.get(cmd.name)
-    if act is not None:
-        return act
-    if "admin" in cmd.categories or cmd.name == "swapdb":
-        return ADMIN
-    return None
+    """The store/server-level action a keyless command needs beyond the command gate (None: just the gate): its
+    declared ``policy``."""
+    return cmd.policy
 
 
 # ============================================================================================ policy statements
@@ -280,7 +274,7 @@ class _Sel:
                     decs = tuple(d for d in decs if d is not True)
                     if decs:
                         checks.append((spec.first, spec.last, spec.step, decs))
-        cross = cmd.name in ("move", "copy")
+        cross = cmd.cross_store
         if not checks and firstargs is None and not cross:
             return _OK
         return _Plan(tuple(checks), firstargs, cross)

@@ -11,7 +11,7 @@ import time
 import uuid
 from typing import Optional
 
-from . import errors, outbuf
+from . import errors, outbuf, units
 from .auth import Auth
 from .commands.args import try_int
 from .errors import CommandError
@@ -241,8 +241,7 @@ class App:
         """Whether the process uses more than maxmemory (RSS, re-read at most every 100 ms)."""
         now = time.monotonic()
         if now - self._mem_checked > 0.1:
-            from .commands.server import _rss
-            self._mem_over = _rss() > self.maxmemory
+            self._mem_over = units.rss() > self.maxmemory
             self._mem_checked = now
         return self._mem_over
 

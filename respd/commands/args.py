@@ -1,9 +1,11 @@
-"""Argument converters with Redis' exact strictness and error texts."""
+"""Arguments: converters with Redis' exact strictness and error texts, and ``Options``, the parser of a command's
+optional tokens (SET's ``NX``, ``EX seconds``...)."""
 from __future__ import annotations
 
-import math
+import re
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
+from typing import Optional
 
 from .. import errors
 from ..errors import CommandError
@@ -109,17 +111,62 @@ def format_long_double(value) -> bytes:
     return text.encode()
 
 
-def parse_double(arg: bytes, error: str = errors.NOT_FLOAT) -> float:
-    if not arg or arg[:1].isspace() or arg[-1:].isspace() or b"_" in arg:
-        raise CommandError(error)
-    try:
-        v = float(arg)
-    except ValueError:
-        raise CommandError(error) from None
-    if math.isnan(v):
-        raise CommandError(error)
-    return v
+# ----------------------------------------------------------------------------------------------------------- options
+class _Token:
+    __slots__ = ("name", "nargs", "group", "label")
+
+    def __init__(self, name: str, nargs: int, group: int, label: Optional[str]) -> None:
+        self.name, self.nargs, self.group, self.label = name, nargs, group, label
 
 
-def upper(arg: bytes) -> bytes:
-    return arg.upper()
+class Options:
+    """A command's optional tokens, declared as Redis documents them and parsed left to right as Redis' own loops
+    parse them (fakeredis' ``extract_args`` and redka's parser are the models).
+
+    ``Options("[cond: NX | XX] [GET] [expire: EX seconds | PX milliseconds | EXAT unix-time | KEEPTTL]")``: each
+    bracket is a group of alternatives, of which a request may give one (again and again: the last one wins, as in
+    Redis); a token followed by lowercase words takes that many arguments; ``label:`` names the group. Tokens match
+    without case. ``parse`` returns a dict: each token given → its argument (``True`` for a bare token, a tuple for
+    several arguments, or what its converter returned), and each label → the token chosen in its group.
+
+    Errors come in the order Redis gives them: the first argument that is no token of the declaration, lacks its
+    arguments, or is a second alternative of a group answers ``error`` (the syntax error, or ``error(argument)``
+    when it is a function); a converter (``convert={"COUNT": fn}``, ``fn(*arguments)``) runs when its token is met,
+    so its error comes before those of later arguments. Checks that look at the whole (EXPIRE's NX with GT) are the
+    handler's, after ``parse``.
+    """
+
+    __slots__ = ("_tokens", "_convert", "_error")
+
+    def __init__(self, syntax: str, *, convert: Optional[dict] = None, error=errors.SYNTAX) -> None:
+        self._tokens: dict[bytes, _Token] = {}
+        for group, body in enumerate(re.findall(r"\[([^\]]*)\]", syntax)):
+            label = None
+            if ":" in body:
+                label, body = (part.strip() for part in body.split(":", 1))
+            for alternative in body.split("|"):
+                words = alternative.split()
+                self._tokens[words[0].encode()] = _Token(words[0], len(words) - 1, group, label)
+        self._convert = convert or {}
+        self._error = error
+
+    def parse(self, argv: list[bytes], start: int, convert: Optional[dict] = None) -> dict:
+        """The options in ``argv[start:]``; ``convert`` adds converters for this call (ones needing the session)."""
+        found: dict = {}
+        chosen: dict[int, str] = {}
+        i, n = start, len(argv)
+        while i < n:
+            tok = self._tokens.get(argv[i].upper())
+            if tok is None or i + tok.nargs >= n or chosen.setdefault(tok.group, tok.name) != tok.name:
+                error = self._error
+                raise CommandError(error if isinstance(error, (str, bytes)) else error(argv[i]))
+            if tok.label is not None:
+                found[tok.label] = tok.name
+            if tok.nargs == 0:
+                found[tok.name] = True
+            else:
+                values = argv[i + 1:i + 1 + tok.nargs]
+                fn = (convert is not None and convert.get(tok.name)) or self._convert.get(tok.name)
+                found[tok.name] = fn(*values) if fn else values[0] if tok.nargs == 1 else tuple(values)
+            i += 1 + tok.nargs
+        return found

@@ -10,18 +10,19 @@ import time
 
 from backends.glob import compile_glob
 
-from .. import REDIS_VERSION, __version__, errors
+from .. import REDIS_VERSION, __version__, errors, units
 from ..errors import CommandError
 from ..replies import NO_REPLY, OK, Map, SetReply, Simple, Verbatim
 from . import redis_config
+from ..auth import CATEGORIES
 from .table import COMMANDS, Command, command, container
 
 log = logging.getLogger("respd.commands")
 
 # ------------------------------------------------------------------------------------------------- COMMAND
-container("COMMAND", -1, ("loading", "stale"), ("slow", "connection"), "server",
-          "Returns detailed information about all commands.", since="2.8.13")
-COMMANDS[b"command"].handler = lambda sess, argv: [_info(c) for c in _all_commands()]
+container("COMMAND", arity=-1, flags="loading stale", categories="slow connection", group="server", since="2.8.13",
+          summary="Returns detailed information about all commands.",
+          handler=lambda sess, argv: [_info(c) for c in _all_commands()])
 
 # What COMMAND INFO/DOCS show. Arity, flags, key positions, key specs and ACL categories come from the command table
 # (the declarations dispatch and ACL use); the documentation (summary, since, group, complexity, arguments, history)
@@ -74,7 +75,6 @@ def _key_spec_reply(k) -> Map:
 
 def _info(cmd: Command) -> list:
     """One COMMAND INFO entry: name, arity, flags, first/last/step, ACL categories, tips, key specs, subcommands."""
-    from ..auth import CATEGORIES  # Redis' category order (respd.auth imports the command table: import late)
     first, last, step = cmd.first_key()
     tips = _redis_meta()["tips"].get(cmd.name, ())
     return [cmd.name.encode(), cmd.info_arity if cmd.info_arity is not None else cmd.arity,
@@ -139,14 +139,14 @@ def _table_docs(cmd: Command) -> list:
     return items
 
 
-@command("COUNT", 2, ("loading", "stale"), (), ("slow", "connection"), "server",
-         "Returns a count of commands.", since="2.8.13", parent="COMMAND")
+@command("count", parent="COMMAND", arity=2, flags="loading stale", categories="slow connection", group="server",
+         since="2.8.13", summary="Returns a count of commands.")
 def command_count(sess, argv):
     return len(COMMANDS)
 
 
-@command("INFO", -2, ("loading", "stale"), (), ("slow", "connection"), "server",
-         "Returns information about one, multiple or all commands.", since="2.8.13", parent="COMMAND")
+@command("info", parent="COMMAND", arity=-2, flags="loading stale", categories="slow connection", group="server",
+         since="2.8.13", summary="Returns information about one, multiple or all commands.")
 def command_info(sess, argv):
     if len(argv) == 2:
         return [_info(c) for c in _all_commands()]
@@ -162,8 +162,8 @@ def _find(name: bytes):
     return COMMANDS.get(name)
 
 
-@command("DOCS", -2, ("loading", "stale"), (), ("slow", "connection"), "server",
-         "Returns documentary information about one, multiple or all commands.", since="7.0.0", parent="COMMAND")
+@command("docs", parent="COMMAND", arity=-2, flags="loading stale", categories="slow connection", group="server",
+         since="7.0.0", summary="Returns documentary information about one, multiple or all commands.")
 def command_docs(sess, argv):
     cmds = _all_commands() if len(argv) == 2 else [c for c in (_find(a) for a in argv[2:]) if c is not None]
     return Map([(c.name.encode(), _docs(c)) for c in cmds])
@@ -175,8 +175,8 @@ def _with_subcommands(cmds):
         yield from c.subcommands.values()
 
 
-@command("LIST", -2, ("loading", "stale"), (), ("slow", "connection"), "server",
-         "Returns a list of command names.", since="7.0.0", parent="COMMAND")
+@command("list", parent="COMMAND", arity=-2, flags="loading stale", categories="slow connection", group="server",
+         since="7.0.0", summary="Returns a list of command names.")
 def command_list(sess, argv):
     """COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN pattern]: every command and subcommand
     (``client|setname``), as Redis 7.0 lists them; an unknown category or any module matches nothing."""
@@ -216,14 +216,14 @@ def _getkeys_target(inner: list):
     return found
 
 
-@command("GETKEYS", -4, ("loading", "stale"), (), ("slow", "connection"), "server",
-         "Extracts the key names from an arbitrary command.", since="2.8.13", parent="COMMAND")
+@command("getkeys", parent="COMMAND", arity=-4, flags="loading stale", categories="slow connection", group="server",
+         since="2.8.13", summary="Extracts the key names from an arbitrary command.")
 def command_getkeys(sess, argv):
     return [k for k, _ in _getkeys_target(argv[2:])]
 
 
-@command("GETKEYSANDFLAGS", -4, ("loading", "stale"), (), ("slow", "connection"), "server",
-         "Extracts the key names and access flags for an arbitrary command.", since="7.0.0", parent="COMMAND")
+@command("getkeysandflags", parent="COMMAND", arity=-4, flags="loading stale", categories="slow connection",
+         group="server", since="7.0.0", summary="Extracts the key names and access flags for an arbitrary command.")
 def command_getkeysandflags(sess, argv):
     # a key's flags are its key spec's, less VARIABLE_FLAGS, which describes the spec (SET picks its spec by GET)
     return [[k, _ordered(_key_flag_names(spec) - {"variable_flags"}, _KEY_FLAG_ORDER)]
@@ -239,8 +239,8 @@ def keys_of(cmd: Command, argv: list[bytes]) -> list:
     return out
 
 
-@command("HELP", 2, ("loading", "stale"), (), ("slow", "connection"), "server", "Returns helpful text about the "
-         "different subcommands.", since="5.0.0", parent="COMMAND")
+@command("help", parent="COMMAND", arity=2, flags="loading stale", categories="slow connection", group="server",
+         since="5.0.0", summary="Returns helpful text about the different subcommands.")
 def command_help(sess, argv):
     return [Simple(s) for s in (
         "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -272,14 +272,6 @@ _TITLES = {"server": "Server", "clients": "Clients", "memory": "Memory", "persis
            "stats": "Stats", "replication": "Replication", "cpu": "CPU", "modules": "Modules",
            "commandstats": "Commandstats", "errorstats": "Errorstats", "latencystats": "Latencystats",
            "cluster": "Cluster", "keyspace": "Keyspace", "stores": "Stores"}
-
-
-def _rss() -> int:
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except OSError:
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def _uname() -> tuple:
@@ -346,7 +338,7 @@ def _memory(sess, app, now: float) -> list[str]:
     # used_memory is the process' RSS: what maxmemory is compared with (App.over_maxmemory). Python's allocator
     # does not say how much of it is dataset or overhead, so those fields are 0 and the allocator figures equal RSS
     # (as Redis reports them when its allocator gives no statistics).
-    rss = _rss()
+    rss = units.rss()
     peak = max(rss, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
     system = _system_memory()
     policy = app.config_params().get(b"maxmemory-policy", b"noeviction")
@@ -497,8 +489,8 @@ def _wanted(argv) -> set:
     return out
 
 
-@command("INFO", -1, ("loading", "stale"), (), ("slow", "dangerous"), "server",
-         "Returns information and statistics about the server.")
+@command("info", arity=-1, flags="loading stale", categories="slow dangerous", group="server",
+         summary="Returns information and statistics about the server.")
 def info(sess, argv):
     wanted = _wanted(argv)
     if "keyspace" in wanted and any(s.is_async for _, s in _visible_stores(sess)):
@@ -534,11 +526,12 @@ def _info_text(sess, wanted: set, stats: dict) -> Verbatim:
 
 
 # ------------------------------------------------------------------------------------------------- CONFIG
-container("CONFIG", -2, (), ("slow",), "server", "A container for server configuration commands.", since="2.0.0")
+container("CONFIG", arity=-2, categories="slow", group="server", since="2.0.0",
+          summary="A container for server configuration commands.")
 
 
-@command("GET", -3, ("admin", "noscript", "loading", "stale"), (), ("admin", "slow", "dangerous"), "server",
-         "Returns the effective values of configuration parameters.", since="2.0.0", parent="CONFIG")
+@command("get", parent="CONFIG", arity=-3, flags="admin noscript loading stale", categories="admin slow dangerous",
+         group="server", since="2.0.0", summary="Returns the effective values of configuration parameters.")
 def config_get(sess, argv):
     """CONFIG GET parameter|pattern...: respd's settings and Redis 7.0's other parameters (see redis_config)."""
     params, hidden = redis_config.parameters(sess.app)
@@ -557,8 +550,8 @@ def config_get(sess, argv):
     return Map([(k, v() if callable(v) else v) for k, v in out.values()])
 
 
-@command("SET", -4, ("admin", "noscript", "loading", "stale"), (), ("admin", "slow", "dangerous"), "server",
-         "Sets configuration parameters in-flight.", since="2.0.0", parent="CONFIG")
+@command("set", parent="CONFIG", arity=-4, flags="admin noscript loading stale", categories="admin slow dangerous",
+         group="server", since="2.0.0", summary="Sets configuration parameters in-flight.")
 def config_set(sess, argv):
     if len(argv) % 2 == 1:
         raise CommandError(errors.wrong_arity("config|set"))
@@ -567,8 +560,8 @@ def config_set(sess, argv):
     return OK
 
 
-@command("RESETSTAT", 2, ("admin", "noscript", "loading", "stale"), (), ("admin", "slow", "dangerous"), "server",
-         "Resets the server's statistics.", since="2.0.0", parent="CONFIG")
+@command("resetstat", parent="CONFIG", arity=2, flags="admin noscript loading stale", categories="admin slow dangerous",
+         group="server", since="2.0.0", summary="Resets the server's statistics.")
 def config_resetstat(sess, argv):
     app = sess.app
     app.stat_commands = app.stat_connections = app.stat_rejected = 0
@@ -578,14 +571,14 @@ def config_resetstat(sess, argv):
     return OK
 
 
-@command("REWRITE", 2, ("admin", "noscript", "loading", "stale"), (), ("admin", "slow", "dangerous"), "server",
-         "Persists the effective configuration to file.", since="2.8.0", parent="CONFIG")
+@command("rewrite", parent="CONFIG", arity=2, flags="admin noscript loading stale", categories="admin slow dangerous",
+         group="server", since="2.8.0", summary="Persists the effective configuration to file.")
 def config_rewrite(sess, argv):
     raise CommandError("ERR CONFIG REWRITE is not supported: respd's configuration lives in its registry files")
 
 
-@command("HELP", 2, ("loading", "stale"), (), ("slow",), "server", "Returns helpful text about the different "
-         "subcommands.", since="5.0.0", parent="CONFIG")
+@command("help", parent="CONFIG", arity=2, flags="loading stale", categories="slow", group="server", since="5.0.0",
+         summary="Returns helpful text about the different subcommands.")
 def config_help(sess, argv):
     return [Simple(s) for s in ("CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
                                 "GET <pattern>", "    Return parameters matching the glob-like <pattern> and their "
@@ -595,38 +588,39 @@ def config_help(sess, argv):
 
 
 # ------------------------------------------------------------------------------------------------- misc
-@command("TIME", 1, ("loading", "stale", "fast"), (), ("fast",), "server", "Returns the server time.",
-         since="2.6.0")
+@command("time", arity=1, flags="loading stale fast", categories="fast", group="server", since="2.6.0",
+         summary="Returns the server time.")
 def time_(sess, argv):
     t = time.time()
     s = int(t)
     return [b"%d" % s, b"%d" % int((t - s) * 1e6)]
 
 
-@command("LASTSAVE", 1, ("loading", "stale", "fast"), (), ("admin", "fast", "dangerous"), "server",
-         "Returns the Unix timestamp of the last successful save to disk.")
+@command("lastsave", arity=1, flags="loading stale fast", categories="admin fast dangerous", group="server",
+         summary="Returns the Unix timestamp of the last successful save to disk.")
 def lastsave(sess, argv):
     return int(sess.app.started)
 
 
-@command("ROLE", 1, ("noscript", "loading", "stale", "fast"), (), ("admin", "fast", "dangerous"), "server",
-         "Returns the replication role.", since="2.8.12")
+@command("role", arity=1, flags="noscript loading stale fast", categories="admin fast dangerous", group="server",
+         since="2.8.12", summary="Returns the replication role.")
 def role(sess, argv):
     return [b"master", 0, []]
 
 
-@command("SAVE", 1, ("admin", "noscript", "no_async_loading", "no_multi"), (), ("admin", "slow", "dangerous"), "server",
-         "Synchronously saves the database(s) to disk.")
+@command("save", arity=1, flags="admin noscript no_async_loading no_multi", categories="admin slow dangerous",
+         group="server", summary="Synchronously saves the database(s) to disk.")
 def save(sess, argv):
     return OK  # memory stores are not persisted by design; SQL stores are durable on every write
 
 
-@command("SHUTDOWN", -1, ("admin", "noscript", "loading", "stale", "no_multi", "allow_busy"), (),
-         ("admin", "slow", "dangerous"), "server", "Synchronously saves the database(s) to disk and shuts down the "
-         "Redis server.", complexity="O(N) when saving, where N is the total number of keys in all databases when "
+@command("shutdown", arity=-1, flags="admin noscript loading stale no_multi allow_busy",
+         categories="admin slow dangerous", group="server",
+         complexity="O(N) when saving, where N is the total number of keys in all databases when "
          "saving data, otherwise O(1)",
          arguments=(("save-selector", "oneof", "optional"), ("now", "pure-token", "optional"),
-                    ("force", "pure-token", "optional"), ("abort", "pure-token", "optional")))
+                    ("force", "pure-token", "optional"), ("abort", "pure-token", "optional")),
+         summary="Synchronously saves the database(s) to disk and shuts down the Redis server.")
 def shutdown(sess, argv):
     """Stop respd as SIGTERM does: stop accepting, let open clients finish their replies, exit 0. Nothing to save:
     memory stores are not persisted by design and SQL stores are durable on every write, so SAVE/NOSAVE/NOW/FORCE
@@ -647,20 +641,21 @@ def shutdown(sess, argv):
     return NO_REPLY
 
 
-@command("DEBUG", -2, ("admin", "noscript", "loading", "stale"), (), ("admin", "slow", "dangerous"), "server",
-         "A container for debugging commands.")
+@command("debug", arity=-2, flags="admin noscript loading stale", categories="admin slow dangerous", group="server",
+         summary="A container for debugging commands.")
 def debug(sess, argv):
     raise CommandError('ERR DEBUG command not allowed. If the enable-debug-command option is set to "local", you '
                        'can run it from a local connection, otherwise you need to set this option in the '
                        'configuration file, and then restart the server.')
 
 
-@command("CLUSTER", -2, (), (), ("slow",), "cluster", "A container for Redis Cluster commands.", since="3.0.0")
+@command("cluster", arity=-2, categories="slow", group="cluster", since="3.0.0",
+         summary="A container for Redis Cluster commands.")
 def cluster(sess, argv):
     raise CommandError("ERR This instance has cluster support disabled")
 
 
-@command("READONLY", 1, ("loading", "stale", "fast"), (), ("fast", "connection"), "cluster",
-         "Enables read-only queries for a connection to a Redis Cluster replica node.", since="3.0.0")
+@command("readonly", arity=1, flags="loading stale fast", categories="fast connection", group="cluster", since="3.0.0",
+         summary="Enables read-only queries for a connection to a Redis Cluster replica node.")
 def readonly(sess, argv):
     raise CommandError("ERR This instance has cluster support disabled")

@@ -595,7 +595,7 @@ def test_glob_patterns_in_key_rules(app, admin, pattern, key, match):
 
 
 def test_spec_actions_come_from_key_flags():
-    from respd.commands.table import COMMANDS
+    from respd.commands.catalog import COMMANDS
     assert acl.spec_actions(COMMANDS[b"get"].keys[0].flags) == (acl.KEY_GET,)
     assert acl.spec_actions(COMMANDS[b"incr"].keys[0].flags) == (acl.KEY_GET, acl.KEY_SET)
     assert acl.spec_actions(COMMANDS[b"del"].keys[0].flags) == (acl.KEY_DELETE,)

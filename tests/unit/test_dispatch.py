@@ -62,7 +62,7 @@ async def test_http_request_raises_security_close(session):
 
 
 async def test_unexpected_handler_exception_is_an_error_reply(session, call, monkeypatch):
-    from respd.commands import COMMANDS
+    from respd.commands.catalog import COMMANDS
 
     def boom(sess, argv):
         raise RuntimeError("kaboom")
