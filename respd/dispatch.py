@@ -24,7 +24,7 @@ from . import monitor as _monitor
 from .commands.catalog import COMMANDS, LOOKUP
 from .commands.introspection import MONITOR_OK
 from .commands.strings import ok_or_null
-from .commands.table import Command, is_pending, then
+from .commands.table import Command, is_pending, lookup, then
 from .errors import CommandError, ProtocolError, SecurityClose, store_error
 from .replies import _BULK_HDR, _INTS, NO_REPLY, OK, QUEUED, Err, Simple, encode
 
@@ -36,27 +36,6 @@ _clock = time.perf_counter_ns  # INFO commandstats' time (see run)
 # instructions): their handlers' bodies, in step with strings.get and strings.set_
 _GET = LOOKUP[b"GET"]
 _SET = LOOKUP[b"SET"]
-
-
-def lookup(argv: list[bytes]) -> Command | Err:
-    """The command for argv (resolving subcommands), or the error reply for unknown names and wrong arity."""
-    name = argv[0]
-    cmd = LOOKUP.get(name) or COMMANDS.get(name.lower())
-    if cmd is None:
-        return Err(errors.unknown_command(argv))
-    if cmd.subcommands:
-        if len(argv) < 2:
-            if cmd.handler is not None:  # COMMAND alone: a container that is also a command
-                return cmd
-            return Err(errors.wrong_arity(cmd.name))
-        sub = cmd.subcommands.get(argv[1].lower())
-        if sub is None:
-            return Err(errors.unknown_subcommand(argv[1], cmd.name.upper()))
-        cmd = sub
-    n = len(argv)
-    if (cmd.arity > 0 and n != cmd.arity) or n < -cmd.arity:
-        return Err(errors.wrong_arity(cmd.name))
-    return cmd
 
 
 def execute(sess, argv: list[bytes]) -> Any:

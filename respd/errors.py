@@ -97,6 +97,17 @@ def rules_changed(refusal: bytes) -> str:
             "This command is no longer allowed for the following reason: " + reason)
 
 
+GETKEYS_INVALID_COMMAND = "ERR Invalid command specified"
+GETKEYS_NO_KEYS = "ERR The command has no key arguments"
+GETKEYS_ARITY = "ERR Invalid number of arguments specified for command"
+GETKEYS_NOT_FOUND = "ERR Invalid arguments specified for command"
+CONFIG_REWRITE_UNSUPPORTED = "ERR CONFIG REWRITE is not supported: respd's configuration lives in its registry files"
+NO_SHUTDOWN = "ERR No shutdown in progress."
+SHUTDOWN_FAILED = "ERR Errors trying to SHUTDOWN. Check logs."
+DEBUG_NOT_ALLOWED = ('ERR DEBUG command not allowed. If the enable-debug-command option is set to "local", you can '
+                     'run it from a local connection, otherwise you need to set this option in the configuration '
+                     'file, and then restart the server.')
+NO_CLUSTER = "ERR This instance has cluster support disabled"
 NO_SUCH_CLIENT = "ERR No such client"
 CLIENT_ID = "ERR client-id should be greater than 0"
 INVALID_CLIENT_ID = "ERR Invalid client ID"

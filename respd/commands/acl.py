@@ -15,9 +15,9 @@ from typing import Optional
 
 from .. import errors
 from ..errors import CommandError
-from ..replies import OK, Double, Map, SetReply, Simple
+from ..replies import OK, Double, Err, Map, SetReply, Simple
 from .args import try_int
-from .table import COMMANDS, command, container
+from .table import COMMANDS, command, container, lookup
 
 container("ACL", arity=-2, flags="sentinel", categories="slow", group="server", since="6.0.0",
           summary="A container for Access List Control commands.")
@@ -129,8 +129,6 @@ def _dryrun(user, app, store, cmd, argv: list) -> Optional[bytes]:
 @command("dryrun", parent="ACL", arity=-4, flags=_ADMIN, categories=_ADMIN_CATS, group="server", since="7.0.0",
          summary="Simulates the execution of a command by a user, without executing the command.")
 def acl_dryrun(sess, argv):
-    from ..dispatch import lookup
-    from ..replies import Err
     user = _users(sess).get(_name(argv[2]))
     if user is None:
         raise CommandError(b"ERR User '" + argv[2][:128] + b"' not found")

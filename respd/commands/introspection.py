@@ -16,10 +16,10 @@ What respd can and cannot know, stated where it answers:
   because APPEND or SETRANGE modified it, or ``embstr`` because INCRBYFLOAT wrote an integral result, is reported
   by its content.
 * ``OBJECT FREQ``: respd never evicts (policy ``noeviction``), so Redis' "not tracked" error, as Redis gives it.
-* ``OBJECT IDLETIME``: respd does not record key access times: a dict of access times beside a memory store's
-  data would cost every GET a write and every key 42 bytes (a third more than the ~130 bytes of a short key and
-  value today, measured with 1M keys). So it answers an error saying so, the way Redis answers when its policy
-  does not track a statistic, rather than a number it does not know.
+* ``OBJECT IDLETIME``: respd does not record key access times (a dict of access times beside a memory store's
+  data would cost every GET a write and every key a third more memory; README, "Known differences"). So it answers an
+  error saying so, the way Redis answers when its policy does not track a statistic, rather than a number it does
+  not know.
 """
 from __future__ import annotations
 

@@ -15,6 +15,7 @@ from ..errors import CommandError
 from ..replies import NO_REPLY, OK, Map, SetReply, Simple, Verbatim
 from . import redis_config
 from ..auth import CATEGORIES
+from .args import Options
 from .table import COMMANDS, Command, command, container
 
 log = logging.getLogger("respd.commands")
@@ -204,15 +205,15 @@ def _getkeys_target(inner: list):
     if cmd is not None and cmd.subcommands and len(inner) > 1:
         cmd = cmd.subcommands.get(inner[1].lower())
     if cmd is None:
-        raise CommandError("ERR Invalid command specified")
+        raise CommandError(errors.GETKEYS_INVALID_COMMAND)
     if not cmd.keys and cmd.key_flags is None:
-        raise CommandError("ERR The command has no key arguments")
+        raise CommandError(errors.GETKEYS_NO_KEYS)
     arity = cmd.info_arity if cmd.info_arity is not None else cmd.arity
     if (arity > 0 and len(inner) != arity) or len(inner) < -arity:
-        raise CommandError("ERR Invalid number of arguments specified for command")
+        raise CommandError(errors.GETKEYS_ARITY)
     found = keys_of(cmd, inner)
     if not found:
-        raise CommandError("ERR Invalid arguments specified for command")
+        raise CommandError(errors.GETKEYS_NOT_FOUND)
     return found
 
 
@@ -574,7 +575,7 @@ def config_resetstat(sess, argv):
 @command("rewrite", parent="CONFIG", arity=2, flags="admin noscript loading stale", categories="admin slow dangerous",
          group="server", since="2.8.0", summary="Persists the effective configuration to file.")
 def config_rewrite(sess, argv):
-    raise CommandError("ERR CONFIG REWRITE is not supported: respd's configuration lives in its registry files")
+    raise CommandError(errors.CONFIG_REWRITE_UNSUPPORTED)
 
 
 @command("help", parent="CONFIG", arity=2, flags="loading stale", categories="slow", group="server", since="5.0.0",
@@ -614,10 +615,13 @@ def save(sess, argv):
     return OK  # memory stores are not persisted by design; SQL stores are durable on every write
 
 
+_SHUTDOWN_OPTIONS = Options("[NOSAVE] [SAVE] [NOW] [FORCE] [ABORT]")
+
+
 @command("shutdown", arity=-1, flags="admin noscript loading stale no_multi allow_busy",
          categories="admin slow dangerous", group="server",
-         complexity="O(N) when saving, where N is the total number of keys in all databases when "
-         "saving data, otherwise O(1)",
+         complexity="O(N) when saving, where N is the total number of keys in all databases when saving data, "
+                    "otherwise O(1)",
          arguments=(("save-selector", "oneof", "optional"), ("now", "pure-token", "optional"),
                     ("force", "pure-token", "optional"), ("abort", "pure-token", "optional")),
          summary="Synchronously saves the database(s) to disk and shuts down the Redis server.")
@@ -625,16 +629,15 @@ def shutdown(sess, argv):
     """Stop respd as SIGTERM does: stop accepting, let open clients finish their replies, exit 0. Nothing to save:
     memory stores are not persisted by design and SQL stores are durable on every write, so SAVE/NOSAVE/NOW/FORCE
     are accepted and change nothing. The client gets no reply: its connection closes."""
-    opts = [a.upper() for a in argv[1:]]
-    known = (b"NOSAVE", b"SAVE", b"NOW", b"FORCE", b"ABORT")
-    if any(o not in known for o in opts) or (b"SAVE" in opts and b"NOSAVE" in opts) \
-            or (b"ABORT" in opts and len(opts) > 1):
+    opts = _SHUTDOWN_OPTIONS.parse(argv, 1)
+    abort = opts.pop("ABORT", False)
+    if (abort and opts) or ("SAVE" in opts and "NOSAVE" in opts):  # Redis' illegal combinations
         raise CommandError(errors.SYNTAX)
-    if b"ABORT" in opts:
-        raise CommandError("ERR No shutdown in progress.")
+    if abort:
+        raise CommandError(errors.NO_SHUTDOWN)
     request = sess.app.request_shutdown
     if request is None:  # not served by respd.server (an embedded App)
-        raise CommandError("ERR Errors trying to SHUTDOWN. Check logs.")
+        raise CommandError(errors.SHUTDOWN_FAILED)
     log.warning("SHUTDOWN requested by client id=%d addr=%s user=%s", sess.id, sess.addr, sess.user)
     request()
     sess.closing = True
@@ -644,18 +647,16 @@ def shutdown(sess, argv):
 @command("debug", arity=-2, flags="admin noscript loading stale", categories="admin slow dangerous", group="server",
          summary="A container for debugging commands.")
 def debug(sess, argv):
-    raise CommandError('ERR DEBUG command not allowed. If the enable-debug-command option is set to "local", you '
-                       'can run it from a local connection, otherwise you need to set this option in the '
-                       'configuration file, and then restart the server.')
+    raise CommandError(errors.DEBUG_NOT_ALLOWED)
 
 
 @command("cluster", arity=-2, categories="slow", group="cluster", since="3.0.0",
          summary="A container for Redis Cluster commands.")
 def cluster(sess, argv):
-    raise CommandError("ERR This instance has cluster support disabled")
+    raise CommandError(errors.NO_CLUSTER)
 
 
 @command("readonly", arity=1, flags="loading stale fast", categories="fast connection", group="cluster", since="3.0.0",
          summary="Enables read-only queries for a connection to a Redis Cluster replica node.")
 def readonly(sess, argv):
-    raise CommandError("ERR This instance has cluster support disabled")
+    raise CommandError(errors.NO_CLUSTER)

@@ -1,4 +1,4 @@
-"""The command table: every command declared once, beside its handler (a leaf: it imports nothing of respd).
+"""The command table: every command declared once, beside its handler (a leaf: it imports no family).
 
 A declaration carries what Redis' ``src/commands/*.json`` carries (arity, flags, ACL categories, key specs) plus
 what respd decides per command (``Command``'s fields below: whether it runs before AUTH or inside MULTI, the
@@ -16,6 +16,9 @@ from __future__ import annotations
 import types
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
+
+from .. import errors
+from ..replies import Err
 
 _Coroutine = types.CoroutineType
 
@@ -180,6 +183,27 @@ def _register(name: str, cmd: Command) -> None:
     COMMANDS[name.lower().encode()] = cmd
     LOOKUP[name.lower().encode()] = cmd
     LOOKUP[name.upper().encode()] = cmd
+
+
+def lookup(argv: list[bytes]) -> Command | Err:
+    """The command for argv (resolving subcommands), or the error reply for unknown names and wrong arity."""
+    name = argv[0]
+    cmd = LOOKUP.get(name) or COMMANDS.get(name.lower())
+    if cmd is None:
+        return Err(errors.unknown_command(argv))
+    if cmd.subcommands:
+        if len(argv) < 2:
+            if cmd.handler is not None:  # COMMAND alone: a container that is also a command
+                return cmd
+            return Err(errors.wrong_arity(cmd.name))
+        sub = cmd.subcommands.get(argv[1].lower())
+        if sub is None:
+            return Err(errors.unknown_subcommand(argv[1], cmd.name.upper()))
+        cmd = sub
+    n = len(argv)
+    if (cmd.arity > 0 and n != cmd.arity) or n < -cmd.arity:
+        return Err(errors.wrong_arity(cmd.name))
+    return cmd
 
 
 def then(result: Any, fn: Callable[[Any], Any]) -> Any:
