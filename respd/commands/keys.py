@@ -230,7 +230,8 @@ def rename(sess, argv):
 
 
 @command("renamenx", arity=3, flags="write fast", keys=(Keys(1, "RW access delete"), Keys(2, "OW insert")),
-         categories="keyspace write fast", pure=True, summary="Renames a key only when the target key name doesn't exist.")
+         categories="keyspace write fast", pure=True,
+         summary="Renames a key only when the target key name doesn't exist.")
 def renamenx(sess, argv):
     return then(sess.store.rename(argv[1], argv[2], nx=True), lambda ok: 1 if ok else 0)
 

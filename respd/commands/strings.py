@@ -144,7 +144,8 @@ def _fail(e: CommandError):
 
 
 @command("mget", arity=-2, flags="readonly fast", keys=(Keys(1, "RO access", last=-1),), categories="read string fast",
-         group="string", complexity="O(N)", pure=True, summary="Atomically returns the string values of one or more keys.")
+         group="string", complexity="O(N)", pure=True,
+         summary="Atomically returns the string values of one or more keys.")
 def mget(sess, argv):
     return sess.store.mget(argv[1:])
 
@@ -289,7 +290,8 @@ def incrby(sess, argv):
 
 @command("decrby", arity=3, flags="write denyoom fast", keys=_INCR_KEYS, categories="write string fast", group="string",
          pure=True,
-         summary="Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.")
+         summary="Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't "
+                 "exist.")
 def decrby(sess, argv):
     d = parse_int(argv[2])
     if d == INT64_MIN:
@@ -297,9 +299,10 @@ def decrby(sess, argv):
     return _incr(sess, argv[1], -d)
 
 
-@command("incrbyfloat", arity=3, flags="write denyoom fast", keys=_INCR_KEYS, categories="write string fast", group="string",
-         since="2.6.0", pure=True,
-         summary="Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.")
+@command("incrbyfloat", arity=3, flags="write denyoom fast", keys=_INCR_KEYS, categories="write string fast",
+         group="string", since="2.6.0", pure=True,
+         summary="Increment the floating point value of a key by a number. Uses 0 as initial value if the key "
+                 "doesn't exist.")
 def incrbyfloat(sess, argv):
     delta = parse_long_double(argv[2])
 

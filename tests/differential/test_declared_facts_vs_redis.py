@@ -51,7 +51,8 @@ def _options(port: int) -> list:
             c.cmd("SET k v EX 10 NX XX"), c.cmd("SET k v EX x PX 5"), c.cmd("SET k v EX x"),
             c.cmd("SCAN 0 COUNT x FOO"), c.cmd("SCAN 0 COUNT 0 FOO"), c.cmd("SCAN 0 MATCH"),
             c.cmd("EXPIRE k 10 NX FOO"), c.cmd("EXPIRE k 10 NX GT"), c.cmd("EXPIRE k x FOO"),
-            c.cmd("COPY k j DB x REPLACE"), c.cmd("COPY k j DB 99 FOO"), c.cmd("COPY k j DB 0 FOO"), c.cmd("COPY k j REPLACE REPLACE")]
+            c.cmd("COPY k j DB x REPLACE"), c.cmd("COPY k j DB 99 FOO"), c.cmd("COPY k j DB 0 FOO"),
+            c.cmd("COPY k j REPLACE REPLACE")]
     c.close()
     return out
 
