@@ -6,7 +6,7 @@ writes ``respd/commands/redis_commands.json``.
 What is recorded, per command and subcommand (full names such as ``client|setname``), exactly as Redis 7.0.15
 replies them: the ``COMMAND DOCS`` map without its ``subcommands`` entry (respd lists only the subcommands it
 implements) and the ``tips`` of ``COMMAND INFO``. Arity, flags, key positions, key specs and ACL categories are not
-recorded: respd declares them in its command table (``respd.commands.spec``), which dispatch and ACL use, and
+recorded: respd declares them in its command table (``respd.commands.table``), which dispatch and ACL use, and
 ``tests/differential/test_command_meta_vs_redis.py`` compares that table with redis-server.
 
 The JSON keeps Redis' field order. Value types follow from the field names (see ``server._docs_value``): maps are

@@ -141,9 +141,10 @@ class Options:
     def __init__(self, syntax: str, *, convert: Optional[dict] = None, error=errors.SYNTAX) -> None:
         self._tokens: dict[bytes, _Token] = {}
         for group, body in enumerate(re.findall(r"\[([^\]]*)\]", syntax)):
-            label = None
-            if ":" in body:
-                label, body = (part.strip() for part in body.split(":", 1))
+            named = re.match(r"\s*([a-z][\w-]*):\s", body)   # "cond: NX | XX" (not "ADDR ip:port")
+            label = named.group(1) if named else None
+            if named:
+                body = body[named.end():]
             for alternative in body.split("|"):
                 words = alternative.split()
                 self._tokens[words[0].encode()] = _Token(words[0], len(words) - 1, group, label)

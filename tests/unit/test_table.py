@@ -95,3 +95,9 @@ def test_options_convert_in_order_and_custom_errors():
         opts.parse([b"X", b"COUNT", b"1", b"Auth", b"u"], 1)
     assert e.value.text == b"ERR bad Auth"
     assert opts.parse([b"X", b"COUNT", b"x"], 1, convert={"COUNT": len}) == {"COUNT": 1}
+
+
+def test_options_argument_names_may_hold_colons():
+    opts = Options("[ADDR ip:port] [mode: ASYNC | SYNC]")
+    assert opts.parse([b"X", b"addr", b"1.2.3.4:5", b"sync"], 1) == {"ADDR": b"1.2.3.4:5", "mode": "SYNC",
+                                                                     "SYNC": True}
