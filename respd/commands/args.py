@@ -112,13 +112,6 @@ def format_long_double(value) -> bytes:
 
 
 # ----------------------------------------------------------------------------------------------------------- options
-class _Token:
-    __slots__ = ("name", "nargs", "group", "label")
-
-    def __init__(self, name: str, nargs: int, group: int, label: Optional[str]) -> None:
-        self.name, self.nargs, self.group, self.label = name, nargs, group, label
-
-
 class Options:
     """A command's optional tokens, declared as Redis documents them and parsed left to right as Redis' own loops
     parse them (fakeredis' ``extract_args`` and redka's parser are the models).
@@ -136,38 +129,52 @@ class Options:
     handler's, after ``parse``.
     """
 
-    __slots__ = ("_tokens", "_convert", "_error")
+    __slots__ = ("_tokens", "_error")
 
     def __init__(self, syntax: str, *, convert: Optional[dict] = None, error=errors.SYNTAX) -> None:
-        self._tokens: dict[bytes, _Token] = {}
+        convert = convert or {}
+        # token (bytes, uppercase) -> (name, number of arguments, group, group label, converter)
+        self._tokens: dict[bytes, tuple] = {}
         for group, body in enumerate(re.findall(r"\[([^\]]*)\]", syntax)):
             named = re.match(r"\s*([a-z][\w-]*):\s", body)   # "cond: NX | XX" (not "ADDR ip:port")
             label = named.group(1) if named else None
             if named:
                 body = body[named.end():]
             for alternative in body.split("|"):
-                words = alternative.split()
-                self._tokens[words[0].encode()] = _Token(words[0], len(words) - 1, group, label)
-        self._convert = convert or {}
+                name, *args = alternative.split()
+                self._tokens[name.encode()] = (name, len(args), group, label, convert.get(name))
         self._error = error
 
     def parse(self, argv: list[bytes], start: int, convert: Optional[dict] = None) -> dict:
         """The options in ``argv[start:]``; ``convert`` adds converters for this call (ones needing the session)."""
         found: dict = {}
         chosen: dict[int, str] = {}
+        tokens = self._tokens
         i, n = start, len(argv)
         while i < n:
-            tok = self._tokens.get(argv[i].upper())
-            if tok is None or i + tok.nargs >= n or chosen.setdefault(tok.group, tok.name) != tok.name:
-                error = self._error
-                raise CommandError(error if isinstance(error, (str, bytes)) else error(argv[i]))
-            if tok.label is not None:
-                found[tok.label] = tok.name
-            if tok.nargs == 0:
-                found[tok.name] = True
+            tok = tokens.get(argv[i].upper())
+            if tok is None:
+                self._fail(argv[i])
+            name, nargs, group, label, fn = tok
+            if i + nargs >= n or chosen.setdefault(group, name) != name:
+                self._fail(argv[i])
+            if label is not None:
+                found[label] = name
+            if nargs == 0:
+                found[name] = True
+                i += 1
+                continue
+            if convert is not None and name in convert:
+                fn = convert[name]
+            if nargs == 1:
+                value = argv[i + 1]
+                found[name] = value if fn is None else fn(value)
             else:
-                values = argv[i + 1:i + 1 + tok.nargs]
-                fn = (convert is not None and convert.get(tok.name)) or self._convert.get(tok.name)
-                found[tok.name] = fn(*values) if fn else values[0] if tok.nargs == 1 else tuple(values)
-            i += 1 + tok.nargs
+                values = argv[i + 1:i + 1 + nargs]
+                found[name] = tuple(values) if fn is None else fn(*values)
+            i += 1 + nargs
         return found
+
+    def _fail(self, arg: bytes):
+        error = self._error
+        raise CommandError(error if isinstance(error, (str, bytes)) else error(arg))
