@@ -3,7 +3,7 @@
 A declaration carries what Redis' ``src/commands/*.json`` carries (arity, flags, ACL categories, key specs) plus
 what respd decides per command (``Command``'s fields below: whether it runs before AUTH or inside MULTI, the
 store-level policy action it needs, whether run_requests may run it directly...). Everything reads these fields:
-dispatch and its arity errors (``respd.dispatch``), ``COMMAND COUNT/INFO/DOCS/LIST`` (``commands.server``), the
+dispatch and its arity errors (``respd.dispatch``), ``COMMAND COUNT/INFO/DOCS/LIST`` (``commands.meta``), the
 permissions engine, WATCH, MONITOR, EXEC. Importing this module does not load the families: ``commands.catalog``
 does.
 
