@@ -57,7 +57,7 @@ KEY_ACTIONS = (KEY_GET, KEY_SET, KEY_DELETE, KEY_HAS)
 
 
 def spec_actions(flags: tuple) -> tuple:
-    """The policy actions a key spec's access flags require (the single source: spec.py's flags)."""
+    """The policy actions a key spec's access flags require (the single source: the key specs of the command table)."""
     acts = []
     if ACCESS in flags:
         acts.append(KEY_GET)

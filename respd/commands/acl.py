@@ -154,7 +154,7 @@ class AclLog:
     def __init__(self, max_len: int = 128):
         self.entries: deque = deque()
         self.max_len = max_len
-        self.executing = weakref.WeakSet()   # sessions running an EXEC's queue (transactions.exec_)
+        self.executing = weakref.WeakSet()   # sessions running an EXEC's queue (dispatch._run_queue)
 
     def add(self, reason: str, obj: bytes, username: str, sess=None) -> None:
         now = time.time()
