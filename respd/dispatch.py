@@ -1,10 +1,11 @@
 """Requests to replies, without I/O: ``execute(session, argv)`` runs one request (lookup, arity, authentication,
-permissions, memory, MULTI queueing, execution); ``run_requests(client)`` runs everything a client's reader holds
-and encodes the replies for one send.
+permissions, memory, MULTI queueing, execution) and EXEC's queue; ``run_requests(client)`` runs everything a
+client's reader holds and encodes the replies for one send.
 
 The generic checks run in Redis' order (SPEC §3): unknown command → arity → NOAUTH → NOPERM → OOM → queue in
-MULTI → execute. Domain errors raised by stores are mapped to RESP errors here, at the edge, and an unexpected
-exception in a handler is logged and answered ``-ERR`` without harming the connection or the server.
+MULTI → execute; each reads the command's declaration (``no_auth``, ``multi_immediate``, ``runs_queue``...).
+Domain errors raised by stores are mapped to RESP errors here, at the edge (``errors.store_error``), and an
+unexpected exception in a handler is logged and answered ``-ERR`` without harming the connection or the server.
 
 ``execute`` returns the reply directly for synchronous stores and a coroutine for async ones; the connection awaits
 only in the second case, so the memory path never pays for a coroutine.
@@ -16,16 +17,15 @@ import time
 import types
 from typing import Any
 
-from backends.base import (CorruptValue, InvalidKey, NoSuchKey, StoreError, StoreFull, StoreUnavailable,
-                           WrongType)
+from backends.base import StoreError
 
 from . import errors
 from . import monitor as _monitor
-from .commands import COMMANDS
+from .commands.catalog import COMMANDS, LOOKUP
 from .commands.introspection import MONITOR_OK
-from .commands.spec import LOOKUP, Command, then
 from .commands.strings import ok_or_null
-from .errors import CommandError, ProtocolError, SecurityClose
+from .commands.table import Command, is_pending, lookup, then
+from .errors import CommandError, ProtocolError, SecurityClose, store_error
 from .replies import _BULK_HDR, _INTS, NO_REPLY, OK, QUEUED, Err, Simple, encode
 
 log = logging.getLogger("respd.dispatch")
@@ -36,32 +36,6 @@ _clock = time.perf_counter_ns  # INFO commandstats' time (see run)
 # instructions): their handlers' bodies, in step with strings.get and strings.set_
 _GET = LOOKUP[b"GET"]
 _SET = LOOKUP[b"SET"]
-
-#: commands that run immediately even inside MULTI
-_MULTI_IMMEDIATE = frozenset((b"exec", b"discard", b"multi", b"watch", b"quit", b"reset"))
-#: commands allowed before authentication (SPEC §8)
-_NO_AUTH_NEEDED = frozenset((b"auth", b"hello", b"quit"))
-
-
-def lookup(argv: list[bytes]) -> Command | Err:
-    """The command for argv (resolving subcommands), or the error reply for unknown names and wrong arity."""
-    name = argv[0]
-    cmd = LOOKUP.get(name) or COMMANDS.get(name.lower())
-    if cmd is None:
-        return Err(errors.unknown_command(argv))
-    if cmd.subcommands:
-        if len(argv) < 2:
-            if cmd.handler is not None:  # COMMAND alone: a container that is also a command
-                return cmd
-            return Err(errors.wrong_arity(cmd.name))
-        sub = cmd.subcommands.get(argv[1].lower())
-        if sub is None:
-            return Err(errors.unknown_subcommand(argv[1], cmd.name.upper()))
-        cmd = sub
-    n = len(argv)
-    if (cmd.arity > 0 and n != cmd.arity) or n < -cmd.arity:
-        return Err(errors.wrong_arity(cmd.name))
-    return cmd
 
 
 def execute(sess, argv: list[bytes]) -> Any:
@@ -74,22 +48,21 @@ def execute(sess, argv: list[bytes]) -> Any:
             sess.multi_error = True
         return _rejected(sess, _named(argv), cmd)
     app = sess.app
-    name = argv[0].lower() if cmd.container is None else cmd.container.lower().encode()
-    if not sess.authenticated and name not in _NO_AUTH_NEEDED:
+    if not sess.authenticated and not cmd.no_auth:
         if sess.multi is not None:
             sess.multi_error = True
         refusal = Err(errors.NOAUTH)
-        return _rejected(sess, cmd, _exec_abort(sess, refusal) if name == b"exec" else refusal)
+        return _rejected(sess, cmd, _exec_abort(sess, refusal) if cmd.runs_queue else refusal)
     if sess.multi is not None and "no_multi" in cmd.flags:
         sess.multi_error = True
-        return _rejected(sess, cmd, Err("ERR Command not allowed inside a transaction"))
+        return _rejected(sess, cmd, Err(errors.NOT_IN_MULTI))
     if sess.permissions is not None:
         denied = sess.permissions.check(sess, cmd, argv)
         if denied is not None:
             if sess.multi is not None:
                 sess.multi_error = True
-            return _rejected(sess, cmd, _exec_abort(sess, denied) if name == b"exec" else denied)
-    if app.maxmemory and (cmd.denyoom or sess.multi is not None) and name not in _MULTI_IMMEDIATE \
+            return _rejected(sess, cmd, _exec_abort(sess, denied) if cmd.runs_queue else denied)
+    if app.maxmemory and (cmd.denyoom or sess.multi is not None) and not cmd.multi_immediate \
             and app.over_maxmemory():
         if sess.multi is not None:
             sess.multi_error = True
@@ -98,7 +71,7 @@ def execute(sess, argv: list[bytes]) -> Any:
         if sess.multi is not None:
             sess.multi_error = True
         return _rejected(sess, cmd, Err(errors.MONITOR_KEYSPACE))  # Redis flags a monitor as a replica
-    if sess.multi is not None and name not in _MULTI_IMMEDIATE:
+    if sess.multi is not None and not cmd.multi_immediate:
         sess.multi.append((cmd, argv))
         return QUEUED
     return run(sess, cmd, argv)
@@ -109,7 +82,7 @@ def _exec_abort(sess, refusal: Err) -> Err:
     and the refusal comes back as ``EXECABORT Transaction discarded because of: <refusal>``."""
     sess.reset_multi()
     sess.unwatch()
-    return Err(b"EXECABORT Transaction discarded because of: " + refusal.text)
+    return Err(errors.EXECABORT_BECAUSE.encode() + refusal.text)
 
 
 def _rejected(sess, cmd: Command | None, err: Err) -> Err:
@@ -144,11 +117,13 @@ def run(sess, cmd: Command, argv: list[bytes]) -> Any:
 
     INFO commandstats: the call counts in ``cmd.calls``, its time in ``cmd.ns`` (for an async store, until its
     reply is ready), an error reply in ``cmd.failed_calls`` and in errorstats. EXEC runs its queue through here, so
-    queued commands count as Redis counts them."""
+    queued commands count as Redis counts them, and EXEC's time includes theirs."""
     sess.last_cmd = cmd.name
     t0 = _clock()
     try:
         r = cmd.handler(sess, argv)
+        if cmd.runs_queue and type(r) is list:  # EXEC's checks passed: its queue runs here
+            r = _run_queue(sess, r)
     except Exception as e:
         r = _failed(e, cmd, sess)
     now = _clock()
@@ -173,11 +148,11 @@ def _failed(e: Exception, cmd: Command, sess) -> Err:
     if isinstance(e, CommandError):
         return Err(e.text)
     if isinstance(e, StoreError):
-        return store_error(e, sess)
+        return store_error(e)
     if isinstance(e, SecurityClose):
         raise e
     log.error("error in command %r", cmd.name, exc_info=e)
-    return Err("ERR internal error while executing '%s'" % cmd.name)
+    return Err(errors.INTERNAL_ERROR % cmd.name)
 
 
 async def _await(coro, cmd: Command, sess, t0: int, argv=None) -> Any:
@@ -195,22 +170,57 @@ async def _await(coro, cmd: Command, sess, t0: int, argv=None) -> Any:
     return r
 
 
-def store_error(e: StoreError, sess=None) -> Err:
-    """Domain errors from backends, as the RESP errors clients act on."""
-    if isinstance(e, WrongType):
-        return Err(errors.WRONGTYPE)
-    if isinstance(e, StoreFull):
-        return Err("OOM command not allowed when store '%s' is full (max_size %d)" % (e.store_id, e.limit))
-    if isinstance(e, NoSuchKey):
-        return Err(errors.NO_SUCH_KEY)
-    if isinstance(e, InvalidKey):
-        return Err("ERR invalid key for store '%s': %s" % (e.store_id, e.reason))
-    if isinstance(e, CorruptValue):
-        return Err(b"ERR undecodable value for key '" + e.key[:128] + b"' in store '" + e.store_id.encode()
-                   + b"': " + e.reason.encode())
-    if isinstance(e, StoreUnavailable):
-        return Err("ERR store '%s' is unavailable: %s" % (e.store_id, e.reason))
-    return Err("ERR store error: %s" % e)
+# ------------------------------------------------------------------------------------------ EXEC
+def _run_queue(sess, queue: list) -> Any:
+    """EXEC's queue (``commands.transactions.exec_`` made its checks): every command through ``run``, its
+    permissions checked again first (the user's rules may have changed since it was queued, as Redis does). On
+    memory stores nothing can interleave (no await); on an async (SQL) store the queue runs inside one store
+    transaction; a queue holding a command that may await elsewhere (``switches_store``) runs on the awaiting
+    path."""
+    security = getattr(sess.app, "security", None)
+    executing = security.log.executing if security is not None else set()
+
+    def call(cmd, a):
+        if cmd.name == "monitor":  # Redis: an EXEC client expects one reply per command ("DENY BLOCKING")
+            return Err(errors.MONITOR_IN_EXEC)
+        # ACL LOG entries made while this runs (a denial, a failed AUTH) have Redis' context "multi"; the synchronous
+        # part of a command is where they are made
+        executing.add(sess)
+        try:
+            if sess.permissions is not None:
+                denied = sess.permissions.check(sess, cmd, a)
+                if denied is not None:
+                    return Err(errors.rules_changed(denied.text))
+            return run(sess, cmd, a)
+        finally:
+            executing.discard(sess)
+
+    if sess.store.is_async or any(cmd.switches_store for cmd, _ in queue):
+        return _run_queue_async(sess, queue, call)
+    return [call(cmd, a) for cmd, a in queue]
+
+
+async def _run_queue_async(sess, queue, call):
+    replies = []
+    store = sess.store
+    if store.is_async:
+        try:
+            async with store.transaction():
+                for cmd, a in queue:
+                    r = call(cmd, a)
+                    if is_pending(r):
+                        r = await r
+                    replies.append(r)
+        except Exception as e:  # the transaction failed to commit: report it on every reply not yet an error
+            err = store_error(e) if isinstance(e, StoreError) else Err(errors.EXEC_FAILED % e)
+            return [r if isinstance(r, Err) else err for r in replies] or err
+        return replies
+    for cmd, a in queue:
+        r = call(cmd, a)
+        if is_pending(r):
+            r = await r
+        replies.append(r)
+    return replies
 
 
 # ------------------------------------------------------------------------------------------ pipelines

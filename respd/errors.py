@@ -5,6 +5,10 @@ compare them with a real Redis.
 """
 from __future__ import annotations
 
+from backends.base import CorruptValue, InvalidKey, NoSuchKey, StoreError, StoreFull, StoreUnavailable, WrongType
+
+from .replies import Err
+
 
 class CommandError(Exception):
     """An error reply: ``text`` is the full message including its code (``ERR ...``, ``WRONGTYPE ...``)."""
@@ -101,6 +105,69 @@ PROTO_UNBALANCED_QUOTES = "unbalanced quotes in request"
 
 # ---- texts of respd/commands/ (option parsing, families)
 # (keep this line: section anchor)
+LCS_TYPES = "ERR The specified keys must contain string values"
+LCS_LEN_AND_IDX = "ERR If you want both the length and indexes, please just use IDX."
+LCS_TOO_LARGE = "ERR LCS inputs too large for respd (at most %d table cells)"
+EXECABORT_BECAUSE = "EXECABORT Transaction discarded because of: "
+EXEC_FAILED = "ERR transaction failed: %s"
+INTERNAL_ERROR = "ERR internal error while executing '%s'"
+NOT_IN_MULTI = "ERR Command not allowed inside a transaction"
+SWAPDB_UNSUPPORTED = "ERR SWAPDB is not supported by respd: databases are mapped to configured stores"
+
+
+def rules_changed(refusal: bytes) -> str:
+    """EXEC's reply for a queued command its user may no longer run (``refusal``: the NOPERM it gets now)."""
+    if refusal.startswith(NOPERM_CMD[:NOPERM_CMD.index("'")].encode()):
+        reason = "no permission to execute the command or subcommand"
+    elif refusal.startswith(NOPERM_KEY.encode()):
+        reason = "no permission to touch the specified keys"
+    else:
+        reason = "no permission"
+    return ("NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. "
+            "This command is no longer allowed for the following reason: " + reason)
+
+
+GETKEYS_INVALID_COMMAND = "ERR Invalid command specified"
+GETKEYS_NO_KEYS = "ERR The command has no key arguments"
+GETKEYS_ARITY = "ERR Invalid number of arguments specified for command"
+GETKEYS_NOT_FOUND = "ERR Invalid arguments specified for command"
+CONFIG_REWRITE_UNSUPPORTED = "ERR CONFIG REWRITE is not supported: respd's configuration lives in its registry files"
+NO_SHUTDOWN = "ERR No shutdown in progress."
+SHUTDOWN_FAILED = "ERR Errors trying to SHUTDOWN. Check logs."
+DEBUG_NOT_ALLOWED = ('ERR DEBUG command not allowed. If the enable-debug-command option is set to "local", you can '
+                     'run it from a local connection, otherwise you need to set this option in the configuration '
+                     'file, and then restart the server.')
+NO_CLUSTER = "ERR This instance has cluster support disabled"
+NO_SUCH_CLIENT = "ERR No such client"
+CLIENT_ID = "ERR client-id should be greater than 0"
+INVALID_CLIENT_ID = "ERR Invalid client ID"
+
+
+def hello_option(arg: bytes) -> bytes:
+    return b"ERR Syntax error in HELLO option '" + arg + b"'"
+
+
+def unknown_client_type(arg: bytes) -> bytes:
+    return b"ERR Unknown client type '" + arg + b"'"
+
+
+def no_such_user(arg: bytes) -> bytes:
+    return b"ERR No such user '" + arg + b"'"
+
+
+def setinfo_value(attr: bytes) -> bytes:
+    return b"ERR " + attr.lower() + b" cannot contain spaces, newlines or special characters."
+
+
+def unrecognized_option(arg: bytes) -> bytes:
+    return b"ERR Unrecognized option '" + arg + b"'"
+
+
+def unsupported_option(arg: bytes) -> bytes:
+    """EXPIRE's error for an argument that is none of its options."""
+    return b"ERR Unsupported option " + arg
+
+
 
 # ---- texts of respd/security/ (users, ACL rules, policies, aclfile)
 # (keep this line: section anchor)
@@ -177,6 +244,24 @@ ACL_GENPASS_BITS = ("ERR ACL GENPASS argument must be the number of bits for the
 
 # ---- store errors as replies (backends' domain errors, mapped at the edge)
 # (keep this line: section anchor)
+def store_error(e: StoreError):
+    """Domain errors from backends, as the RESP errors clients act on (an ``Err`` reply)."""
+    if isinstance(e, WrongType):
+        return Err(WRONGTYPE)
+    if isinstance(e, StoreFull):
+        return Err("OOM command not allowed when store '%s' is full (max_size %d)" % (e.store_id, e.limit))
+    if isinstance(e, NoSuchKey):
+        return Err(NO_SUCH_KEY)
+    if isinstance(e, InvalidKey):
+        return Err("ERR invalid key for store '%s': %s" % (e.store_id, e.reason))
+    if isinstance(e, CorruptValue):
+        return Err(b"ERR undecodable value for key '" + e.key[:128] + b"' in store '" + e.store_id.encode()
+                   + b"': " + e.reason.encode())
+    if isinstance(e, StoreUnavailable):
+        return Err("ERR store '%s' is unavailable: %s" % (e.store_id, e.reason))
+    return Err("ERR store error: %s" % e)
+
+
 
 def wrong_arity(name: str) -> str:
     return f"ERR wrong number of arguments for '{name}' command"

@@ -10,7 +10,7 @@ import resource
 import time
 import uuid
 
-from . import errors, outbuf
+from . import errors, outbuf, units
 from .errors import CommandError, StartupError
 from .protocol import string2ll
 from .security.users import Auth
@@ -223,10 +223,7 @@ class App:
         """Whether the process uses more than maxmemory (RSS, re-read at most every 100 ms)."""
         now = time.monotonic()
         if now - self._mem_checked > 0.1:
-            # not lazy for speed: state sits below commands. Becomes a top-level ``from .units import rss`` when
-            # h12-commands (which moves the RSS reading to respd.units) is merged.
-            from .commands.server import _rss
-            self._mem_over = _rss() > self.maxmemory
+            self._mem_over = units.rss() > self.maxmemory
             self._mem_checked = now
         return self._mem_over
 

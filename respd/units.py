@@ -1,11 +1,14 @@
-"""Values with units, as the configuration and CONFIG SET spell them: memory sizes and durations.
+"""Values with units, as the configuration and CONFIG SET spell them (memory sizes, durations), and the one
+process fact they are compared with (the resident set size).
 
-No I/O and no respd imports: the registry (YAML settings), the App (CONFIG SET) and the output-buffer limits
-(``respd.outbuf``) all read their sizes and durations here.
+No respd imports: the registry (YAML settings), the App (CONFIG SET, maxmemory), the output-buffer limits
+(``respd.outbuf``) and INFO/MEMORY read their sizes and durations here.
 """
 from __future__ import annotations
 
+import os
 import re
+import resource
 from typing import Any, Optional
 
 #: Redis' memory units (``memtoull``): k/m/g are powers of 1000, kb/mb/gb powers of 1024
@@ -43,3 +46,12 @@ def parse_duration(value: Any) -> float:
         if m:
             return float(m.group(1)) * _DURATION_UNITS[m.group(2)]
     raise ValueError(_BAD_DURATION)
+
+
+def rss() -> int:
+    """The process's resident set size in bytes (its peak where /proc is missing)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024

@@ -6,10 +6,10 @@ writes ``respd/commands/redis_commands.json``.
 What is recorded, per command and subcommand (full names such as ``client|setname``), exactly as Redis 7.0.15
 replies them: the ``COMMAND DOCS`` map without its ``subcommands`` entry (respd lists only the subcommands it
 implements) and the ``tips`` of ``COMMAND INFO``. Arity, flags, key positions, key specs and ACL categories are not
-recorded: respd declares them in its command table (``respd.commands.spec``), which dispatch and ACL use, and
+recorded: respd declares them in its command table (``respd.commands.table``), which dispatch and ACL use, and
 ``tests/differential/test_command_meta_vs_redis.py`` compares that table with redis-server.
 
-The JSON keeps Redis' field order. Value types follow from the field names (see ``server._docs_value``): maps are
+The JSON keeps Redis' field order. Value types follow from the field names (see ``commands.meta._docs_value``): maps are
 objects, ``flags``/``doc_flags`` are sets of status strings, ``history`` is a set of [since, change] pairs, other
 strings are bulk strings. Redis' command documentation is BSD-3 licensed (redis/redis 7.0).
 """

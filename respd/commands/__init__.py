@@ -1,4 +1,2 @@
-"""The command table (``COMMANDS``), filled by importing every command family module."""
-from .spec import COMMANDS, Command, KeySpec  # noqa: F401
-from . import strings, keys, connection, transactions, server, acl  # noqa: F401,E402
-from . import introspection  # noqa: F401,E402  (MONITOR, MEMORY, OBJECT)
+"""Commands: the table (``table``), argument parsing (``args``), one module per family, and ``catalog``, which
+loads every family into the table."""

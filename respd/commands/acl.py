@@ -13,17 +13,15 @@ import os
 from .. import errors
 from ..errors import CommandError
 from ..replies import OK, Err, Map, SetReply, Simple
-# module imports (not names): with the catalogue loaded by commands/__init__, a security module may be the one
-# importing this family, half initialised
 from ..security import engine, loading, rules
 from .args import try_int
-from .spec import COMMANDS, command, container
+from .table import COMMANDS, command, container, lookup
 
-container("ACL", -2, ("sentinel",), ("slow",), "server", "A container for Access List Control commands.",
-          since="6.0.0")
-_A = ("noscript", "loading", "stale")
-_ADMIN = ("admin",) + _A
-_ADMIN_CATS = ("admin", "slow", "dangerous")
+container("ACL", arity=-2, flags="sentinel", categories="slow", group="server", since="6.0.0",
+          summary="A container for Access List Control commands.")
+_A = "noscript loading stale"
+_ADMIN = "admin " + _A
+_ADMIN_CATS = "admin slow dangerous"
 log = logging.getLogger("respd.acl")
 
 
@@ -39,13 +37,14 @@ def _enc(s: str) -> bytes:
     return s.encode("utf-8", "surrogateescape")
 
 
-@command("WHOAMI", 2, _A, (), ("slow",), "server", "Returns the authenticated username of the current connection.",
-         since="6.0.0", parent="ACL")
+@command("whoami", parent="ACL", arity=2, flags=_A, categories="slow", group="server", since="6.0.0",
+         summary="Returns the authenticated username of the current connection.")
 def acl_whoami(sess, argv):
     return _enc(sess.user)
 
 
-@command("USERS", 2, _ADMIN, (), _ADMIN_CATS, "server", "Lists all ACL users.", since="6.0.0", parent="ACL")
+@command("users", parent="ACL", arity=2, flags=_ADMIN, categories=_ADMIN_CATS, group="server", since="6.0.0",
+         summary="Lists all ACL users.")
 def acl_users(sess, argv):
     return sorted(_enc(u) for u in _users(sess))
 
@@ -55,14 +54,14 @@ def describe(user) -> bytes:
     return rules.describe_user(user)
 
 
-@command("LIST", 2, _ADMIN, (), _ADMIN_CATS, "server", "Dumps the effective rules in ACL file format.",
-         since="6.0.0", parent="ACL")
+@command("list", parent="ACL", arity=2, flags=_ADMIN, categories=_ADMIN_CATS, group="server", since="6.0.0",
+         summary="Dumps the effective rules in ACL file format.")
 def acl_list(sess, argv):
     return [describe(u) for _, u in sorted(_users(sess).items(), key=lambda kv: _enc(kv[0]))]
 
 
-@command("GETUSER", 3, _ADMIN, (), _ADMIN_CATS, "server", "Lists the ACL rules of a user.", since="6.0.0",
-         parent="ACL")
+@command("getuser", parent="ACL", arity=3, flags=_ADMIN, categories=_ADMIN_CATS, group="server", since="6.0.0",
+         summary="Lists the ACL rules of a user.")
 def acl_getuser(sess, argv):
     user = _users(sess).get(_name(argv[2]))
     if user is None:
@@ -84,8 +83,8 @@ def acl_getuser(sess, argv):
     return Map(items)
 
 
-@command("CAT", -2, _A, (), ("slow",), "server", "Lists the ACL categories, or the commands inside a category.",
-         since="6.0.0", parent="ACL")
+@command("cat", parent="ACL", arity=-2, flags=_A, categories="slow", group="server", since="6.0.0",
+         summary="Lists the ACL categories, or the commands inside a category.")
 def acl_cat(sess, argv):
     if len(argv) > 3:
         raise CommandError(errors.wrong_arity("acl|cat"))
@@ -102,10 +101,9 @@ def acl_cat(sess, argv):
     return out
 
 
-@command("DRYRUN", -4, _ADMIN, (), _ADMIN_CATS, "server", "Simulates the execution of a command by a user, without "
-         "executing the command.", since="7.0.0", parent="ACL")
+@command("dryrun", parent="ACL", arity=-4, flags=_ADMIN, categories=_ADMIN_CATS, group="server", since="7.0.0",
+         summary="Simulates the execution of a command by a user, without executing the command.")
 def acl_dryrun(sess, argv):
-    from ..dispatch import lookup  # late: dispatch imports the catalogue (until lookup lives in the command table)
     user = _users(sess).get(_name(argv[2]))
     if user is None:
         raise CommandError(errors.ACL_NO_SUCH_USER % argv[2][:128])
@@ -121,8 +119,8 @@ def acl_dryrun(sess, argv):
     return OK if text is None else text
 
 
-@command("LOG", -2, _ADMIN, (), _ADMIN_CATS, "server", "Lists recent security events generated due to ACL rules.",
-         since="6.0.0", parent="ACL")
+@command("log", parent="ACL", arity=-2, flags=_ADMIN, categories=_ADMIN_CATS, group="server", since="6.0.0",
+         summary="Lists recent security events generated due to ACL rules.")
 def acl_log(sess, argv):
     security = sess.app.security
     if len(argv) > 3:
@@ -140,8 +138,8 @@ def acl_log(sess, argv):
     return security.log.reply()
 
 
-@command("SETUSER", -3, _ADMIN, (), _ADMIN_CATS, "server", "Creates and modifies an ACL user and its rules.",
-         since="6.0.0", parent="ACL")
+@command("setuser", parent="ACL", arity=-3, flags=_ADMIN, categories=_ADMIN_CATS, group="server", since="6.0.0",
+         summary="Creates and modifies an ACL user and its rules.")
 def acl_setuser(sess, argv):
     raw = argv[2]
     if b" " in raw or b"\0" in raw:
@@ -154,8 +152,8 @@ def acl_setuser(sess, argv):
     return OK
 
 
-@command("DELUSER", -3, _ADMIN, (), _ADMIN_CATS, "server", "Deletes ACL users, and terminates their connections.",
-         since="6.0.0", parent="ACL")
+@command("deluser", parent="ACL", arity=-3, flags=_ADMIN, categories=_ADMIN_CATS, group="server", since="6.0.0",
+         summary="Deletes ACL users, and terminates their connections.")
 def acl_deluser(sess, argv):
     names = [_name(a) for a in argv[2:]]
     if "default" in names:
@@ -174,8 +172,8 @@ def _aclfile(sess) -> str:
     return path
 
 
-@command("SAVE", 2, _ADMIN, (), _ADMIN_CATS, "server", "Saves the effective ACL rules in the configured ACL file.",
-         since="6.0.0", parent="ACL")
+@command("save", parent="ACL", arity=2, flags=_ADMIN, categories=_ADMIN_CATS, group="server", since="6.0.0",
+         summary="Saves the effective ACL rules in the configured ACL file.")
 def acl_save(sess, argv):
     path = _aclfile(sess)
     try:
@@ -186,8 +184,8 @@ def acl_save(sess, argv):
     return OK
 
 
-@command("LOAD", 2, _ADMIN, (), _ADMIN_CATS, "server", "Reloads the rules from the configured ACL file.",
-         since="6.0.0", parent="ACL")
+@command("load", parent="ACL", arity=2, flags=_ADMIN, categories=_ADMIN_CATS, group="server", since="6.0.0",
+         summary="Reloads the rules from the configured ACL file.")
 def acl_load(sess, argv):
     path = _aclfile(sess)
     try:
@@ -197,8 +195,8 @@ def acl_load(sess, argv):
     return OK
 
 
-@command("GENPASS", -2, _A, (), ("slow",), "server", "Generates a pseudorandom, secure password that can be used to "
-         "identify ACL users.", since="6.0.0", parent="ACL")
+@command("genpass", parent="ACL", arity=-2, flags=_A, categories="slow", group="server", since="6.0.0",
+         summary="Generates a pseudorandom, secure password that can be used to identify ACL users.")
 def acl_genpass(sess, argv):
     bits = 256
     if len(argv) > 3:
@@ -231,7 +229,7 @@ _HELP = (
     "HELP", "    Print this help.")
 
 
-@command("HELP", 2, ("loading", "stale"), (), ("slow",), "server", "Returns helpful text about the different "
-         "subcommands.", since="6.0.0", parent="ACL")
+@command("help", parent="ACL", arity=2, flags="loading stale", categories="slow", group="server", since="6.0.0",
+         summary="Returns helpful text about the different subcommands.")
 def acl_help(sess, argv):
     return [Simple(s) for s in _HELP]

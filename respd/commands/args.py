@@ -1,9 +1,11 @@
-"""Argument converters with Redis' exact strictness and error texts."""
+"""Arguments: converters with Redis' exact strictness and error texts, and ``Options``, the parser of a command's
+optional tokens (SET's ``NX``, ``EX seconds``...)."""
 from __future__ import annotations
 
-import math
+import re
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
+from typing import Optional
 
 from .. import errors
 from ..errors import CommandError
@@ -109,17 +111,70 @@ def format_long_double(value) -> bytes:
     return text.encode()
 
 
-def parse_double(arg: bytes, error: str = errors.NOT_FLOAT) -> float:
-    if not arg or arg[:1].isspace() or arg[-1:].isspace() or b"_" in arg:
-        raise CommandError(error)
-    try:
-        v = float(arg)
-    except ValueError:
-        raise CommandError(error) from None
-    if math.isnan(v):
-        raise CommandError(error)
-    return v
+# ----------------------------------------------------------------------------------------------------------- options
+class Options:
+    """A command's optional tokens, declared as Redis documents them and parsed left to right as Redis' own loops
+    parse them (fakeredis' ``extract_args`` and redka's parser are the models).
 
+    ``Options("[cond: NX | XX] [GET] [expire: EX seconds | PX milliseconds | EXAT unix-time | KEEPTTL]")``: each
+    bracket is a group of alternatives, of which a request may give one (again and again: the last one wins, as in
+    Redis); a token followed by lowercase words takes that many arguments; ``label:`` names the group. Tokens match
+    without case. ``parse`` returns a dict: each token given → its argument (``True`` for a bare token, a tuple for
+    several arguments, or what its converter returned), and each label → the token chosen in its group.
 
-def upper(arg: bytes) -> bytes:
-    return arg.upper()
+    Errors come in the order Redis gives them: the first argument that is no token of the declaration, lacks its
+    arguments, or is a second alternative of a group answers ``error`` (the syntax error, or ``error(argument)``
+    when it is a function); a converter (``convert={"COUNT": fn}``, ``fn(*arguments)``) runs when its token is met,
+    so its error comes before those of later arguments. Checks that look at the whole (EXPIRE's NX with GT) are the
+    handler's, after ``parse``.
+    """
+
+    __slots__ = ("_tokens", "_error")
+
+    def __init__(self, syntax: str, *, convert: Optional[dict] = None, error=errors.SYNTAX) -> None:
+        convert = convert or {}
+        # token (bytes, uppercase) -> (name, number of arguments, group, group label, converter)
+        self._tokens: dict[bytes, tuple] = {}
+        for group, body in enumerate(re.findall(r"\[([^\]]*)\]", syntax)):
+            named = re.match(r"\s*([a-z][\w-]*):\s", body)   # "cond: NX | XX" (not "ADDR ip:port")
+            label = named.group(1) if named else None
+            if named:
+                body = body[named.end():]
+            for alternative in body.split("|"):
+                name, *args = alternative.split()
+                self._tokens[name.encode()] = (name, len(args), group, label, convert.get(name))
+        self._error = error
+
+    def parse(self, argv: list[bytes], start: int, convert: Optional[dict] = None) -> dict:
+        """The options in ``argv[start:]``; ``convert`` adds converters for this call (ones needing the session)."""
+        found: dict = {}
+        chosen: dict[int, str] = {}
+        tokens = self._tokens
+        i, n = start, len(argv)
+        while i < n:
+            tok = tokens.get(argv[i].upper())
+            if tok is None:
+                self._fail(argv[i])
+            name, nargs, group, label, fn = tok
+            if i + nargs >= n or chosen.setdefault(group, name) != name:
+                self._fail(argv[i])
+            if label is not None:
+                found[label] = name
+            if nargs == 0:
+                found[name] = True
+                i += 1
+                continue
+            if convert is not None and name in convert:
+                fn = convert[name]
+            if nargs == 1:
+                value = argv[i + 1]
+                found[name] = value if fn is None else fn(value)
+            else:
+                values = argv[i + 1:i + 1 + nargs]
+                found[name] = tuple(values) if fn is None else fn(*values)
+            i += 1 + nargs
+        return found
+
+    def _fail(self, arg: bytes):
+        error = self._error
+        raise CommandError(error if isinstance(error, (str, bytes)) else error(arg))

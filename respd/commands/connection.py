@@ -7,21 +7,24 @@ from .. import REDIS_VERSION, errors
 from ..errors import CommandError
 from ..replies import NO_REPLY, OK, PONG, Map, Simple, Verbatim
 from ..session import client_line
-from .args import parse_int
-from .spec import command, container
+from .args import Options, parse_int
+from .table import command, container
 
-_CONN = ("connection", "fast")
+_CONN = "connection fast"
+_SESSION = "noscript loading stale fast no_auth allow_busy"   # the flags of AUTH, HELLO, QUIT, RESET
 RESET = Simple("RESET")
 
 
-@command("PING", -1, ("fast",), (), _CONN, "connection", "Returns the server's liveliness response.")
+@command("ping", arity=-1, flags="fast", categories=_CONN, group="connection",
+         summary="Returns the server's liveliness response.")
 def ping(sess, argv):
     if len(argv) > 2:
         raise CommandError(errors.wrong_arity("ping"))
     return PONG if len(argv) == 1 else argv[1]
 
 
-@command("ECHO", 2, ("loading", "stale", "fast"), (), _CONN, "connection", "Returns the given string.")
+@command("echo", arity=2, flags="loading stale fast", categories=_CONN, group="connection",
+         summary="Returns the given string.")
 def echo(sess, argv):
     return argv[1]
 
@@ -31,9 +34,22 @@ def hello_reply(sess) -> Map:
                 (b"id", sess.id), (b"mode", b"standalone"), (b"role", b"master"), (b"modules", [])])
 
 
-@command("HELLO", -1, ("noscript", "loading", "stale", "fast", "no_auth", "allow_busy"), (), _CONN, "connection",
-         "Handshakes with the Redis server.", since="6.0.0")
+def _check_name(name: bytes) -> bytes:
+    for c in name:
+        if c < 0x21 or c > 0x7E:
+            raise CommandError(errors.CLIENT_NAME)
+    return name
+
+
+# Redis checks a SETNAME name when it meets it, before the options after it (and before NOAUTH)
+_HELLO_OPTIONS = Options("[AUTH username password] [SETNAME clientname]", convert={"SETNAME": _check_name},
+                         error=errors.hello_option)
+
+
+@command("hello", arity=-1, flags=_SESSION, categories=_CONN, group="connection", since="6.0.0",
+         switches_store=True, summary="Handshakes with the Redis server.")
 def hello(sess, argv):
+    """HELLO [protover [AUTH username password] [SETNAME clientname]]"""
     proto = None
     if len(argv) > 1:
         try:
@@ -42,23 +58,11 @@ def hello(sess, argv):
             raise CommandError(errors.HELLO_PROTO_NOT_INT) from None
         if proto not in (2, 3):
             raise CommandError(errors.NOPROTO)
-    auth = None
-    setname = None
-    i, n = 2, len(argv)
-    while i < n:
-        opt = argv[i].upper()
-        if opt == b"AUTH" and i + 2 < n:
-            auth = (argv[i + 1], argv[i + 2])
-            i += 3
-        elif opt == b"SETNAME" and i + 1 < n:
-            setname = argv[i + 1]
-            i += 2
-        else:
-            raise CommandError(b"ERR Syntax error in HELLO option '" + argv[i] + b"'")
+    opts = _HELLO_OPTIONS.parse(argv, 2)
+    auth = opts.get("AUTH")
+    setname = opts.get("SETNAME")
     if auth is None and not sess.authenticated:
         raise CommandError(errors.HELLO_NOAUTH)
-    if setname is not None:
-        _check_name(setname)
     if auth is not None:
         try:
             sess.app.auth.login(sess, auth[0], auth[1])  # raises WRONGPASS with nothing changed
@@ -71,8 +75,8 @@ def hello(sess, argv):
     return hello_reply(sess)
 
 
-@command("AUTH", -2, ("noscript", "loading", "stale", "fast", "no_auth", "allow_busy"), (), _CONN, "connection",
-         "Authenticates the connection.")
+@command("auth", arity=-2, flags=_SESSION, categories=_CONN, group="connection", switches_store=True,
+         summary="Authenticates the connection.")
 def auth(sess, argv):
     if len(argv) > 3:
         raise CommandError(errors.SYNTAX)
@@ -86,22 +90,22 @@ def auth(sess, argv):
     return OK
 
 
-@command("SELECT", 2, ("loading", "stale", "fast"), (), _CONN, "connection",
-         "Changes the selected database.")
+@command("select", arity=2, flags="loading stale fast", categories=_CONN, group="connection", switches_store=True,
+         summary="Changes the selected database.")
 def select(sess, argv):
     sess.app.select(sess, argv[1])
     return OK
 
 
-@command("QUIT", -1, ("noscript", "loading", "stale", "fast", "no_auth", "allow_busy"), (), _CONN, "connection",
-         "Closes the connection.")
+@command("quit", arity=-1, flags=_SESSION, categories=_CONN, group="connection", multi_immediate=True,
+         summary="Closes the connection.")
 def quit_(sess, argv):
     sess.closing = True
     return OK
 
 
-@command("RESET", 1, ("noscript", "loading", "stale", "fast", "no_auth", "allow_busy"), (), _CONN, "connection",
-         "Resets the connection.", since="6.2.0")
+@command("reset", arity=1, flags=_SESSION, categories=_CONN, group="connection", since="6.2.0",
+         multi_immediate=True, summary="Resets the connection.")
 def reset(sess, argv):
     sess.app.monitors.pop(sess.id, None)  # leaves MONITOR mode
     sess.reset_multi()
@@ -116,72 +120,67 @@ def reset(sess, argv):
 
 
 # --------------------------------------------------------------------------------------------------- CLIENT
-container("CLIENT", -2, ("sentinel",), ("slow",), "connection", "A container for client connection commands.")
-_C = ("admin", "noscript", "loading", "stale")
+container("CLIENT", arity=-2, flags="sentinel", categories="slow", group="connection",
+          summary="A container for client connection commands.")
+_C = "admin noscript loading stale"
+_PLAIN = "noscript loading stale"
 
 
-def _check_name(name: bytes) -> None:
-    for c in name:
-        if c < 0x21 or c > 0x7E:
-            raise CommandError(errors.CLIENT_NAME)
-
-
-@command("ID", 2, ("noscript", "loading", "stale"), (), ("slow", "connection"), "connection",
-         "Returns the unique client ID of the connection.", since="5.0.0", parent="CLIENT")
+@command("id", parent="CLIENT", arity=2, flags=_PLAIN, categories="slow connection",
+         group="connection", since="5.0.0", summary="Returns the unique client ID of the connection.")
 def client_id(sess, argv):
     return sess.id
 
 
-@command("SETNAME", 3, ("noscript", "loading", "stale"), (), ("slow", "connection"), "connection",
-         "Sets the connection name.", since="2.6.9", parent="CLIENT")
+@command("setname", parent="CLIENT", arity=3, flags=_PLAIN, categories="slow connection",
+         group="connection", since="2.6.9", summary="Sets the connection name.")
 def client_setname(sess, argv):
     _check_name(argv[2])
     sess.name = argv[2]
     return OK
 
 
-@command("GETNAME", 2, ("noscript", "loading", "stale"), (), ("slow", "connection"), "connection",
-         "Returns the name of the connection.", since="2.6.9", parent="CLIENT")
+@command("getname", parent="CLIENT", arity=2, flags=_PLAIN, categories="slow connection",
+         group="connection", since="2.6.9", summary="Returns the name of the connection.")
 def client_getname(sess, argv):
     return sess.name or None
 
 
-@command("SETINFO", 4, ("noscript", "loading", "stale"), (), ("slow", "connection"), "connection",
-         "Sets information specific to the client or connection.", since="7.2.0", parent="CLIENT")
+@command("setinfo", parent="CLIENT", arity=4, flags=_PLAIN, categories="slow connection",
+         group="connection", since="7.2.0", summary="Sets information specific to the client or connection.")
 def client_setinfo(sess, argv):
     attr = argv[2].upper()
     val = argv[3]
     for c in val:
         if c < 0x21 or c > 0x7E:
-            raise CommandError(b"ERR " + argv[2].lower() + b" cannot contain spaces, newlines or special "
-                               b"characters.")
+            raise CommandError(errors.setinfo_value(argv[2]))
     if attr == b"LIB-NAME":
         sess.lib_name = val
     elif attr == b"LIB-VER":
         sess.lib_ver = val
     else:
-        raise CommandError(b"ERR Unrecognized option '" + argv[2] + b"'")
+        raise CommandError(errors.unrecognized_option(argv[2]))
     return OK
 
 
-@command("INFO", 2, _C[1:], (), ("slow", "connection"), "connection",
-         "Returns information about the connection.", since="6.2.0", parent="CLIENT")
+@command("info", parent="CLIENT", arity=2, flags=_PLAIN, categories="slow connection",
+         group="connection", since="6.2.0", summary="Returns information about the connection.")
 def client_info(sess, argv):
     return Verbatim(client_line(sess, time.time()))
 
 
-@command("LIST", -2, _C, (), ("admin", "slow", "dangerous", "connection"), "connection",
-         "Lists open connections.", since="2.4.0", parent="CLIENT")
+@command("list", parent="CLIENT", arity=-2, flags=_C, categories="admin slow dangerous connection",
+         group="connection", since="2.4.0", summary="Lists open connections.")
 def client_list(sess, argv):
     now = time.time()
     ids = None
     if len(argv) > 2:
         opt = argv[2].upper()
         if opt == b"ID" and len(argv) > 3:
-            ids = {parse_int(a, "ERR Invalid client ID") for a in argv[3:]}
+            ids = {parse_int(a, errors.INVALID_CLIENT_ID) for a in argv[3:]}
         elif opt == b"TYPE" and len(argv) == 4:
             if argv[3].lower() not in (b"normal", b"master", b"replica", b"pubsub"):
-                raise CommandError(b"ERR Unknown client type '" + argv[3] + b"'")
+                raise CommandError(errors.unknown_client_type(argv[3]))
             if argv[3].lower() != b"normal":
                 return Verbatim(b"")
         else:
@@ -190,16 +189,16 @@ def client_list(sess, argv):
                              if ids is None or s.id in ids))
 
 
-@command("NO-EVICT", 3, _C, (), ("admin", "slow", "dangerous", "connection"), "connection",
-         "Sets the client eviction mode of the connection.", since="7.0.0", parent="CLIENT")
+@command("no-evict", parent="CLIENT", arity=3, flags=_C, categories="admin slow dangerous connection",
+         group="connection", since="7.0.0", summary="Sets the client eviction mode of the connection.")
 def client_no_evict(sess, argv):
     sess.no_evict = _on_off(argv[2])
     return OK
 
 
-@command("NO-TOUCH", 3, ("noscript", "loading", "stale"), (), ("slow", "connection"), "connection",
-         "Controls whether commands sent by the client affect the LRU/LFU of accessed keys.", since="7.2.0",
-         parent="CLIENT")
+@command("no-touch", parent="CLIENT", arity=3, flags=_PLAIN, categories="slow connection",
+         group="connection", since="7.2.0",
+         summary="Controls whether commands sent by the client affect the LRU/LFU of accessed keys.")
 def client_no_touch(sess, argv):
     sess.no_touch = _on_off(argv[2])
     return OK
@@ -214,8 +213,8 @@ def _on_off(arg: bytes) -> bool:
     raise CommandError(errors.SYNTAX)
 
 
-@command("REPLY", 3, ("noscript", "loading", "stale"), (), ("slow", "connection"), "connection",
-         "Instructs the server whether to reply to commands.", since="3.2.0", parent="CLIENT")
+@command("reply", parent="CLIENT", arity=3, flags=_PLAIN, categories="slow connection",
+         group="connection", since="3.2.0", summary="Instructs the server whether to reply to commands.")
 def client_reply(sess, argv):
     mode = argv[2].upper()
     if mode == b"ON":
@@ -230,55 +229,62 @@ def client_reply(sess, argv):
     return NO_REPLY
 
 
-@command("KILL", -3, _C, (), ("admin", "slow", "dangerous", "connection"), "connection",
-         "Terminates open connections.", since="2.4.0", parent="CLIENT")
+def _client_id(val: bytes) -> int:
+    cid = parse_int(val, errors.CLIENT_ID)
+    if cid < 1:
+        raise CommandError(errors.CLIENT_ID)
+    return cid
+
+
+def _kill_type(val: bytes) -> bytes:
+    kind = val.lower()
+    if kind not in (b"normal", b"master", b"slave", b"replica", b"pubsub"):
+        raise CommandError(errors.unknown_client_type(val))
+    return kind
+
+
+def _kill_user(app, val: bytes) -> str:
+    name = val.decode("utf-8", "surrogateescape")
+    if app.auth.find(name) is None:
+        raise CommandError(errors.no_such_user(val))
+    return name
+
+
+def _yes_no(val: bytes) -> bool:
+    flag = val.lower()
+    if flag not in (b"yes", b"no"):
+        raise CommandError(errors.SYNTAX)
+    return flag == b"yes"
+
+
+# each filter checked when it is met, in order; a filter given twice: the last one counts (as in Redis)
+_KILL_OPTIONS = Options("[ID client-id] [TYPE type] [ADDR ip:port] [LADDR ip:port] [USER username] [SKIPME yes-no]",
+                        convert={"ID": _client_id, "TYPE": _kill_type, "SKIPME": _yes_no})
+_KILL_FILTERS = (("ID", lambda cid: lambda s: s.id == cid),
+                 ("TYPE", lambda kind: lambda s: kind == b"normal"),  # respd clients are all normal clients
+                 ("ADDR", lambda addr: lambda s: s.addr.encode() == addr),
+                 ("LADDR", lambda addr: lambda s: s.laddr.encode() == addr),
+                 ("USER", lambda name: lambda s: s.user == name))
+
+
+@command("kill", parent="CLIENT", arity=-3, flags=_C, categories="admin slow dangerous connection",
+         group="connection", since="2.4.0", summary="Terminates open connections.")
 def client_kill(sess, argv):
     """CLIENT KILL ip:port | CLIENT KILL [ID id] [ADDR ip:port] [LADDR ip:port] [TYPE type] [USER name]
     [SKIPME yes|no], as Redis 7.0: every filter given must match (they combine with AND); options are parsed in
-    order and the first bad one answers its error before anything is killed. The old form answers +OK or
+    order and the first bad one answers its error before anything is killed; a filter given twice counts once, with
+    its last value. The old form answers +OK or
     ``No such client`` and may kill the caller itself; the new form answers the number killed and skips the caller
     unless ``SKIPME no``. A client killing itself gets its reply, then is closed."""
     app = sess.app
-    filters = []
-    skipme = True
     if len(argv) == 3:
         target = argv[2]
-        filters.append(lambda s: s.addr.encode() == target)
+        filters = [lambda s: s.addr.encode() == target]
         skipme = False
     else:
-        i, n = 2, len(argv)
-        while i < n:
-            opt = argv[i].upper()
-            if i + 1 >= n:
-                raise CommandError(errors.SYNTAX)
-            val = argv[i + 1]
-            if opt == b"ID":
-                cid = parse_int(val, "ERR client-id should be greater than 0")
-                if cid < 1:
-                    raise CommandError("ERR client-id should be greater than 0")
-                filters.append(lambda s, cid=cid: s.id == cid)
-            elif opt == b"TYPE":
-                kind = val.lower()
-                if kind not in (b"normal", b"master", b"slave", b"replica", b"pubsub"):
-                    raise CommandError(b"ERR Unknown client type '" + val + b"'")
-                filters.append(lambda s, kind=kind: kind == b"normal")  # respd clients are all normal clients
-            elif opt == b"ADDR":
-                filters.append(lambda s, val=val: s.addr.encode() == val)
-            elif opt == b"LADDR":
-                filters.append(lambda s, val=val: s.laddr.encode() == val)
-            elif opt == b"USER":
-                name = val.decode("utf-8", "surrogateescape")
-                if app.auth.find(name) is None:
-                    raise CommandError(b"ERR No such user '" + val + b"'")
-                filters.append(lambda s, name=name: s.user == name)
-            elif opt == b"SKIPME":
-                flag = val.lower()
-                if flag not in (b"yes", b"no"):
-                    raise CommandError(errors.SYNTAX)
-                skipme = flag == b"yes"
-            else:
-                raise CommandError(errors.SYNTAX)
-            i += 2
+        opts = _KILL_OPTIONS.parse(argv, 2, convert={"USER": lambda val: _kill_user(app, val)})
+        filters = [test(opts[name]) for name, test in _KILL_FILTERS if name in opts]
+        skipme = opts.get("SKIPME", True)
     killed = 0
     for s in list(app.clients.values()):
         if all(f(s) for f in filters) and not (s is sess and skipme):
@@ -289,13 +295,13 @@ def client_kill(sess, argv):
             killed += 1
     if len(argv) == 3:
         if not killed:
-            raise CommandError("ERR No such client")
+            raise CommandError(errors.NO_SUCH_CLIENT)
         return OK
     return killed
 
 
-@command("HELP", 2, ("loading", "stale"), (), ("slow", "connection"), "connection", "Returns helpful text about the "
-         "different subcommands.", since="5.0.0", parent="CLIENT")
+@command("help", parent="CLIENT", arity=2, flags="loading stale", categories="slow connection",
+         group="connection", since="5.0.0", summary="Returns helpful text about the different subcommands.")
 def client_help(sess, argv):
     return [Simple(line) for line in (
         "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",

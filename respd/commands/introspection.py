@@ -16,10 +16,10 @@ What respd can and cannot know, stated where it answers:
   because APPEND or SETRANGE modified it, or ``embstr`` because INCRBYFLOAT wrote an integral result, is reported
   by its content.
 * ``OBJECT FREQ``: respd never evicts (policy ``noeviction``), so Redis' "not tracked" error, as Redis gives it.
-* ``OBJECT IDLETIME``: respd does not record key access times: a dict of access times beside a memory store's
-  data would cost every GET a write and every key 42 bytes (a third more than the ~130 bytes of a short key and
-  value today, measured with 1M keys). So it answers an error saying so, the way Redis answers when its policy
-  does not track a statistic, rather than a number it does not know.
+* ``OBJECT IDLETIME``: respd does not record key access times (a dict of access times beside a memory store's
+  data would cost every GET a write and every key a third more memory; README, "Known differences"). So it answers an
+  error saying so, the way Redis answers when its policy does not track a statistic, rather than a number it does
+  not know.
 """
 from __future__ import annotations
 
@@ -28,11 +28,11 @@ import ctypes.util
 import gc
 import resource
 
-from .. import errors
+from .. import errors, units
 from ..errors import CommandError
 from ..replies import NO_REPLY, OK, Double, Map, Simple, Verbatim
-from .args import parse_int, try_int
-from .spec import command, container, ks, then
+from .args import Options, parse_int, try_int
+from .table import Keys, command, container, then
 
 # ------------------------------------------------------------------------------------------------- MONITOR
 
@@ -42,8 +42,8 @@ from .spec import command, container, ks, then
 MONITOR_OK = Simple("OK")
 
 
-@command("MONITOR", 1, ("admin", "noscript", "loading", "stale"), (), ("admin", "slow", "dangerous"), "server",
-         "Listens for all requests received by the server in real-time.", since="1.0.0")
+@command("monitor", arity=1, flags="admin noscript loading stale", categories="admin slow dangerous", group="server",
+         since="1.0.0", summary="Listens for all requests received by the server in real-time.")
 def monitor(sess, argv):
     """MONITOR → ``+OK``, then a line per command any client runs (see ``respd.monitor``). Again on a monitor: no
     reply at all (Redis ignores it). Inside MULTI it is queued and EXEC answers ``MONITOR isn't allowed for DENY
@@ -55,34 +55,33 @@ def monitor(sess, argv):
 
 
 # ------------------------------------------------------------------------------------------------- MEMORY
-container("MEMORY", -2, (), ("slow",), "server", "A container for memory diagnostics commands.", since="4.0.0")
+container("MEMORY", arity=-2, categories="slow", group="server", since="4.0.0",
+          summary="A container for memory diagnostics commands.")
 
 
-def _rss() -> int:
-    from .server import _rss as rss
-    return rss()
-
-
-_STARTUP_RSS = _rss()
+_STARTUP_RSS = units.rss()
 
 
 def _peak_rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-@command("USAGE", -3, ("readonly",), (ks(2, 0, 1, redis=("RO",)),), ("read", "slow"), "server",
-         "Estimates the memory usage of a key.", since="4.0.0", complexity="O(N) where N is the number of samples.",
-         arguments=(("key", "key"), ("count", "integer", "optional")), parent="MEMORY")
+def _samples(arg: bytes) -> int:
+    count = parse_int(arg)
+    if count < 0:
+        raise CommandError(errors.SYNTAX)
+    return count
+
+
+_USAGE_OPTIONS = Options("[SAMPLES count]", convert={"SAMPLES": _samples})
+
+
+@command("usage", parent="MEMORY", arity=-3, flags="readonly", keys=(Keys(2, "RO"),), categories="read slow",
+         group="server", since="4.0.0", complexity="O(N) where N is the number of samples.",
+         arguments=(("key", "key"), ("count", "integer", "optional")), summary="Estimates the memory usage of a key.")
 def memory_usage(sess, argv):
     """MEMORY USAGE key [SAMPLES count] → bytes (integer), or null for a missing key."""
-    j = 3
-    while j < len(argv):
-        if argv[j].lower() == b"samples" and j + 1 < len(argv):
-            if parse_int(argv[j + 1]) < 0:
-                raise CommandError(errors.SYNTAX)
-            j += 2
-        else:
-            raise CommandError(errors.SYNTAX)
+    _USAGE_OPTIONS.parse(argv, 3)
     return sess.store.memory_usage(argv[2])
 
 
@@ -101,7 +100,7 @@ def _visible(sess, store) -> bool:
 def _overhead(sess):
     """(memory figures, [(db label, main, expires)]) for STATS and DOCTOR, from the RSS and the stores."""
     app = sess.app
-    total = _rss()
+    total = units.rss()
     peak = max(_peak_rss(), total)
     clients = sum(c.size for c in app.monitors.values())
     overhead = _STARTUP_RSS + clients
@@ -123,8 +122,8 @@ def _overhead(sess):
     return figures, dbs
 
 
-@command("STATS", 2, (), (), ("slow",), "server", "Returns details about memory usage.", since="4.0.0",
-         parent="MEMORY")
+@command("stats", parent="MEMORY", arity=2, categories="slow", group="server", since="4.0.0",
+         summary="Returns details about memory usage.")
 def memory_stats(sess, argv):
     """MEMORY STATS → map in Redis 7.0's order (see the module docstring for what each figure is in respd)."""
     f, dbs = _overhead(sess)
@@ -169,8 +168,8 @@ _DOCTOR_CLIENTS = (" * Big client buffers: The clients output buffers in this in
                    "amount of memory.\n\n")
 
 
-@command("DOCTOR", 2, (), (), ("slow",), "server", "Outputs a memory problems report.", since="4.0.0",
-         parent="MEMORY")
+@command("doctor", parent="MEMORY", arity=2, categories="slow", group="server", since="4.0.0",
+         summary="Outputs a memory problems report.")
 def memory_doctor(sess, argv):
     """MEMORY DOCTOR → text. Redis' checks that respd can make: an (almost) empty instance (less than 5 MB above
     the startup RSS, where Redis counts 5 MB allocated), a peak over 150% of the current RSS, client output buffers
@@ -189,8 +188,8 @@ def memory_doctor(sess, argv):
                      + "I'm here to keep you safe, Sam. I want to help you.\n").encode())
 
 
-@command("MALLOC-STATS", 2, (), (), ("slow",), "server", "Returns the allocator statistics.", since="4.0.0",
-         parent="MEMORY")
+@command("malloc-stats", parent="MEMORY", arity=2, categories="slow", group="server", since="4.0.0",
+         summary="Returns the allocator statistics.")
 def memory_malloc_stats(sess, argv):
     """What Redis built without jemalloc answers: respd has no allocator report to give."""
     return b"Stats not supported for the current allocator"
@@ -199,8 +198,8 @@ def memory_malloc_stats(sess, argv):
 _libc = None
 
 
-@command("PURGE", 2, (), (), ("slow",), "server", "Asks the allocator to release memory.", since="4.0.0",
-         parent="MEMORY")
+@command("purge", parent="MEMORY", arity=2, categories="slow", group="server", since="4.0.0",
+         summary="Asks the allocator to release memory.")
 def memory_purge(sess, argv):
     """Collect garbage and give free heap pages back to the system (glibc ``malloc_trim``) → ``+OK``."""
     global _libc
@@ -225,17 +224,18 @@ _MEMORY_HELP = ("MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:
                 "HELP", "    Prints this help.")
 
 
-@command("HELP", 2, ("loading", "stale"), (), ("slow",), "server",
-         "Returns helpful text about the different subcommands.", since="4.0.0", parent="MEMORY")
+@command("help", parent="MEMORY", arity=2, flags="loading stale", categories="slow", group="server", since="4.0.0",
+         summary="Returns helpful text about the different subcommands.")
 def memory_help(sess, argv):
     return [Simple(s) for s in _MEMORY_HELP]
 
 
 # ------------------------------------------------------------------------------------------------- OBJECT
-container("OBJECT", -2, (), ("slow",), "generic", "A container for object introspection commands.", since="2.2.3")
+container("OBJECT", arity=-2, categories="slow", group="generic", since="2.2.3",
+          summary="A container for object introspection commands.")
 
-_OBJ = ("keyspace", "read", "slow")
-_OBJ_KEY = (ks(2, 0, 1, redis=("RO",)),)
+_OBJ = "keyspace read slow"
+_OBJ_KEY = (Keys(2, "RO"),)
 SHARED_REFCOUNT = 2147483647  # Redis' OBJ_SHARED_REFCOUNT (INT_MAX), the refcount of its shared integers
 
 
@@ -271,29 +271,28 @@ def _idle_error(value):
     raise CommandError(errors.IDLETIME_NOT_TRACKED)
 
 
-@command("ENCODING", 3, ("readonly",), _OBJ_KEY, _OBJ, "generic", "Returns the internal encoding of a Redis object.",
-         since="2.2.3", arguments=(("key", "key"),), parent="OBJECT")
+@command("encoding", parent="OBJECT", arity=3, flags="readonly", keys=_OBJ_KEY, categories=_OBJ, group="generic",
+         since="2.2.3", arguments=(("key", "key"),), summary="Returns the internal encoding of a Redis object.")
 def object_encoding(sess, argv):
     return _object(sess, argv[2], encoding)
 
 
-@command("FREQ", 3, ("readonly",), _OBJ_KEY, _OBJ, "generic",
-         "Returns the logarithmic access frequency counter of a Redis object.", since="4.0.0",
-         arguments=(("key", "key"),), parent="OBJECT")
+@command("freq", parent="OBJECT", arity=3, flags="readonly", keys=_OBJ_KEY, categories=_OBJ, group="generic",
+         since="4.0.0", arguments=(("key", "key"),),
+         summary="Returns the logarithmic access frequency counter of a Redis object.")
 def object_freq(sess, argv):
     return _object(sess, argv[2], _lfu_error)
 
 
-@command("IDLETIME", 3, ("readonly",), _OBJ_KEY, _OBJ, "generic",
-         "Returns the time since the last access to a Redis object.", since="2.2.3", arguments=(("key", "key"),),
-         parent="OBJECT")
+@command("idletime", parent="OBJECT", arity=3, flags="readonly", keys=_OBJ_KEY, categories=_OBJ, group="generic",
+         since="2.2.3", arguments=(("key", "key"),),
+         summary="Returns the time since the last access to a Redis object.")
 def object_idletime(sess, argv):
     return _object(sess, argv[2], _idle_error)
 
 
-@command("REFCOUNT", 3, ("readonly",), _OBJ_KEY, _OBJ, "generic",
-         "Returns the reference count of a value of a key.", since="2.2.3", arguments=(("key", "key"),),
-         parent="OBJECT")
+@command("refcount", parent="OBJECT", arity=3, flags="readonly", keys=_OBJ_KEY, categories=_OBJ, group="generic",
+         since="2.2.3", arguments=(("key", "key"),), summary="Returns the reference count of a value of a key.")
 def object_refcount(sess, argv):
     return _object(sess, argv[2], refcount)
 
@@ -314,7 +313,7 @@ _OBJECT_HELP = ("OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:
                 "HELP", "    Prints this help.")
 
 
-@command("HELP", 2, ("loading", "stale"), (), ("keyspace", "slow"), "generic",
-         "Returns helpful text about the different subcommands.", since="6.2.0", parent="OBJECT")
+@command("help", parent="OBJECT", arity=2, flags="loading stale", categories="keyspace slow", group="generic",
+         since="6.2.0", summary="Returns helpful text about the different subcommands.")
 def object_help(sess, argv):
     return [Simple(s) for s in _OBJECT_HELP]

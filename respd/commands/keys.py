@@ -6,21 +6,22 @@ from backends.base import now_ms
 from .. import errors
 from ..errors import CommandError
 from ..replies import OK, Simple
-from .args import INT64_MAX, parse_int
-from .spec import ACCESS, DELETE, INSERT, RW_ACCESS_UPDATE, UPDATE, command, is_pending, ks, then
+from .args import INT64_MAX, Options, parse_int
+from .table import Keys, command, is_pending, then
 
 _U64 = (1 << 64) - 1
 
 
-@command("EXISTS", -2, ("readonly", "fast"), (ks(1, -1, 1, redis=("RO",)),), ("keyspace", "read", "fast"),
-         summary="Determines whether one or more keys exist.", complexity="O(N)")
+@command("exists", arity=-2, flags="readonly fast", keys=(Keys(1, "RO", last=-1),), categories="keyspace read fast",
+         complexity="O(N)", pure=True, summary="Determines whether one or more keys exist.")
 def exists(sess, argv):
     return sess.store.exists(argv[1:])
 
 
-@command("TOUCH", -2, ("readonly", "fast"), (ks(1, -1, 1, redis=("RO",)),), ("keyspace", "read", "fast"),
+@command("touch", arity=-2, flags="readonly fast", keys=(Keys(1, "RO", last=-1),), categories="keyspace read fast",
+         since="3.2.1", complexity="O(N)", pure=True,
          summary="Returns the number of existing keys out of those specified after updating the time they were "
-                 "last accessed.", since="3.2.1", complexity="O(N)")
+                 "last accessed.")
 def touch(sess, argv):
     return sess.store.exists(argv[1:])
 
@@ -30,26 +31,24 @@ def _delete(sess, argv):
     return sess.store.delete(keys)
 
 
-@command("DEL", -2, ("write",), (ks(1, -1, 1, DELETE, redis=("RM", "DELETE")),), ("keyspace", "write", "slow"),
-         summary="Deletes one or more keys.", complexity="O(N)")
+@command("del", arity=-2, flags="write", keys=(Keys(1, "RM delete", last=-1),), categories="keyspace write slow",
+         complexity="O(N)", pure=True, summary="Deletes one or more keys.")
 def del_(sess, argv):
     return _delete(sess, argv)
 
 
-@command("UNLINK", -2, ("write", "fast"), (ks(1, -1, 1, DELETE, redis=("RM", "DELETE")),),
-         ("keyspace", "write", "fast"), summary="Asynchronously deletes one or more keys.", since="4.0.0",
-         complexity="O(1) for each key removed")
+@command("unlink", arity=-2, flags="write fast", keys=(Keys(1, "RM delete", last=-1),),
+         categories="keyspace write fast", since="4.0.0", complexity="O(1) for each key removed", pure=True,
+         summary="Asynchronously deletes one or more keys.")
 def unlink(sess, argv):
     return _delete(sess, argv)
 
 
+_EXPIRE_OPTIONS = Options("[NX] [XX] [GT] [LT]", error=errors.unsupported_option)
+
+
 def _expire(sess, argv, unit: int, absolute: bool, name: str):
-    opts = set()
-    for a in argv[3:]:
-        o = a.upper()
-        if o not in (b"NX", b"XX", b"GT", b"LT"):
-            raise CommandError(b"ERR Unsupported option " + a)
-        opts.add(o.decode())
+    opts = set(_EXPIRE_OPTIONS.parse(argv, 3))
     if "NX" in opts and len(opts) > 1:
         raise CommandError(errors.EXPIRE_NX_XX)
     if "GT" in opts and "LT" in opts:
@@ -72,36 +71,36 @@ def _expire(sess, argv, unit: int, absolute: bool, name: str):
     return sess.store.expire(argv[1], t, cond)
 
 
-_EXPIRE_KEYS = (ks(1, 0, 1, UPDATE, redis=("RW", "UPDATE")),)
+_EXPIRE_KEYS = (Keys(1, "RW update"),)
 _EXPIRE_ARGS = (("key", "key"), ("seconds", "integer"), ("condition", "oneof", "optional"))
 
 
-@command("EXPIRE", -3, ("write", "fast"), _EXPIRE_KEYS, ("keyspace", "write", "fast"),
+@command("expire", arity=-3, flags="write fast", keys=_EXPIRE_KEYS, categories="keyspace write fast", pure=True,
          summary="Sets the expiration time of a key in seconds.", arguments=_EXPIRE_ARGS)
 def expire(sess, argv):
     return _expire(sess, argv, 1000, False, "expire")
 
 
-@command("PEXPIRE", -3, ("write", "fast"), _EXPIRE_KEYS, ("keyspace", "write", "fast"),
-         summary="Sets the expiration time of a key in milliseconds.", since="2.6.0")
+@command("pexpire", arity=-3, flags="write fast", keys=_EXPIRE_KEYS, categories="keyspace write fast", pure=True,
+         since="2.6.0", summary="Sets the expiration time of a key in milliseconds.")
 def pexpire(sess, argv):
     return _expire(sess, argv, 1, False, "pexpire")
 
 
-@command("EXPIREAT", -3, ("write", "fast"), _EXPIRE_KEYS, ("keyspace", "write", "fast"),
-         summary="Sets the expiration time of a key to a Unix timestamp.", since="1.2.0")
+@command("expireat", arity=-3, flags="write fast", keys=_EXPIRE_KEYS, categories="keyspace write fast", pure=True,
+         since="1.2.0", summary="Sets the expiration time of a key to a Unix timestamp.")
 def expireat(sess, argv):
     return _expire(sess, argv, 1000, True, "expireat")
 
 
-@command("PEXPIREAT", -3, ("write", "fast"), _EXPIRE_KEYS, ("keyspace", "write", "fast"),
-         summary="Sets the expiration time of a key to a Unix milliseconds timestamp.", since="2.6.0")
+@command("pexpireat", arity=-3, flags="write fast", keys=_EXPIRE_KEYS, categories="keyspace write fast", pure=True,
+         since="2.6.0", summary="Sets the expiration time of a key to a Unix milliseconds timestamp.")
 def pexpireat(sess, argv):
     return _expire(sess, argv, 1, True, "pexpireat")
 
 
 # Redis 7.0 flags these RO ACCESS (reading a TTL needs read permission, not just write): kept as Redis has it
-_TTL_KEYS = (ks(1, 0, 1, ACCESS, redis=("RO", "ACCESS")),)
+_TTL_KEYS = (Keys(1, "RO access"),)
 
 
 def _ttl_reply(unit: int, relative: bool):
@@ -118,32 +117,32 @@ def _ttl_reply(unit: int, relative: bool):
     return fn
 
 
-@command("TTL", 2, ("readonly", "fast"), _TTL_KEYS, ("keyspace", "read", "fast"),
+@command("ttl", arity=2, flags="readonly fast", keys=_TTL_KEYS, categories="keyspace read fast", pure=True,
          summary="Returns the expiration time in seconds of a key.")
 def ttl(sess, argv):
     return then(sess.store.expire_time(argv[1]), _ttl_reply(1000, True))
 
 
-@command("PTTL", 2, ("readonly", "fast"), _TTL_KEYS, ("keyspace", "read", "fast"),
-         summary="Returns the expiration time in milliseconds of a key.", since="2.6.0")
+@command("pttl", arity=2, flags="readonly fast", keys=_TTL_KEYS, categories="keyspace read fast", pure=True,
+         since="2.6.0", summary="Returns the expiration time in milliseconds of a key.")
 def pttl(sess, argv):
     return then(sess.store.expire_time(argv[1]), _ttl_reply(1, True))
 
 
-@command("EXPIRETIME", 2, ("readonly", "fast"), _TTL_KEYS, ("keyspace", "read", "fast"),
-         summary="Returns the expiration time of a key as a Unix timestamp.", since="7.0.0")
+@command("expiretime", arity=2, flags="readonly fast", keys=_TTL_KEYS, categories="keyspace read fast", pure=True,
+         since="7.0.0", summary="Returns the expiration time of a key as a Unix timestamp.")
 def expiretime(sess, argv):
     return then(sess.store.expire_time(argv[1]), _ttl_reply(1000, False))
 
 
-@command("PEXPIRETIME", 2, ("readonly", "fast"), _TTL_KEYS, ("keyspace", "read", "fast"),
-         summary="Returns the expiration time of a key as a Unix milliseconds timestamp.", since="7.0.0")
+@command("pexpiretime", arity=2, flags="readonly fast", keys=_TTL_KEYS, categories="keyspace read fast", pure=True,
+         since="7.0.0", summary="Returns the expiration time of a key as a Unix milliseconds timestamp.")
 def pexpiretime(sess, argv):
     return then(sess.store.expire_time(argv[1]), _ttl_reply(1, False))
 
 
-@command("PERSIST", 2, ("write", "fast"), (ks(1, 0, 1, UPDATE, redis=("RW", "UPDATE")),),
-         ("keyspace", "write", "fast"), summary="Removes the expiration time of a key.", since="2.2.0")
+@command("persist", arity=2, flags="write fast", keys=(Keys(1, "RW update"),), categories="keyspace write fast",
+         since="2.2.0", pure=True, summary="Removes the expiration time of a key.")
 def persist(sess, argv):
     return sess.store.persist(argv[1])
 
@@ -151,7 +150,7 @@ def persist(sess, argv):
 _TYPES = {}
 
 
-@command("TYPE", 2, ("readonly", "fast"), (ks(1, 0, 1, redis=("RO",)),), ("keyspace", "read", "fast"),
+@command("type", arity=2, flags="readonly fast", keys=(Keys(1, "RO"),), categories="keyspace read fast", pure=True,
          summary="Determines the type of value stored at a key.")
 def type_(sess, argv):
     def fn(t):
@@ -163,8 +162,8 @@ def type_(sess, argv):
     return then(sess.store.type(argv[1]), fn)
 
 
-@command("KEYS", 2, ("readonly",), (), ("keyspace", "read", "slow", "dangerous"),
-         summary="Returns all key names that match a pattern.", complexity="O(N)")
+@command("keys", arity=2, flags="readonly", categories="keyspace read slow dangerous", complexity="O(N)",
+         policy="store.keys.list", summary="Returns all key names that match a pattern.")
 def keys(sess, argv):
     r = sess.store.keys(argv[1])
     if sess.permissions is not None:
@@ -172,9 +171,22 @@ def keys(sess, argv):
     return r
 
 
-@command("SCAN", -2, ("readonly",), (), ("keyspace", "read", "slow"),
-         summary="Iterates over the key names in the database.", since="2.8.0", complexity="O(1) per call")
+def _scan_count(arg: bytes) -> int:
+    count = parse_int(arg)
+    if count < 1:
+        raise CommandError(errors.SYNTAX)
+    return count
+
+
+_SCAN_OPTIONS = Options("[MATCH pattern] [COUNT count] [TYPE type]", convert={"COUNT": _scan_count})
+_COPY_OPTIONS = Options("[DB destination-db] [REPLACE]")
+
+
+@command("scan", arity=-2, flags="readonly", categories="keyspace read slow", since="2.8.0",
+         complexity="O(1) per call", pure=True, policy="store.keys.list",
+         summary="Iterates over the key names in the database.")
 def scan(sess, argv):
+    """SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]"""
     raw = argv[1]
     try:
         cursor = int(raw)
@@ -188,25 +200,8 @@ def scan(sess, argv):
         cursor &= _U64
     if cursor > _U64:
         raise CommandError(errors.INVALID_CURSOR)
-    pattern = None
-    count = 10
-    type_ = None
-    i, n = 2, len(argv)
-    while i < n:
-        opt = argv[i].upper()
-        if i + 1 >= n:
-            raise CommandError(errors.SYNTAX)
-        if opt == b"MATCH":
-            pattern = argv[i + 1]
-        elif opt == b"COUNT":
-            count = parse_int(argv[i + 1])
-            if count < 1:
-                raise CommandError(errors.SYNTAX)
-        elif opt == b"TYPE":
-            type_ = argv[i + 1]
-        else:
-            raise CommandError(errors.SYNTAX)
-        i += 2
+    opts = _SCAN_OPTIONS.parse(argv, 2)
+    pattern = opts.get("MATCH")
     if pattern == b"*":
         pattern = None
 
@@ -216,11 +211,11 @@ def scan(sess, argv):
             found = sess.permissions.filter_keys(sess, found)
         return [b"%d" % nxt, found]
 
-    return then(sess.store.scan(cursor, pattern, count, type_), fn)
+    return then(sess.store.scan(cursor, pattern, opts.get("COUNT", 10), opts.get("TYPE")), fn)
 
 
-@command("RANDOMKEY", 1, ("readonly",), (), ("keyspace", "read", "slow"),
-         summary="Returns a random key name from the database.")
+@command("randomkey", arity=1, flags="readonly", categories="keyspace read slow", pure=True,
+         policy="store.keys.list", summary="Returns a random key name from the database.")
 def randomkey(sess, argv):
     r = sess.store.randomkey()
     if sess.permissions is not None:
@@ -228,42 +223,28 @@ def randomkey(sess, argv):
     return r
 
 
-_RENAME_KEYS = (ks(1, 0, 1, ACCESS, DELETE, redis=("RW", "ACCESS", "DELETE")),
-                ks(2, 0, 1, UPDATE, redis=("OW", "UPDATE")))
-_RENAMENX_KEYS = (ks(1, 0, 1, ACCESS, DELETE, redis=("RW", "ACCESS", "DELETE")),
-                  ks(2, 0, 1, INSERT, redis=("OW", "INSERT")))
-
-
-@command("RENAME", 3, ("write",), _RENAME_KEYS, ("keyspace", "write", "slow"), summary="Renames a key and overwrites "
-         "the destination.")
+@command("rename", arity=3, flags="write", keys=(Keys(1, "RW access delete"), Keys(2, "OW update")),
+         categories="keyspace write slow", pure=True, summary="Renames a key and overwrites the destination.")
 def rename(sess, argv):
     return then(sess.store.rename(argv[1], argv[2]), lambda _: OK)
 
 
-@command("RENAMENX", 3, ("write", "fast"), _RENAMENX_KEYS, ("keyspace", "write", "fast"),
+@command("renamenx", arity=3, flags="write fast", keys=(Keys(1, "RW access delete"), Keys(2, "OW insert")),
+         categories="keyspace write fast", pure=True,
          summary="Renames a key only when the target key name doesn't exist.")
 def renamenx(sess, argv):
     return then(sess.store.rename(argv[1], argv[2], nx=True), lambda ok: 1 if ok else 0)
 
 
-@command("COPY", -3, ("write", "denyoom"), (ks(1, 0, 1, ACCESS, redis=("RO", "ACCESS")),
-                                             ks(2, 0, 1, UPDATE, redis=("OW", "UPDATE"))),
-         ("keyspace", "write", "slow"), summary="Copies the value of a key to a new key.", since="6.2.0")
+@command("copy", arity=-3, flags="write denyoom", keys=(Keys(1, "RO access"), Keys(2, "OW update")),
+         categories="keyspace write slow", since="6.2.0", pure=True, cross_store=True, switches_store=True,
+         summary="Copies the value of a key to a new key.")
 def copy(sess, argv):
     src, dst = argv[1], argv[2]
-    target = None
-    replace = False
-    i, n = 3, len(argv)
-    while i < n:
-        opt = argv[i].upper()
-        if opt == b"REPLACE":
-            replace = True
-        elif opt == b"DB" and i + 1 < n:
-            i += 1
-            target = sess.app.store_for_index(parse_int(argv[i]))
-        else:
-            raise CommandError(errors.SYNTAX)
-        i += 1
+    # Redis checks the DB index when it meets it, before the options after it
+    opts = _COPY_OPTIONS.parse(argv, 3, convert={"DB": lambda arg: sess.app.store_for_index(parse_int(arg))})
+    target = opts.get("DB")
+    replace = "REPLACE" in opts
     store = sess.store
     if target is None or target is store:
         if src == dst:
@@ -291,8 +272,9 @@ async def _copy_across_async(dumped, target, dst, replace):
     return 1 if r else 0
 
 
-@command("MOVE", 3, ("write", "fast"), (ks(1, 0, 1, ACCESS, DELETE, redis=RW_ACCESS_UPDATE),),
-         ("keyspace", "write", "fast"), summary="Moves a key to another database.")
+@command("move", arity=3, flags="write fast", keys=(Keys(1, "RW access update", access="access delete"),),
+         categories="keyspace write fast", pure=True, cross_store=True, switches_store=True,
+         summary="Moves a key to another database.")
 def move(sess, argv):
     target = sess.app.store_for_index(parse_int(argv[2]))
     store = sess.store
@@ -318,8 +300,8 @@ async def _move_async(store, target, key):
     return 1
 
 
-@command("DBSIZE", 1, ("readonly", "fast"), (), ("keyspace", "read", "fast"),
-         summary="Returns the number of keys in the database.")
+@command("dbsize", arity=1, flags="readonly fast", categories="keyspace read fast", pure=True,
+         policy="store.keys.count", summary="Returns the number of keys in the database.")
 def dbsize(sess, argv):
     return sess.store.dbsize()
 
@@ -331,15 +313,15 @@ def _flush_mode(argv):
         raise CommandError(errors.SYNTAX)
 
 
-@command("FLUSHDB", -1, ("write",), (), ("keyspace", "write", "slow", "dangerous"),
-         summary="Remove all keys from the current database.", complexity="O(N)")
+@command("flushdb", arity=-1, flags="write", categories="keyspace write slow dangerous", complexity="O(N)",
+         policy="store.flush", summary="Remove all keys from the current database.")
 def flushdb(sess, argv):
     _flush_mode(argv)
     return then(sess.store.flush(), lambda _: OK)
 
 
-@command("FLUSHALL", -1, ("write",), (), ("keyspace", "write", "slow", "dangerous"),
-         summary="Removes all keys from all databases.", complexity="O(N)")
+@command("flushall", arity=-1, flags="write", categories="keyspace write slow dangerous", complexity="O(N)",
+         policy="store.flush", switches_store=True, summary="Removes all keys from all databases.")
 def flushall(sess, argv):
     _flush_mode(argv)
     stores = sess.app.flushable_stores()
@@ -358,7 +340,7 @@ async def _flush_all_async(stores):
     return OK
 
 
-@command("SWAPDB", 3, ("write", "fast"), (), ("keyspace", "write", "fast", "dangerous"),
-         summary="Swaps two Redis databases.", since="4.0.0")
+@command("swapdb", arity=3, flags="write fast", categories="keyspace write fast dangerous", since="4.0.0",
+         policy="server.admin", summary="Swaps two Redis databases.")
 def swapdb(sess, argv):
-    raise CommandError("ERR SWAPDB is not supported by respd: databases are mapped to configured stores")
+    raise CommandError(errors.SWAPDB_UNSUPPORTED)

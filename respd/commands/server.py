@@ -1,7 +1,6 @@
-"""Server commands: COMMAND (generated from the command table), INFO, CONFIG, TIME and friends (SPEC §10)."""
+"""Server commands: INFO, CONFIG, TIME, SHUTDOWN and friends (SPEC §10). COMMAND is in ``commands.meta``."""
 from __future__ import annotations
 
-import json
 import logging
 import os
 import resource
@@ -10,251 +9,15 @@ import time
 
 from backends.glob import compile_glob
 
-from .. import REDIS_VERSION, __version__, errors
+from .. import REDIS_VERSION, __version__, errors, units
 from ..errors import CommandError
-from ..replies import NO_REPLY, OK, Map, SetReply, Simple, Verbatim
-from ..security import rules  # CATEGORIES: Redis' category order
+from ..replies import NO_REPLY, OK, Map, Simple, Verbatim
 from . import redis_config
-from .spec import COMMANDS, Command, command, container
+from .args import Options
+from .meta import all_commands, with_subcommands
+from .table import COMMANDS, command, container
 
 log = logging.getLogger("respd.commands")
-
-# ------------------------------------------------------------------------------------------------- COMMAND
-container("COMMAND", -1, ("loading", "stale"), ("slow", "connection"), "server",
-          "Returns detailed information about all commands.", since="2.8.13")
-COMMANDS[b"command"].handler = lambda sess, argv: [_info(c) for c in _all_commands()]
-
-# What COMMAND INFO/DOCS show. Arity, flags, key positions, key specs and ACL categories come from the command table
-# (the declarations dispatch and ACL use); the documentation (summary, since, group, complexity, arguments, history)
-# and the tips come from Redis 7.0.15 itself, recorded by tools/record_redis_commands.py into redis_commands.json,
-# read on the first COMMAND DOCS/INFO. tests/differential/test_command_meta_vs_redis.py compares both with
-# redis-server for every command respd implements.
-_META_FILE = os.path.join(os.path.dirname(__file__), "redis_commands.json")
-_meta = None
-
-# Redis' order of command flags and key-spec flags in its replies; flags Redis never shows are left out ("sentinel"
-# and "only_sentinel" are hidden on purpose in Redis, see addReplyFlagsForCommand).
-_CMD_FLAG_ORDER = ("write", "readonly", "denyoom", "module", "admin", "pubsub", "noscript", "blocking", "loading",
-                   "stale", "skip_monitor", "skip_slowlog", "asking", "fast", "no_auth", "no_mandatory_keys",
-                   "no_async_loading", "no_multi", "movablekeys", "allow_busy")
-_KEY_FLAG_ORDER = ("RO", "RW", "OW", "RM", "access", "update", "insert", "delete", "not_key", "incomplete",
-                   "variable_flags")
-
-
-def _redis_meta() -> dict:
-    global _meta
-    if _meta is None:
-        with open(_META_FILE, encoding="utf-8") as f:
-            _meta = json.load(f)
-    return _meta
-
-
-def _all_commands():
-    return sorted(COMMANDS.values(), key=lambda c: c.name)
-
-
-def _ordered(flags, order) -> SetReply:
-    return SetReply([Simple(f) for f in order if f in flags])
-
-
-def _key_flag_names(k) -> set:
-    return {f if f in ("RO", "RW", "OW", "RM") else f.lower() for f in k.redis_flags}
-
-
-def _key_spec_reply(k) -> Map:
-    items = []
-    if k.notes:
-        items.append((b"notes", k.notes.encode()))
-    items += [(b"flags", _ordered(_key_flag_names(k), _KEY_FLAG_ORDER)),
-              (b"begin_search", Map([(b"type", b"index"), (b"spec", Map([(b"index", k.first)]))])),
-              (b"find_keys", Map([(b"type", b"range"), (b"spec", Map([
-                  (b"lastkey", 0 if k.last == 0 else (k.last if k.last < 0 else k.last - k.first)),
-                  (b"keystep", k.step), (b"limit", 0)]))]))]
-    return Map(items)
-
-
-def _info(cmd: Command) -> list:
-    """One COMMAND INFO entry: name, arity, flags, first/last/step, ACL categories, tips, key specs, subcommands."""
-    first, last, step = cmd.first_key()
-    tips = _redis_meta()["tips"].get(cmd.name, ())
-    return [cmd.name.encode(), cmd.info_arity if cmd.info_arity is not None else cmd.arity,
-            _ordered(cmd.flags, _CMD_FLAG_ORDER), first, last, step,
-            SetReply([Simple("@" + c) for c in rules.CATEGORIES if c in cmd.categories]),
-            SetReply([t.encode() for t in tips]), SetReply([_key_spec_reply(k) for k in cmd.keys]),
-            [_info(s) for s in cmd.subcommands.values()] if cmd.subcommands else SetReply([])]
-
-
-_DOC_SETS = ("flags", "doc_flags")
-
-
-def _docs_value(key: str, value):
-    """A recorded COMMAND DOCS value as the reply Redis sends: its type follows from the field name."""
-    if isinstance(value, dict):
-        return Map([(k.encode(), _docs_value(k, v)) for k, v in value.items()])
-    if key in _DOC_SETS:
-        return SetReply([Simple(f) for f in value])
-    if key == "history":
-        return SetReply([[since.encode(), change.encode()] for since, change in value])
-    if isinstance(value, list):
-        return [_docs_value(key, v) for v in value]
-    if isinstance(value, str):
-        return value.encode()
-    return value
-
-
-def _docs(cmd: Command) -> Map:
-    recorded = _redis_meta()["docs"].get(cmd.name)
-    if recorded is not None:
-        items = [(k.encode(), _docs_value(k, v)) for k, v in recorded.items()]
-    else:
-        items = _table_docs(cmd)
-    if cmd.subcommands:
-        items.append((b"subcommands", Map([(s.name.encode(), _docs(s)) for s in cmd.subcommands.values()])))
-    return Map(items)
-
-
-def _table_docs(cmd: Command) -> list:
-    """DOCS of a command Redis 7.0 does not have (CLIENT SETINFO is 7.2's), from its declaration."""
-    items = [(b"summary", cmd.summary.encode()), (b"since", cmd.since.encode()), (b"group", cmd.group.encode()),
-             (b"complexity", cmd.complexity.encode())]
-    if cmd.arguments:
-        args = []
-        key_index = 0
-        for a in cmd.arguments:
-            name, typ = a[0], a[1]
-            entry = [(b"name", name.encode()), (b"type", typ.encode())]
-            if typ == "key":
-                entry.append((b"key_spec_index", key_index))
-                key_index += 1
-            elif typ == "pure-token":
-                entry.append((b"token", name.upper().encode()))
-            if "optional" in a[2:]:
-                entry.append((b"flags", SetReply([Simple("optional")])))
-            if typ in ("oneof", "block"):
-                # redis-cli 7.0 dereferences the nested "arguments" of oneof/block entries unconditionally
-                # (cliConcatArguments): without them it crashes on startup
-                entry.append((b"arguments", []))
-            args.append(Map(entry))
-        items.append((b"arguments", args))
-    return items
-
-
-@command("COUNT", 2, ("loading", "stale"), (), ("slow", "connection"), "server",
-         "Returns a count of commands.", since="2.8.13", parent="COMMAND")
-def command_count(sess, argv):
-    return len(COMMANDS)
-
-
-@command("INFO", -2, ("loading", "stale"), (), ("slow", "connection"), "server",
-         "Returns information about one, multiple or all commands.", since="2.8.13", parent="COMMAND")
-def command_info(sess, argv):
-    if len(argv) == 2:
-        return [_info(c) for c in _all_commands()]
-    return [_info(c) if c is not None else None for c in (_find(a) for a in argv[2:])]
-
-
-def _find(name: bytes):
-    name = name.lower()
-    if b"|" in name:
-        parent, _, sub = name.partition(b"|")
-        p = COMMANDS.get(parent)
-        return p.subcommands.get(sub) if p is not None else None
-    return COMMANDS.get(name)
-
-
-@command("DOCS", -2, ("loading", "stale"), (), ("slow", "connection"), "server",
-         "Returns documentary information about one, multiple or all commands.", since="7.0.0", parent="COMMAND")
-def command_docs(sess, argv):
-    cmds = _all_commands() if len(argv) == 2 else [c for c in (_find(a) for a in argv[2:]) if c is not None]
-    return Map([(c.name.encode(), _docs(c)) for c in cmds])
-
-
-def _with_subcommands(cmds):
-    for c in cmds:
-        yield c
-        yield from c.subcommands.values()
-
-
-@command("LIST", -2, ("loading", "stale"), (), ("slow", "connection"), "server",
-         "Returns a list of command names.", since="7.0.0", parent="COMMAND")
-def command_list(sess, argv):
-    """COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN pattern]: every command and subcommand
-    (``client|setname``), as Redis 7.0 lists them; an unknown category or any module matches nothing."""
-    cmds = _with_subcommands(_all_commands())
-    if len(argv) > 2:
-        if len(argv) != 5 or argv[2].lower() != b"filterby":
-            raise CommandError(errors.SYNTAX)
-        kind, val = argv[3].lower(), argv[4]
-        if kind == b"pattern":
-            m = compile_glob(val.lower())  # Redis matches names without case; respd's are lowercase
-            cmds = [c for c in cmds if m(c.name.encode())]
-        elif kind == b"aclcat":
-            cat = val.decode("latin-1").lower()
-            cmds = [c for c in cmds if cat in c.categories]
-        elif kind == b"module":
-            cmds = []
-        else:
-            raise CommandError(errors.SYNTAX)
-    return [c.name.encode() for c in cmds]
-
-
-def _getkeys_target(inner: list):
-    """The command COMMAND GETKEYS[ANDFLAGS] asks about, with Redis' errors (in Redis' order)."""
-    cmd = _find(inner[0]) if b"|" not in inner[0] else None
-    if cmd is not None and cmd.subcommands and len(inner) > 1:
-        cmd = cmd.subcommands.get(inner[1].lower())
-    if cmd is None:
-        raise CommandError("ERR Invalid command specified")
-    if not cmd.keys and cmd.key_flags is None:
-        raise CommandError("ERR The command has no key arguments")
-    arity = cmd.info_arity if cmd.info_arity is not None else cmd.arity
-    if (arity > 0 and len(inner) != arity) or len(inner) < -arity:
-        raise CommandError("ERR Invalid number of arguments specified for command")
-    found = keys_of(cmd, inner)
-    if not found:
-        raise CommandError("ERR Invalid arguments specified for command")
-    return found
-
-
-@command("GETKEYS", -4, ("loading", "stale"), (), ("slow", "connection"), "server",
-         "Extracts the key names from an arbitrary command.", since="2.8.13", parent="COMMAND")
-def command_getkeys(sess, argv):
-    return [k for k, _ in _getkeys_target(argv[2:])]
-
-
-@command("GETKEYSANDFLAGS", -4, ("loading", "stale"), (), ("slow", "connection"), "server",
-         "Extracts the key names and access flags for an arbitrary command.", since="7.0.0", parent="COMMAND")
-def command_getkeysandflags(sess, argv):
-    # a key's flags are its key spec's, less VARIABLE_FLAGS, which describes the spec (SET picks its spec by GET)
-    return [[k, _ordered(_key_flag_names(spec) - {"variable_flags"}, _KEY_FLAG_ORDER)]
-            for k, spec in _getkeys_target(argv[2:])]
-
-
-def keys_of(cmd: Command, argv: list[bytes]) -> list:
-    """(key, KeySpec) for every key argument of a request, from the declared key specs."""
-    out = []
-    for spec in cmd.key_specs(argv):
-        for i in spec.positions(len(argv)):
-            out.append((argv[i], spec))
-    return out
-
-
-@command("HELP", 2, ("loading", "stale"), (), ("slow", "connection"), "server", "Returns helpful text about the "
-         "different subcommands.", since="5.0.0", parent="COMMAND")
-def command_help(sess, argv):
-    return [Simple(s) for s in (
-        "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        "(no subcommand)", "    Return details about all Redis commands.",
-        "COUNT", "    Return the total number of commands in this Redis server.",
-        "LIST", "    Return a list of all commands in this Redis server.",
-        "INFO [<command-name> ...]", "    Return details about multiple Redis commands.",
-        "    If no command names are given, documentation details for all", "    commands are returned.",
-        "DOCS [<command-name> ...]", "    Return documentation details about multiple Redis commands.",
-        "    If no command names are given, documentation details for all", "    commands are returned.",
-        "GETKEYS <full-command>", "    Return the keys from a full Redis command.",
-        "GETKEYSANDFLAGS <full-command>", "    Return the keys and the access flags from a full Redis command.",
-        "HELP", "    Prints this help.")]
-
 
 # ------------------------------------------------------------------------------------------------- INFO
 # INFO follows Redis 7.0.15's genRedisInfoString: the same sections in the same order, whatever order they are asked
@@ -272,14 +35,6 @@ _TITLES = {"server": "Server", "clients": "Clients", "memory": "Memory", "persis
            "stats": "Stats", "replication": "Replication", "cpu": "CPU", "modules": "Modules",
            "commandstats": "Commandstats", "errorstats": "Errorstats", "latencystats": "Latencystats",
            "cluster": "Cluster", "keyspace": "Keyspace", "stores": "Stores"}
-
-
-def _rss() -> int:
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except OSError:
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def _uname() -> tuple:
@@ -346,7 +101,7 @@ def _memory(sess, app, now: float) -> list[str]:
     # used_memory is the process' RSS: what maxmemory is compared with (App.over_maxmemory). Python's allocator
     # does not say how much of it is dataset or overhead, so those fields are 0 and the allocator figures equal RSS
     # (as Redis reports them when its allocator gives no statistics).
-    rss = _rss()
+    rss = units.rss()
     peak = max(rss, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
     system = _system_memory()
     policy = app.config_params().get(b"maxmemory-policy", b"noeviction")
@@ -441,7 +196,7 @@ def _cpu(sess, app, now: float) -> list[str]:
 
 def _commandstats(sess, app, now: float) -> list[str]:
     lines = []
-    for cmd in _with_subcommands(_all_commands()):
+    for cmd in with_subcommands(all_commands()):
         if cmd.calls or cmd.failed_calls or cmd.rejected_calls:
             usec = cmd.ns // 1000
             lines.append("cmdstat_%s:calls=%d,usec=%d,usec_per_call=%.2f,rejected_calls=%d,failed_calls=%d" % (
@@ -497,8 +252,8 @@ def _wanted(argv) -> set:
     return out
 
 
-@command("INFO", -1, ("loading", "stale"), (), ("slow", "dangerous"), "server",
-         "Returns information and statistics about the server.")
+@command("info", arity=-1, flags="loading stale", categories="slow dangerous", group="server",
+         summary="Returns information and statistics about the server.")
 def info(sess, argv):
     wanted = _wanted(argv)
     if "keyspace" in wanted and any(s.is_async for _, s in _visible_stores(sess)):
@@ -534,11 +289,12 @@ def _info_text(sess, wanted: set, stats: dict) -> Verbatim:
 
 
 # ------------------------------------------------------------------------------------------------- CONFIG
-container("CONFIG", -2, (), ("slow",), "server", "A container for server configuration commands.", since="2.0.0")
+container("CONFIG", arity=-2, categories="slow", group="server", since="2.0.0",
+          summary="A container for server configuration commands.")
 
 
-@command("GET", -3, ("admin", "noscript", "loading", "stale"), (), ("admin", "slow", "dangerous"), "server",
-         "Returns the effective values of configuration parameters.", since="2.0.0", parent="CONFIG")
+@command("get", parent="CONFIG", arity=-3, flags="admin noscript loading stale", categories="admin slow dangerous",
+         group="server", since="2.0.0", summary="Returns the effective values of configuration parameters.")
 def config_get(sess, argv):
     """CONFIG GET parameter|pattern...: respd's settings and Redis 7.0's other parameters (see redis_config)."""
     params, hidden = redis_config.parameters(sess.app)
@@ -557,8 +313,8 @@ def config_get(sess, argv):
     return Map([(k, v() if callable(v) else v) for k, v in out.values()])
 
 
-@command("SET", -4, ("admin", "noscript", "loading", "stale"), (), ("admin", "slow", "dangerous"), "server",
-         "Sets configuration parameters in-flight.", since="2.0.0", parent="CONFIG")
+@command("set", parent="CONFIG", arity=-4, flags="admin noscript loading stale", categories="admin slow dangerous",
+         group="server", since="2.0.0", summary="Sets configuration parameters in-flight.")
 def config_set(sess, argv):
     if len(argv) % 2 == 1:
         raise CommandError(errors.wrong_arity("config|set"))
@@ -567,25 +323,25 @@ def config_set(sess, argv):
     return OK
 
 
-@command("RESETSTAT", 2, ("admin", "noscript", "loading", "stale"), (), ("admin", "slow", "dangerous"), "server",
-         "Resets the server's statistics.", since="2.0.0", parent="CONFIG")
+@command("resetstat", parent="CONFIG", arity=2, flags="admin noscript loading stale", categories="admin slow dangerous",
+         group="server", since="2.0.0", summary="Resets the server's statistics.")
 def config_resetstat(sess, argv):
     app = sess.app
     app.stat_commands = app.stat_connections = app.stat_rejected = 0
     app.error_stats.clear()
-    for cmd in _with_subcommands(COMMANDS.values()):
+    for cmd in with_subcommands(COMMANDS.values()):
         cmd.calls = cmd.ns = cmd.rejected_calls = cmd.failed_calls = 0
     return OK
 
 
-@command("REWRITE", 2, ("admin", "noscript", "loading", "stale"), (), ("admin", "slow", "dangerous"), "server",
-         "Persists the effective configuration to file.", since="2.8.0", parent="CONFIG")
+@command("rewrite", parent="CONFIG", arity=2, flags="admin noscript loading stale", categories="admin slow dangerous",
+         group="server", since="2.8.0", summary="Persists the effective configuration to file.")
 def config_rewrite(sess, argv):
-    raise CommandError("ERR CONFIG REWRITE is not supported: respd's configuration lives in its registry files")
+    raise CommandError(errors.CONFIG_REWRITE_UNSUPPORTED)
 
 
-@command("HELP", 2, ("loading", "stale"), (), ("slow",), "server", "Returns helpful text about the different "
-         "subcommands.", since="5.0.0", parent="CONFIG")
+@command("help", parent="CONFIG", arity=2, flags="loading stale", categories="slow", group="server", since="5.0.0",
+         summary="Returns helpful text about the different subcommands.")
 def config_help(sess, argv):
     return [Simple(s) for s in ("CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
                                 "GET <pattern>", "    Return parameters matching the glob-like <pattern> and their "
@@ -595,72 +351,74 @@ def config_help(sess, argv):
 
 
 # ------------------------------------------------------------------------------------------------- misc
-@command("TIME", 1, ("loading", "stale", "fast"), (), ("fast",), "server", "Returns the server time.",
-         since="2.6.0")
+@command("time", arity=1, flags="loading stale fast", categories="fast", group="server", since="2.6.0",
+         summary="Returns the server time.")
 def time_(sess, argv):
     t = time.time()
     s = int(t)
     return [b"%d" % s, b"%d" % int((t - s) * 1e6)]
 
 
-@command("LASTSAVE", 1, ("loading", "stale", "fast"), (), ("admin", "fast", "dangerous"), "server",
-         "Returns the Unix timestamp of the last successful save to disk.")
+@command("lastsave", arity=1, flags="loading stale fast", categories="admin fast dangerous", group="server",
+         summary="Returns the Unix timestamp of the last successful save to disk.")
 def lastsave(sess, argv):
     return int(sess.app.started)
 
 
-@command("ROLE", 1, ("noscript", "loading", "stale", "fast"), (), ("admin", "fast", "dangerous"), "server",
-         "Returns the replication role.", since="2.8.12")
+@command("role", arity=1, flags="noscript loading stale fast", categories="admin fast dangerous", group="server",
+         since="2.8.12", summary="Returns the replication role.")
 def role(sess, argv):
     return [b"master", 0, []]
 
 
-@command("SAVE", 1, ("admin", "noscript", "no_async_loading", "no_multi"), (), ("admin", "slow", "dangerous"), "server",
-         "Synchronously saves the database(s) to disk.")
+@command("save", arity=1, flags="admin noscript no_async_loading no_multi", categories="admin slow dangerous",
+         group="server", summary="Synchronously saves the database(s) to disk.")
 def save(sess, argv):
     return OK  # memory stores are not persisted by design; SQL stores are durable on every write
 
 
-@command("SHUTDOWN", -1, ("admin", "noscript", "loading", "stale", "no_multi", "allow_busy"), (),
-         ("admin", "slow", "dangerous"), "server", "Synchronously saves the database(s) to disk and shuts down the "
-         "Redis server.", complexity="O(N) when saving, where N is the total number of keys in all databases when "
-         "saving data, otherwise O(1)",
+_SHUTDOWN_OPTIONS = Options("[NOSAVE] [SAVE] [NOW] [FORCE] [ABORT]")
+
+
+@command("shutdown", arity=-1, flags="admin noscript loading stale no_multi allow_busy",
+         categories="admin slow dangerous", group="server",
+         complexity="O(N) when saving, where N is the total number of keys in all databases when saving data, "
+                    "otherwise O(1)",
          arguments=(("save-selector", "oneof", "optional"), ("now", "pure-token", "optional"),
-                    ("force", "pure-token", "optional"), ("abort", "pure-token", "optional")))
+                    ("force", "pure-token", "optional"), ("abort", "pure-token", "optional")),
+         summary="Synchronously saves the database(s) to disk and shuts down the Redis server.")
 def shutdown(sess, argv):
     """Stop respd as SIGTERM does: stop accepting, let open clients finish their replies, exit 0. Nothing to save:
     memory stores are not persisted by design and SQL stores are durable on every write, so SAVE/NOSAVE/NOW/FORCE
     are accepted and change nothing. The client gets no reply: its connection closes."""
-    opts = [a.upper() for a in argv[1:]]
-    known = (b"NOSAVE", b"SAVE", b"NOW", b"FORCE", b"ABORT")
-    if any(o not in known for o in opts) or (b"SAVE" in opts and b"NOSAVE" in opts) \
-            or (b"ABORT" in opts and len(opts) > 1):
+    opts = _SHUTDOWN_OPTIONS.parse(argv, 1)
+    abort = opts.pop("ABORT", False)
+    if (abort and opts) or ("SAVE" in opts and "NOSAVE" in opts):  # Redis' illegal combinations
         raise CommandError(errors.SYNTAX)
-    if b"ABORT" in opts:
-        raise CommandError("ERR No shutdown in progress.")
+    if abort:
+        raise CommandError(errors.NO_SHUTDOWN)
     request = sess.app.request_shutdown
     if request is None:  # not served by respd.server (an embedded App)
-        raise CommandError("ERR Errors trying to SHUTDOWN. Check logs.")
+        raise CommandError(errors.SHUTDOWN_FAILED)
     log.warning("SHUTDOWN requested by client id=%d addr=%s user=%s", sess.id, sess.addr, sess.user)
     request()
     sess.closing = True
     return NO_REPLY
 
 
-@command("DEBUG", -2, ("admin", "noscript", "loading", "stale"), (), ("admin", "slow", "dangerous"), "server",
-         "A container for debugging commands.")
+@command("debug", arity=-2, flags="admin noscript loading stale", categories="admin slow dangerous", group="server",
+         summary="A container for debugging commands.")
 def debug(sess, argv):
-    raise CommandError('ERR DEBUG command not allowed. If the enable-debug-command option is set to "local", you '
-                       'can run it from a local connection, otherwise you need to set this option in the '
-                       'configuration file, and then restart the server.')
+    raise CommandError(errors.DEBUG_NOT_ALLOWED)
 
 
-@command("CLUSTER", -2, (), (), ("slow",), "cluster", "A container for Redis Cluster commands.", since="3.0.0")
+@command("cluster", arity=-2, categories="slow", group="cluster", since="3.0.0",
+         summary="A container for Redis Cluster commands.")
 def cluster(sess, argv):
-    raise CommandError("ERR This instance has cluster support disabled")
+    raise CommandError(errors.NO_CLUSTER)
 
 
-@command("READONLY", 1, ("loading", "stale", "fast"), (), ("fast", "connection"), "cluster",
-         "Enables read-only queries for a connection to a Redis Cluster replica node.", since="3.0.0")
+@command("readonly", arity=1, flags="loading stale fast", categories="fast connection", group="cluster", since="3.0.0",
+         summary="Enables read-only queries for a connection to a Redis Cluster replica node.")
 def readonly(sess, argv):
-    raise CommandError("ERR This instance has cluster support disabled")
+    raise CommandError(errors.NO_CLUSTER)

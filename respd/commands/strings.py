@@ -6,18 +6,18 @@ from backends.base import KEEP, WrongType, now_ms
 from .. import errors
 from ..errors import CommandError
 from ..replies import OK, Map
-from .args import (INT64_MAX, INT64_MIN, add_long_double, format_long_double, parse_int, parse_long_double,
-                   try_int)
-from .spec import ACCESS, DELETE, INSERT, RW_ACCESS_UPDATE, UPDATE, command, is_pending, ks, then
+from .args import (INT64_MAX, INT64_MIN, Options, add_long_double, format_long_double, parse_int,
+                   parse_long_double, try_int)
+from .table import Keys, command, is_pending, then
 
-_W = ("write", "denyoom")
-_WF = ("write", "denyoom", "fast")
-_RF = ("readonly", "fast")
 MAX_STRING = 512 * 1024 * 1024
 
-_SET_KEYS_PLAIN = (ks(1, 0, 1, UPDATE, redis=("OW", "UPDATE")),)
-_SET_KEYS_GET = (ks(1, 0, 1, ACCESS, UPDATE, redis=("RW", "access", "update", "variable_flags"),
-                    notes="RW and ACCESS due to the optional `GET` argument"),)
+_SET_KEYS_PLAIN = (Keys(1, "OW update"),)
+_SET_KEYS_GET = (Keys(1, "RW access update variable_flags", notes="RW and ACCESS due to the optional `GET` argument"),)
+_SET_OPTIONS = Options("[cond: NX | XX] [GET] [expire: EX seconds | PX milliseconds | EXAT unix-time-seconds "
+                       "| PXAT unix-time-milliseconds | KEEPTTL]")
+_GETEX_OPTIONS = Options("[expire: EX seconds | PX milliseconds | EXAT unix-time-seconds "
+                         "| PXAT unix-time-milliseconds | PERSIST]")
 
 
 def _set_key_flags(argv):
@@ -36,70 +36,49 @@ def _old(r):
     return r[1]
 
 
-def parse_expire_option(kind: bytes, arg: bytes, cmdname: str) -> int:
+def parse_expire_option(kind: str, arg: bytes, cmdname: str) -> int:
     """EX/PX/EXAT/PXAT value -> absolute ms, with Redis' checks (non-positive or overflowing → invalid expire)."""
     v = parse_int(arg)
     if v <= 0:
         raise CommandError(errors.INVALID_EXPIRE.format(cmdname))
-    if kind == b"EX" or kind == b"EXAT":
+    if kind == "EX" or kind == "EXAT":
         if v > INT64_MAX // 1000:
             raise CommandError(errors.INVALID_EXPIRE.format(cmdname))
         v *= 1000
-    if kind == b"EX" or kind == b"PX":
+    if kind == "EX" or kind == "PX":
         v += now_ms()
         if v > INT64_MAX:
             raise CommandError(errors.INVALID_EXPIRE.format(cmdname))
     return v
 
 
-@command("GET", 2, _RF, (ks(1, 0, 1, ACCESS, redis=("RO", "ACCESS")),), ("read", "string", "fast"), "string",
-         "Returns the string value of a key.", arguments=(("key", "key"),))
+@command("get", arity=2, flags="readonly fast", keys=(Keys(1, "RO access"),), categories="read string fast",
+         group="string", summary="Returns the string value of a key.", arguments=(("key", "key"),), pure=True)
 def get(sess, argv):
     return sess.store.get(argv[1])  # also inline in dispatch.run_requests: keep them in step
 
 
-@command("SET", -3, _W, _SET_KEYS_GET, ("write", "string", "slow"), "string",
-         "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.",
-         complexity="O(1)", key_flags=_set_key_flags,
+@command("set", arity=-3, flags="write denyoom", keys=_SET_KEYS_GET, key_flags=_set_key_flags,
+         categories="write string slow", group="string", pure=True,
+         summary="Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.",
          arguments=(("key", "key"), ("value", "string"), ("condition", "oneof", "optional"),
                     ("get", "pure-token", "optional"), ("expiration", "oneof", "optional")))
 def set_(sess, argv):
+    """SET key value [NX | XX] [GET] [EX seconds | PX milliseconds | EXAT unix-time | PXAT unix-time-ms | KEEPTTL]:
+    the expiry is checked after every option was read, as Redis does."""
     if len(argv) == 3:  # also inline in dispatch.run_requests: keep them in step
         r = sess.store.set(argv[1], argv[2])
         return OK if type(r) is tuple else then(r, ok_or_null)
-    cond = None
-    get_old = False
-    expire = None
-    exp_kind = None
-    exp_arg = None
-    i, n = 3, len(argv)
-    while i < n:
-        opt = argv[i].upper()
-        if opt == b"NX" and cond != "XX":
-            cond = "NX"
-        elif opt == b"XX" and cond != "NX":
-            cond = "XX"
-        elif opt == b"GET":
-            get_old = True
-        elif opt == b"KEEPTTL" and exp_kind in (None, b"KEEPTTL"):
-            exp_kind = b"KEEPTTL"
-        elif opt in (b"EX", b"PX", b"EXAT", b"PXAT") and exp_kind in (None, opt) and i + 1 < n:
-            exp_kind = opt
-            i += 1
-            exp_arg = argv[i]
-        else:
-            raise CommandError(errors.SYNTAX)
-        i += 1
-    if exp_kind == b"KEEPTTL":
-        expire = KEEP
-    elif exp_kind is not None:
-        expire = parse_expire_option(exp_kind, exp_arg, "set")
-    r = sess.store.set(argv[1], argv[2], cond, get_old, expire)
+    opts = _SET_OPTIONS.parse(argv, 3)
+    kind = opts.get("expire")
+    expire = None if kind is None else KEEP if kind == "KEEPTTL" else parse_expire_option(kind, opts[kind], "set")
+    get_old = "GET" in opts
+    r = sess.store.set(argv[1], argv[2], opts.get("cond"), get_old, expire)
     return then(r, _old if get_old else ok_or_null)
 
 
-@command("SETNX", 3, _WF, (ks(1, 0, 1, INSERT, redis=("OW", "INSERT")),), ("write", "string", "fast"), "string",
-         "Set the string value of a key only when the key doesn't exist.")
+@command("setnx", arity=3, flags="write denyoom fast", keys=(Keys(1, "OW insert"),), categories="write string fast",
+         group="string", summary="Set the string value of a key only when the key doesn't exist.", pure=True)
 def setnx(sess, argv):
     return then(sess.store.set(argv[1], argv[2], "NX"), lambda r: 1 if r[0] else 0)
 
@@ -114,57 +93,46 @@ def _setex(sess, argv, unit: int, name: str):
     return then(sess.store.set(argv[1], argv[3], None, False, at), ok_or_null)
 
 
-@command("SETEX", 4, _W, _SET_KEYS_PLAIN, ("write", "string", "slow"), "string",
-         "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.",
-         since="2.0.0")
+@command("setex", arity=4, flags="write denyoom", keys=_SET_KEYS_PLAIN, categories="write string slow",
+         group="string", since="2.0.0", pure=True,
+         summary="Sets the string value and expiration time of a key. Creates the key if it doesn't exist.")
 def setex(sess, argv):
     return _setex(sess, argv, 1000, "setex")
 
 
-@command("PSETEX", 4, _W, _SET_KEYS_PLAIN, ("write", "string", "slow"), "string",
-         "Sets both string value and expiration time in milliseconds of a key.", since="2.6.0")
+@command("psetex", arity=4, flags="write denyoom", keys=_SET_KEYS_PLAIN, categories="write string slow",
+         group="string", since="2.6.0", pure=True,
+         summary="Sets both string value and expiration time in milliseconds of a key.")
 def psetex(sess, argv):
     return _setex(sess, argv, 1, "psetex")
 
 
-@command("GETSET", 3, _WF, (ks(1, 0, 1, ACCESS, UPDATE, redis=RW_ACCESS_UPDATE),), ("write", "string", "fast"),
-         "string",
-         "Returns the previous string value of a key after setting it to a new value.")
+@command("getset", arity=3, flags="write denyoom fast", keys=(Keys(1, "RW access update"),),
+         categories="write string fast", group="string", pure=True,
+         summary="Returns the previous string value of a key after setting it to a new value.")
 def getset(sess, argv):
     return then(sess.store.set(argv[1], argv[2], None, True, None), _old)
 
 
-@command("GETDEL", 2, ("write", "fast"), (ks(1, 0, 1, ACCESS, DELETE, redis=("RW", "ACCESS", "DELETE")),),
-         ("write", "string", "fast"), "string", "Returns the string value of a key after deleting the key.",
-         since="6.2.0")
+@command("getdel", arity=2, flags="write fast", keys=(Keys(1, "RW access delete"),), categories="write string fast",
+         group="string", since="6.2.0", pure=True, summary="Returns the string value of a key after deleting the key.")
 def getdel(sess, argv):
     return sess.store.getdel(argv[1])
 
 
-@command("GETEX", -2, ("write", "fast"), (ks(1, 0, 1, ACCESS, UPDATE, redis=RW_ACCESS_UPDATE,
-                                               notes="RW and UPDATE because it changes the TTL"),),
-         ("write", "string", "fast"), "string", "Returns the string value of a key after setting its expiration time.",
-         since="6.2.0")
+@command("getex", arity=-2, flags="write fast",
+         keys=(Keys(1, "RW access update", notes="RW and UPDATE because it changes the TTL"),),
+         categories="write string fast", group="string", since="6.2.0", pure=True,
+         summary="Returns the string value of a key after setting its expiration time.")
 def getex(sess, argv):
+    opts = _GETEX_OPTIONS.parse(argv, 2)
+    kind = opts.get("expire")
     expire = KEEP
-    kind = arg = None
-    i, n = 2, len(argv)
-    while i < n:  # one kind of option; repeating the same one is accepted and the last value wins (as SET)
-        opt = argv[i].upper()
-        if opt == b"PERSIST" and kind in (None, opt):
-            kind = opt
-        elif opt in (b"EX", b"PX", b"EXAT", b"PXAT") and kind in (None, opt) and i + 1 < n:
-            kind = opt
-            i += 1
-            arg = argv[i]
-        else:
-            raise CommandError(errors.SYNTAX)
-        i += 1
-    if kind == b"PERSIST":
+    if kind == "PERSIST":
         expire = None
     elif kind is not None:
         try:
-            expire = parse_expire_option(kind, arg, "getex")
+            expire = parse_expire_option(kind, opts[kind], "getex")
         except CommandError as e:
             # Redis looks the key up before validating the time: a missing key answers null, not the error
             return then(sess.store.get(argv[1]), lambda v, e=e: _fail(e) if v is not None else None)
@@ -175,8 +143,9 @@ def _fail(e: CommandError):
     raise e
 
 
-@command("MGET", -2, _RF, (ks(1, -1, 1, ACCESS, redis=("RO", "ACCESS")),), ("read", "string", "fast"), "string",
-         "Atomically returns the string values of one or more keys.", complexity="O(N)")
+@command("mget", arity=-2, flags="readonly fast", keys=(Keys(1, "RO access", last=-1),), categories="read string fast",
+         group="string", complexity="O(N)", pure=True,
+         summary="Atomically returns the string values of one or more keys.")
 def mget(sess, argv):
     return sess.store.mget(argv[1:])
 
@@ -187,21 +156,23 @@ def _pairs(argv, name):
     return [(argv[i], argv[i + 1]) for i in range(1, len(argv), 2)]
 
 
-@command("MSET", -3, _W, (ks(1, -1, 2, UPDATE, redis=("OW", "UPDATE")),), ("write", "string", "slow"), "string",
-         "Atomically creates or modifies the string values of one or more keys.", complexity="O(N)")
+@command("mset", arity=-3, flags="write denyoom", keys=(Keys(1, "OW update", last=-1, step=2),),
+         categories="write string slow", group="string", complexity="O(N)", pure=True,
+         summary="Atomically creates or modifies the string values of one or more keys.")
 def mset(sess, argv):
     return then(sess.store.mset(_pairs(argv, "mset")), lambda _: OK)
 
 
-@command("MSETNX", -3, _W, (ks(1, -1, 2, INSERT, redis=("OW", "INSERT")),), ("write", "string", "slow"), "string",
-         "Atomically modifies the string values of one or more keys only when all keys don't exist.",
-         complexity="O(N)")
+@command("msetnx", arity=-3, flags="write denyoom", keys=(Keys(1, "OW insert", last=-1, step=2),),
+         categories="write string slow", group="string", complexity="O(N)", pure=True,
+         summary="Atomically modifies the string values of one or more keys only when all keys don't exist.")
 def msetnx(sess, argv):
     return then(sess.store.mset(_pairs(argv, "msetnx"), nx=True), lambda ok: 1 if ok else 0)
 
 
-@command("APPEND", 3, _WF, (ks(1, 0, 1, INSERT, redis=("RW", "INSERT")),), ("write", "string", "fast"), "string",
-         "Appends a string to the value of a key. Creates the key if it doesn't exist.", since="2.0.0")
+@command("append", arity=3, flags="write denyoom fast", keys=(Keys(1, "RW insert"),), categories="write string fast",
+         group="string", since="2.0.0", pure=True,
+         summary="Appends a string to the value of a key. Creates the key if it doesn't exist.")
 def append(sess, argv):
     suffix = argv[2]
 
@@ -214,8 +185,8 @@ def append(sess, argv):
     return sess.store.modify(argv[1], fn)
 
 
-@command("STRLEN", 2, _RF, (ks(1, 0, 1, redis=("RO",)),), ("read", "string", "fast"), "string",
-         "Returns the length of a string value.", since="2.2.0")
+@command("strlen", arity=2, flags="readonly fast", keys=(Keys(1, "RO"),), categories="read string fast",
+         group="string", since="2.2.0", pure=True, summary="Returns the length of a string value.")
 def strlen(sess, argv):
     return then(sess.store.get(argv[1]), lambda v: 0 if v is None else len(v))
 
@@ -234,8 +205,9 @@ def _range(length: int, start: int, end: int):
     return start, end
 
 
-@command("GETRANGE", 4, ("readonly",), (ks(1, 0, 1, ACCESS, redis=("RO", "ACCESS")),), ("read", "string", "slow"),
-         "string", "Returns a substring of the string stored at a key.", since="2.4.0", complexity="O(N)")
+@command("getrange", arity=4, flags="readonly", keys=(Keys(1, "RO access"),), categories="read string slow",
+         group="string", since="2.4.0", complexity="O(N)", pure=True,
+         summary="Returns a substring of the string stored at a key.")
 def getrange(sess, argv):
     start = parse_int(argv[2])
     end = parse_int(argv[3])
@@ -253,9 +225,9 @@ def getrange(sess, argv):
     return then(sess.store.get(argv[1]), fn)
 
 
-@command("SETRANGE", 4, _W, (ks(1, 0, 1, UPDATE, redis=("RW", "UPDATE")),), ("write", "string", "slow"), "string",
-         "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.",
-         since="2.2.0")
+@command("setrange", arity=4, flags="write denyoom", keys=(Keys(1, "RW update"),), categories="write string slow",
+         group="string", since="2.2.0", pure=True,
+         summary="Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.")
 def setrange(sess, argv):
     offset = parse_int(argv[2])
     piece = argv[3]
@@ -292,29 +264,34 @@ def _incr(sess, key: bytes, delta: int):
     return sess.store.modify(key, fn)
 
 
-_INCR_KEYS = (ks(1, 0, 1, ACCESS, UPDATE, redis=("RW", "ACCESS", "UPDATE")),)
+_INCR_KEYS = (Keys(1, "RW access update"),)
 
 
-@command("INCR", 2, _WF, _INCR_KEYS, ("write", "string", "fast"), "string",
-         "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.")
+@command("incr", arity=2, flags="write denyoom fast", keys=_INCR_KEYS, categories="write string fast", group="string",
+         pure=True,
+         summary="Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.")
 def incr(sess, argv):
     return _incr(sess, argv[1], 1)
 
 
-@command("DECR", 2, _WF, _INCR_KEYS, ("write", "string", "fast"), "string",
-         "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.")
+@command("decr", arity=2, flags="write denyoom fast", keys=_INCR_KEYS, categories="write string fast", group="string",
+         pure=True,
+         summary="Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.")
 def decr(sess, argv):
     return _incr(sess, argv[1], -1)
 
 
-@command("INCRBY", 3, _WF, _INCR_KEYS, ("write", "string", "fast"), "string",
-         "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.")
+@command("incrby", arity=3, flags="write denyoom fast", keys=_INCR_KEYS, categories="write string fast", group="string",
+         pure=True,
+         summary="Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.")
 def incrby(sess, argv):
     return _incr(sess, argv[1], parse_int(argv[2]))
 
 
-@command("DECRBY", 3, _WF, _INCR_KEYS, ("write", "string", "fast"), "string",
-         "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.")
+@command("decrby", arity=3, flags="write denyoom fast", keys=_INCR_KEYS, categories="write string fast", group="string",
+         pure=True,
+         summary="Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't "
+                 "exist.")
 def decrby(sess, argv):
     d = parse_int(argv[2])
     if d == INT64_MIN:
@@ -322,9 +299,10 @@ def decrby(sess, argv):
     return _incr(sess, argv[1], -d)
 
 
-@command("INCRBYFLOAT", 3, _WF, _INCR_KEYS, ("write", "string", "fast"), "string",
-         "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.",
-         since="2.6.0")
+@command("incrbyfloat", arity=3, flags="write denyoom fast", keys=_INCR_KEYS, categories="write string fast",
+         group="string", since="2.6.0", pure=True,
+         summary="Increment the floating point value of a key by a number. Uses 0 as initial value if the key "
+                 "doesn't exist.")
 def incrbyfloat(sess, argv):
     delta = parse_long_double(argv[2])
 
@@ -339,23 +317,23 @@ def incrbyfloat(sess, argv):
     return sess.store.modify(argv[1], fn)
 
 
-
-@command("SUBSTR", 4, ("readonly",), (ks(1, 0, 1, ACCESS, redis=("RO", "ACCESS")),), ("read", "string", "slow"),
-         "string", "Returns a substring from a string value.", complexity="O(N)")
+@command("substr", arity=4, flags="readonly", keys=(Keys(1, "RO access"),), categories="read string slow",
+         group="string", complexity="O(N)", pure=True, summary="Returns a substring from a string value.")
 def substr(sess, argv):
     return getrange(sess, argv)
 
 
-_LCS_TYPES = "ERR The specified keys must contain string values"
 #: LCS is O(len(a) * len(b)) in Python on the event loop: larger inputs are refused rather than stall every client
 LCS_MAX_CELLS = 4_000_000
+_LCS_OPTIONS = Options("[LEN] [IDX] [MINMATCHLEN min-match-len] [WITHMATCHLEN]",
+                       convert={"MINMATCHLEN": lambda arg: max(parse_int(arg), 0)})
 
 
 def _lcs_get(store, key):
     try:
         r = store.get(key)
     except WrongType:
-        raise CommandError(_LCS_TYPES) from None
+        raise CommandError(errors.LCS_TYPES) from None
     return _lcs_get_async(r) if is_pending(r) else r
 
 
@@ -363,11 +341,11 @@ async def _lcs_get_async(pending):
     try:
         return await pending
     except WrongType:
-        raise CommandError(_LCS_TYPES) from None
+        raise CommandError(errors.LCS_TYPES) from None
 
 
-@command("LCS", -3, ("readonly",), (ks(1, 2, 1, ACCESS, redis=("RO", "ACCESS")),), ("read", "string", "slow"),
-         "string", "Finds the longest common substring.", since="7.0.0", complexity="O(N*M)")
+@command("lcs", arity=-3, flags="readonly", keys=(Keys(1, "RO access", last=2),), categories="read string slow",
+         group="string", since="7.0.0", complexity="O(N*M)", pure=True, summary="Finds the longest common substring.")
 def lcs(sess, argv):
     """LCS key1 key2 [LEN] [IDX] [MINMATCHLEN len] [WITHMATCHLEN], with Redis' table walk and range emission."""
     store = sess.store
@@ -379,28 +357,14 @@ def lcs(sess, argv):
 
 
 def _lcs_reply(argv, a: bytes, b: bytes):
-    getlen = getidx = withmatchlen = False
-    minmatchlen = 0
-    j, n = 3, len(argv)
-    while j < n:
-        opt = argv[j].upper()
-        if opt == b"IDX":
-            getidx = True
-        elif opt == b"LEN":
-            getlen = True
-        elif opt == b"WITHMATCHLEN":
-            withmatchlen = True
-        elif opt == b"MINMATCHLEN" and j + 1 < n:
-            minmatchlen = max(parse_int(argv[j + 1]), 0)
-            j += 1
-        else:
-            raise CommandError(errors.SYNTAX)
-        j += 1
+    opts = _LCS_OPTIONS.parse(argv, 3)
+    getlen, getidx, withmatchlen = "LEN" in opts, "IDX" in opts, "WITHMATCHLEN" in opts
+    minmatchlen = opts.get("MINMATCHLEN", 0)
     if getidx and getlen:
-        raise CommandError("ERR If you want both the length and indexes, please just use IDX.")
+        raise CommandError(errors.LCS_LEN_AND_IDX)
     alen, blen = len(a), len(b)
     if (alen + 1) * (blen + 1) > LCS_MAX_CELLS:
-        raise CommandError("ERR LCS inputs too large for respd (at most %d table cells)" % LCS_MAX_CELLS)
+        raise CommandError(errors.LCS_TOO_LARGE % LCS_MAX_CELLS)
     # table[i][j] = LCS length of a[:i], b[:j]
     table = [[0] * (blen + 1)]
     for i in range(1, alen + 1):

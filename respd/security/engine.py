@@ -33,16 +33,12 @@ from backends.glob import LONG_PATTERN, translate
 
 from .. import errors
 from ..commands.args import try_int
-from ..commands.spec import ACCESS, DELETE, INSERT, UPDATE
+from ..commands.table import ACCESS, DELETE, INSERT, UPDATE
 from ..errors import CommandError
 from ..replies import Err
 from .model import (ADMIN, FLUSH, KEY_ACTIONS, KEY_DELETE, KEY_GET, KEY_HAS, KEY_SET, KEYS_COUNT, KEYS_LIST,
                     STORE_GET, Condition, Statement)
 from .rules import RuleSet, all_command_names, ensure_rules
-
-_STORE_LEVEL = {"keys": KEYS_LIST, "scan": KEYS_LIST, "randomkey": KEYS_LIST, "dbsize": KEYS_COUNT,
-                "flushdb": FLUSH, "flushall": FLUSH}
-
 
 def spec_actions(flags: tuple) -> tuple:
     """The policy actions a key spec's access flags require (the single source: the command table's key specs)."""
@@ -57,13 +53,9 @@ def spec_actions(flags: tuple) -> tuple:
 
 
 def command_action(cmd) -> Optional[str]:
-    """The store/server-level action a keyless command needs beyond the command gate (None: just the gate)."""
-    act = _STORE_LEVEL.get(cmd.name)
-    if act is not None:
-        return act
-    if "admin" in cmd.categories or cmd.name == "swapdb":
-        return ADMIN
-    return None
+    """The store/server-level action a keyless command needs beyond the command gate (None: just the gate): its
+    declared ``policy``."""
+    return cmd.policy
 
 
 def redis_statements(rs: RuleSet, store_level: bool) -> list:
@@ -236,7 +228,7 @@ class _Sel:
                     decs = tuple(d for d in decs if d is not True)
                     if decs:
                         checks.append((spec.first, spec.last, spec.step, decs))
-        cross = cmd.name in ("move", "copy")
+        cross = cmd.cross_store
         if not checks and firstargs is None and not cross:
             return _OK
         return _Plan(tuple(checks), firstargs, cross)

@@ -25,7 +25,7 @@ import re
 from typing import Any
 
 from .. import errors
-from ..commands.spec import COMMANDS
+from ..commands.table import COMMANDS
 from ..registry import ConfigError, Registry
 from .engine import compile_user
 from .model import ACTIONS, OPERATORS, Condition, Statement, User, sha256_hex, try_regex, valid_field

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 
 from .. import errors
-from ..commands.spec import COMMANDS
+from ..commands.table import COMMANDS
 from .model import sha256_hex
 
 #: Redis 7.0's ACL categories, in ACL CAT order

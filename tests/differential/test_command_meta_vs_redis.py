@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from respd.commands import COMMANDS
+from respd.commands.catalog import COMMANDS
 from tests.helpers import RawClient, encode_command
 
 #: implemented subcommands that Redis 7.0 does not have (added in 7.2): respd documents them from its own table

@@ -546,7 +546,7 @@ def test_glob_patterns_in_key_rules(app, admin, pattern, key, match):
 
 
 def test_spec_actions_come_from_key_flags():
-    from respd.commands.spec import COMMANDS
+    from respd.commands.catalog import COMMANDS
     assert engine.spec_actions(COMMANDS[b"get"].keys[0].flags) == (model.KEY_GET,)
     assert engine.spec_actions(COMMANDS[b"incr"].keys[0].flags) == (model.KEY_GET, model.KEY_SET)
     assert engine.spec_actions(COMMANDS[b"del"].keys[0].flags) == (model.KEY_DELETE,)

@@ -53,6 +53,12 @@ async def test_quit_is_always_allowed(locked, call):
     assert locked.closing
 
 
+async def test_reset_is_allowed_before_auth(locked, call):
+    """RESET is declared no_auth (as in Redis): +RESET, and the connection is still not authenticated."""
+    assert await call(locked, "RESET") == b"+RESET\r\n"
+    assert await call(locked, "GET k") == NOAUTH
+
+
 async def test_http_request_raises_security_close(session):
     from respd.dispatch import execute
     from respd.errors import SecurityClose
@@ -62,7 +68,7 @@ async def test_http_request_raises_security_close(session):
 
 
 async def test_unexpected_handler_exception_is_an_error_reply(session, call, monkeypatch):
-    from respd.commands import COMMANDS
+    from respd.commands.catalog import COMMANDS
 
     def boom(sess, argv):
         raise RuntimeError("kaboom")

@@ -10,8 +10,8 @@ import pytest
 from backends.base import CorruptValue, InvalidKey, NoSuchKey, StoreFull, StoreUnavailable, WrongType
 from backends.glob import glob_match
 from backends.memory import MemoryStore
+from respd.errors import store_error
 from respd.state import App
-from respd.dispatch import store_error
 from tests.helpers import split_replies
 from tests.unit.command_cases import OK, QUEUED, arr, bulk, i
 from tests.unit.glob_cases import GLOB_CASES, GLOB_KEYS

@@ -10,9 +10,9 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "respd" / "security"
 LAYERS = ("model", "rules", "users", "engine", "runtime", "loading")
-#: what security may import from the rest of respd (commands.spec is the table's name until it is renamed)
+#: what security may import from the rest of respd (commands.table is the table's name until it is renamed)
 BELOW = ("respd.errors", "respd.replies", "respd.session", "respd.registry", "respd.state", "respd.units",
-         "respd.commands.table", "respd.commands.spec", "respd.commands.args")
+         "respd.commands.table", "respd.commands.table", "respd.commands.args")
 
 
 def _imports(tree: ast.Module, module: str):
