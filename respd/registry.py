@@ -318,7 +318,7 @@ def _validate(reg: Registry) -> None:
             if db is None or db.kind != "db.sql.postgres":
                 raise reg.error(entry, "database", "must name a db.sql.postgres entry by full id (got %r)"
                                 % f["database"])
-            from backends.sql_names import validate_identifier
+            from backends.sql.names import validate_identifier
             for name in ("table_name", "id_column_name", "payload_column_name", "expire_column_name"):
                 try:
                     validate_identifier(f[name], allow_schema=(name == "table_name"))
@@ -358,8 +358,8 @@ def build_stores(reg: Registry) -> tuple[dict, dict]:
         if entry.kind == "store.memory":
             stores[entry.id] = MemoryStore(entry.id, max_size=f["max_size"], cleanup_interval=f["cleanup_interval"])
         elif entry.kind == "store.sql":
-            from backends.pg_trio import PgDatabase
-            from backends.sql import SQLStore
+            from backends.pg.pool import PgDatabase
+            from backends.sql.store import SQLStore
             db_entry = reg.entries[f["database"]]
             if db_entry.id not in pg:
                 dsn = db_entry.fields["dsn"]
@@ -375,7 +375,7 @@ def build_stores(reg: Registry) -> tuple[dict, dict]:
                                              command_timeout=db_entry.fields["command_timeout"])
             # Two stores on one table would silently share their keys (and FLUSHDB of one would wipe the other):
             # compare where the DSNs lead, not how they are spelled. An unqualified table is taken as public.
-            from backends.pg_trio import database_target
+            from backends.pg.dsn import database_target
             try:
                 target = database_target(pg[db_entry.id].dsn)
             except ValueError as e:

@@ -15,8 +15,8 @@ import psycopg
 import pytest
 
 import backends.base as base
-from backends.pg_trio import PgDatabase
-from backends.sql import SQLStore
+from backends.pg.pool import PgDatabase
+from backends.sql.store import SQLStore
 from tests.pgserver import pg_server  # noqa: F401  (session fixture)
 
 _tables = itertools.count()
