@@ -15,9 +15,9 @@ import psycopg
 import pytest
 
 import backends.base as base
-from backends.pg.pool import PgDatabase
 from backends.sql.store import SQLStore
 from tests.pgserver import pg_server  # noqa: F401  (session fixture)
+from tests.sql.databases import make_db
 
 _tables = itertools.count()
 
@@ -66,13 +66,6 @@ def raw(pg_server):
     conn = psycopg.connect(pg_server.dsn, autocommit=True)
     yield conn
     conn.close()
-
-
-def make_db(dsn: str, **kw) -> PgDatabase:
-    kw.setdefault("pool_max", 8)
-    kw.setdefault("command_timeout", 5.0)
-    kw.setdefault("connect_timeout", 5.0)
-    return PgDatabase("db:test", dsn, **kw)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from backends.base import KEEP, CorruptValue, InvalidKey, NoSuchKey, StoreFull, 
 from backends.sql.errors import SchemaError
 from backends.sql.schema import schema_ddl
 from backends.sql.store import SQLStore
-from tests.sql.conftest import make_db
+from tests.sql.databases import make_db
 
 pytestmark = pytest.mark.trio
 
