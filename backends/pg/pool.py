@@ -72,7 +72,7 @@ class PgDatabase:
 
     def __init__(self, db_id: str, dsn: str, pool_min: int = 1, pool_max: int = 10, connect_timeout: float = 5.0,
                  command_timeout: float = 5.0, *, batch_leaders: Optional[int] = None, max_batch: int = 256,
-                 batching: bool = True, prepare_threshold: Optional[int] = 5):
+                 batching: bool = True):
         if pool_max < 1 or pool_min < 0 or pool_min > pool_max:
             raise ValueError("invalid pool size: pool_min=%r pool_max=%r" % (pool_min, pool_max))
         if connect_timeout <= 0 or command_timeout <= 0:
@@ -83,7 +83,6 @@ class PgDatabase:
         self.pool_max = pool_max
         self.connect_timeout = connect_timeout
         self.command_timeout = command_timeout
-        self.prepare_threshold = prepare_threshold
         self.batching = batching
         self.max_batch = max(1, max_batch)
         self.batch_leaders = max(1, batch_leaders if batch_leaders is not None else pool_max // 2)
@@ -93,7 +92,7 @@ class PgDatabase:
         self._closed = True
         self._queue: list[_Op] = []
         self._leaders = 0
-        #: Counters for tests and INFO: statements batched, batches sent, connections opened/discarded.
+        #: Counters for tests: statements batched, batches sent, connections opened/discarded.
         self.stats = {"ops": 0, "batches": 0, "connects": 0, "discards": 0}
 
     # -- lifecycle
@@ -125,8 +124,7 @@ class PgDatabase:
     # -- pool
     async def _connect(self) -> TrioConnection:
         try:
-            conn = await TrioConnection.connect(self.dsn, autocommit=True, prepare_threshold=self.prepare_threshold,
-                                                connect_timeout=self.connect_timeout)
+            conn = await TrioConnection.connect(self.dsn, autocommit=True, connect_timeout=self.connect_timeout)
         except trio.TooSlowError:
             raise DatabaseUnavailable(self.id, "connection timed out after %gs" % self.connect_timeout) from None
         except (psycopg.Error, OSError) as ex:

@@ -55,9 +55,6 @@ class SQLStore(Reads, Writes, Store):
         super().__init__(store_id, max_size)
         self.db = database
         self.table_name = table_name
-        self.id_column_name = id_column_name
-        self.payload_column_name = payload_column_name
-        self.expire_column_name = expire_column_name
         self.table = Table(table_name, id_column_name, payload_column_name, expire_column_name)
         if cleanup_interval < 0:
             raise ValueError("cleanup_interval must be >= 0")
