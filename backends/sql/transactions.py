@@ -78,7 +78,8 @@ class Session:
         self.done = False
         self.committing = False
 
-    async def q(self, query: bytes, params: tuple) -> Any:
+    async def run(self, query: bytes, params: tuple) -> Any:
+        """Run one statement (the first of an own transaction carries the BEGIN); its rows or rowcount."""
         if not self.begun:
             self.begun = True
             return (await run_statements(self.conn, [(BEGIN, ()), (query, params)]))[1]

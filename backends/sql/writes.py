@@ -62,7 +62,7 @@ class Writes:
     async def _set_locked(self, s: Session, key: bytes, k, payload: bytes, cond, get: bool, expire):
         """SET under a row lock: for GET (the old value must be a string before anything is written) and
         max_size (a new key needs room)."""
-        rows = await s.q(self.q.lock1, (k,))
+        rows = await s.run(self.q.lock1, (k,))
         now = now_ms()
         live = bool(rows) and (rows[0][1] is None or rows[0][1] > now)
         old = codec.decode(self.id, key, rows[0][0]) if (live and get) else None
@@ -110,7 +110,7 @@ class Writes:
 
         async def body(s: Session) -> bool:
             now = now_ms()
-            present = (await s.q(self.q.countn, (ks, now)))[0][0]
+            present = (await s.run(self.q.countn, (ks, now)))[0][0]
             await self._check_room(s, len(ks) - present)
             await s.finish((self.q.mset, (ks, vs)))
             return True
@@ -128,10 +128,10 @@ class Writes:
         """MSETNX: the insert that discovers a key created meanwhile must not have committed yet, so the
         commit is separate (``Abort`` rolls back, to the savepoint inside a user transaction)."""
         now = now_ms()
-        if await s.q(self.q.existsn, (ks, now)):
+        if await s.run(self.q.existsn, (ks, now)):
             raise Abort(False)
         await self._check_room(s, len(ks))
-        inserted = await s.q(self.q.msetnx, (ks, vs, now))
+        inserted = await s.run(self.q.msetnx, (ks, vs, now))
         if len(inserted) < len(ks):
             raise Abort(False)
         return True
@@ -142,7 +142,7 @@ class Writes:
         k = self._k(key)
 
         async def body(s: Session) -> Any:
-            rows = await s.q(self.q.lock1, (k,))
+            rows = await s.run(self.q.lock1, (k,))
             now = now_ms()
             live = bool(rows) and (rows[0][1] is None or rows[0][1] > now)
             old = codec.decode(self.id, key, rows[0][0]) if live else None
@@ -245,21 +245,21 @@ class Writes:
     async def _lock_pair(self, s: Session, ks, kd) -> dict:
         """Lock src and dst rows in key order; {key: (payload, expires)} of the live ones. NoSuchKey without src.
 
-        dst is written later, and a missing row cannot be locked: ``q_hold`` locks dst's row in its turn in key
+        dst is written later, and a missing row cannot be locked: ``q.hold`` locks dst's row in its turn in key
         order, or, when there is none, inserts an expired one (invisible to every reader) in its place. So this
         transaction takes its rows in ascending order like every other writer. The rename overwrites the
         placeholder, or the rollback removes it."""
         if ks == kd:
-            rows = await s.q(self.q.lockn, ([ks],))
+            rows = await s.run(self.q.lockn, ([ks],))
         elif kd < ks:
-            await s.q(self.q.hold, (kd,))
-            rows = await s.q(self.q.lockn, ([kd, ks],))
+            await s.run(self.q.hold, (kd,))
+            rows = await s.run(self.q.lockn, ([kd, ks],))
         else:
-            rows = await s.q(self.q.lockn, ([ks],))
+            rows = await s.run(self.q.lockn, ([ks],))
             if not rows:
                 raise NoSuchKey()
-            await s.q(self.q.hold, (kd,))
-            rows += await s.q(self.q.lockn, ([kd],))
+            await s.run(self.q.hold, (kd,))
+            rows += await s.run(self.q.lockn, ([kd],))
         now = now_ms()
         found = {r[0]: (r[1], r[2]) for r in rows if r[2] is None or r[2] > now}
         if ks not in found:
@@ -281,7 +281,7 @@ class Writes:
         payload, exp = found[ks]
         # dst may have been created since the lock query (a missing row cannot be locked): insert only if
         # still absent, and undo when not.
-        if not await s.q(self.q.set_nx, (kd, payload, exp, now)):
+        if not await s.run(self.q.set_nx, (kd, payload, exp, now)):
             raise Abort(False)
         await s.finish((self.q.del1, (ks, now)))
         return True
@@ -293,7 +293,7 @@ class Writes:
         if self.max_size:
             async def body(s: Session) -> bool:
                 now = now_ms()
-                if not await s.q(self.q.exists1, (kd, now)):
+                if not await s.run(self.q.exists1, (kd, now)):
                     await self._check_room(s, 1)
                 q, p = (self.q.copy, (kd, ks, now)) if replace else (self.q.copy_nx, (kd, ks, now, now))
                 (rows,) = await s.finish((q, p))
@@ -322,6 +322,6 @@ class Writes:
     async def _check_room(self, s: Session, new_keys: int) -> None:
         """StoreFull when adding new_keys keys would pass max_size (best effort: see ``backends.sql``)."""
         if self.max_size and new_keys > 0:
-            n = (await s.q(self.q.count, (now_ms(),)))[0][0]
+            n = (await s.run(self.q.count, (now_ms(),)))[0][0]
             if n + new_keys > self.max_size:
                 raise StoreFull(self.id, self.max_size)
