@@ -1,7 +1,8 @@
 """The read operations of ``SQLStore`` (a mixin: see ``backends.sql.store`` for the attributes it uses).
 
-Every read is one statement. Single-key reads go through the database's batcher, which merges the GETs (and
-EXISTS, TTL, TYPE) of a batch into one statement; whole-table reads (KEYS, SCAN, DBSIZE...) run alone.
+Reads run single statements, never a transaction of their own. Single-key reads go through the database's
+batcher, which merges the GETs (and EXISTS, TTL, TYPE) of a batch into one statement; whole-table reads (KEYS,
+SCAN, DBSIZE...) run alone.
 """
 from __future__ import annotations
 
