@@ -9,10 +9,11 @@ An interrupted wait (cancellation, timeout) leaves the protocol in an unknown st
 itself (after asking the server to cancel a running query); errors raised by psycopg itself (constraint
 violations, bad data) leave it usable.
 
-With ``pipeline.py`` this is where psycopg's internals are known (``_connect_gen``,
-``psycopg.waiting.Wait/Ready``, the signature of ``wait()``, ``.lock``); the pin ``psycopg[binary]>=3.3,<3.4`` and
-``tests/sql`` guard them. The functions at the end answer what other modules need to know about a connection's
-state, so that they need no libpq names.
+``backends.pg`` is the only package that knows psycopg's internals (here ``_connect_gen``,
+``psycopg.waiting.Wait/Ready``, the signature of ``wait()``, ``.lock``; libpq calls in ``pipeline``,
+``_WaitTimeout`` in ``errors``); the pin ``psycopg[binary]>=3.3,<3.4`` and ``tests/sql`` guard them. The
+functions at the end answer what other modules need to know about a connection's state, so that they need no
+libpq names.
 """
 from __future__ import annotations
 
