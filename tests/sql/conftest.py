@@ -1,4 +1,5 @@
-"""Fixtures for the SQL store tests: a real PostgreSQL (tests.pgserver), a fake clock, fresh tables.
+"""Fixtures for the SQL store tests: a real PostgreSQL (tests.pgserver) and fresh tables (the fake clock is
+``clock`` of tests/conftest.py).
 
 Every test gets its own table (``store`` creates it), so tests never see each other's rows. Async tests and
 fixtures run under trio (``trio_mode = true`` in pyproject.toml; the marker below keeps this directory
@@ -9,12 +10,10 @@ from __future__ import annotations
 import inspect
 import itertools
 import os
-import time
 
 import psycopg
 import pytest
 
-import backends.base as base
 from backends.sql.store import SQLStore
 from tests.pgserver import pg_server  # noqa: F401  (session fixture)
 from tests.sql.databases import make_db
@@ -29,29 +28,6 @@ def pytest_collection_modifyitems(items):
         if (str(item.fspath).startswith(here) and inspect.iscoroutinefunction(fn)
                 and item.get_closest_marker("trio") is None):
             item.add_marker(pytest.mark.trio)
-
-
-class FakeClock:
-    """Replaces ``backends.base.clock``: time moves only when a test says so."""
-
-    def __init__(self) -> None:
-        self.t = time.time()
-
-    def __call__(self) -> float:
-        return self.t
-
-    def advance(self, seconds: float) -> None:
-        self.t += seconds
-
-    def ms(self) -> int:
-        return int(self.t * 1000)
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    c = FakeClock()
-    monkeypatch.setattr(base, "clock", c)
-    return c
 
 
 @pytest.fixture

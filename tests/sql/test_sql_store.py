@@ -71,7 +71,7 @@ async def test_set_get_flag(store, raw, table):
 
 
 async def test_set_expire_keep_and_clear(store, clock):
-    at = clock.ms() + 10_000
+    at = clock.ms + 10_000
     await store.set(b"k", b"1", expire=at)
     assert await store.expire_time(b"k") == at
     await store.set(b"k", b"2", expire=KEEP)
@@ -89,7 +89,7 @@ async def test_set_expire_keep_and_clear(store, clock):
 
 
 async def test_set_past_expire_deletes(store, clock, raw, table):
-    past = clock.ms() - 1
+    past = clock.ms - 1
     await store.set(b"k", b"1")
     assert await store.set(b"k", b"2", expire=past) == (True, None)
     assert await store.get(b"k") is None
@@ -109,7 +109,7 @@ async def test_set_past_expire_deletes(store, clock, raw, table):
 
 # --------------------------------------------------------------------------------------------- expiry
 async def test_expired_rows_are_invisible(store, clock, raw, table):
-    at = clock.ms() + 1000
+    at = clock.ms + 1000
     for k in (b"e", b"f", b"g", b"h"):
         await store.set(k, b"5", expire=at)
     await store.set(b"live", b"1")
@@ -126,7 +126,7 @@ async def test_expired_rows_are_invisible(store, clock, raw, table):
     assert await store.stats() == (1, 0)
     assert await store.randomkey() == b"live"
     assert await store.persist(b"e") == 0
-    assert await store.expire(b"e", clock.ms() + 5000) == 0
+    assert await store.expire(b"e", clock.ms + 5000) == 0
     assert await store.getdel(b"e") is None
     assert await store.getex(b"e", None) is None
     assert await store.copy(b"e", b"e2") is False
@@ -145,7 +145,7 @@ async def test_expired_rows_are_invisible(store, clock, raw, table):
 
 
 async def test_expire_conditions(store, clock):
-    now = clock.ms()
+    now = clock.ms
     await store.set(b"p", b"1")  # persistent: TTL counts as infinite
     assert await store.expire(b"p", now + 5000, "XX") == 0
     assert await store.expire(b"p", now + 5000, "GT") == 0
@@ -175,14 +175,14 @@ async def test_persist_and_expire_time(store, clock):
     await store.set(b"k", b"1")
     assert await store.expire_time(b"k") == -1
     assert await store.persist(b"k") == 0
-    await store.expire(b"k", clock.ms() + 1000)
+    await store.expire(b"k", clock.ms + 1000)
     assert await store.persist(b"k") == 1
     assert await store.expire_time(b"k") == -1
 
 
 # --------------------------------------------------------------------------------------------- multi-key
 async def test_mset_mget_exists_delete(store, clock):
-    await store.set(b"a", b"old", expire=clock.ms() + 10_000)
+    await store.set(b"a", b"old", expire=clock.ms + 10_000)
     assert await store.mset([(b"a", b"1"), (b"b", b"2"), (b"a", b"3")]) is True
     assert await store.mget([b"a", b"b", b"c", b"a"]) == [b"3", b"2", None, b"3"]
     assert await store.expire_time(b"a") == -1  # MSET clears TTLs
@@ -210,7 +210,7 @@ async def test_mget_non_string_is_none(store, raw, table):
 
 # --------------------------------------------------------------------------------------------- modify
 async def test_modify_keeps_ttl_and_returns_result(store, clock):
-    at = clock.ms() + 60_000
+    at = clock.ms + 60_000
     await store.set(b"n", b"41", expire=at)
     assert await store.modify(b"n", incr) == 42
     assert await store.get(b"n") == b"42"
@@ -256,12 +256,12 @@ async def test_getex(store, clock, raw, table):
     await store.set(b"k", b"v")
     assert await store.getex(b"k", KEEP) == b"v"
     assert await store.expire_time(b"k") == -1
-    at = clock.ms() + 5000
+    at = clock.ms + 5000
     assert await store.getex(b"k", at) == b"v"
     assert await store.expire_time(b"k") == at
     assert await store.getex(b"k", None) == b"v"
     assert await store.expire_time(b"k") == -1
-    assert await store.getex(b"k", clock.ms()) == b"v"  # past: returns the value and deletes
+    assert await store.getex(b"k", clock.ms) == b"v"  # past: returns the value and deletes
     assert await store.get(b"k") is None
     assert await store.getex(b"missing", at) is None
     plant(raw, table, "h", True)
@@ -378,14 +378,14 @@ async def test_randomkey_dbsize_stats(store, clock):
     assert await store.randomkey() is None
     assert await store.dbsize() == 0 and await store.stats() == (0, 0)
     await store.mset([(b"a", b"1"), (b"b", b"2"), (b"c", b"3")])
-    await store.expire(b"a", clock.ms() + 10_000)
+    await store.expire(b"a", clock.ms + 10_000)
     assert await store.dbsize() == 3 and await store.stats() == (3, 1)
     seen = {await store.randomkey() for _ in range(40)}
     assert seen <= {b"a", b"b", b"c"} and len(seen) >= 2
 
 
 async def test_dump_restore(store, clock):
-    at = clock.ms() + 10_000
+    at = clock.ms + 10_000
     await store.set(b"k", b"v", expire=at)
     assert await store.dump(b"k") == (b"v", at)
     assert await store.dump(b"missing") is None
@@ -397,7 +397,7 @@ async def test_dump_restore(store, clock):
 
 
 async def test_rename(store, clock, raw, table):
-    at = clock.ms() + 10_000
+    at = clock.ms + 10_000
     await store.set(b"a", b"1", expire=at)
     await store.set(b"b", b"2")
     assert await store.rename(b"a", b"b") is True
@@ -434,7 +434,7 @@ async def test_rename(store, clock, raw, table):
 
 
 async def test_copy(store, clock):
-    at = clock.ms() + 10_000
+    at = clock.ms + 10_000
     await store.set(b"a", b"1", expire=at)
     assert await store.copy(b"a", b"b") is True
     assert await store.get(b"b") == b"1" and await store.expire_time(b"b") == at
@@ -470,7 +470,7 @@ async def test_watches_touched_on_changes_only(store, clock):
     assert not w.dirty
     await store.set(b"k", b"1")
     assert w.dirty
-    for op in (lambda: store.modify(b"k", incr), lambda: store.expire(b"k", clock.ms() + 1000),
+    for op in (lambda: store.modify(b"k", incr), lambda: store.expire(b"k", clock.ms + 1000),
                lambda: store.persist(b"k"), lambda: store.delete([b"k"]), lambda: store.mset([(b"k", b"2")]),
                lambda: store.getdel(b"k")):
         w.dirty = False
@@ -564,12 +564,12 @@ async def test_two_nodes_racing_set_nx_one_winner(pg_server, clock, table):
         for round_ in range(5):
             key = b"lock:%d" % round_
             if round_ % 2:  # over an expired row
-                await stores[0].set(key, b"dead", expire=clock.ms() + 1)
+                await stores[0].set(key, b"dead", expire=clock.ms + 1)
                 clock.advance(0.01)
             wins = []
 
             async def contender(s, i):
-                ok, _ = await s.set(key, b"%d" % i, cond="NX", expire=clock.ms() + 60_000)
+                ok, _ = await s.set(key, b"%d" % i, cond="NX", expire=clock.ms + 60_000)
                 if ok:
                     wins.append(i)
 
@@ -640,7 +640,7 @@ async def test_custom_names_and_schema_qualified_table(pg_server, clock, raw):
     await s.start()
     try:
         assert s.key_column.type == "varchar" and s.key_column.max == 64
-        await s.set(b"k", b"v", expire=clock.ms() + 1000)
+        await s.set(b"k", b"v", expire=clock.ms + 1000)
         assert await s.get(b"k") == b"v"
         assert raw.execute("SELECT id, ttl IS NOT NULL FROM app.cache").fetchall() == [("k", True)]
         with pytest.raises(InvalidKey):
@@ -750,7 +750,7 @@ async def test_many_key_statements_probe_the_index_without_statistics(pg_server,
     try:
         assert s.key_column.type == key_type
         ks = [s.key_column.param(b"k:%08d" % i) for i in (5, 50, 500, 5000, 7000, *range(1, 12))]
-        now = clock.ms()
+        now = clock.ms
         statements = {
             "mget": (s.q.mget, (ks, now)), "merge_get": (s.q.merge_get.multi, (ks, now)),
             "merge_exp": (s.q.merge_exp.multi, (ks, now)), "merge_exists": (s.q.merge_exists.multi, (ks, now)),
@@ -828,7 +828,7 @@ async def test_max_size(pg_server, clock, table):
         await s.mset([(b"a", b"y"), (b"c", b"z")])
         assert await s.copy(b"a", b"c", replace=True) is True
         # an expired key frees its slot
-        await s.expire(b"c", clock.ms() + 10)
+        await s.expire(b"c", clock.ms + 10)
         clock.advance(1)
         assert await s.set(b"d", b"4") == (True, None)
         assert await s.dbsize() == 3
@@ -840,8 +840,8 @@ async def test_max_size(pg_server, clock, table):
 async def test_cleanup_deletes_expired_rows(store, clock, raw, table):
     await store.mset([(b"k%d" % i, b"v") for i in range(2500)])
     for i in range(2300):
-        await store.expire(b"k%d" % i, clock.ms() + 1000)
-    await store.set(b"later", b"v", expire=clock.ms() + 100_000)
+        await store.expire(b"k%d" % i, clock.ms + 1000)
+    await store.set(b"later", b"v", expire=clock.ms + 100_000)
     clock.advance(2)
     assert await store.cleanup_once(batch=1000) == 2300
     n = raw.execute('SELECT count(*) FROM "%s"' % table).fetchone()[0]
@@ -853,7 +853,7 @@ async def test_run_cleanup_loop(pg_server, clock, table, raw):
     s = SQLStore("test:clean", make_db(pg_server.dsn), table_name=table, create_table=True, cleanup_interval=0.05)
     await s.start()
     try:
-        await s.set(b"a", b"1", expire=clock.ms() + 10)
+        await s.set(b"a", b"1", expire=clock.ms + 10)
         await s.set(b"b", b"1")
         clock.advance(1)
         with trio.move_on_after(1.0):
@@ -902,8 +902,8 @@ async def test_stores_sharing_a_database(pg_server, clock, table):
 
 async def test_concurrent_reads_merged_per_batch(store, clock, raw, table):
     await store.mset([(b"p%d" % i, b"v%d" % i) for i in range(0, 30, 2)])  # even keys present
-    await store.expire(b"p4", clock.ms() + 10)
-    await store.expire(b"p6", clock.ms() + 60_000)
+    await store.expire(b"p4", clock.ms + 10)
+    await store.expire(b"p6", clock.ms + 60_000)
     plant(raw, table, "hash", {"a": 1})
     clock.advance(1)  # p4 expired
     got = {}
@@ -930,14 +930,14 @@ async def test_concurrent_reads_merged_per_batch(store, clock, raw, table):
         live = n % 2 == 0 and n != 4
         assert got[("get", i)] == (b"v%d" % n if live else None)
         assert got[("exists", i)] == (1 if live else 0)
-        assert got[("ttl", i)] == ((clock.ms() - 1000 + 60_000) if n == 6 else -1 if live else -2)
+        assert got[("ttl", i)] == ((clock.ms - 1000 + 60_000) if n == 6 else -1 if live else -2)
         assert got[("type", i)] == (b"string" if live else b"none")
     assert got["hash"] == b"hash"
     assert store.db.stats["batches"] < store.db.stats["ops"]
 
 
 async def test_concurrent_sets_merged_per_batch(store, clock):
-    at = clock.ms() + 50_000
+    at = clock.ms + 50_000
 
     async def writer(i):
         k = b"w%d" % (i % 25)
