@@ -9,7 +9,8 @@ Sync and async stores share this interface. ``Store.is_async`` tells which: a me
 result directly; a SQL store's methods are coroutines. The command layer passes results through
 ``respd.commands.table.then`` so the memory path never creates or awaits a coroutine.
 
-Backends never import ``respd``: they raise the domain errors below and ``respd.dispatch`` maps them to RESP errors.
+Backends never import ``respd``: they raise the domain errors below and ``respd.errors.store_error`` maps them
+to RESP errors.
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ clock: Callable[[], float] = time.time
 
 # ---------------------------------------------------------------------------------------------- domain errors
 class StoreError(Exception):
-    """Base of the errors a store raises; ``respd.dispatch`` maps each to a RESP error."""
+    """Base of the errors a store raises; ``respd.errors.store_error`` maps each to a RESP error."""
 
 
 class WrongType(StoreError):

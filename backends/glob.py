@@ -31,8 +31,8 @@ back reference then consumes what it saw), which is equally bounded, only slower
 Common shapes skip the regex engine: a plain literal compares bytes, ``lit*`` is ``startswith``, ``*lit`` is
 ``endswith`` and ``*lit*`` is a substring search.
 
-Long patterns (over ``LONG_PATTERN`` bytes) do not become one regex: Python's regex compiler costs 3-20 us per
-pattern byte (90 ms for a 4 KB pattern of stars and classes), paid before the first key. They go to ``_Walker``,
+Long patterns (over ``LONG_PATTERN`` bytes) do not become one regex: Python's regex compiler is slow per pattern
+byte (bench/README.md, "Measured facts"), and that is paid before the first key. They go to ``_Walker``,
 which applies the same leftmost-segment strategy segment by segment with C-level ``find``/``search``/``match``,
 and splits, parses and compiles the pattern lazily, a chunk at a time, only as far as some key gets.
 """
@@ -48,8 +48,8 @@ from typing import Callable, Optional
 #: Python 3.11+ regexes have atomic groups ``(?>...)``; earlier ones get the lookahead spelling.
 ATOMIC_GROUPS = sys.version_info >= (3, 11)
 
-#: patterns longer than this use the walker (Python's regex compiler costs 1-20 us per pattern byte; the walker
-#: compiles only the parts of the pattern a key reaches) and are not cached
+#: patterns longer than this use the walker (compiling a regex costs per pattern byte; the walker compiles only
+#: the parts of the pattern a key reaches) and are not cached
 LONG_PATTERN = 1024
 
 _STAR = None  # the token for a run of stars in ``parse``'s output

@@ -4,7 +4,7 @@ Measures, on one table of the store's schema (``key VARCHAR(255) PRIMARY KEY, va
 
 - ``raw``: the psycopg ceiling, blocking API, one connection: autocommit single upserts (one round trip and one
   commit each) vs pipeline mode in batches of 100 (one round trip and one commit per batch); same for PK selects.
-- ``trio``: the same two ways through ``backends.pg_trio.TrioConnection`` under trio, with psycopg's cursor API
+- ``trio``: the same two ways through ``backends.pg.connection.TrioConnection`` under trio, with psycopg's cursor API
   and with ``run_statements`` (the stores' libpq fast path: prepared statements, one pipeline per call).
 - ``store``: ``SQLStore.set``/``get`` from N concurrent trio tasks (clients), with the batcher on and off: what
   the server can get out of PostgreSQL when many clients are connected.
@@ -99,7 +99,7 @@ def raw_pipeline(dsn: str, n: int, select: bool, batch: int = 100, table: str = 
 
 # ------------------------------------------------------------------------------------------------ TrioConnection
 def trio_single(dsn: str, n: int, select: bool) -> float:
-    from backends.pg_trio import TrioConnection
+    from backends.pg.connection import TrioConnection
 
     async def main():
         ks = keys(n)
@@ -118,7 +118,7 @@ def trio_single(dsn: str, n: int, select: bool) -> float:
 
 
 def trio_pipeline(dsn: str, n: int, select: bool, batch: int = 100) -> float:
-    from backends.pg_trio import TrioConnection
+    from backends.pg.connection import TrioConnection
 
     async def main():
         ks = keys(n)
@@ -142,7 +142,8 @@ def trio_pipeline(dsn: str, n: int, select: bool, batch: int = 100) -> float:
 
 
 def fast_batches(dsn: str, n: int, select: bool, batch: int) -> float:
-    from backends.pg_trio import TrioConnection, run_statements
+    from backends.pg.connection import TrioConnection
+    from backends.pg.pipeline import run_statements
 
     async def main():
         ks = keys(n)
@@ -160,8 +161,8 @@ def fast_batches(dsn: str, n: int, select: bool, batch: int) -> float:
 
 # ------------------------------------------------------------------------------------------------ SQLStore
 def store_clients(dsn: str, n: int, select: bool, clients: int, batching: bool, pool: int = 10) -> float:
-    from backends.pg_trio import PgDatabase
-    from backends.sql import SQLStore
+    from backends.pg.pool import PgDatabase
+    from backends.sql.store import SQLStore
 
     async def main():
         db = PgDatabase("bench", dsn, pool_min=1, pool_max=pool, batching=batching)

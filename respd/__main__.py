@@ -119,7 +119,7 @@ def _sql_schema(reg, store_id) -> int:
         known = ", ".join(sorted(s.id for s in stores.values() if s.kind == "store.sql")) or "none"
         print("respd: %r is not a store.sql entry (SQL stores: %s)" % (store_id, known), file=sys.stderr)
         return 1
-    from backends.sql import schema_ddl
+    from backends.sql.schema import schema_ddl
     print(schema_ddl(store))
     return 0
 

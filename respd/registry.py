@@ -22,6 +22,7 @@ from typing import Callable, Optional
 import yaml
 
 from backends.memory import MemoryStore
+from backends.sql.names import validate_identifier
 
 from . import outbuf
 from .units import parse_duration, parse_memory
@@ -303,8 +304,6 @@ def _validate(reg: Registry) -> None:
             if db is None or db.kind != "db.sql.postgres":
                 raise reg.error(entry, "database", "must name a db.sql.postgres entry by full id (got %r)"
                                 % f["database"])
-            # lazy: the SQL backend is only loaded for a registry that has SQL stores (see build_stores)
-            from backends.sql_names import validate_identifier
             for name in ("table_name", "id_column_name", "payload_column_name", "expire_column_name"):
                 try:
                     validate_identifier(f[name], allow_schema=(name == "table_name"))
@@ -345,8 +344,8 @@ def build_stores(reg: Registry) -> tuple[dict, dict]:
             stores[entry.id] = MemoryStore(entry.id, max_size=f["max_size"], cleanup_interval=f["cleanup_interval"])
         elif entry.kind == "store.sql":
             # lazy: the SQL backend loads psycopg, ~0.2 s of every start of a respd without SQL stores
-            from backends.pg_trio import PgDatabase
-            from backends.sql import SQLStore
+            from backends.pg.pool import PgDatabase
+            from backends.sql.store import SQLStore
             db_entry = reg.entries[f["database"]]
             if db_entry.id not in pg:
                 dsn = db_entry.fields["dsn"]
@@ -363,7 +362,7 @@ def build_stores(reg: Registry) -> tuple[dict, dict]:
             # Two stores on one table would silently share their keys (and FLUSHDB of one would wipe the other):
             # compare where the DSNs lead, not how they are spelled. An unqualified table is taken as public.
             # lazy: as above
-            from backends.pg_trio import database_target
+            from backends.pg.dsn import database_target
             try:
                 target = database_target(pg[db_entry.id].dsn)
             except ValueError as e:

@@ -168,8 +168,8 @@ def make_store(store_kind, clock, request):
             store = MemoryStore(store_id, max_size=max_size, cleanup_interval=0)
             await store.start()
         else:
-            from backends.pg_trio import PgDatabase
-            from backends.sql import SQLStore
+            from backends.pg.pool import PgDatabase
+            from backends.sql.store import SQLStore
             if "db" not in pg:
                 server = request.getfixturevalue("pg_server")
                 pg["db"] = PgDatabase("t:pg", server.dsn, pool_min=1, pool_max=4)

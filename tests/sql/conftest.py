@@ -1,5 +1,5 @@
-"""Fixtures for the SQL store tests: a real PostgreSQL (tests.pgserver), fresh tables; ``clock`` is the suite's
-(tests/conftest.py).
+"""Fixtures for the SQL store tests: a real PostgreSQL (tests.pgserver) and fresh tables (the fake clock is
+``clock`` of tests/conftest.py).
 
 Every test gets its own table (``store`` creates it), so tests never see each other's rows. Async tests and
 fixtures run under trio (``trio_mode = true`` in pyproject.toml; the marker below keeps this directory
@@ -14,9 +14,9 @@ import os
 import psycopg
 import pytest
 
-from backends.sql import SQLStore
+from backends.sql.store import SQLStore
 from tests.pgserver import pg_server  # noqa: F401  (session fixture)
-from tests.sql.common import make_db
+from tests.sql.databases import make_db
 
 _tables = itertools.count()
 

@@ -3,16 +3,20 @@ the configured timeout (never hang), other stores keep working, and the store re
 PostgreSQL is back. Each test runs its own throwaway server so the session server is never disturbed."""
 from __future__ import annotations
 
+import logging
 import os
 import signal
 from functools import partial
 
+import psycopg
 import pytest
 import trio
 
 from backends.base import StoreUnavailable
-from backends.pg_trio import PgDatabase
-from backends.sql import SQLStore
+from backends.pg.errors import public_reason
+from backends.pg.pool import PgDatabase
+from backends.sql.errors import HEALTH_LOG_INTERVAL, Health
+from backends.sql.store import SQLStore
 from tests.pgserver import PgServer, cluster_pids, find_bindir, resume
 
 pytestmark = pytest.mark.trio
@@ -145,7 +149,6 @@ async def test_restart_under_load(own_server, table):
 
 def _client_backends(dsn: str) -> int:
     """Client backends of the cluster other than the one asking (blocking; run in a thread)."""
-    import psycopg
     with psycopg.connect(dsn, autocommit=True) as c:
         return c.execute("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' "
                          "AND pid <> pg_backend_pid()").fetchone()[0]
@@ -292,12 +295,9 @@ async def test_commit_without_reply_says_outcome_unknown(pg_server, raw, table):
 
 async def test_availability_log_is_rate_limited(caplog):
     """A flapping database logs its first outage and its end, then nothing more within HEALTH_LOG_INTERVAL; the
-    next line counts what was not logged. (``_Health`` directly: its clock never matters at this interval.)"""
-    import logging
-
-    from backends.sql import HEALTH_LOG_INTERVAL, _Health
+    next line counts what was not logged. (``Health`` directly: its clock never matters at this interval.)"""
     assert HEALTH_LOG_INTERVAL >= 5
-    h = _Health("app:kv", "10.0.0.5:5432")
+    h = Health("app:kv", "10.0.0.5:5432")
     with caplog.at_level(logging.WARNING, logger="respd.sql"):
         for _ in range(50):
             h.failed("no reply within 1s")
@@ -316,7 +316,6 @@ async def test_availability_log_is_rate_limited(caplog):
 
 
 async def test_public_reason_hides_where_the_database_is():
-    from backends.pg_trio import public_reason
     for text in ('connection failed: connection to server at "10.0.0.5", port 5433 failed: Connection refused',
                  'connection to server at "db.example" (10.0.0.5), port 5433 failed: timeout expired',
                  'connection to server on socket "/run/pg/.s.PGSQL.5433" failed: No such file or directory',

@@ -10,8 +10,10 @@ import pytest
 import trio
 
 from backends.base import KEEP, CorruptValue, InvalidKey, NoSuchKey, StoreFull, StoreUnavailable, WrongType
-from backends.sql import SchemaError, SQLStore, schema_ddl
-from tests.sql.common import make_db
+from backends.sql.errors import SchemaError
+from backends.sql.schema import schema_ddl
+from backends.sql.store import SQLStore
+from tests.sql.databases import make_db
 
 pytestmark = pytest.mark.trio
 
@@ -637,7 +639,7 @@ async def test_custom_names_and_schema_qualified_table(pg_server, clock, raw):
                  payload_column_name="payload", expire_column_name="ttl")
     await s.start()
     try:
-        assert s.key_type == "varchar" and s.key_max == 64
+        assert s.key_column.type == "varchar" and s.key_column.max == 64
         await s.set(b"k", b"v", expire=clock.ms + 1000)
         assert await s.get(b"k") == b"v"
         assert raw.execute("SELECT id, ttl IS NOT NULL FROM app.cache").fetchall() == [("k", True)]
@@ -674,7 +676,7 @@ async def test_missing_table_and_column_errors(pg_server, clock, raw, table):
     raw.execute('ALTER TABLE "%s" ADD PRIMARY KEY (key)' % table)
     await s.start()
     try:
-        assert s.key_type == "text" and s.key_max is None
+        assert s.key_column.type == "text" and s.key_column.max is None
         await s.set(b"x" * 1000, b"v")  # TEXT: no length limit
         assert await s.get(b"x" * 1000) == b"v"
     finally:
@@ -709,7 +711,7 @@ async def test_bytea_key_column(pg_server, clock, raw, table):
     s = SQLStore("test:bin", make_db(pg_server.dsn), table_name=table)
     await s.start()
     try:
-        assert s.key_type == "bytea"
+        assert s.key_column.type == "bytea"
         keys = [b"\xff\xfe", b"a\x00b", b"x" * 1000, b"p%_\\", b"p%_\\x"]
         for k in keys:
             await s.set(k, k)
@@ -746,14 +748,14 @@ async def test_many_key_statements_probe_the_index_without_statistics(pg_server,
     s = SQLStore("test:plans", make_db(pg_server.dsn), table_name=table)
     await s.start()
     try:
-        assert s.key_type == key_type
-        ks = [s._k(b"k:%08d" % i) for i in (5, 50, 500, 5000, 7000, *range(1, 12))]
+        assert s.key_column.type == key_type
+        ks = [s.key_column.param(b"k:%08d" % i) for i in (5, 50, 500, 5000, 7000, *range(1, 12))]
         now = clock.ms
         statements = {
-            "q_mget": (s.q_mget, (ks, now)), "m_get": (s.m_get.multi, (ks, now)),
-            "m_exp": (s.m_exp.multi, (ks, now)), "m_exists": (s.m_exists.multi, (ks, now)),
-            "q_existsn": (s.q_existsn, (ks, now)), "q_countn": (s.q_countn, (ks, now)),
-            "q_lockn": (s.q_lockn, (ks,)), "q_deln": (s.q_deln, (ks, now)),
+            "mget": (s.q.mget, (ks, now)), "merge_get": (s.q.merge_get.multi, (ks, now)),
+            "merge_exp": (s.q.merge_exp.multi, (ks, now)), "merge_exists": (s.q.merge_exists.multi, (ks, now)),
+            "existsn": (s.q.existsn, (ks, now)), "countn": (s.q.countn, (ks, now)),
+            "lockn": (s.q.lockn, (ks,)), "deln": (s.q.deln, (ks, now)),
         }
         for name, (q, params) in statements.items():
             plan = "\n".join(r[0] for r in raw.execute(b"EXPLAIN " + q, params).fetchall())

@@ -1,12 +1,15 @@
-"""backends.pg_trio against a real PostgreSQL: psycopg driven by trio, the libpq fast path, the pool and the
-batcher. These guard the psycopg internals the module relies on (pinned psycopg>=3.3,<3.4)."""
+"""backends.pg against a real PostgreSQL: psycopg driven by trio, the libpq fast path, the pool and the
+batcher. These guard the psycopg internals the package relies on (pinned psycopg>=3.3,<3.4)."""
 from __future__ import annotations
 
 import psycopg
 import pytest
 import trio
 
-from backends.pg_trio import DatabaseUnavailable, PgDatabase, TrioConnection, run_statements
+from backends.pg.connection import TrioConnection
+from backends.pg.errors import DatabaseUnavailable
+from backends.pg.pipeline import run_statements
+from backends.pg.pool import PgDatabase
 
 pytestmark = pytest.mark.trio
 

@@ -1,7 +1,8 @@
-"""Helpers shared by the SQL store tests (fixtures are in conftest.py)."""
+"""``make_db``: a ``PgDatabase`` with the settings of the SQL tests (a plain module, so tests need not import the
+conftest)."""
 from __future__ import annotations
 
-from backends.pg_trio import PgDatabase
+from backends.pg.pool import PgDatabase
 
 
 def make_db(dsn: str, **kw) -> PgDatabase:

@@ -1,4 +1,5 @@
-"""SQL identifier validation, importable without psycopg (``respd --check-config`` uses it)."""
+"""SQL identifier validation, importable without psycopg (``respd --check-config`` uses it: keep this module free
+of imports from the rest of the package)."""
 from __future__ import annotations
 
 import re
