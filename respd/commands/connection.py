@@ -6,6 +6,7 @@ import time
 from .. import REDIS_VERSION, errors
 from ..errors import CommandError
 from ..replies import NO_REPLY, OK, PONG, Map, Simple, Verbatim
+from ..session import client_line
 from .args import parse_int
 from .spec import command, container
 
@@ -161,28 +162,6 @@ def client_setinfo(sess, argv):
     else:
         raise CommandError(b"ERR Unrecognized option '" + argv[2] + b"'")
     return OK
-
-
-def _flags(sess) -> bytes:
-    """CLIENT LIST flags: O for a monitor, x in MULTI, N for none."""
-    return (b"O" if sess.id in sess.app.monitors else b"") + (b"x" if sess.multi is not None else b"") or b"N"
-
-
-def client_line(sess, now: float) -> bytes:
-    """One CLIENT LIST line. Buffers (``sess.io.buffers()``): qbuf = bytes received and not parsed yet, argv-mem =
-    arguments of requests parsed and not run yet, oll/omem = reply pieces/bytes respd holds because the client has
-    not taken them, tot-mem = their sum (respd has no fixed per-client buffers: qbuf-free, rbs, rbp, obl are 0)."""
-    db = sess.db if sess.db is not None else -1
-    io = sess.io
-    qbuf, argv_mem, oll, omem, events = io.buffers() if io is not None else (0, 0, 0, 0, b"r")
-    return (b"id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=0 psub=0 ssub=0 multi=%d "
-            b"qbuf=%d qbuf-free=0 argv-mem=%d multi-mem=0 rbs=0 rbp=0 obl=0 oll=%d omem=%d tot-mem=%d events=%s "
-            b"cmd=%s user=%s redir=-1 lib-name=%s lib-ver=%s store=%s resp=%d\n") % (
-        sess.id, sess.addr.encode(), sess.laddr.encode(), sess.fd, sess.name, int(now - sess.created),
-        int(now - sess.last_cmd_time), _flags(sess), db,
-        -1 if sess.multi is None else len(sess.multi), qbuf, argv_mem, oll, omem, qbuf + argv_mem + omem, events,
-        sess.last_cmd.encode() if isinstance(sess.last_cmd, str) else sess.last_cmd, sess.user.encode(),
-        sess.lib_name, sess.lib_ver, sess.store.id.encode() if sess.store is not None else b"", sess.proto)
 
 
 @command("INFO", 2, _C[1:], (), ("slow", "connection"), "connection",
