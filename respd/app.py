@@ -169,9 +169,8 @@ class App:
                 log.info("Increased maximum number of open files to %d (it was originally set to %d).", need, before)
             return
         if limit <= reserve:
-            from .server import StartupError
-            raise StartupError("Your current 'ulimit -n' of %d is not enough for the server to start. Please "
-                               "increase your open file limit to at least %d." % (before, need))
+            raise errors.StartupError("Your current 'ulimit -n' of %d is not enough for the server to start. "
+                                      "Please increase your open file limit to at least %d." % (before, need))
         requested, self.maxclients = self.maxclients, limit - reserve
         log.warning("You requested maxclients of %d requiring at least %d max file descriptors, but the maximum "
                     "open files is %d: maxclients has been reduced to %d to compensate for low ulimit. If you need "

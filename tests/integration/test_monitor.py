@@ -87,7 +87,7 @@ def test_redis_cli_memkeys(respd):
 
 
 def test_monitor_over_tls_with_redis_py(tls_server, certs):  # noqa: F811
-    """TLS connections are served by their own task (connection._loop), not by the poller."""
+    """TLS connections are served by their own task (net.client.client_loop with its own recv), not by the poller."""
     proc = tls_server()
     mon_client = _tls_client(proc, certs)
     with mon_client.monitor() as m:

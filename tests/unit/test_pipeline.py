@@ -14,8 +14,8 @@ import re
 import pytest
 
 from respd import errors
-from respd.connection import Conn, finish_chunk
-from respd.dispatch import DONE, FLUSH, FLUSH_AT, run_requests
+from respd.net.client import Conn, finish_chunk
+from respd.pipeline import DONE, FLUSH, FLUSH_AT, run_requests
 from respd.protocol import RequestReader
 from tests.helpers import encode_command, split_command
 from tests.unit.command_cases import CASES, CLOCK_CASES, Advance, parse_step
