@@ -106,6 +106,10 @@ TLS_CANNOT_LOAD_KEY = "cannot load %s: %s (%s)"
 TLS_CANNOT_LOAD_PAIR = "cannot load %s / %s: %s"
 TLS_CANNOT_LOAD = "cannot load %s: %s"
 TLS_CANNOT_READ = "cannot read %s: %s"
+# client-output-buffer-limit values (respd.outbuf.parse, Redis 7.0's words)
+OBUF_WRONG_COUNT = "Wrong number of arguments in buffer limit configuration."
+OBUF_BAD_CLASS = "Invalid client class specified in buffer limit configuration."
+OBUF_BAD_VALUE = "Error in hard, soft or soft_seconds setting in buffer limit configuration."
 # command line (respd/__main__.py)
 BIND_UNUSABLE = "cannot use address %r: %s"
 SQL_SCHEMA_NO_ID = "sql-schema needs a STORE_ID"

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 from typing import NamedTuple
 
+from .errors import OBUF_BAD_CLASS, OBUF_BAD_VALUE, OBUF_WRONG_COUNT
 from .session import client_line
 
 log = logging.getLogger("respd.connection")
@@ -27,9 +28,6 @@ CLASS_NAMES = ("normal", "slave", "pubsub")
 _CLASSES = {b"normal": 0, b"slave": 1, b"replica": 1, b"pubsub": 2}
 NORMAL, REPLICA, PUBSUB = 0, 1, 2
 
-WRONG_COUNT = "Wrong number of arguments in buffer limit configuration."
-BAD_CLASS = "Invalid client class specified in buffer limit configuration."
-BAD_VALUE = "Error in hard, soft or soft_seconds setting in buffer limit configuration."
 
 
 class Limit(NamedTuple):
@@ -46,18 +44,19 @@ def parse(value: bytes, current: tuple = DEFAULTS) -> tuple:
 
     All or nothing, as Redis: ValueError carries Redis' text for the first problem; classes not named keep their
     limits; an empty value changes nothing."""
-    from .app import parse_memory  # (app imports this module)
+    from .app import parse_memory  # in here only because app imports this module: becomes a top-level import of
+    # respd.units.parse_memory once units.py exists (issue 12, the state helper)
     words = value.split()
     if len(words) % 4:
-        raise ValueError(WRONG_COUNT)
+        raise ValueError(OBUF_WRONG_COUNT)
     new = list(current)
     for i in range(0, len(words), 4):
         cls = _CLASSES.get(words[i].lower())
         if cls is None:
-            raise ValueError(BAD_CLASS)
+            raise ValueError(OBUF_BAD_CLASS)
         hard, soft, secs = parse_memory(words[i + 1]), parse_memory(words[i + 2]), words[i + 3]
         if hard is None or soft is None or not secs.isdigit():
-            raise ValueError(BAD_VALUE)
+            raise ValueError(OBUF_BAD_VALUE)
         new[cls] = Limit(hard, soft, int(secs))
     return tuple(new)
 

@@ -29,6 +29,7 @@ from .net.listen import AcceptTrouble, accept_loop, open_listeners
 from .net.poller import Poller
 from .net.tls import open_tls
 from .registry import Registry, build_stores
+from .security import configure_security
 
 log = logging.getLogger("respd.server")
 
@@ -38,7 +39,6 @@ def make_app(reg: Registry, overrides: Optional[dict] = None) -> App:
     settings.update({k: v for k, v in (overrides or {}).items() if v is not None})
     stores, databases = build_stores(reg)
     app = App(stores, databases, settings, tuple(reg.files))
-    from .security import configure_security
     configure_security(app, reg)
     return app
 

@@ -7,10 +7,10 @@ so a pipeline of N commands costs one ``recv`` and one ``send``.
 Serving received bytes is defined once: ``serve_chunk`` runs them and sends the replies as far as that goes
 without waiting; when something must be waited for (a reply that is a coroutine (SQL stores), a send that would
 block, a big reply, closing), ``finish_chunk`` carries the chunk on in the client's task. ``client_loop`` is the
-client's task: it takes chunks either from its own ``recv`` (TLS, or every connection when the poller is off) or
-from the ``Poller`` (``net.poller``), which runs ``serve_chunk`` for every ready plain-TCP socket from one task
-without a task switch and hands a client to its task only for ``finish_chunk``. No exception escapes ``handle``
-or the poller's per-client step: one client's failure must never cancel the others.
+client's task: it takes chunks either from its own ``recv`` (TLS clients) or from the ``Poller`` (``net.poller``),
+which runs ``serve_chunk`` for every ready plain-TCP socket from one task without a task switch and hands a client
+to its task only for ``finish_chunk``. MONITOR clients are served by the same two functions (``_monitor``). No
+exception escapes ``handle`` or the poller's per-client step: one client's failure must never cancel the others.
 
 Bounded output. A client is read from only while nothing is pending for it: replies to one receive are sent as they
 accumulate (``pipeline.FLUSH_AT``), and when the kernel will not take them the client's task waits until they are
@@ -102,28 +102,28 @@ def _take_out(c: Conn) -> bytes:
     return data
 
 
-def run_chunk(c: Conn, data: bytes, now: float) -> int:
-    """Received bytes: count the read as activity, parse them and run the requests (``pipeline.run_requests``)."""
-    sess = c.sess
-    sess.idle = False
-    sess.last_cmd_time = now
-    c.reader.feed(data)
-    return run_requests(c)
-
-
 def serve_chunk(c: Conn, data: bytes, now: float) -> int:
     """Serve received bytes as far as that goes without waiting: run them, then hand the replies to the kernel.
 
     ``READ`` when the chunk is over and the client is to be read again; ``DROP`` when the connection is to close
     now (after a closing command's replies were all sent, the transport set to linger); otherwise the outcome
-    ``finish_chunk`` carries on from in the client's task (replies the kernel did not take stay in ``c.out``)."""
-    status = run_chunk(c, data, now)
+    ``finish_chunk`` carries on from in the client's task (replies not sent yet stay in ``c.out``). A monitor's
+    replies are left to ``finish_chunk``: they are sent under its lock (its writer task may be mid-send)."""
+    sess = c.sess
+    sess.idle = False
+    sess.last_cmd_time = now
+    c.reader.feed(data)
+    status = run_requests(c)
     if status != DONE and status != CLOSE:
         return status
     if c.out:
+        if c.notify is not None:  # a monitor
+            return status
         data = _take_out(c)
         try:
             n = c.transport.send_now(data)
+        except BlockingIOError:
+            n = 0
         except OSError:
             return DROP
         if n != len(data):  # the client is not reading fast enough: its task waits until it can send
@@ -134,7 +134,7 @@ def serve_chunk(c: Conn, data: bytes, now: float) -> int:
         c.transport.linger = True
         return DROP  # everything is sent: close
     _after_chunk(c)
-    c.sess.idle = True
+    sess.idle = True
     return READ
 
 
@@ -276,7 +276,7 @@ async def _monitor(c: Conn) -> bool:
     """Serve a client in MONITOR mode, the out-of-band write path: the feed (``respd.monitor``) appends lines to the
     client's output from other clients' commands and calls ``c.notify``, which wakes a writer task that sends
     them; meanwhile this task reads the client's own commands (RESET, QUIT, PING...) and serves them as any
-    client's (``run_chunk``, ``finish_chunk``). Both send under one lock, so replies and lines leave whole and in
+    client's (``serve_chunk``, ``finish_chunk``). Both send under one lock, so replies and lines leave whole and in
     order. No idle timeout applies (Redis exempts monitors too); the feed bounds the output
     (``monitor.output_limit``). True when the client left monitor mode (RESET) with everything sent, False when
     the connection is to close."""
@@ -328,6 +328,7 @@ async def _monitor_requests(c: Conn, send_out) -> bool:
         data = await recv()
         if not data:
             return False
-        if not await finish_chunk(c, run_chunk(c, data, _now()), send_out):
+        status = serve_chunk(c, data, _now())
+        if status != READ and not await finish_chunk(c, status, send_out):
             return False
     return True

@@ -32,11 +32,14 @@ class RawTransport:
     its turn in trio's FIFO run queue: reading again at once when data is already there saves little CPU here and
     lets busy connections be served many times in a row, which shows in p99 latency (bench/README.md)."""
 
-    __slots__ = ("sock", "linger")
+    __slots__ = ("sock", "linger", "send_now")
 
     def __init__(self, sock) -> None:
         self.sock = sock
         self.linger = False   # close gracefully (see linger)
+        #: send what the kernel takes without waiting: how many bytes it took (BlockingIOError: none; another
+        #: OSError: the client is gone). The socket's own send: the poller's path makes no Python call for it
+        self.send_now = sock.send
 
     def names(self):
         return self.sock.getpeername(), self.sock.getsockname(), self.sock.fileno()
@@ -49,13 +52,6 @@ class RawTransport:
                 return sock.recv(RECV_SIZE)
             except BlockingIOError:
                 continue
-
-    def send_now(self, data: bytes) -> int:
-        """Send what the kernel takes without waiting; how many bytes it took (OSError: the client is gone)."""
-        try:
-            return self.sock.send(data)
-        except BlockingIOError:
-            return 0
 
     async def send_all(self, data: bytes, c=None) -> None:
         """Send everything. With client ``c``: while the kernel refuses bytes, ``c.held`` counts what is left (omem),
@@ -146,7 +142,8 @@ class StreamTransport:
     async def recv(self) -> bytes:
         return await self.stream.receive_some(RECV_SIZE)
 
-    def send_now(self, data: bytes) -> int:
+    @staticmethod
+    def send_now(data: bytes) -> int:
         """A stream sends only in its task (TLS records): nothing is sent without waiting."""
         return 0
 
