@@ -1,5 +1,5 @@
 """The command tables again, pipelined: every run of consecutive steps on one connection is sent as one chunk
-and run by ``dispatch.run_requests`` through ``connection.finish_chunk`` (the server's path, with the socket's
+and run by ``pipeline.run_requests`` through ``net.client.finish_chunk`` (the server's path, with the socket's
 send collected), not one ``execute`` call per step.
 
 ``run_requests`` runs data commands without the per-request checks while nothing needs checking, and decides
