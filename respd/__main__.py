@@ -16,6 +16,7 @@ import logging
 import sys
 
 from . import __version__
+from .errors import BIND_UNUSABLE, SQL_SCHEMA_NO_ID, SQL_SCHEMA_NOT_SQL, StartupError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -36,6 +37,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
+    # lazy (here and below): --help and --version answer without importing the registry, the server and trio
+    # (about 0.3 s; python -X importtime -m respd --help)
     from .registry import ConfigError, load
 
     level = (args.log_level or "info").upper()
@@ -45,7 +48,7 @@ def main(argv=None) -> int:
     try:
         if args.check_config:
             reg = load(args.check_config)
-            from .server import make_app
+            from .server import make_app  # lazy: see above
             app = make_app(reg, overrides)  # builds stores and users: catches what only construction finds
             for warning in validate(reg, app.settings, resolve=True):
                 print("respd: warning: %s" % warning, file=sys.stderr)
@@ -58,14 +61,14 @@ def main(argv=None) -> int:
         if args.log_level is None and reg.server.get("log_level"):
             lvl = reg.server["log_level"]
             logging.getLogger().setLevel({"notice": "INFO"}.get(lvl, lvl.upper()))
-        from .server import StartupError, make_app, serve
+        from .server import make_app, serve  # lazy: see above
         app = make_app(reg, overrides)
         for warning in validate(reg, app.settings):
             logging.getLogger("respd").warning("%s", warning)
     except ConfigError as e:
         print("respd: config error: %s" % e, file=sys.stderr)
         return 1
-    import trio
+    import trio  # lazy: see above
     try:
         trio.run(serve, app)
     except StartupError as e:
@@ -80,10 +83,10 @@ def validate(reg, settings: dict, resolve: bool = False) -> list:
     """The checks of a start that the registry alone cannot make: the TLS settings (files loaded into an
     SSLContext, ``tls_port`` != ``port``) and, with ``resolve``, the ``bind`` addresses. Raises ConfigError naming
     the file and the server setting; returns warnings (ConfigError texts) for settings without effect."""
-    import socket
+    import socket  # lazy (main has imported the server by now): keeps --help fast
 
+    from .net.tls import TLSConfigError, check_settings
     from .registry import ConfigError
-    from .tls import TLSConfigError, check_settings
 
     def where(*fields) -> str:
         for f in fields:
@@ -103,23 +106,23 @@ def validate(reg, settings: dict, resolve: bool = False) -> list:
                 socket.getaddrinfo(host, settings.get("port", 6379), type=socket.SOCK_STREAM,
                                    flags=socket.AI_PASSIVE)
             except (OSError, UnicodeError) as e:
-                raise ConfigError(where("bind"), "cannot use address %r: %s" % (host, getattr(e, "strerror", None)
-                                                                                 or e), None, "server.bind") from None
+                raise ConfigError(where("bind"), BIND_UNUSABLE % (host, getattr(e, "strerror", None) or e), None,
+                                  "server.bind") from None
     return out
 
 
 def _sql_schema(reg, store_id) -> int:
-    from .registry import build_stores
+    from .registry import build_stores  # lazy (main has imported it by now): keeps --help fast
     if not store_id:
-        print("respd: sql-schema needs a STORE_ID", file=sys.stderr)
+        print("respd: %s" % SQL_SCHEMA_NO_ID, file=sys.stderr)
         return 2
     stores, _ = build_stores(reg)
     store = stores.get(store_id)
     if store is None or store.kind != "store.sql":
         known = ", ".join(sorted(s.id for s in stores.values() if s.kind == "store.sql")) or "none"
-        print("respd: %r is not a store.sql entry (SQL stores: %s)" % (store_id, known), file=sys.stderr)
+        print("respd: " + SQL_SCHEMA_NOT_SQL % (store_id, known), file=sys.stderr)
         return 1
-    from backends.sql.schema import schema_ddl
+    from backends.sql.schema import schema_ddl  # lazy: only sql-schema needs it
     print(schema_ddl(store))
     return 0
 

@@ -241,6 +241,39 @@ ACL_GENPASS_BITS = ("ERR ACL GENPASS argument must be the number of bits for the
 
 # ---- texts of respd/net/, respd/server.py, startup and the pipeline
 # (keep this line: section anchor)
+PROTOCOL_ERROR = b"-ERR Protocol error: "   # + the reader's reason + CRLF; the connection then closes
+PROTECTED_MODE = (
+    "DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the "
+    "default user. In this mode connections are only accepted from the loopback interface. If you want to connect "
+    "from external computers to respd you may adopt one of the following solutions: 1) Set protected_mode: false "
+    "in the server section of the registry, MAKING SURE respd is not publicly accessible from internet if you do "
+    "so. 2) Set up an authentication password for the default user (requirepass, or a security.user entry named "
+    "default with a password). NOTE: You only need to do one of the above things in order for the server to start "
+    "accepting connections from the outside.")
+CANNOT_LISTEN = "cannot listen%s on %s port %d: %s"               # " (TLS)" or "", host, port, reason
+STORE_START_FAILED = "store %s failed to start: %s"
+# TLS settings (TLSConfigError: the setting's name, then this text)
+TLS_NEEDS_PORT = "%s set but tls_port is not: respd will not accept TLS connections"
+TLS_SAME_PORT = "must differ from port (both are %d)"
+TLS_REQUIRED = "is required when tls_port is set"
+TLS_NEEDS_CA = "'%s' needs tls_ca_cert_file (the CA that signs client certificates)"
+TLS_NO_CERT = "%s holds no PEM certificate (%s)"
+TLS_KEY_ENCRYPTED = "%s is encrypted: set tls_key_file_pass, or use an unencrypted key"
+TLS_KEY_MISMATCH = "%s does not match the certificate in tls_cert_file %s"
+TLS_KEY_WRONG_PASS = "wrong tls_key_file_pass, or not a PEM private key"
+TLS_KEY_NOT_PEM = "not a PEM private key"
+TLS_CANNOT_LOAD_KEY = "cannot load %s: %s (%s)"
+TLS_CANNOT_LOAD_PAIR = "cannot load %s / %s: %s"
+TLS_CANNOT_LOAD = "cannot load %s: %s"
+TLS_CANNOT_READ = "cannot read %s: %s"
+# client-output-buffer-limit values (respd.outbuf.parse, Redis 7.0's words)
+OBUF_WRONG_COUNT = "Wrong number of arguments in buffer limit configuration."
+OBUF_BAD_CLASS = "Invalid client class specified in buffer limit configuration."
+OBUF_BAD_VALUE = "Error in hard, soft or soft_seconds setting in buffer limit configuration."
+# command line (respd/__main__.py)
+BIND_UNUSABLE = "cannot use address %r: %s"
+SQL_SCHEMA_NO_ID = "sql-schema needs a STORE_ID"
+SQL_SCHEMA_NOT_SQL = "%r is not a store.sql entry (SQL stores: %s)"
 
 # ---- store errors as replies (backends' domain errors, mapped at the edge)
 # (keep this line: section anchor)

@@ -22,13 +22,13 @@ What Redis 7.0 does, and respd with it (``src/server.c`` ``call()``, ``src/repli
   escaped, other bytes outside ``0x20..0x7e`` as ``\\xhh``. (Redis' ``lua`` and ``unix:`` forms do not occur:
   respd has neither scripting nor Unix sockets.)
 
-Where the lines go: ``app.monitors`` maps a monitoring client's id to its ``dispatch.ClientState``; a line is
+Where the lines go: ``app.monitors`` maps a monitoring client's id to its ``pipeline.ClientState``; a line is
 appended to that client's pending output (``out``/``size``, the same queue its own replies use, so its replies and
 the lines about its own commands stay in order) and ``notify()`` wakes the connection's writer
-(``connection._monitor``). While nobody monitors, the cost is one test of ``app.monitors`` per received chunk on
-the direct path (``dispatch._plain``: sessions with something to check take the checked path, which tests it
-once per command); the direct path never feeds, so a monitor turns it off for everyone. Measured with callgrind
-on 16-command GET/SET chunks: the same instruction count per command as before (ratio 1.000).
+(``net.client._monitor``). While nobody monitors, the cost is one test of ``app.monitors`` per received chunk on
+the direct path (``pipeline.is_plain``: sessions with something to check take the checked path, which tests it
+once per command); the direct path never feeds, so a monitor turns it off for everyone (bench/README.md: its
+cost).
 
 A monitor that does not read must not grow memory without bound: when its pending output passes
 ``output_limit(app)`` it is disconnected, as Redis closes a client past its ``client-output-buffer-limit`` (Redis
@@ -117,7 +117,7 @@ def feed(sess, cmd, argv: list) -> None:
     for c in list(app.monitors.values()):
         if c.sess.closing:  # QUIT or killed: Redis adds nothing after the last reply of a closing client
             continue
-        if c.sess is sess:  # its own command: the line follows the reply (dispatch appends c.echo)
+        if c.sess is sess:  # its own command: the line follows the reply (pipeline appends c.echo)
             c.echo = data if c.echo is None else c.echo + data  # (several: the commands of its EXEC)
             continue
         c.out.append(data)

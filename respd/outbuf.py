@@ -6,25 +6,29 @@ limit off. Classes are ``normal``, ``replica`` (alias ``slave``, the name Redis 
 respd has no replicas and no Pub/Sub yet, so only ``normal`` applies today, the others are kept for CONFIG
 GET/SET and for later. Defaults are Redis 7.0's: ``normal 0 0 0 slave 256mb 64mb 60 pubsub 32mb 8mb 60``.
 
-What "pending output" means in respd (``connection.Conn.pending``): the encoded replies respd holds for a client
+What "pending output" means in respd (``net.client.Conn.pending``): the encoded replies respd holds for a client
 because the kernel would not take them (the client does not read). Redis measures its reply list before writing,
-respd after trying to send; and respd stops reading from a client while output is pending (see connection.py),
+respd after trying to send; and respd stops reading from a client while output is pending (see respd/net/client.py),
 so pending output is bounded by about ``FLUSH_AT`` plus the biggest single reply even with ``normal 0 0 0``.
+``check`` applies the limits to a client; the network layer calls it when a send blocks, and ``clients_cron``
+every half second.
 """
 from __future__ import annotations
 
+import logging
 from typing import NamedTuple
 
+from .errors import OBUF_BAD_CLASS, OBUF_BAD_VALUE, OBUF_WRONG_COUNT
+from .session import client_line
 from .units import parse_memory
+
+log = logging.getLogger("respd.connection")
 
 #: class index -> the name Redis replies with; every accepted spelling maps to an index
 CLASS_NAMES = ("normal", "slave", "pubsub")
 _CLASSES = {b"normal": 0, b"slave": 1, b"replica": 1, b"pubsub": 2}
 NORMAL, REPLICA, PUBSUB = 0, 1, 2
 
-WRONG_COUNT = "Wrong number of arguments in buffer limit configuration."
-BAD_CLASS = "Invalid client class specified in buffer limit configuration."
-BAD_VALUE = "Error in hard, soft or soft_seconds setting in buffer limit configuration."
 
 
 class Limit(NamedTuple):
@@ -43,15 +47,15 @@ def parse(value: bytes, current: tuple = DEFAULTS) -> tuple:
     limits; an empty value changes nothing."""
     words = value.split()
     if len(words) % 4:
-        raise ValueError(WRONG_COUNT)
+        raise ValueError(OBUF_WRONG_COUNT)
     new = list(current)
     for i in range(0, len(words), 4):
         cls = _CLASSES.get(words[i].lower())
         if cls is None:
-            raise ValueError(BAD_CLASS)
+            raise ValueError(OBUF_BAD_CLASS)
         hard, soft, secs = parse_memory(words[i + 1]), parse_memory(words[i + 2]), words[i + 3]
         if hard is None or soft is None or not secs.isdigit():
-            raise ValueError(BAD_VALUE)
+            raise ValueError(OBUF_BAD_VALUE)
         new[cls] = Limit(hard, soft, int(secs))
     return tuple(new)
 
@@ -72,3 +76,18 @@ def over(limit: Limit, used: int, since: float, now: float) -> tuple[bool, float
             return False, now
         return now - since > limit.seconds, since
     return False, 0.0
+
+
+def check(c, now: float) -> None:
+    """Close client ``c`` (a ``net.client.Conn``) if its pending output is over ``client-output-buffer-limit``
+    (Redis' normal class; respd has no replica or Pub/Sub clients yet), logging it as Redis does."""
+    app = c.app
+    limit = app.obuf_limits[NORMAL]
+    if not (limit.hard or limit.soft) or c.sess.closing:
+        return
+    close, c.soft_since = over(limit, c.pending(), c.soft_since, now)
+    if close:
+        app.stat_obuf_disconnections += 1
+        log.warning("Client %s closed for overcoming of output buffer limits.",
+                    client_line(c.sess, now).decode("utf-8", "replace").rstrip("\n"))
+        app.kill_client(c.sess)

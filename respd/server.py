@@ -1,7 +1,7 @@
 """Process-level trio code: start stores, listen, serve connections, shut down gracefully.
 
 Task ownership (trio): the ``main`` nursery owns the stores' cleanup tasks, the connection poller (which serves
-every plain TCP client from one task, see ``connection.Poller``) and the ``connections`` nursery; the
+every plain TCP client from one task, see ``net.poller``) and the ``connections`` nursery; the
 ``accepting`` nursery runs one ``accept_loop`` per listening socket (plain TCP and TLS), each starting its clients'
 handlers in ``connections``.
 
@@ -9,28 +9,25 @@ Shutdown (SIGTERM, SIGINT, SHUTDOWN): accepting stops at once and no client is r
 closed; the others get the replies to every request respd had already read, then close. After ``shutdown_grace``
 nothing more is executed, but a send in progress still completes (so no client sees half a reply); after twice
 ``shutdown_grace`` whatever remains is cancelled. Deliberate closes linger until the kernel has delivered the
-replies (connection._linger).
+replies (``net.transport.linger``).
 
 Descriptors (as Redis): at start the open-files limit is raised to maxclients plus what respd needs itself, or
-maxclients is lowered to fit (App.fit_open_files). Clients past maxclients get ``-ERR max number of clients
-reached``; should accept() still fail for lack of descriptors, a spare descriptor is given up to accept and refuse
-the client the same way, and the failure is logged at most once per ``ACCEPT_LOG_EVERY`` seconds.
+maxclients is lowered to fit (App.fit_open_files); clients past it are refused (``net.listen``).
 """
 from __future__ import annotations
 
-import errno
 import logging
-import os
 import signal
-import socket
-import time
 from typing import Optional
 
 import trio
 
 from .state import App
-from .connection import Poller, RawTransport, clients_cron, handle
-from .errors import MAX_CLIENTS, StartupError
+from .errors import STORE_START_FAILED, StartupError
+from .net.cron import clients_cron
+from .net.listen import AcceptTrouble, accept_loop, open_listeners
+from .net.poller import Poller
+from .net.tls import open_tls
 from .registry import Registry, build_stores
 from .security.loading import configure_security
 
@@ -46,138 +43,6 @@ def make_app(reg: Registry, overrides: Optional[dict] = None) -> App:
     return app
 
 
-def open_listeners(app: App, tls: bool = False) -> list:
-    """Listening sockets (non-blocking) for every address in ``bind``, on ``port`` or with ``tls`` on ``tls_port``;
-    StartupError names what failed."""
-    binds = app.settings.get("bind", "127.0.0.1").split()
-    port = app.settings["tls_port"] if tls else app.port
-    listeners: list = []
-    try:
-        for host in binds:
-            for family, type_, proto, _, addr in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
-                                                                    flags=socket.AI_PASSIVE):
-                sock = socket.socket(family, type_, proto)
-                listeners.append(sock)
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                if family == socket.AF_INET6:
-                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-                sock.bind(addr)
-                sock.listen(socket.SOMAXCONN)
-                sock.setblocking(False)
-                if port == 0 and not tls:
-                    app.port = port = sock.getsockname()[1]
-    except OSError as e:
-        for sock in listeners:
-            sock.close()
-        raise StartupError("cannot listen%s on %s port %d: %s" % (" (TLS)" if tls else "", host, port,
-                                                                  e.strerror or e)) from None
-    return listeners
-
-
-_ACCEPT_RETRY = {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}
-_NO_FDS = {errno.EMFILE, errno.ENFILE}
-ACCEPT_LOG_EVERY = 10.0
-_REFUSAL = b"-" + MAX_CLIENTS.encode() + b"\r\n"
-
-
-class AcceptTrouble:
-    """What the accept loops share when accept() fails for lack of resources: a spare descriptor, given up to
-    accept a client and refuse it with Redis' error instead of leaving it hanging, and a rate-limited log. One per
-    process, shared by the plain-TCP and TLS accept loops (the spare and the log are the process's)."""
-
-    def __init__(self, app: App) -> None:
-        self.app = app
-        self.spare = self._open_spare()
-        self.failures = 0
-        self.refused = 0
-        self.last_log = 0.0
-        self.last_error = ""
-
-    @staticmethod
-    def _open_spare() -> int:
-        try:
-            return os.open(os.devnull, os.O_RDONLY)
-        except OSError:
-            return -1
-
-    def refuse_one(self, listener: socket.socket, reply: bytes = _REFUSAL) -> bool:
-        """Out of descriptors: free the spare, accept one client, send it ``reply`` (nothing if empty: a TLS client
-        gets nothing before its handshake), close it, take the spare back.
-        Whether a client was refused (False: the spare is gone too, or nobody was waiting)."""
-        if self.spare < 0:
-            self.spare = self._open_spare()
-            return False
-        os.close(self.spare)
-        self.spare = -1
-        try:
-            conn, _ = listener.accept()
-        except OSError:
-            self.spare = self._open_spare()
-            return False
-        try:
-            conn.setblocking(False)
-            if reply:
-                conn.send(reply)  # best effort, as Redis
-        except OSError:
-            pass
-        conn.close()
-        self.spare = self._open_spare()  # after the close: the descriptor it frees is the one to keep
-        self.refused += 1
-        self.app.stat_rejected += 1
-        return True
-
-    def failed(self, e: OSError) -> None:
-        self.failures += 1
-        self.last_error = e.strerror or str(e)
-        now = time.monotonic()
-        if now - self.last_log >= ACCEPT_LOG_EVERY:
-            log.error("accepting client connections failed %d time(s) (%s); %d client(s) refused with 'max number "
-                      "of clients reached' (this message repeats at most every %.0f s)",
-                      self.failures, self.last_error, self.refused, ACCEPT_LOG_EVERY)
-            self.last_log = now
-            self.failures = self.refused = 0
-
-    def close(self) -> None:
-        if self.spare >= 0:
-            os.close(self.spare)
-            self.spare = -1
-
-
-async def accept_loop(app: App, listener: socket.socket, nursery, trouble: Optional[AcceptTrouble] = None, *,
-                      serve_client=None, refusal: bytes = _REFUSAL) -> None:
-    """Accept clients on one listening socket and start a handler for each in ``nursery``: by default the plain-TCP
-    one; ``serve_client`` (an async function of the accepted socket) for other kinds (TLS). ``refusal`` is what a
-    client refused for lack of descriptors is sent before it is closed."""
-    trouble = trouble or AcceptTrouble(app)
-    try:
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except BlockingIOError:
-                await trio.lowlevel.wait_readable(listener)
-                continue
-            except OSError as e:
-                if e.errno in _ACCEPT_RETRY:  # out of descriptors or memory
-                    refused = e.errno in _NO_FDS and trouble.refuse_one(listener, refusal)
-                    trouble.failed(e)
-                    if not refused:
-                        await trio.sleep(0.1)  # back off, as trio does
-                    continue
-                if e.errno in (errno.ECONNABORTED, errno.EPROTO, errno.EPERM):
-                    continue
-                raise
-            conn.setblocking(False)
-            if conn.family in (socket.AF_INET, socket.AF_INET6):
-                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            if serve_client is None:
-                nursery.start_soon(handle, app, RawTransport(conn))
-            else:
-                nursery.start_soon(serve_client, conn)
-    finally:
-        trio.lowlevel.notify_closing(listener)
-        listener.close()
-
-
 async def start_stores(app: App) -> list:
     """Start the stores with ``auto_start`` (a failure stops respd); return the others, to start later."""
     later = []
@@ -188,7 +53,7 @@ async def start_stores(app: App) -> list:
         try:
             await store.start()
         except Exception as e:
-            raise StartupError("store %s failed to start: %s" % (store.id, e)) from None
+            raise StartupError(STORE_START_FAILED % (store.id, e)) from None
     return later
 
 
@@ -222,7 +87,6 @@ async def serve(app: App, *, task_status=trio.TASK_STATUS_IGNORED, handle_signal
         trouble = AcceptTrouble(app)
         tls = None
         if app.settings.get("tls_port"):
-            from .tls import open_tls
             tls = await open_tls(app)  # StartupError on bad certificates or a busy port
         stop = trio.Event()
         app.request_shutdown = stop.set

@@ -86,7 +86,7 @@ def test_redis_cli_memkeys(respd):
 
 
 def test_monitor_over_tls_with_redis_py(tls_server, certs):
-    """TLS connections are served by their own task (connection._loop), not by the poller."""
+    """TLS connections are served by their own task (net.client.client_loop with its own recv), not by the poller."""
     proc = tls_server()
     mon_client = tls_client(proc, certs)
     with mon_client.monitor() as m:
@@ -160,3 +160,22 @@ def test_redis_py_monitor_resp3(respd):
         while (cmd := m.next_command()["command"]) != "SET k v":
             assert cmd.startswith(("HELLO", "CLIENT", "SELECT")), cmd
     r.close()
+
+
+def test_a_monitors_own_requests_reset_and_quit(respd):
+    """A monitor's own requests are served as any client's (a pipelined chunk, each reply followed by the line about
+    it); RESET in the middle of a chunk ends monitor mode and the rest of the chunk is answered as usual (the
+    poller serves the client again); QUIT in monitor mode delivers its +OK, then the connection closes."""
+    line = rb'\+\d+\.\d{6} \[0 [^\]]+\] %s\r\n'
+    with respd.client() as m:
+        assert m.call("MONITOR") == b"+OK\r\n"
+        m.send(encode_command("PING") + encode_command("ECHO", "x"))
+        pong, ping_line, x, echo_line = m.read_replies(4)
+        assert pong == b"+PONG\r\n" and re.fullmatch(line % rb'"PING"', ping_line)
+        assert x == b"$1\r\nx\r\n" and re.fullmatch(line % rb'"ECHO" "x"', echo_line)
+        m.send(encode_command("RESET") + encode_command("SET", "k", "v") + encode_command("GET", "k"))
+        assert m.read_replies(3) == [b"+RESET\r\n", b"+OK\r\n", b"$1\r\nv\r\n"]
+        assert m.call("GET", "k") == b"$1\r\nv\r\n"
+        assert m.call("MONITOR") == b"+OK\r\n"
+        m.send(encode_command("QUIT"))
+        assert m.read_until_closed() == b"+OK\r\n"

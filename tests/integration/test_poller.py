@@ -1,4 +1,4 @@
-"""The connection poller (respd/connection.py): plain TCP clients are served from one task, and a client's own task
+"""The connection poller (respd/net/poller.py): plain TCP clients are served from one task, and a client's own task
 takes over when it must wait (a coroutine reply from a SQL store, a send that would block, a big reply, closing),
 then gives the client back. These tests drive those hand-overs with real sockets."""
 from __future__ import annotations

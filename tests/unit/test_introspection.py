@@ -10,7 +10,7 @@ import pytest
 
 from respd import monitor
 from respd.commands.introspection import encoding, refcount
-from respd.dispatch import AWAIT, DONE, FLUSH, ClientState, _plain, add_reply, run_requests
+from respd.pipeline import AWAIT, DONE, FLUSH, ClientState, add_reply, is_plain, run_requests
 from respd.protocol import RequestReader
 from tests.helpers import encode_command
 from tests.unit.acl_cases import build, noperm_cmd, policy, run, session, user
@@ -129,10 +129,10 @@ async def _run(c, *commands):
 async def test_monitor_attaches_and_the_plain_path_is_off_only_while_someone_monitors(app):
     a, b = app.new_session("127.0.0.1:1111"), app.new_session("127.0.0.1:2222")
     ca, cb = _client(app, a), _client(app, b)
-    assert _plain(b, app)
+    assert is_plain(b, app)
     status, out = await _run(ca, ["MONITOR"])
     assert out == b"+OK\r\n" and app.monitors == {a.id: ca}
-    assert not _plain(b, app)  # the direct path would not feed the monitor
+    assert not is_plain(b, app)  # the direct path would not feed the monitor
     _, out = await _run(cb, ["SET", "k", "v"], ["GET", "k"])
     assert out == b"+OK\r\n$1\r\nv\r\n"
     lines = b"".join(ca.out).split(b"\r\n")
@@ -140,7 +140,7 @@ async def test_monitor_attaches_and_the_plain_path_is_off_only_while_someone_mon
     assert lines[1].endswith(b' [0 127.0.0.1:2222] "GET" "k"')
     ca.out.clear()
     _, out = await _run(ca, ["RESET"])
-    assert out == b"+RESET\r\n" and not app.monitors and _plain(b, app)
+    assert out == b"+RESET\r\n" and not app.monitors and is_plain(b, app)
     await _run(cb, ["SET", "k", "v"])
     assert ca.out == []
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from respd import outbuf
+from respd import errors, outbuf
 from respd.outbuf import DEFAULTS, Limit
 
 
@@ -19,14 +19,14 @@ def test_parse(value, expected):
 
 
 @pytest.mark.parametrize("value, error", [
-    (b"normal 1 2", outbuf.WRONG_COUNT),
-    (b"normal 1 2 3 pubsub", outbuf.WRONG_COUNT),
-    (b"master 1 2 3", outbuf.BAD_CLASS),
-    (b"normal 1 2 3 bogus 1 2 3", outbuf.BAD_CLASS),
-    (b"normal 1x 2 3", outbuf.BAD_VALUE),
-    (b"normal 1 -2 3", outbuf.BAD_VALUE),
-    (b"normal 1 2 -3", outbuf.BAD_VALUE),
-    (b"normal 1 2 3a", outbuf.BAD_VALUE),
+    (b"normal 1 2", errors.OBUF_WRONG_COUNT),
+    (b"normal 1 2 3 pubsub", errors.OBUF_WRONG_COUNT),
+    (b"master 1 2 3", errors.OBUF_BAD_CLASS),
+    (b"normal 1 2 3 bogus 1 2 3", errors.OBUF_BAD_CLASS),
+    (b"normal 1x 2 3", errors.OBUF_BAD_VALUE),
+    (b"normal 1 -2 3", errors.OBUF_BAD_VALUE),
+    (b"normal 1 2 -3", errors.OBUF_BAD_VALUE),
+    (b"normal 1 2 3a", errors.OBUF_BAD_VALUE),
 ])
 def test_parse_errors_change_nothing(value, error):
     with pytest.raises(ValueError) as e:

@@ -1,5 +1,5 @@
 """The command tables again, pipelined: every run of consecutive steps on one connection is sent as one chunk
-and run by ``dispatch.run_requests`` through ``connection.finish_chunk`` (the server's path, with the socket's
+and run by ``pipeline.run_requests`` through ``net.client.finish_chunk`` (the server's path, with the socket's
 send collected), not one ``execute`` call per step.
 
 ``run_requests`` runs data commands without the per-request checks while nothing needs checking, and decides
@@ -14,8 +14,8 @@ import re
 import pytest
 
 from respd import errors
-from respd.connection import Conn, finish_chunk
-from respd.dispatch import DONE, FLUSH, FLUSH_AT, run_requests
+from respd.net.client import Conn, finish_chunk
+from respd.pipeline import DONE, FLUSH, FLUSH_AT, run_requests
 from respd.protocol import RequestReader
 from tests.helpers import encode_command, split_command
 from tests.unit.acl_cases import build

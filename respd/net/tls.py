@@ -16,16 +16,16 @@ before anything is opened): the files are read and loaded into a real ``SSLConte
 certificate, ``tls_port`` must differ from ``port``. Each problem is a ``TLSConfigError`` naming the setting.
 
 A certificate only proves the client's identity to TLS; the client still authenticates as a user with AUTH/HELLO
-(or is the ``default`` user). Plain-TCP and TLS connections are served by the same ``connection.handle`` through
+(or is the ``default`` user). Plain-TCP and TLS connections are served by the same ``client.handle`` through
 ``StreamTransport``; the handshake happens in the connection's own task (bounded by ``HANDSHAKE_TIMEOUT``), so a
 slow or broken client never stalls the accept loop.
 
-Accepting is ``server.accept_loop``, as for plain TCP, sharing its ``AcceptTrouble``: should accept() fail for lack
+Accepting is ``listen.accept_loop``, as for plain TCP, sharing its ``AcceptTrouble``: should accept() fail for lack
 of descriptors (clients still in their handshake are not counted by maxclients, so a crowd of them can get there),
 the spare descriptor is given up to accept the waiting client and close it at once (as Redis, nothing is sent
-before the handshake), and the failure is logged at most once per ``server.ACCEPT_LOG_EVERY`` seconds. A client
+before the handshake), and the failure is logged at most once per ``listen.ACCEPT_LOG_EVERY`` seconds. A client
 past ``maxclients`` gets Redis' ``-ERR max number of clients reached`` over TLS once its handshake is done
-(``connection.handle``), then is closed.
+(``client.handle``), then is closed.
 """
 from __future__ import annotations
 
@@ -34,6 +34,13 @@ import ssl
 from functools import partial
 
 import trio
+
+from ..errors import (TLS_CANNOT_LOAD, TLS_CANNOT_LOAD_KEY, TLS_CANNOT_LOAD_PAIR, TLS_CANNOT_READ, TLS_KEY_ENCRYPTED,
+                      TLS_KEY_MISMATCH, TLS_KEY_NOT_PEM, TLS_KEY_WRONG_PASS, TLS_NEEDS_CA, TLS_NEEDS_PORT, TLS_NO_CERT,
+                      TLS_REQUIRED, TLS_SAME_PORT, StartupError)
+from .client import handle
+from .listen import accept_loop, open_listeners
+from .transport import StreamTransport
 
 log = logging.getLogger("respd.tls")
 HANDSHAKE_TIMEOUT = 10.0
@@ -65,10 +72,10 @@ def check_settings(settings: dict) -> list:
         unused = [k for k in ("tls_cert_file", "tls_key_file", "tls_ca_cert_file", "tls_key_file_pass")
                   if settings.get(k)]
         if unused:
-            return ["%s set but tls_port is not: respd will not accept TLS connections" % ", ".join(unused)]
+            return [TLS_NEEDS_PORT % ", ".join(unused)]
         return []
     if tls_port == port:
-        raise TLSConfigError("tls_port", "must differ from port (both are %d)" % port)
+        raise TLSConfigError("tls_port", TLS_SAME_PORT % port)
     make_context(settings)
     return []
 
@@ -78,33 +85,30 @@ def make_context(settings: dict) -> ssl.SSLContext:
     cert, key = settings.get("tls_cert_file"), settings.get("tls_key_file")
     for name, path in (("tls_cert_file", cert), ("tls_key_file", key)):
         if not path:
-            raise TLSConfigError(name, "is required when tls_port is set")
+            raise TLSConfigError(name, TLS_REQUIRED)
         _readable(name, path)
     mode = settings.get("tls_auth_clients", "no")
     ca = settings.get("tls_ca_cert_file")
     if mode in ("yes", "optional") and not ca:
-        raise TLSConfigError("tls_auth_clients", "'%s' needs tls_ca_cert_file (the CA that signs client "
-                             "certificates)" % mode)
+        raise TLSConfigError("tls_auth_clients", TLS_NEEDS_CA % mode)
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     try:  # the certificate file alone first, so that a problem there is not blamed on the key
         ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_verify_locations(cert)
     except ssl.SSLError as e:
-        raise TLSConfigError("tls_cert_file", "%s holds no PEM certificate (%s)" % (cert, _ssl_reason(e))) from None
+        raise TLSConfigError("tls_cert_file", TLS_NO_CERT % (cert, _ssl_reason(e))) from None
     passphrase = settings.get("tls_key_file_pass")
     try:
         ctx.load_cert_chain(cert, key, password=passphrase if passphrase else _no_passphrase)
     except _EncryptedKey:
-        raise TLSConfigError("tls_key_file", "%s is encrypted: set tls_key_file_pass, or use an unencrypted key"
-                             % key) from None
+        raise TLSConfigError("tls_key_file", TLS_KEY_ENCRYPTED % key) from None
     except ssl.SSLError as e:
         if getattr(e, "reason", None) == "KEY_VALUES_MISMATCH":
-            raise TLSConfigError("tls_key_file", "%s does not match the certificate in tls_cert_file %s"
-                                 % (key, cert)) from None
-        why = "wrong tls_key_file_pass, or not a PEM private key" if passphrase else "not a PEM private key"
-        raise TLSConfigError("tls_key_file", "cannot load %s: %s (%s)" % (key, why, _ssl_reason(e))) from None
+            raise TLSConfigError("tls_key_file", TLS_KEY_MISMATCH % (key, cert)) from None
+        why = TLS_KEY_WRONG_PASS if passphrase else TLS_KEY_NOT_PEM
+        raise TLSConfigError("tls_key_file", TLS_CANNOT_LOAD_KEY % (key, why, _ssl_reason(e))) from None
     except OSError as e:
-        raise TLSConfigError("tls_cert_file", "cannot load %s / %s: %s" % (cert, key, e.strerror or e)) from None
+        raise TLSConfigError("tls_cert_file", TLS_CANNOT_LOAD_PAIR % (cert, key, e.strerror or e)) from None
     if mode in ("yes", "optional"):
         ctx.verify_mode = ssl.CERT_REQUIRED if mode == "yes" else ssl.CERT_OPTIONAL
     if ca:
@@ -112,7 +116,7 @@ def make_context(settings: dict) -> ssl.SSLContext:
         try:
             ctx.load_verify_locations(ca)
         except (OSError, ssl.SSLError) as e:
-            raise TLSConfigError("tls_ca_cert_file", "cannot load %s: %s" % (ca, _ssl_reason(e))) from None
+            raise TLSConfigError("tls_ca_cert_file", TLS_CANNOT_LOAD % (ca, _ssl_reason(e))) from None
     return ctx
 
 
@@ -121,7 +125,7 @@ def _readable(field: str, path: str) -> None:
         with open(path, "rb"):
             pass
     except OSError as e:
-        raise TLSConfigError(field, "cannot read %s: %s" % (path, e.strerror or e)) from None
+        raise TLSConfigError(field, TLS_CANNOT_READ % (path, e.strerror or e)) from None
 
 
 def _ssl_reason(e: Exception) -> str:
@@ -134,7 +138,6 @@ async def _handle_socket(app, ctx: ssl.SSLContext, conn) -> None:
 
 
 async def _handle(app, ctx: ssl.SSLContext, tcp: trio.SocketStream) -> None:
-    from .connection import StreamTransport, handle
     stream = trio.SSLStream(tcp, ctx, server_side=True)
     try:
         with trio.fail_after(HANDSHAKE_TIMEOUT):
@@ -169,9 +172,8 @@ class TLSListeners:
         self.listeners = listeners
 
     async def serve(self, app, connections, trouble=None) -> None:
-        """Accept TLS clients, starting each one's handler (handshake, then ``connection.handle``) in
-        ``connections``; ``trouble`` is the process's ``server.AcceptTrouble`` (spare descriptor, rate-limited log)."""
-        from .server import accept_loop
+        """Accept TLS clients, starting each one's handler (handshake, then ``client.handle``) in
+        ``connections``; ``trouble`` is the process's ``listen.AcceptTrouble`` (spare descriptor, rate-limited log)."""
         serve_client = partial(_handle_socket, app, self.ctx)
         async with trio.open_nursery() as nursery:
             for listener in self.listeners:
@@ -181,7 +183,6 @@ class TLSListeners:
 
 async def open_tls(app) -> TLSListeners:
     """Build the context and listen on ``tls_port`` on every ``bind`` address; StartupError on failure."""
-    from .server import StartupError, open_listeners
     try:
         ctx = make_context(app.settings)
     except TLSConfigError as e:

@@ -1,0 +1,58 @@
+"""``clients_cron``: Redis' clientsCron for what respd needs, closing idle clients (``timeout``) and clients over
+the output buffer limits while nothing else looks at them (a client that does not read)."""
+from __future__ import annotations
+
+import logging
+import time
+
+import trio
+
+from .. import outbuf
+from .transport import unacked
+
+log = logging.getLogger("respd.connection")
+_now = time.time
+CRON_PERIOD = 0.5      # how often clients_cron checks timeouts and output buffer limits
+
+
+def _see_reading(c, now: float) -> None:
+    """A client taking output counts as active even while respd's send waits: the kernel wakes a blocked writer
+    only once a good part of its send buffer is free, which for a slow reader can take longer than ``timeout``;
+    the acknowledged bytes show the client reading meanwhile."""
+    sock = c.transport.sock
+    if sock is None:
+        return
+    try:
+        q = unacked(sock)
+    except OSError:
+        return
+    if q < c.outq:
+        c.sess.last_cmd_time = now
+    c.outq = q
+
+
+async def clients_cron(app) -> None:
+    """Every ``CRON_PERIOD``, close clients idle for longer than ``timeout`` (idle: neither a read nor progress
+    writing, and not awaiting a reply) and clients over the output buffer limits (the soft limit's seconds pass
+    while a client does not read, so they are watched here)."""
+    while True:
+        await trio.sleep(CRON_PERIOD)
+        timeout = app.timeout
+        limit = app.obuf_limits[outbuf.NORMAL]
+        if not timeout and not (limit.hard or limit.soft):
+            continue
+        now = _now()
+        monitors = app.monitors  # MONITOR clients never time out, as in Redis
+        for sess in list(app.clients.values()):
+            c = sess.io
+            if c is None or sess.closing:
+                continue
+            if c.held:
+                _see_reading(c, now)
+            if timeout and not c.busy and now - sess.last_cmd_time > timeout and sess.id not in monitors:
+                log.debug("Closing idle client")
+                app.kill_client(sess)
+            elif c.held or c.out:
+                outbuf.check(c, now)
+            else:
+                c.soft_since = 0.0

@@ -1,0 +1,128 @@
+"""The poller: an accelerator over the client loop (``net.client``) for plain TCP clients.
+
+One task waits on an epoll set of every polled client's socket (one trio wait per round, whatever the number of
+ready clients) and serves each ready client's received bytes with ``client.serve_chunk``, synchronously. A
+client's own task (``client.client_loop``) takes over only when the chunk must wait (``finish_chunk``): a reply
+that is a coroutine (SQL stores), a send that would block, a big reply, closing. What the poller saves is the
+per-chunk trio wait of a task per client (an ``epoll_ctl``, a reschedule, a task switch); bench/README.md has
+the figures.
+"""
+from __future__ import annotations
+
+import logging
+import select
+import time
+
+import trio
+
+from ..pipeline import DROP
+from .client import READ, Conn, serve_chunk
+from .transport import RECV_SIZE
+
+log = logging.getLogger("respd.connection")
+_now = time.time
+_wait_readable = trio.lowlevel.wait_readable
+
+
+class Poller:
+    """Serves every polled client from one task: one trio wait on an epoll set of their sockets per round, then
+    each ready client once (receive, run, send) in the order epoll reports them, so no client waits behind
+    another's whole backlog. A client whose chunk needs to wait is handed to its own task (``next`` returns);
+    if its socket turns readable meanwhile, it leaves the set until the task gives it back (``_mute``)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.epoll = select.epoll()
+        self.conns: dict[int, Conn] = {}
+
+    def add(self, c: Conn) -> None:
+        self.conns[c.fd] = c
+        try:
+            self.epoll.register(c.fd, select.EPOLLIN)
+        except FileExistsError:  # a descriptor number reused before the kernel dropped the old registration
+            self.epoll.modify(c.fd, select.EPOLLIN)
+
+    def remove(self, c: Conn) -> None:
+        if self.conns.get(c.fd) is c:
+            del self.conns[c.fd]
+            try:
+                self.epoll.unregister(c.fd)
+            except (OSError, ValueError):
+                pass
+
+    async def next(self, c: Conn) -> int:
+        """Called by the client's task: the poller serves the client until a chunk needs its task; that chunk's
+        outcome, for ``finish_chunk``."""
+        c.sess.idle = True
+        c.wake = trio.Event()
+        c.handed = False
+        if c.muted and self.conns.get(c.fd) is c:
+            self.epoll.modify(c.fd, select.EPOLLIN)
+            c.muted = False
+        await c.wake.wait()
+        return c.status
+
+    def hand_over(self, c: Conn, status: int) -> None:
+        c.status = status
+        c.handed = True
+        if status == DROP:
+            # the client is gone: forget it now (INFO, CLIENT LIST, maxclients), not when its task next runs
+            c.dead = True
+            self.remove(c)
+            c.app.end_session(c.sess)
+        c.wake.set()
+
+    def _mute(self, c: Conn) -> None:
+        """A handed client's socket is readable (it pipelines more, or hung up): leave it out of the set until its
+        task gives it back. Done only then, not at every hand-over, which saves two epoll_ctl calls per awaited
+        chunk of a client that waits for its reply (a SQL store at depth 1)."""
+        try:
+            self.epoll.modify(c.fd, 0)
+        except OSError:
+            pass
+        c.muted = True
+
+    def close(self) -> None:
+        self.epoll.close()
+
+    async def run(self) -> None:
+        epfd = self.epoll.fileno()
+        poll = self.epoll.poll
+        conns = self.conns
+        serve_one = self._serve_one
+        try:
+            while True:
+                await _wait_readable(epfd)
+                now = _now()
+                for fd, _ in poll(0):
+                    c = conns.get(fd)
+                    if c is None or c.dead:
+                        continue
+                    if c.handed:
+                        if not c.muted:
+                            self._mute(c)
+                        continue
+                    try:
+                        serve_one(c, now)
+                    except Exception:  # one client's failure must not stop the poller that serves the others
+                        log.exception("connection handler failed")
+                        c.out.clear()
+                        self.hand_over(c, DROP)
+        finally:
+            self.close()
+
+    def _serve_one(self, c: Conn, now: float) -> None:
+        try:
+            data = c.transport.sock.recv(RECV_SIZE)
+        except BlockingIOError:
+            return
+        except OSError:
+            return self.hand_over(c, DROP)
+        if not data:
+            return self.hand_over(c, DROP)
+        status = serve_chunk(c, data, now)
+        if status == READ:
+            return
+        if c.dead and status != DROP:  # killed while its replies wait (output buffer limits): its task is cancelled
+            return
+        self.hand_over(c, status)
