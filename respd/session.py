@@ -41,7 +41,7 @@ class Session:
         self.no_evict = False
         self.no_touch = False
         self.permissions = None             # the user's compiled Permissions (security.engine), None = allow all
-        self.io = None                      # the connection's buffers (connection.Conn), None without one
+        self.io = None                      # the connection's buffers (net.client.Conn), None without one
 
     # ----------------------------------------------------------------------------------------- WATCH
     def watch(self, store, key: bytes) -> None:

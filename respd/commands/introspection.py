@@ -37,7 +37,7 @@ from .table import Keys, command, container, then
 # ------------------------------------------------------------------------------------------------- MONITOR
 
 
-#: MONITOR's ``+OK``, its own instance: dispatch.run_requests recognises it and attaches the client's output queue
+#: MONITOR's ``+OK``, its own instance: pipeline.run_requests recognises it and attaches the client's output queue
 #: to the feed (only run_requests knows the client's ``ClientState``)
 MONITOR_OK = Simple("OK")
 
