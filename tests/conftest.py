@@ -34,7 +34,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from tests.helpers import (FakeClock, RedisProcess, RespdProcess, require, split_command,  # noqa: E402
+from tests.helpers import (FakeClock, RedisProcess, RespdProcess, execute_bytes, require,  # noqa: E402
                            write_registry)
 
 # ------------------------------------------------------------------------------------------------ reporting
@@ -201,18 +201,6 @@ async def app(make_store):
 @pytest.fixture
 def session(app):
     return app.new_session("127.0.0.1:50000", "127.0.0.1:6379", 7)
-
-
-async def execute_bytes(sess, argv) -> bytes:
-    """Run one request through dispatch and return the encoded reply (awaiting async stores)."""
-    import types
-
-    from respd.dispatch import execute
-    from respd.replies import encode
-    reply = execute(sess, split_command(argv))
-    if type(reply) is types.CoroutineType:
-        reply = await reply
-    return encode(reply, sess.proto)
 
 
 @pytest.fixture

@@ -25,8 +25,7 @@ from respd.state import App
 from respd.commands.catalog import LOOKUP
 from respd.pipeline import AWAIT, DONE, ClientState, add_reply, is_plain, run_requests
 from respd.protocol import RequestReader
-from tests.conftest import execute_bytes
-from tests.helpers import encode_command, split_command
+from tests.helpers import encode_command, execute_bytes, split_command
 
 class _Foreign(MemoryStore):
     """A memory store where keys starting with ``list:`` hold another type (as foreign SQL rows may)."""
