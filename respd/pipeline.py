@@ -21,7 +21,7 @@ _Coroutine = types.CoroutineType
 _lookup = LOOKUP.get
 _clock = time.perf_counter_ns  # INFO commandstats' time (as dispatch.run)
 # the two commonest commands run inline on plain sessions, saving a Python call each: their handlers' bodies, in
-# step with strings.get and strings.set_ (tests/unit/test_fast_path.py compares the bytes)
+# step with strings.get and strings.set_ (tests/unit/any_store_fast_path.py compares the bytes)
 _GET = LOOKUP[b"GET"]
 _SET = LOOKUP[b"SET"]
 

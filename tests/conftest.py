@@ -13,9 +13,11 @@ report of a failing test):
 
 In-process (no sockets), for command-semantics unit tests:
 
-* ``store_kind`` — the kind of store the command tests run against. Only ``"memory"`` today; a SQL store plugs in
-  by adding its name to ``STORE_KINDS`` and a branch to ``make_store`` (an async factory, so it may start a
-  connection pool). Tests that are about the memory backend itself use ``MemoryStore`` directly instead.
+* ``store_kind`` — the kind of store the command tests run against: ``"memory"`` here, so nothing under
+  tests/unit needs PostgreSQL; ``tests/sql/conftest.py`` overrides it with ``"sql"``, and
+  ``tests/sql/test_any_store.py`` / ``test_commands_on_sql.py`` run the same tests and tables on SQL stores.
+  ``make_store`` (an async factory, so it may start a connection pool) builds either kind. Tests that are about
+  the memory backend itself use ``MemoryStore`` directly instead.
 * ``clock`` — a ``FakeClock`` installed as ``backends.base.clock`` (every store reads time through it).
 * ``app`` — an ``App`` with 16 databases (SELECT 0-15) of ``store_kind`` stores; ``session`` — a new Session of it.
 * ``call`` — ``await call(sess, "SET k v")`` → the encoded reply bytes (in the session's protocol).
@@ -32,12 +34,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from tests.helpers import (FakeClock, RedisProcess, RespdProcess, require, split_command,  # noqa: E402
+from tests.helpers import (FakeClock, RedisProcess, RespdProcess, execute_bytes, require,  # noqa: E402
                            write_registry)
-
-#: store kinds the command-semantics unit tests are parametrised over (see ``make_store``)
-STORE_KINDS = ["memory", "sql"]
-
 
 # ------------------------------------------------------------------------------------------------ reporting
 @pytest.hookimpl(hookwrapper=True)
@@ -148,8 +146,9 @@ def clock(monkeypatch):
     return c
 
 
-@pytest.fixture(params=STORE_KINDS)
+@pytest.fixture(params=["memory"])
 def store_kind(request):
+    """A parameter (not a constant) so test ids name the store kind here and in tests/sql alike."""
     return request.param
 
 
@@ -202,18 +201,6 @@ async def app(make_store):
 @pytest.fixture
 def session(app):
     return app.new_session("127.0.0.1:50000", "127.0.0.1:6379", 7)
-
-
-async def execute_bytes(sess, argv) -> bytes:
-    """Run one request through dispatch and return the encoded reply (awaiting async stores)."""
-    import types
-
-    from respd.dispatch import execute
-    from respd.replies import encode
-    reply = execute(sess, split_command(argv))
-    if type(reply) is types.CoroutineType:
-        reply = await reply
-    return encode(reply, sess.proto)
 
 
 @pytest.fixture

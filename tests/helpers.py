@@ -5,7 +5,8 @@
   byte-for-byte comparisons (``reply_end`` knows every RESP2/RESP3 type, so pipelined replies split cleanly).
 * ``memory_registry`` / ``sql_registry`` / ``write_registry``: registry documents, and a YAML file of one for
   ``respd --config``.
-* ``encode_command`` / ``split_command``: build multibulk requests from readable strings.
+* ``encode_command`` / ``split_command``: build multibulk requests from readable strings; ``execute_bytes`` runs
+  one through ``dispatch.execute`` in-process (the ``call`` fixture).
 * ``FakeClock``: replaces ``backends.base.clock`` so expiry is tested without sleeping.
 * ``require`` / ``IN_CI``: skip when a needed program is missing, fail instead under CI=true.
 
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
 from pathlib import Path
 from typing import Iterable, Optional, Sequence, Union
 
@@ -70,6 +72,18 @@ def encode_command(*args: Arg) -> bytes:
     for a in argv:
         out.append(b"$%d\r\n%s\r\n" % (len(a), a))
     return b"".join(out)
+
+
+async def execute_bytes(sess, argv) -> bytes:
+    """Run one request through ``dispatch.execute`` in-process and return the encoded reply (awaiting async
+    stores): the ``call`` fixture."""
+    # lazy: the tests that only run server processes need not load the server's modules
+    from respd.dispatch import execute
+    from respd.replies import encode
+    reply = execute(sess, split_command(argv))
+    if type(reply) is types.CoroutineType:
+        reply = await reply
+    return encode(reply, sess.proto)
 
 
 # ------------------------------------------------------------------------------------------------ replies

@@ -1,5 +1,6 @@
 """Fixtures for the SQL store tests: a real PostgreSQL (tests.pgserver) and fresh tables (the fake clock is
-``clock`` of tests/conftest.py).
+``clock`` of tests/conftest.py), and ``store_kind`` = ``"sql"``, so ``app``, ``session`` and ``make_store`` of
+tests/conftest.py give SQL stores here (tests/unit runs the same tests on memory stores).
 
 Every test gets its own table (``store`` creates it), so tests never see each other's rows. Async tests and
 fixtures run under trio (``trio_mode = true`` in pyproject.toml; the marker below keeps this directory
@@ -28,6 +29,11 @@ def pytest_collection_modifyitems(items):
         if (str(item.fspath).startswith(here) and inspect.iscoroutinefunction(fn)
                 and item.get_closest_marker("trio") is None):
             item.add_marker(pytest.mark.trio)
+
+
+@pytest.fixture(params=["sql"])
+def store_kind(request):
+    return request.param
 
 
 @pytest.fixture

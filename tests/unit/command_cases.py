@@ -6,8 +6,9 @@ an argv list (for binary/empty arguments), optionally prefixed ``"@2 "`` to run 
 fake clock (unit tests only).
 
 * ``CASES`` hold only Redis behaviour without clock dependence: ``tests/unit/test_commands.py`` runs them through
-  ``dispatch.execute`` on each store kind, and ``tests/differential/test_tables_vs_redis.py`` runs the same steps on
-  a real redis-server, which proves every expected byte string is what Redis 7.0.15 sends.
+  ``dispatch.execute`` on memory stores (``tests/sql/test_commands_on_sql.py`` on SQL stores), and
+  ``tests/differential/test_tables_vs_redis.py`` runs the same steps on a real redis-server, which proves every
+  expected byte string is what Redis 7.0.15 sends.
 * ``CLOCK_CASES`` use ``Advance`` or exact TTL values (fake clock); unit tests only.
 * ``run_case`` runs one scenario through the ``call`` fixture; ``SQL_DIFFERENCES`` names the cases a SQL store
   knowingly answers differently.

@@ -1,6 +1,7 @@
 """Table-driven cases for OBJECT and MEMORY (same format as ``command_cases.py``).
 
-``tests/unit/test_introspection.py`` runs them through ``dispatch.execute`` on each store kind and
+``tests/unit/test_introspection.py`` runs them through ``dispatch.execute`` on memory stores,
+``tests/sql/test_commands_on_sql.py`` on SQL stores and
 ``tests/differential/test_introspection_vs_redis.py`` on a real redis-server, so every expected byte string is what
 Redis 7.0.15 sends. Where respd only estimates (MEMORY USAGE's byte count, MEMORY STATS' figures) the expectation is
 a pattern pinning the reply's type; where respd knowingly answers otherwise (OBJECT IDLETIME) the case is not here

@@ -1,4 +1,5 @@
-"""Command semantics through ``dispatch.execute`` on each store kind (``store_kind``), table-driven.
+"""Command semantics through ``dispatch.execute`` on memory stores, table-driven (the same tables on SQL stores:
+tests/sql/test_commands_on_sql.py).
 
 The tables live in ``command_cases.py``; ``CASES`` are also replayed against a real redis-server by
 ``tests/differential/test_tables_vs_redis.py``, so the expected bytes here are Redis' own.
@@ -7,21 +8,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.command_cases import CASES, CLOCK_CASES, SQL_DIFFERENCES, run_case
-
-
-def _expect_sql_difference(request, store_kind, name):
-    if store_kind == "sql" and name in SQL_DIFFERENCES:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=SQL_DIFFERENCES[name]))
+from tests.unit.command_cases import CASES, CLOCK_CASES, run_case
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-async def test_command_case(name, app, clock, call, store_kind, request):
-    _expect_sql_difference(request, store_kind, name)
+async def test_command_case(name, app, clock, call):
     await run_case(app, clock, call, CASES[name])
 
 
 @pytest.mark.parametrize("name", sorted(CLOCK_CASES))
-async def test_clock_case(name, app, clock, call, store_kind, request):
-    _expect_sql_difference(request, store_kind, name)
+async def test_clock_case(name, app, clock, call):
     await run_case(app, clock, call, CLOCK_CASES[name])

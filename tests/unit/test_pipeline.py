@@ -1,6 +1,6 @@
-"""The command tables again, pipelined: every run of consecutive steps on one connection is sent as one chunk
-and run by ``pipeline.run_requests`` through ``net.client.finish_chunk`` (the server's path, with the socket's
-send collected), not one ``execute`` call per step.
+"""The command tables again, pipelined (``pipelined.run_pipelined``: every run of consecutive steps on one
+connection is one chunk through ``pipeline.run_requests`` and ``net.client.finish_chunk``), on memory stores; the
+same on SQL stores is in tests/sql/test_commands_on_sql.py.
 
 ``run_requests`` runs data commands without the per-request checks while nothing needs checking, and decides
 that once per chunk and again after every other command. These cases put MULTI, AUTH, ACL, CLIENT REPLY, QUIT
@@ -9,94 +9,24 @@ show up here as a wrong reply.
 """
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from respd import errors
-from respd.net.client import Conn, finish_chunk
+from respd.net.client import Conn
 from respd.pipeline import DONE, FLUSH, FLUSH_AT, run_requests
-from respd.protocol import RequestReader
 from tests.helpers import encode_command, split_command
 from tests.unit.acl_cases import build
-from tests.unit.command_cases import CASES, CLOCK_CASES, SQL_DIFFERENCES, Advance, parse_step
-
-
-def _runs(steps):
-    """Steps grouped into maximal runs on one connection; Advance steps stay on their own."""
-    runs = []
-    for cmd, expected in steps:
-        if isinstance(cmd, Advance):
-            runs.append(cmd)
-            continue
-        conn, cmd = parse_step(cmd)
-        if runs and isinstance(runs[-1], tuple) and runs[-1][0] == conn:
-            runs[-1][1].append((cmd, expected))
-        else:
-            runs.append((conn, [(cmd, expected)]))
-    return runs
-
-
-def _expected(items) -> re.Pattern:
-    parts = [e.pattern if isinstance(e, re.Pattern) else re.escape(e) for _, e in items]
-    return re.compile(b"".join(parts), re.S)
-
-
-class _Sent:
-    """The socket side of a connection, reduced to what ``finish_chunk`` sends."""
-
-    def __init__(self) -> None:
-        self.data: list[bytes] = []
-
-    async def send_all(self, data: bytes, c=None) -> None:
-        self.data.append(data)
-
-
-def _conn(app, sess) -> Conn:
-    return Conn(app, sess, RequestReader(authenticated=sess.authenticated), _Sent())
-
-
-async def _chunk(c: Conn) -> tuple[bytes, bool]:
-    """One received chunk through the connection layer's own ``finish_chunk``: what was sent, and whether the
-    connection stays open."""
-    keep = await finish_chunk(c, run_requests(c))
-    got = b"".join(c.transport.data)
-    c.transport.data.clear()
-    return got, keep
-
-
-async def run_pipelined(app, clock, steps) -> int:
-    clients = {}
-    chunks = 0
-    for run in _runs(steps):
-        if isinstance(run, Advance):
-            clock.advance_ms(run.ms)
-            continue
-        conn, items = run
-        c = clients.get(conn)
-        if c is None:
-            sess = app.new_session("127.0.0.1:%d" % (40000 + conn), "127.0.0.1:6379", conn)
-            c = clients[conn] = _conn(app, sess)
-        c.reader.feed(b"".join(encode_command(*split_command(cmd)) for cmd, _ in items))
-        got, _ = await _chunk(c)
-        want = _expected(items)
-        assert want.fullmatch(got), "connection %d, chunk of %d steps %r:\n want %r\n got  %r" % (
-            conn, len(items), [cmd for cmd, _ in items], want.pattern, got)
-        chunks += 1
-    return chunks
+from tests.unit.command_cases import CASES, CLOCK_CASES
+from tests.unit.pipelined import client_conn, run_chunk, run_pipelined
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-async def test_command_case_pipelined(name, app, clock, store_kind, request):
-    if store_kind == "sql" and name in SQL_DIFFERENCES:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=SQL_DIFFERENCES[name]))
+async def test_command_case_pipelined(name, app, clock):
     await run_pipelined(app, clock, CASES[name])
 
 
 @pytest.mark.parametrize("name", sorted(CLOCK_CASES))
-async def test_clock_case_pipelined(name, app, clock, store_kind, request):
-    if store_kind == "sql" and name in SQL_DIFFERENCES:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=SQL_DIFFERENCES[name]))
+async def test_clock_case_pipelined(name, app, clock):
     await run_pipelined(app, clock, CLOCK_CASES[name])
 
 
@@ -104,12 +34,12 @@ async def test_clock_case_pipelined(name, app, clock, store_kind, request):
 # Each chunk below starts with data commands running on the fast path, changes what must be checked with a
 # command in the middle, and goes on with data commands that must now see the change.
 def _client(app) -> Conn:
-    return _conn(app, app.new_session("127.0.0.1:41000", "127.0.0.1:6379", 11))
+    return client_conn(app, app.new_session("127.0.0.1:41000", "127.0.0.1:6379", 11))
 
 
 async def _send(c: Conn, *cmds) -> tuple[bytes, bool]:
     c.reader.feed(b"".join(encode_command(*split_command(cmd)) for cmd in cmds))
-    return await _chunk(c)
+    return await run_chunk(c)
 
 
 @pytest.fixture

@@ -1,4 +1,7 @@
-"""Dispatch order (SPEC §3): unknown command → arity → NOAUTH → execution, with a password on the default user."""
+"""Dispatch order (SPEC §3): unknown command → arity → NOAUTH → execution, with a password on the default user.
+
+A suite for every store kind: collected where it is imported, by tests/unit/test_any_store.py (memory stores) and
+tests/sql/test_any_store.py (SQL stores)."""
 from __future__ import annotations
 
 import re

@@ -1,0 +1,80 @@
+"""The command tables, pipelined: ``run_pipelined`` sends every run of consecutive steps on one connection as one
+chunk, run by ``pipeline.run_requests`` through ``net.client.finish_chunk`` (the server's path, with the socket's
+send collected), not one ``execute`` call per step. ``client_conn`` and ``run_chunk`` are that connection and one
+received chunk, for tests that build their own chunks.
+
+Used by tests/unit/test_pipeline.py (memory stores) and tests/sql/test_commands_on_sql.py (SQL stores).
+"""
+from __future__ import annotations
+
+import re
+
+from respd.net.client import Conn, finish_chunk
+from respd.pipeline import run_requests
+from respd.protocol import RequestReader
+from tests.helpers import encode_command, split_command
+from tests.unit.command_cases import Advance, parse_step
+
+
+def _runs(steps):
+    """Steps grouped into maximal runs on one connection; Advance steps stay on their own."""
+    runs = []
+    for cmd, expected in steps:
+        if isinstance(cmd, Advance):
+            runs.append(cmd)
+            continue
+        conn, cmd = parse_step(cmd)
+        if runs and isinstance(runs[-1], tuple) and runs[-1][0] == conn:
+            runs[-1][1].append((cmd, expected))
+        else:
+            runs.append((conn, [(cmd, expected)]))
+    return runs
+
+
+def _expected(items) -> re.Pattern:
+    parts = [e.pattern if isinstance(e, re.Pattern) else re.escape(e) for _, e in items]
+    return re.compile(b"".join(parts), re.S)
+
+
+class _Sent:
+    """The socket side of a connection, reduced to what ``finish_chunk`` sends."""
+
+    def __init__(self) -> None:
+        self.data: list[bytes] = []
+
+    async def send_all(self, data: bytes, c=None) -> None:
+        self.data.append(data)
+
+
+def client_conn(app, sess) -> Conn:
+    return Conn(app, sess, RequestReader(authenticated=sess.authenticated), _Sent())
+
+
+async def run_chunk(c: Conn) -> tuple[bytes, bool]:
+    """One received chunk through the connection layer's own ``finish_chunk``: what was sent, and whether the
+    connection stays open."""
+    keep = await finish_chunk(c, run_requests(c))
+    got = b"".join(c.transport.data)
+    c.transport.data.clear()
+    return got, keep
+
+
+async def run_pipelined(app, clock, steps) -> int:
+    clients = {}
+    chunks = 0
+    for run in _runs(steps):
+        if isinstance(run, Advance):
+            clock.advance_ms(run.ms)
+            continue
+        conn, items = run
+        c = clients.get(conn)
+        if c is None:
+            sess = app.new_session("127.0.0.1:%d" % (40000 + conn), "127.0.0.1:6379", conn)
+            c = clients[conn] = client_conn(app, sess)
+        c.reader.feed(b"".join(encode_command(*split_command(cmd)) for cmd, _ in items))
+        got, _ = await run_chunk(c)
+        want = _expected(items)
+        assert want.fullmatch(got), "connection %d, chunk of %d steps %r:\n want %r\n got  %r" % (
+            conn, len(items), [cmd for cmd, _ in items], want.pattern, got)
+        chunks += 1
+    return chunks
