@@ -55,7 +55,7 @@ def parse_expire_option(kind: str, arg: bytes, cmdname: str) -> int:
 @command("get", arity=2, flags="readonly fast", keys=(Keys(1, "RO access"),), categories="read string fast",
          group="string", summary="Returns the string value of a key.", arguments=(("key", "key"),), pure=True)
 def get(sess, argv):
-    return sess.store.get(argv[1])  # also inline in pipeline.run_requests (tests/unit/test_fast_path.py compares)
+    return sess.store.get(argv[1])  # also inline in pipeline.run_requests (tests/unit/any_store_fast_path.py compares)
 
 
 @command("set", arity=-3, flags="write denyoom", keys=_SET_KEYS_GET, key_flags=_set_key_flags,
@@ -66,7 +66,7 @@ def get(sess, argv):
 def set_(sess, argv):
     """SET key value [NX | XX] [GET] [EX seconds | PX milliseconds | EXAT unix-time | PXAT unix-time-ms | KEEPTTL]:
     the expiry is checked after every option was read, as Redis does."""
-    if len(argv) == 3:  # also inline in pipeline.run_requests (tests/unit/test_fast_path.py compares)
+    if len(argv) == 3:  # also inline in pipeline.run_requests (tests/unit/any_store_fast_path.py compares)
         r = sess.store.set(argv[1], argv[2])
         return OK if type(r) is tuple else then(r, ok_or_null)
     opts = _SET_OPTIONS.parse(argv, 3)
