@@ -171,15 +171,10 @@ def _run_queue(sess, queue: list) -> Any:
     memory stores nothing can interleave (no await); on an async (SQL) store the queue runs inside one store
     transaction; a queue holding a command that may await elsewhere (``switches_store``) runs on the awaiting
     path."""
-    security = getattr(sess.app, "security", None)
-    executing = security.log.executing if security is not None else set()
-
     def call(cmd, a):
-        if cmd.name == "monitor":  # Redis: an EXEC client expects one reply per command ("DENY BLOCKING")
-            return Err(errors.MONITOR_IN_EXEC)
-        # ACL LOG entries made while this runs (a denial, a failed AUTH) have Redis' context "multi"; the synchronous
-        # part of a command is where they are made
-        executing.add(sess)
+        # while a queued command runs (its synchronous part, where ACL LOG entries are made and MONITOR answers),
+        # the session says so: ACL LOG's context is "multi", MONITOR refuses as Redis' DENY BLOCKING clients do
+        sess.in_exec = True
         try:
             if sess.permissions is not None:
                 denied = sess.permissions.check(sess, cmd, a)
@@ -187,7 +182,7 @@ def _run_queue(sess, queue: list) -> Any:
                     return Err(errors.rules_changed(denied.text))
             return run(sess, cmd, a)
         finally:
-            executing.discard(sess)
+            sess.in_exec = False
 
     if sess.store.is_async or any(cmd.switches_store for cmd, _ in queue):
         return _run_queue_async(sess, queue, call)

@@ -46,9 +46,11 @@ MONITOR_OK = Simple("OK")
          since="1.0.0", summary="Listens for all requests received by the server in real-time.")
 def monitor(sess, argv):
     """MONITOR → ``+OK``, then a line per command any client runs (see ``respd.monitor``). Again on a monitor: no
-    reply at all (Redis ignores it). Inside MULTI it is queued and EXEC answers ``MONITOR isn't allowed for DENY
-    BLOCKING client`` (respd.commands.transactions). ``RESET`` leaves monitor mode, ``QUIT`` closes; meanwhile the
-    client may run commands that do not touch the keyspace (PING, CLIENT, INFO...)."""
+    reply at all (Redis ignores it). Inside MULTI it is queued, and run by EXEC it answers ``MONITOR isn't allowed
+    for DENY BLOCKING client`` (an EXEC client expects one reply per command). ``RESET`` leaves monitor mode,
+    ``QUIT`` closes; meanwhile the client may run commands that do not touch the keyspace (PING, CLIENT, INFO...)."""
+    if sess.in_exec:
+        raise CommandError(errors.MONITOR_IN_EXEC)
     if sess.id in sess.app.monitors:
         return NO_REPLY
     return MONITOR_OK

@@ -9,7 +9,6 @@ reply (``delete_user``, ``drop``). It checks SELECT (``check_store``) and record
 from __future__ import annotations
 
 import time
-import weakref
 from collections import deque
 from typing import Optional
 
@@ -29,12 +28,11 @@ class AclLog:
     def __init__(self, max_len: int = 128):
         self.entries: deque = deque()
         self.max_len = max_len
-        self.executing = weakref.WeakSet()   # sessions running an EXEC's queue (transactions.exec_)
 
     def add(self, reason: str, obj: bytes, username: str, sess=None) -> None:
         now = time.time()
         # Redis' context: "multi" for a command refused while queued in MULTI or re-checked (or AUTH failing) in EXEC
-        in_multi = sess is not None and (getattr(sess, "multi", None) is not None or sess in self.executing)
+        in_multi = sess is not None and (getattr(sess, "multi", None) is not None or getattr(sess, "in_exec", False))
         context = "multi" if in_multi else "toplevel"
         info = b""
         if sess is not None:

@@ -240,6 +240,23 @@ def test_monitor_inside_multi_matches_redis(redis, respd):
         assert p.run("SET k v") == (b"+OK\r\n", b"+OK\r\n")
 
 
+def _monitor_stats(port: int) -> list:
+    """INFO commandstats/errorstats lines of MONITOR and EXEC after MULTI, MONITOR, EXEC, with times removed."""
+    with RawClient(port) as c:
+        c.call("CONFIG", "RESETSTAT")
+        c.send(encode_command("MULTI") + encode_command("MONITOR") + encode_command("EXEC"))
+        c.read_replies(3)
+        text = (c.call("INFO", "commandstats") + c.call("INFO", "errorstats")).decode()
+    lines = [line for line in text.split("\r\n") if line.startswith(("cmdstat_monitor", "cmdstat_exec", "errorstat_"))]
+    return sorted(re.sub(r"usec=\d+,usec_per_call=[\d.]+,", "", line) for line in lines)
+
+
+def test_monitor_refused_by_exec_counts_as_redis_counts_it(redis, respd):
+    """MONITOR run by EXEC is a call that failed (Redis' monitorCommand refuses a DENY BLOCKING client): it counts
+    in its commandstats and in errorstats."""
+    assert _monitor_stats(respd.port) == _monitor_stats(redis.port)
+
+
 def test_monitor_needs_admin_permission(redis, respd):
     with Pair(redis.port, respd.port) as p:
         try:
