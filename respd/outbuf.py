@@ -21,7 +21,7 @@ from typing import NamedTuple
 from .errors import OBUF_BAD_CLASS, OBUF_BAD_VALUE, OBUF_WRONG_COUNT
 from .session import client_line
 
-log = logging.getLogger("respd.connection")
+log = logging.getLogger("respd.connection")  # the name its log lines had before respd/net/
 
 #: class index -> the name Redis replies with; every accepted spelling maps to an index
 CLASS_NAMES = ("normal", "slave", "pubsub")

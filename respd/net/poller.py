@@ -19,7 +19,7 @@ from ..pipeline import DROP
 from .client import READ, Conn, serve_chunk
 from .transport import RECV_SIZE
 
-log = logging.getLogger("respd.connection")
+log = logging.getLogger("respd.connection")  # the name its log lines had before respd/net/
 _now = time.time
 _wait_readable = trio.lowlevel.wait_readable
 
