@@ -22,7 +22,7 @@ from .errors import OBUF_BAD_CLASS, OBUF_BAD_VALUE, OBUF_WRONG_COUNT
 from .session import client_line
 from .units import parse_memory
 
-log = logging.getLogger("respd.connection")
+log = logging.getLogger("respd.connection")  # the name its log lines had before respd/net/
 
 #: class index -> the name Redis replies with; every accepted spelling maps to an index
 CLASS_NAMES = ("normal", "slave", "pubsub")

@@ -16,7 +16,7 @@ from .dispatch import awaited, count_error, count_failed, error_reply, execute
 from .errors import PROTOCOL_ERROR, ProtocolError, SecurityClose
 from .replies import _BULK_HDR, _INTS, NO_REPLY, OK, Err, Simple, encode
 
-log = logging.getLogger("respd.dispatch")
+log = logging.getLogger("respd.dispatch")  # the name its log lines had before run_requests left dispatch.py
 _Coroutine = types.CoroutineType
 _lookup = LOOKUP.get
 _clock = time.perf_counter_ns  # INFO commandstats' time (as dispatch.run)

@@ -34,7 +34,7 @@ from ..pipeline import AWAIT, CLOSE, DONE, DROP, FLUSH, ClientState, add_reply, 
 from ..protocol import RequestReader
 from .transport import RawTransport
 
-log = logging.getLogger("respd.connection")
+log = logging.getLogger("respd.connection")  # the name its log lines had before respd/net/
 _now = time.time
 _GONE = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
 READ = -1   # serve_chunk's outcome when the chunk is over: read the client again

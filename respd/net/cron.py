@@ -10,7 +10,7 @@ import trio
 from .. import outbuf
 from .transport import unacked
 
-log = logging.getLogger("respd.connection")
+log = logging.getLogger("respd.connection")  # the name its log lines had before respd/net/
 _now = time.time
 CRON_PERIOD = 0.5      # how often clients_cron checks timeouts and output buffer limits
 

@@ -20,7 +20,7 @@ from ..errors import CANNOT_LISTEN, StartupError
 from .client import MAX_CLIENTS_REPLY, handle
 from .transport import RawTransport
 
-log = logging.getLogger("respd.server")
+log = logging.getLogger("respd.server")  # the name its log lines had before respd/net/
 
 
 def open_listeners(app, tls: bool = False) -> list:

@@ -19,7 +19,7 @@ from ..pipeline import DROP
 from .client import READ, Conn, serve_chunk
 from .transport import RECV_SIZE
 
-log = logging.getLogger("respd.connection")
+log = logging.getLogger("respd.connection")  # the name its log lines had before respd/net/
 _now = time.time
 _wait_readable = trio.lowlevel.wait_readable
 
@@ -28,7 +28,8 @@ class Poller:
     """Serves every polled client from one task: one trio wait on an epoll set of their sockets per round, then
     each ready client once (receive, run, send) in the order epoll reports them, so no client waits behind
     another's whole backlog. A client whose chunk needs to wait is handed to its own task (``next`` returns);
-    if its socket turns readable meanwhile, it leaves the set until the task gives it back (``_mute``)."""
+    if its socket turns readable meanwhile, it leaves the set until the task gives it back (``_mute``). A client's
+    step is written out in ``run``'s loop, not in a method: one Python call less per chunk (bench/README.md)."""
 
     def __init__(self, app) -> None:
         self.app = app
@@ -89,7 +90,7 @@ class Poller:
         epfd = self.epoll.fileno()
         poll = self.epoll.poll
         conns = self.conns
-        serve_one = self._serve_one
+        hand_over = self.hand_over
         try:
             while True:
                 await _wait_readable(epfd)
@@ -102,27 +103,25 @@ class Poller:
                         if not c.muted:
                             self._mute(c)
                         continue
-                    try:
-                        serve_one(c, now)
+                    try:  # one client's step: receive, then serve_chunk
+                        try:
+                            data = c.transport.sock.recv(RECV_SIZE)
+                        except BlockingIOError:
+                            continue
+                        except OSError:
+                            data = b""
+                        if not data:
+                            hand_over(c, DROP)
+                            continue
+                        status = serve_chunk(c, data, now)
+                        if status == READ:
+                            continue
+                        if c.dead and status != DROP:  # killed while its replies wait (output buffer limits)
+                            continue
+                        hand_over(c, status)
                     except Exception:  # one client's failure must not stop the poller that serves the others
                         log.exception("connection handler failed")
                         c.out.clear()
-                        self.hand_over(c, DROP)
+                        hand_over(c, DROP)
         finally:
             self.close()
-
-    def _serve_one(self, c: Conn, now: float) -> None:
-        try:
-            data = c.transport.sock.recv(RECV_SIZE)
-        except BlockingIOError:
-            return
-        except OSError:
-            return self.hand_over(c, DROP)
-        if not data:
-            return self.hand_over(c, DROP)
-        status = serve_chunk(c, data, now)
-        if status == READ:
-            return
-        if c.dead and status != DROP:  # killed while its replies wait (output buffer limits): its task is cancelled
-            return
-        self.hand_over(c, status)

@@ -42,7 +42,7 @@ from .client import handle
 from .listen import accept_loop, open_listeners
 from .transport import StreamTransport
 
-log = logging.getLogger("respd.tls")
+log = logging.getLogger("respd.tls")  # the name its log lines had before respd/net/
 HANDSHAKE_TIMEOUT = 10.0
 
 
