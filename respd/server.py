@@ -22,7 +22,6 @@ from typing import Optional
 
 import trio
 
-from .state import App
 from .errors import STORE_START_FAILED, StartupError
 from .net.cron import clients_cron
 from .net.listen import AcceptTrouble, accept_loop, open_listeners
@@ -30,6 +29,8 @@ from .net.poller import Poller
 from .net.tls import open_tls
 from .registry import Registry, build_stores
 from .security.loading import configure_security
+from .security.users import Auth
+from .state import App
 
 log = logging.getLogger("respd.server")
 
@@ -38,7 +39,7 @@ def make_app(reg: Registry, overrides: Optional[dict] = None) -> App:
     settings = dict(reg.server)
     settings.update({k: v for k, v in (overrides or {}).items() if v is not None})
     stores, databases = build_stores(reg)
-    app = App(stores, databases, settings, tuple(reg.files))
+    app = App(stores, databases, settings, Auth(), tuple(reg.files))
     configure_security(app, reg)
     return app
 

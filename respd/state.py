@@ -13,7 +13,6 @@ import uuid
 from . import errors, outbuf, units
 from .errors import CommandError, StartupError
 from .protocol import string2ll
-from .security.users import Auth
 from .session import Session
 from .units import parse_memory
 
@@ -57,12 +56,12 @@ def raise_open_files_limit(need: int) -> tuple[int, int]:
 class App:
     """Everything commands may consult or change beyond their own connection."""
 
-    def __init__(self, stores: dict, databases: dict, settings: dict, config_files: tuple = ()):
+    def __init__(self, stores: dict, databases: dict, settings: dict, auth, config_files: tuple = ()):
         self.stores = stores                      # store id -> Store
         self.databases = databases                # SELECT index -> Store
         self.settings = settings                  # validated server settings (see registry.SERVER_FIELDS)
         self.config_files = list(config_files)
-        self.auth = Auth()
+        self.auth = auth                          # security.users.Auth: the users and logins
         self.security = None                      # security.runtime.Security, installed by configure_security
         self.clients: dict[int, Session] = {}
         self.monitors: dict = {}                  # client id -> ClientState of clients in MONITOR (respd.monitor)

@@ -185,6 +185,7 @@ def make_store(store_kind, clock, request):
 
 @pytest.fixture
 async def app(make_store):
+    from respd.security.users import Auth
     from respd.state import App
     stores = {}
     databases = {}
@@ -192,7 +193,7 @@ async def app(make_store):
         s = await make_store("t:db%d" % i)
         stores[s.id] = s
         databases[i] = s
-    a = App(stores, databases, {"port": 0})
+    a = App(stores, databases, {"port": 0}, Auth())
     yield a
     for s in stores.values():
         await s.aclose()

@@ -21,6 +21,7 @@ import pytest
 
 from backends.base import WrongType
 from backends.memory import MemoryStore
+from respd.security.users import Auth
 from respd.state import App
 from respd.commands.catalog import LOOKUP
 from respd.pipeline import AWAIT, DONE, ClientState, add_reply, is_plain, run_requests
@@ -67,7 +68,7 @@ async def _fresh_app(make_store, kind: str, max_size: int) -> App:
         store = _Foreign(store_id, max_size=max_size, cleanup_interval=0)
     else:
         store = await make_store(store_id, max_size=max_size)
-    return App({store.id: store}, {0: store}, {"port": 0})
+    return App({store.id: store}, {0: store}, {"port": 0}, Auth())
 
 
 async def _inline(app: App, sess, argv: list[bytes]) -> bytes:

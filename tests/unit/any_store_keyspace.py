@@ -12,6 +12,7 @@ import re
 
 import pytest
 
+from respd.security.users import Auth
 from respd.state import App
 from tests.helpers import split_replies
 from tests.unit.command_cases import OK, QUEUED, arr, bulk, i
@@ -148,7 +149,7 @@ async def small(make_store):
     db0 = await make_store("t:small", max_size=3)
     db1 = await make_store("t:big", max_size=0)
     db2 = await make_store("t:one", max_size=1)
-    app = App({s.id: s for s in (db0, db1, db2)}, {0: db0, 1: db1, 2: db2}, {"port": 0})
+    app = App({s.id: s for s in (db0, db1, db2)}, {0: db0, 1: db1, 2: db2}, {"port": 0}, Auth())
     return app.new_session()
 
 

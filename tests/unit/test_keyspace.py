@@ -9,6 +9,7 @@ from backends.base import CorruptValue, InvalidKey, NoSuchKey, StoreFull, StoreU
 from backends.glob import glob_match
 from backends.memory import MemoryStore
 from respd.errors import store_error
+from respd.security.users import Auth
 from respd.state import App
 from tests.unit.command_cases import OK, QUEUED, arr
 from tests.unit.glob_cases import GLOB_CASES, GLOB_KEYS
@@ -113,7 +114,7 @@ class _ForeignTypes(MemoryStore):
 
 async def test_wrongtype_from_a_store_reaches_the_client(call, clock):
     store = _ForeignTypes("t:foreign", max_size=0, cleanup_interval=0)
-    app = App({store.id: store}, {0: store}, {"port": 0})
+    app = App({store.id: store}, {0: store}, {"port": 0}, Auth())
     sess = app.new_session()
     store._data[b"list:l"] = b"payload"
     wrongtype = b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"

@@ -1,7 +1,10 @@
 """The house's rules on imports, checked from the source (no import is executed):
 
-- no import cycle among the modules of ``respd`` and ``backends`` (importing ``a.b`` also runs ``a/__init__.py``,
-  so a package's ``__init__`` counts as a module, except for the modules inside it: it is initialised first);
+- every module sits on a floor (``FLOORS``, top first) and imports only from its own floor or those below, lazy
+  imports included: the house is one-way;
+- no import cycle among the modules of ``respd`` and ``backends``, lazy imports included (importing ``a.b`` also
+  runs ``a/__init__.py``, so a package's ``__init__`` counts as a module, except for the modules inside it: it is
+  initialised first);
 - no import inside a function, unless a ``# lazy`` comment on its line or right above its group of imports says
   why (saving startup time);
 - ``backends`` never imports ``respd``; trio only where ``TRIO_ALLOWED`` says;
@@ -19,6 +22,24 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PACKAGES = ("respd", "backends")
 MAX_LINES = 550
+#: the floors, top first: a module imports only from its own floor and the floors after it. A name ending with '.'
+#: is a package prefix; the security package's modules are floors of their own, in the order they build on each
+#: other.
+FLOORS = (
+    ("respd.__main__",),
+    ("respd.server",),
+    ("respd.net.",),                                   # the trio layer: transports, the client loop, the poller
+    ("respd.pipeline",),                               # a received chunk's requests -> encoded replies
+    ("respd.dispatch",),                               # one request: the generic checks, run, EXEC's queue
+    ("respd.commands.catalog",),
+    ("respd.commands.", "respd.monitor"),              # the command families
+    ("respd.security.loading",), ("respd.security.runtime",), ("respd.security.engine",),
+    ("respd.security.users",), ("respd.security.rules",), ("respd.security.model", "respd.security"),
+    ("respd.commands.table", "respd.commands.args", "respd.commands"),  # the table leaf the rules read
+    ("respd.state", "respd.registry", "respd.session", "respd.outbuf", "respd.units"),
+    ("respd.protocol.", "respd.replies", "respd.errors", "respd"),
+    ("backends.",),
+)
 #: modules allowed to import trio (a module name, or a package prefix ending with '.'): the network floor, the
 #: server and the CLI that runs it, the PostgreSQL driver, and the stores' own async parts (the memory store's
 #: cleanup task; the SQL store's deadline on every statement and its cleanup task). The sans-I/O floors
@@ -76,10 +97,13 @@ class _Imports(ast.NodeVisitor):
         self.lines = source.splitlines()
         self.depth = 0            # inside a function
         self.top: set[str] = set()
+        self.every: set[str] = set()  # top-level and lazy
         self.external: set[str] = set()
         self.unexplained: list[str] = []
 
     def _note(self, node, targets: list[str], external: list[str]) -> None:
+        for t in targets:
+            self.every.update(_with_parents(t))
         if self.depth:
             if not self._explained(node.lineno - 1):
                 self.unexplained.append(f"{self.name}:{node.lineno}: {self.lines[node.lineno - 1].strip()}")
@@ -133,6 +157,7 @@ def _scan() -> dict[str, _Imports]:
         # a module's own packages are initialised before it runs: an edge to them is no cycle (a package's
         # __init__ may re-export its modules)
         v.top.difference_update(_with_parents(name))
+        v.every.difference_update(_with_parents(name))
         out[name] = v
     return out
 
@@ -219,8 +244,41 @@ def test_checker_sees_an_unexplained_import():
     assert v.unexplained == ["m:3: import os"]
 
 
+def _floor(name: str) -> int:
+    """The floor of the most specific entry of FLOORS naming the module (its exact name, else the longest prefix)."""
+    best, where = -1, None
+    for i, floor in enumerate(FLOORS):
+        for entry in floor:
+            exact = name == entry
+            if exact or name == entry.rstrip(".") or (entry.endswith(".") and name.startswith(entry)):
+                score = len(entry) + (1000 if exact else 0)
+                if score > best:
+                    best, where = score, i
+    assert where is not None, f"{name} is on no floor: add it to FLOORS"
+    return where
+
+
+def test_every_module_is_on_a_floor():
+    for name in MODULES:
+        _floor(name)
+
+
+def _upward(imports: dict[str, set[str]]) -> list[str]:
+    return sorted(f"{n} imports {t}" for n, targets in imports.items() for t in targets if _floor(t) < _floor(n))
+
+
+def test_checker_sees_an_import_up_the_floors():
+    assert _upward({"respd.state": {"respd.units"}, "respd.session": {"respd.dispatch"}}) == \
+        ["respd.session imports respd.dispatch"]
+
+
+def test_imports_go_down_only():
+    up = _upward({n: v.every for n, v in SCANNED.items()})
+    assert not up, "imports up the floors: " + "; ".join(up)
+
+
 def test_no_import_cycles():
-    graph = {name: v.top & set(MODULES) for name, v in SCANNED.items()}
+    graph = {name: v.every & set(MODULES) for name, v in SCANNED.items()}
     cycles = _cycles(graph)
     assert not cycles, "import cycles: " + "; ".join(" -> ".join(_path_within(graph, c)) for c in cycles)
 

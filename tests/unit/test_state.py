@@ -8,6 +8,7 @@ import pytest
 
 from backends.memory import MemoryStore
 from respd.errors import CommandError
+from respd.security.users import Auth
 from respd.state import App
 
 FAILED = b"ERR CONFIG SET failed (possibly related to argument '%s') - %s"
@@ -16,7 +17,7 @@ FAILED = b"ERR CONFIG SET failed (possibly related to argument '%s') - %s"
 @pytest.fixture
 def app():
     store = MemoryStore("t:a", max_size=0, cleanup_interval=0)
-    return App({"t:a": store}, {0: store}, {"port": 0})
+    return App({"t:a": store}, {0: store}, {"port": 0}, Auth())
 
 
 @pytest.mark.parametrize("name, value, text", [
