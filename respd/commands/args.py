@@ -25,6 +25,17 @@ def parse_int(arg: bytes, error: str = errors.NOT_INTEGER) -> int:
     return v
 
 
+def count_at_least(minimum: int):
+    """An option converter: an integer of at least ``minimum`` (Redis' COUNT/SAMPLES), else the syntax error Redis
+    answers for a count out of range (NOT_INTEGER for one that is no integer)."""
+    def convert(arg: bytes) -> int:
+        count = parse_int(arg)
+        if count < minimum:
+            raise CommandError(errors.SYNTAX)
+        return count
+    return convert
+
+
 def try_int(arg: bytes):
     """parse_int returning None instead of raising (for stored values)."""
     if 0 < len(arg) < 19 and arg.isdigit() and (arg[0] != 48 or len(arg) == 1):

@@ -31,7 +31,7 @@ import resource
 from .. import errors, units
 from ..errors import CommandError
 from ..replies import NO_REPLY, OK, Double, Map, Simple, Verbatim
-from .args import Options, parse_int, try_int
+from .args import Options, count_at_least, try_int
 from .table import Keys, command, container, then
 
 # ------------------------------------------------------------------------------------------------- MONITOR
@@ -68,14 +68,7 @@ def _peak_rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def _samples(arg: bytes) -> int:
-    count = parse_int(arg)
-    if count < 0:
-        raise CommandError(errors.SYNTAX)
-    return count
-
-
-_USAGE_OPTIONS = Options("[SAMPLES count]", convert={"SAMPLES": _samples})
+_USAGE_OPTIONS = Options("[SAMPLES count]", convert={"SAMPLES": count_at_least(0)})
 
 
 @command("usage", parent="MEMORY", arity=-3, flags="readonly", keys=(Keys(2, "RO"),), categories="read slow",

@@ -6,7 +6,7 @@ from backends.base import now_ms
 from .. import errors
 from ..errors import CommandError
 from ..replies import OK, Simple
-from .args import INT64_MAX, Options, parse_int
+from .args import INT64_MAX, Options, count_at_least, parse_int
 from .table import Keys, command, is_pending, then
 
 _U64 = (1 << 64) - 1
@@ -171,14 +171,7 @@ def keys(sess, argv):
     return r
 
 
-def _scan_count(arg: bytes) -> int:
-    count = parse_int(arg)
-    if count < 1:
-        raise CommandError(errors.SYNTAX)
-    return count
-
-
-_SCAN_OPTIONS = Options("[MATCH pattern] [COUNT count] [TYPE type]", convert={"COUNT": _scan_count})
+_SCAN_OPTIONS = Options("[MATCH pattern] [COUNT count] [TYPE type]", convert={"COUNT": count_at_least(1)})
 _COPY_OPTIONS = Options("[DB destination-db] [REPLACE]")
 
 
