@@ -91,7 +91,7 @@ def auth(sess, argv):
 
 
 @command("select", arity=2, flags="loading stale fast", categories=_CONN, group="connection", switches_store=True,
-         summary="Changes the selected database.")
+         selects_store=True, summary="Changes the selected database.")
 def select(sess, argv):
     sess.app.select(sess, argv[1])
     return OK

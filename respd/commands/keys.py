@@ -1,6 +1,8 @@
 """Keyspace commands: existence, deletion, expiry, TTLs, TYPE, KEYS/SCAN, RENAME/COPY, DBSIZE/FLUSH (SPEC §6)."""
 from __future__ import annotations
 
+from typing import Optional
+
 from backends.base import now_ms
 
 from .. import errors
@@ -229,8 +231,18 @@ def renamenx(sess, argv):
     return then(sess.store.rename(argv[1], argv[2], nx=True), lambda ok: 1 if ok else 0)
 
 
+def _copy_destination(argv: list) -> Optional[tuple]:
+    """COPY src dst [DB n]: the argument naming the destination store (the last DB given) and dst's position."""
+    target = None
+    for i in range(3, len(argv) - 1):
+        if argv[i].lower() == b"db":
+            target = argv[i + 1]
+    return None if target is None else (target, 2)
+
+
 @command("copy", arity=-3, flags="write denyoom", keys=(Keys(1, "RO access"), Keys(2, "OW update")),
-         categories="keyspace write slow", since="6.2.0", pure=True, cross_store=True, switches_store=True,
+         categories="keyspace write slow", since="6.2.0", pure=True, cross_store=_copy_destination,
+         switches_store=True,
          summary="Copies the value of a key to a new key.")
 def copy(sess, argv):
     src, dst = argv[1], argv[2]
@@ -266,7 +278,7 @@ async def _copy_across_async(dumped, target, dst, replace):
 
 
 @command("move", arity=3, flags="write fast", keys=(Keys(1, "RW access update", access="access delete"),),
-         categories="keyspace write fast", pure=True, cross_store=True, switches_store=True,
+         categories="keyspace write fast", pure=True, cross_store=lambda argv: (argv[2], 1), switches_store=True,
          summary="Moves a key to another database.")
 def move(sess, argv):
     target = sess.app.store_for_index(parse_int(argv[2]))
@@ -314,7 +326,7 @@ def flushdb(sess, argv):
 
 
 @command("flushall", arity=-1, flags="write", categories="keyspace write slow dangerous", complexity="O(N)",
-         policy="store.flush", switches_store=True, summary="Removes all keys from all databases.")
+         policy="store.flush", all_stores=True, switches_store=True, summary="Removes all keys from all databases.")
 def flushall(sess, argv):
     _flush_mode(argv)
     stores = sess.app.flushable_stores()

@@ -85,7 +85,12 @@ class Command:
     * ``policy``: the store- or server-level policy action a registry user needs beyond the command gate and the
       key actions ("store.keys.list", "store.keys.count", "store.flush", "server.admin"; None: none). Commands of
       the @admin category default to "server.admin".
-    * ``cross_store``: may reach a second store (MOVE, COPY ... DB n): permissions check the destination too.
+    * ``cross_store``: argv → (the argument naming a second store the call writes to, the position of the key
+      written there), or None when the call stays in one store (MOVE, COPY ... DB n): permissions check that key
+      in the destination store too.
+    * ``all_stores``: acts on every store (FLUSHALL): its policy action is checked on each of them.
+    * ``selects_store``: argv[1] names the store the session's later commands run on (SELECT): permissions check
+      the commands queued after it in MULTI against that store too.
     * ``switches_store``: may answer with a coroutine even on a memory store (it reaches another store, or answers
       a failed login after a delay): EXEC runs a queue holding one on its awaiting path.
     * ``info_arity``: the arity COMMAND INFO shows when dispatch's is declared otherwise (EXEC).
@@ -110,7 +115,9 @@ class Command:
     runs_queue: bool = False
     pure: bool = False
     policy: Optional[str] = None
-    cross_store: bool = False
+    cross_store: Optional[Callable] = None
+    all_stores: bool = False
+    selects_store: bool = False
     switches_store: bool = False
 
     def __post_init__(self) -> None:
@@ -149,7 +156,8 @@ def command(name: str, *, arity: int, flags=(), keys: tuple = (), categories=(),
             summary: str = "", since: str = "1.0.0", complexity: str = "O(1)", arguments: tuple = (),
             key_flags: Optional[Callable] = None, parent: Optional[str] = None, info_arity: Optional[int] = None,
             multi_immediate: bool = False, runs_queue: bool = False, pure: bool = False,
-            policy: Optional[str] = None, cross_store: bool = False, switches_store: bool = False):
+            policy: Optional[str] = None, cross_store: Optional[Callable] = None, all_stores: bool = False,
+            selects_store: bool = False, switches_store: bool = False):
     """Register the decorated function as a command (or, with ``parent``, as a subcommand of that container).
     ``flags`` and ``categories`` are words ("write denyoom"); the other fields are described on ``Command``."""
 
@@ -159,7 +167,8 @@ def command(name: str, *, arity: int, flags=(), keys: tuple = (), categories=(),
                       complexity, tuple(arguments), key_flags=key_flags,
                       container=parent.upper() if parent else None, info_arity=info_arity,
                       multi_immediate=multi_immediate, runs_queue=runs_queue, pure=pure, policy=policy,
-                      cross_store=cross_store, switches_store=switches_store)
+                      cross_store=cross_store, all_stores=all_stores, selects_store=selects_store,
+                      switches_store=switches_store)
         if parent:
             COMMANDS[parent.lower().encode()].subcommands[name.lower().encode()] = cmd
         else:

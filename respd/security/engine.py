@@ -212,11 +212,11 @@ class _Sel:
                 if self.decide(cmd.name, ADMIN, False) is not True:
                     return _DENY
             else:
-                targets = [s for s in app.stores] if cmd.name == "flushall" else [sid]
+                targets = list(app.stores) if cmd.all_stores else [sid]
                 for t in targets:
                     if self.decide(t, act, False) is not True:
                         return _DENY
-                if cmd.name != "flushall" and self.decide(sid, STORE_GET, False) is not True:
+                if not cmd.all_stores and self.decide(sid, STORE_GET, False) is not True:
                     return _DENY
         checks = []
         if specs:
@@ -228,7 +228,7 @@ class _Sel:
                     decs = tuple(d for d in decs if d is not True)
                     if decs:
                         checks.append((spec.first, spec.last, spec.step, decs))
-        cross = cmd.cross_store
+        cross = cmd.cross_store is not None
         if not checks and firstargs is None and not cross:
             return _OK
         return _Plan(tuple(checks), firstargs, cross)
@@ -269,17 +269,12 @@ class _Sel:
         return None
 
     def _cross(self, app, cmd, argv: list):
-        """MOVE k db / COPY src dst DB db: the key written into another store needs store.key.set there."""
-        target = None
-        if cmd.name == "move":
-            target, pos = argv[2], 1
-        else:
-            pos = 2
-            for i in range(3, len(argv) - 1):
-                if argv[i].lower() == b"db":
-                    target = argv[i + 1]
-        if target is None:
+        """MOVE k db / COPY src dst DB db: the key written into another store (the command's ``cross_store`` says
+        which argument names that store and where the key is) needs store.key.set there."""
+        dest = cmd.cross_store(argv)
+        if dest is None:
             return None
+        target, pos = dest
         store = _store_for(app, target)
         if store is None:
             return None  # the command itself reports the bad index
@@ -336,7 +331,7 @@ class Permissions:
     def _check_queued_selects(self, sess, cmd, argv, sid):
         """Inside MULTI a queued SELECT changes the store later commands run on: check them against it too."""
         for qcmd, qargv in sess.multi:
-            if qcmd.name == "select":
+            if qcmd.selects_store:
                 store = _store_for(sess.app, qargv[1])
                 if store is not None and store.id != sid:
                     r = self.evaluate(sess.app, store.id, cmd, argv)

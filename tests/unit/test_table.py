@@ -35,6 +35,8 @@ def test_declared_facts():
     assert _names("multi_immediate") == {"exec", "discard", "multi", "watch", "quit", "reset"}
     assert _names("runs_queue") == {"exec"}
     assert _names("cross_store") == {"move", "copy"}
+    assert _names("all_stores") == {"flushall"}
+    assert _names("selects_store") == {"select"}
     assert _names("switches_store") == {"select", "copy", "move", "flushall", "auth", "hello"}
     policies = {c.name: c.policy for c in _all() if c.policy is not None}
     assert {n: p for n, p in policies.items() if p != "server.admin"} == {
