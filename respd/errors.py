@@ -223,6 +223,7 @@ ACLFILE_OPEN = "Error loading ACLs, opening file '%s': %s"
 ACLFILE_MISSING = "No such file or directory"
 ACLFILE_UNREADABLE = "cannot read aclfile: %s"
 # the ACL command family (respd.commands.acl), over the security package
+ACL_LOAD_FAILED = "ERR %s"   # + the aclfile problem (loading.AclFileError)
 ACL_NO_ACLFILE = ("ERR This Redis instance is not configured to use an ACL file. You may want to specify users via "
                   "the ACL SETUSER command, and set aclfile in the server section of the registry to use ACL "
                   "SAVE/LOAD.")
@@ -306,8 +307,11 @@ def _c_string(s: bytes) -> bytes:
     return s if nul < 0 else s[:nul]
 
 
+UNKNOWN_SUBCOMMAND = b"ERR unknown subcommand '"
+
+
 def unknown_subcommand(sub: bytes, container: str) -> bytes:
-    return b"ERR unknown subcommand '" + _c_string(sub)[:128] + b"'. Try " + container.encode() + b" HELP."
+    return UNKNOWN_SUBCOMMAND + _c_string(sub)[:128] + b"'. Try " + container.encode() + b" HELP."
 
 
 def unknown_command(argv: list[bytes]) -> bytes:

@@ -112,7 +112,7 @@ def acl_dryrun(sess, argv):
         raise CommandError(errors.ACL_NO_SUCH_COMMAND % inner[0][:128])
     cmd = lookup(inner)
     if isinstance(cmd, Err):
-        if cmd.text.startswith(b"ERR unknown subcommand"):
+        if cmd.text.startswith(errors.UNKNOWN_SUBCOMMAND):
             raise CommandError(errors.ACL_NO_SUCH_COMMAND % (inner[0][:128] + b"|" + inner[1][:128]))
         return cmd
     text = engine.dryrun(user, sess.app, sess.store, cmd, inner)
@@ -191,7 +191,7 @@ def acl_load(sess, argv):
     try:
         loading.load_aclfile(sess.app, path, current=sess)
     except loading.AclFileError as e:
-        raise CommandError("ERR " + str(e)) from None
+        raise CommandError(errors.ACL_LOAD_FAILED % e) from None
     return OK
 
 
