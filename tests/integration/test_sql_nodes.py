@@ -6,15 +6,17 @@ a kill -9, and PostgreSQL going away and coming back is survived without restart
 """
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import time
 
+import psycopg
 import pytest
 import redis
 
 from tests.helpers import sql_registry
-from tests.pgserver import pg_server  # noqa: F401  (session fixture)
+from tests.pgserver import PgServer, cluster_pids, find_bindir, pg_server, resume  # noqa: F401  (pg_server: fixture)
 
 
 @pytest.fixture
@@ -209,23 +211,16 @@ def test_auto_start_false_lets_respd_start_while_postgresql_is_down(pg_server, w
 def test_outage_is_logged_once_and_replies_do_not_show_the_database_address(write_yaml, respd_factory):
     """Issue 11 item 11: PostgreSQL going away produces one log line naming the store, host and port (not one
     per failed command), its return another; error replies to clients name neither host nor port."""
-    from tests.pgserver import PgServer, find_bindir
     if find_bindir() is None:
         pytest.skip("no PostgreSQL binaries")
     srv = PgServer()
     srv.start()
     try:
-        config = write_yaml("outage.yaml", {
-            "version": "1.0", "namespace": "app", "server": {"databases": {0: "app:persistent"}},
-            "entries": [
-                {"name": "postgres", "kind": "db.sql.postgres", "dsn": srv.dsn, "connect_timeout": "1s",
-                 "command_timeout": "1s"},
-                {"name": "persistent", "kind": "store.sql", "database": "app:postgres", "table_name": "outage_kv",
-                 "create_table": True},
-            ]})
+        config = write_yaml("outage.yaml", sql_registry(srv.dsn, "outage_kv", connect_timeout="1s",
+                                                        command_timeout="1s"))
         node = respd_factory(configs=[config])
         where = "127.0.0.1:%d" % srv.port
-        with redis.Redis(port=node.port, socket_timeout=30) as c:
+        with redis.Redis(port=node.port, db=1, socket_timeout=30) as c:
             assert c.set("k", "v")
             srv.stop("fast")
             errors = []
@@ -259,26 +254,18 @@ def test_frozen_postgresql_error_replies_mean_not_applied(write_yaml, respd_fact
     """Issue 11 item 4 end to end: PostgreSQL frozen (SIGSTOP) while clients write through respd. After the
     thaw, every SET answered +OK is there and every one answered -ERR is not (unless the error says "outcome
     unknown")."""
-    import os
-    from tests.pgserver import PgServer, cluster_pids, find_bindir, resume
     if find_bindir() is None:
         pytest.skip("no PostgreSQL binaries")
     srv = PgServer()
     srv.start()
     try:
-        config = write_yaml("frozen.yaml", {
-            "version": "1.0", "namespace": "app", "server": {"databases": {0: "app:persistent"}},
-            "entries": [
-                {"name": "postgres", "kind": "db.sql.postgres", "dsn": srv.dsn, "connect_timeout": "1s",
-                 "command_timeout": "1s", "pool": {"min": 8, "max": 8}},
-                {"name": "persistent", "kind": "store.sql", "database": "app:postgres", "table_name": "frozen_kv",
-                 "create_table": True},
-            ]})
+        config = write_yaml("frozen.yaml", sql_registry(srv.dsn, "frozen_kv", connect_timeout="1s",
+                                                        command_timeout="1s", pool={"min": 8, "max": 8}))
         node = respd_factory(configs=[config])
         outcome = {}
 
         def writer(i):
-            with redis.Redis(port=node.port, socket_timeout=30) as c:
+            with redis.Redis(port=node.port, db=1, socket_timeout=30) as c:
                 for j in range(3):
                     key = "w%d:%d" % (i, j)
                     try:
@@ -287,7 +274,7 @@ def test_frozen_postgresql_error_replies_mean_not_applied(write_yaml, respd_fact
                     except redis.ResponseError as e:
                         outcome[key] = "unknown" if "outcome unknown" in str(e) else "error"
 
-        with redis.Redis(port=node.port) as c:
+        with redis.Redis(port=node.port, db=1) as c:
             assert c.set("before", "v")
         for pid in cluster_pids(srv.data):
             os.kill(pid, signal.SIGSTOP)
@@ -299,7 +286,7 @@ def test_frozen_postgresql_error_replies_mean_not_applied(write_yaml, respd_fact
                 t.join(60)
         finally:
             resume(srv.data)
-        with redis.Redis(port=node.port, socket_timeout=30) as c:
+        with redis.Redis(port=node.port, db=1, socket_timeout=30) as c:
             deadline = time.monotonic() + 30
             while True:  # back by itself
                 try:
@@ -309,7 +296,6 @@ def test_frozen_postgresql_error_replies_mean_not_applied(write_yaml, respd_fact
                     assert time.monotonic() < deadline
                     time.sleep(0.2)
         node.stop()
-        import psycopg
         with psycopg.connect(srv.dsn, autocommit=True) as raw:
             deadline = time.monotonic() + 60  # hang guard
             while raw.execute("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' "
