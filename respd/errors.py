@@ -276,6 +276,35 @@ BIND_UNUSABLE = "cannot use address %r: %s"
 SQL_SCHEMA_NO_ID = "sql-schema needs a STORE_ID"
 SQL_SCHEMA_NOT_SQL = "%r is not a store.sql entry (SQL stores: %s)"
 
+# ---- texts of respd/scripting/ (the Lua runtime: EVAL's compile and run errors, the redis.* API inside Lua)
+# (keep this line: section anchor)
+SCRIPT_COMPILE = "ERR Error compiling script (new function): "
+SCRIPT_KILLED = "ERR Script killed by user with SCRIPT KILL..."
+SHEBANG_INVALID = "ERR Invalid script shebang"
+SHEBANG_ENGINE = "ERR Unexpected engine in script shebang: %s"
+SHEBANG_OPTION = "ERR Unknown lua shebang option: %s"
+SHEBANG_FLAG = "ERR Unexpected flag in script shebang: %s"
+#: the texts respd's Lua raises or returns (redis.call, redis.log... as Redis 7.0's script_lua.c words them);
+#: the runtime passes this table to its Lua code
+LUA_TEXTS = {
+    "no_args": "Please specify at least one argument for this redis lib call",
+    "bad_arg": "Lua redis lib command arguments must be strings or integers",
+    "wrong_args": "wrong number of arguments",
+    "wrong_args_or_type": "wrong number or type of arguments",
+    "log_args": "redis.log() requires two arguments or more.",
+    "log_level_type": "First argument must be a number (log level).",
+    "log_level": "Invalid debug level.",
+    "setresp_args": "redis.setresp() requires one argument.",
+    "setresp_version": "RESP version must be 2 or 3.",
+    "set_repl_args": "redis.set_repl() requires two arguments.",
+    "set_repl_flags": "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.",
+    "run_failed": "-ERR Error running script %s, %s",
+    "no_err": "the error raised carries no 'err' text",
+    "version": "7.0.15",
+    "version_num": 0x0007000F,
+}
+
+
 # ---- store errors as replies (backends' domain errors, mapped at the edge)
 # (keep this line: section anchor)
 def store_error(e: StoreError):

@@ -36,6 +36,7 @@ FLOORS = (
     ("respd.security.loading",), ("respd.security.runtime",), ("respd.security.engine",),
     ("respd.security.users",), ("respd.security.rules",), ("respd.security.model", "respd.security"),
     ("respd.commands.table", "respd.commands.args", "respd.commands"),  # the table leaf the rules read
+    ("respd.scripting.",),                             # the Lua runtime (sans-I/O), below the command families
     ("respd.state", "respd.registry", "respd.session", "respd.outbuf", "respd.units"),
     ("respd.protocol.", "respd.replies", "respd.errors", "respd"),
     ("backends.",),
