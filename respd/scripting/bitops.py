@@ -17,7 +17,7 @@ local function checknum(v, i, name)
   if n == nil then
     local got = v == nil and "no value" or type(v)
     if type(v) == "string" then got = "string" end
-    error("bad argument #" .. i .. " to '" .. name .. "' (number expected, got " .. got .. ")", 0)
+    error("bad argument #" .. i .. " to '" .. name .. "' (number expected, got " .. got .. ")", 3)
   end
   return n
 end
