@@ -279,6 +279,7 @@ SQL_SCHEMA_NOT_SQL = "%r is not a store.sql entry (SQL stores: %s)"
 # ---- texts of respd/scripting/ (the Lua runtime: EVAL's compile and run errors, the redis.* API inside Lua)
 # (keep this line: section anchor)
 SCRIPT_COMPILE = "ERR Error compiling script (new function): "
+NOSCRIPT = "NOSCRIPT No matching script. Please use EVAL."
 SCRIPT_KILLED = "ERR Script killed by user with SCRIPT KILL..."
 SHEBANG_INVALID = "ERR Invalid script shebang"
 SHEBANG_ENGINE = "ERR Unexpected engine in script shebang: %s"

@@ -34,7 +34,7 @@ from typing import Any, Callable, Optional
 
 import lupa.lua51 as lupa
 
-from ..errors import LUA_TEXTS, SCRIPT_COMPILE, SCRIPT_KILLED, SHEBANG_ENGINE, SHEBANG_FLAG, SHEBANG_INVALID, \
+from ..errors import LUA_TEXTS, NOSCRIPT, SCRIPT_COMPILE, SCRIPT_KILLED, SHEBANG_ENGINE, SHEBANG_FLAG, SHEBANG_INVALID, \
     SHEBANG_OPTION, CommandError
 from ..replies import Err, Raw
 from .bitops import BIT_LUA, bit_op
@@ -48,9 +48,13 @@ DEFAULT_MAX_MEMORY = 64 * 1024 * 1024
 SCRIPT_FLAGS = ("no-writes", "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys")
 
 _INTERNAL = "=respd"
+#: lrand48's state (48 bits) before any seed, as Redis' rand.c starts it
+_RAND_START = 0x1234ABCD330E
+_MASK48 = (1 << 48) - 1
 
 _SANDBOX_LUA = r"""
-local api, bit, py_tick, hook_every, killed_text = ...
+local api, bit, py_tick, hook_every, killed_text, py_rand, py_srand = ...
+local tonumber, floor = tonumber, math.floor
 local G = _G
 local type, tostring, error, select, next, rawget, rawset, pairs, setmetatable, getmetatable =
       type, tostring, error, select, next, rawget, rawset, pairs, setmetatable, getmetatable
@@ -180,6 +184,38 @@ function table_lib.insert(t, ...) check_writable(t) local a = tinsert(t, ...) re
 function table_lib.remove(t, ...) check_writable(t) local a = tremove(t, ...) return a end
 function table_lib.sort(t, ...) check_writable(t) local a = tsort(t, ...) return a end
 
+-- math.random and math.randomseed as Redis replaces them: one lrand48 sequence for the whole server, the same on
+-- every platform (Redis' rand.c); the arithmetic is in Python (py_rand), the argument rules here
+local function c_int(v, i, name)
+  local n = tonumber(v)
+  if n == nil then
+    error("bad argument #" .. i .. " to '" .. name .. "' (number expected, got " .. (v == nil and "no value" or type(v)) .. ")", 3)
+  end
+  if n ~= n then return 0 end
+  return n < 0 and -floor(-n) or floor(n)
+end
+local function random(...)
+  local r = py_rand()
+  local argc = select("#", ...)
+  if argc == 0 then return r end
+  if argc == 1 then
+    local u = c_int((...), 1, "random")
+    if u < 1 then error("bad argument #1 to 'random' (interval is empty)", 2) end
+    return floor(r * u) + 1
+  end
+  if argc == 2 then
+    local lo, up = ...
+    lo, up = c_int(lo, 1, "random"), c_int(up, 2, "random")
+    if lo > up then error("bad argument #2 to 'random' (interval is empty)", 2) end
+    return floor(r * (up - lo + 1)) + lo
+  end
+  error("wrong number of arguments", 2)
+end
+local function randomseed(seed) py_srand(c_int(seed, 1, "randomseed")) end
+local math_lib = {}
+for k, v in next, math do math_lib[k] = v end
+math_lib.random, math_lib.randomseed = random, randomseed
+
 local _ALLOWED = {"xpcall", "tostring", "getfenv", "setmetatable", "assert", "tonumber", "rawequal",
   "collectgarbage", "getmetatable", "type", "select", "unpack", "gcinfo", "ipairs", "_VERSION", "setfenv",
   "error", "newproxy"}
@@ -187,7 +223,7 @@ for _, name in next, _ALLOWED do safe[name] = G[name] end
 safe.next, safe.pairs, safe.rawget, safe.rawset = safe_next, safe_pairs, safe_rawget, safe_rawset
 safe.loadstring, safe.load, safe.pcall = safe_loadstring, safe_load, redis_pcall
 safe.string = protect(string)
-safe.math = protect(math)
+safe.math = protect(math_lib)
 safe.table = protect(table_lib)
 safe.coroutine = protect(coroutine_lib)
 safe.os = protect({clock = os_clock})
@@ -327,6 +363,7 @@ class ScriptRuntime:
         self._control: Optional[RunControl] = None
         self.flags: dict[str, tuple[str, ...]] = {}
         self.bodies: dict[str, bytes] = {}
+        self._rand = _RAND_START
         lua = lupa.LuaRuntime(encoding=None, register_eval=False, register_builtins=False,
                               unpack_returned_tuples=True, attribute_filter=_deny_attributes,
                               max_memory=self.max_memory)
@@ -340,7 +377,7 @@ class ScriptRuntime:
         self._values = LuaValues(lua, helpers)
         bit = _load(loader, BIT_LUA)(bit_op)
         self._engine = _load(loader, _SANDBOX_LUA)(helpers, bit, self._tick, HOOK_EVERY,
-                                                    SCRIPT_KILLED.encode())
+                                                    SCRIPT_KILLED.encode(), self._py_rand, self._py_srand)
         lua.execute("collectgarbage()")
 
     # --- the Python callables Lua closes over (never raise: see convert.call_bridge)
@@ -359,6 +396,14 @@ class ScriptRuntime:
     @staticmethod
     def _py_sha1(data):
         return sha1hex(data).encode()
+
+    def _py_rand(self):
+        """Redis' math.random value: (redisLrand48() % INT32_MAX) / INT32_MAX."""
+        self._rand = (self._rand * 0x5DEECE66D + 0xB) & _MASK48
+        return ((self._rand >> 17) % 0x7FFFFFFF) / 0x7FFFFFFF
+
+    def _py_srand(self, seed):
+        self._rand = ((int(seed) & 0xFFFFFFFF) << 16) | 0x330E
 
     def _tick(self):
         control = self._control
@@ -389,6 +434,13 @@ class ScriptRuntime:
             self.flags.pop(sha, None)
             self._engine.forget(b"f_" + sha.encode())
 
+    def flush(self) -> None:
+        """SCRIPT FLUSH: Redis starts a new Lua state; respd forgets every script and collects the state's garbage
+        (the globals are read-only, so nothing else of a script survives it)."""
+        for sha in list(self.bodies):
+            self.forget(sha)
+        self.collect()
+
     def memory_used(self) -> int:
         """Bytes the Lua state holds (INFO's used_memory_lua)."""
         return self._lua.get_memory_used()
@@ -399,9 +451,11 @@ class ScriptRuntime:
         """Run a loaded script: its reply (``Raw`` encoded for ``proto``) or an ``Err``.
 
         ``call(argv)`` runs one ``redis.call``/``redis.pcall`` and returns a reply value (``Err`` for an error).
-        The caller checks that ``sha`` is loaded (``exists``) and answers NOSCRIPT otherwise.
+        A ``sha`` not loaded gives Redis' NOSCRIPT error.
         """
         sha = sha.lower()
+        if sha not in self.bodies:
+            return Err(NOSCRIPT)
         self._call = call
         self._control = control or RunControl()
         lua = self._lua

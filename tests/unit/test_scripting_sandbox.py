@@ -183,3 +183,21 @@ def test_a_failing_callable_is_an_error_reply_not_a_python_object(rt):
 
     assert run(rt, b"return redis.pcall('GET', 'k')", call=call).data == b"-ERR boom\r\n"
     assert run(rt, b"return type(redis.pcall('GET', 'k'))", call=call).data == b"$5\r\ntable\r\n"
+
+
+def test_noscript_and_flush():
+    rt = ScriptRuntime()
+    sha = rt.load(b"return 1")
+    rt.flush()
+    assert not rt.exists(sha)
+    assert rt.run(sha, [], [], no_call) == Err("NOSCRIPT No matching script. Please use EVAL.")
+    assert rt.run(rt.load(b"return 1"), [], [], no_call).data == b":1\r\n"
+
+
+def test_math_random_is_redis_sequence():
+    """The values a freshly started redis-server 7.0.15 gives (one lrand48 sequence per server; randomseed)."""
+    rt = ScriptRuntime()
+    assert run(rt, b"return {math.random(), math.random(10), math.random(5, 7)}").data == b"*3\r\n:0\r\n:9\r\n:6\r\n"
+    assert run(rt, b"math.randomseed(42) return {math.random(100), math.random(100)}").data == \
+        b"*2\r\n:75\r\n:35\r\n"
+    assert b"bad argument #1 to 'random' (interval is empty)" in error_text(run(rt, b"return math.random(0)"))
