@@ -41,7 +41,8 @@ local bit = {tobit = unary("tobit"), bnot = unary("bnot"), bswap = unary("bswap"
   rol = binary("rol"), ror = binary("ror")}
 function bit.tohex(x, n)
   local r
-  if n == nil then r = op("tohex", checknum(x, 1, "tohex"), 8) else r = op("tohex", checknum(x, 1, "tohex"), checknum(n, 2, "tohex")) end
+  x = checknum(x, 1, "tohex")
+  if n == nil then r = op("tohex", x, 8) else r = op("tohex", x, checknum(n, 2, "tohex")) end
   return r
 end
 return bit

@@ -10,9 +10,9 @@ Two directions, two languages:
   it called ``redis.setresp(3)``; a table with a string ``err`` → error, ``ok`` → status, then ``double``,
   ``big_number``, ``verbatim_string``, ``map``, ``set`` (encoded for RESP2 clients as Redis does: bulk text, flat
   array, array), else an array of ``t[1], t[2]...`` up to the first nil.
-- **RESP → Lua** (what ``redis.call`` returns) runs in Python (``to_lua``), from the reply *value* a handler
+- **RESP → Lua** (what ``redis.call`` returns) runs in Python (``LuaValues.of``), from the reply *value* a handler
   returns (``respd.replies``), as Redis converts the reply bytes a command wrote for the script's protocol: bulk →
-  string, integer → number, status → ``{ok=...}``, error → ``{err=...}``, null → ``false`` in RESP2 and ``nil`` in
+  string, integer → number, status → ``{ok=...}``, error → ``{err=...}``, null → ``false`` in RESP2, ``nil`` in
   RESP3, arrays → tables (RESP2 maps and sets flat), RESP3 map/set/double/big number/verbatim/boolean → the tables
   and values above. ``Raw`` replies are parsed (``_parse``).
 

@@ -23,8 +23,12 @@ The sandbox (set up once, in Lua, before ``debug`` is taken away):
   the kill (Redis does the same). The Lua state's memory is capped (lupa's ``max_memory``): an allocation past it
   fails the script with ``not enough memory``, the runtime stays usable.
 
-Differences from Redis 7.0 that remain are listed in the branch notes (cjson, cmsgpack, struct are not provided;
-``os.clock`` exists as the issue asks; Redis 7.0 has no ``os`` at all).
+Known differences from Redis 7.0: ``cjson``, ``cmsgpack`` and ``struct`` are not provided yet (a script naming
+them gets the nonexistent-global error); ``os.clock`` exists (issue 13 asks for it; Redis 7.0 has no ``os``); an
+error raised in respd's Lua API (``redis.call``, ``bit.*``, ``math.random``, read-only guards) when the script
+*tail-called* it (``return redis.call(...)``) carries no ``script: <sha>, on @user_script:N.`` location, since Lua
+5.1 drops the caller's frame on a tail call into a Lua function (Redis' API functions are C functions);
+``getmetatable`` of a library table gives ``false``, not ``nil``.
 """
 from __future__ import annotations
 
@@ -34,8 +38,8 @@ from typing import Any, Callable, Optional
 
 import lupa.lua51 as lupa
 
-from ..errors import LUA_TEXTS, NOSCRIPT, SCRIPT_COMPILE, SCRIPT_KILLED, SHEBANG_ENGINE, SHEBANG_FLAG, SHEBANG_INVALID, \
-    SHEBANG_OPTION, CommandError
+from ..errors import LUA_TEXTS, NOSCRIPT, SCRIPT_COMPILE, SCRIPT_KILLED, SHEBANG_ENGINE, SHEBANG_FLAG, \
+    SHEBANG_INVALID, SHEBANG_OPTION, CommandError
 from ..replies import Err, Raw
 from .bitops import BIT_LUA, bit_op
 from .convert import CONVERT_LUA, LuaValues, call_bridge
@@ -189,7 +193,8 @@ function table_lib.sort(t, ...) check_writable(t) local a = tsort(t, ...) return
 local function c_int(v, i, name)
   local n = tonumber(v)
   if n == nil then
-    error("bad argument #" .. i .. " to '" .. name .. "' (number expected, got " .. (v == nil and "no value" or type(v)) .. ")", 3)
+    local got = v == nil and "no value" or type(v)
+    error("bad argument #" .. i .. " to '" .. name .. "' (number expected, got " .. got .. ")", 3)
   end
   if n ~= n then return 0 end
   return n < 0 and -floor(-n) or floor(n)
