@@ -84,9 +84,10 @@ end
 
 -- the run-time hooks
 local hook
+local run, handler  -- spared by the kill hook: the error handler, and the driver finishing the run
 local function kill_hook()
-  local i = getinfo(2, "S")  -- the running function: respd's own Lua (the driver finishing the run) goes on
-  if i and i.source == "=respd" then return end
+  local f = getinfo(2, "f").func
+  if f == run or f == handler then return end
   error({err = killed_text})
 end
 hook = function()
@@ -99,7 +100,7 @@ end
 
 -- the error handler (Redis' __redis__err__handler): where the error happened, skipping one C frame and respd's
 -- own Lua frames (redis.call's wrapper, the read-only guards, the hook)
-local function handler(err)
+handler = function(err)
   local level = 2
   local i = getinfo(level, "nSl")
   if i and i.what == "C" then level = level + 1 i = getinfo(level, "nSl") end
@@ -270,7 +271,7 @@ local function forget(name) scripts[name] = nil end
 local function has(name) return scripts[name] ~= nil end
 
 local state = api.state
-local function run(name, sha, keys, argv, proto)
+run = function(name, sha, keys, argv, proto)
   local f = scripts[name]
   rawset(safe, "KEYS", keys)
   rawset(safe, "ARGV", argv)

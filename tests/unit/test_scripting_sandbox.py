@@ -138,6 +138,8 @@ KILLED = b"ERR Script killed by user with SCRIPT KILL..."
     b"local co = coroutine.wrap(function() while true do end end) co()",
     b"local co = coroutine.create(function() while true do end end) while true do coroutine.resume(co) end",
     b"local function f() return f() end return f()",
+    # a chunk named like respd's own Lua is no way out of the kill
+    b"assert(loadstring('while true do pcall(function() while true do end end) end', '=respd'))()",
 ])
 def test_a_running_script_can_be_killed(rt, body):
     control = KillAfter(3)
