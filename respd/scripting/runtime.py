@@ -28,7 +28,8 @@ them gets the nonexistent-global error); ``os.clock`` exists (issue 13 asks for 
 error raised in respd's Lua API (``redis.call``, ``bit.*``, ``math.random``, read-only guards) when the script
 *tail-called* it (``return redis.call(...)``) carries no ``script: <sha>, on @user_script:N.`` location, since Lua
 5.1 drops the caller's frame on a tail call into a Lua function (Redis' API functions are C functions);
-``getmetatable`` of a library table gives ``false``, not ``nil``.
+``getmetatable`` of a library table gives ``false``, not ``nil``; ``newproxy`` is not offered (a userdata
+``__gc`` finalizer would run script code at a later garbage collection, outside any run's hook).
 """
 from __future__ import annotations
 
@@ -224,7 +225,7 @@ math_lib.random, math_lib.randomseed = random, randomseed
 
 local _ALLOWED = {"xpcall", "tostring", "getfenv", "setmetatable", "assert", "tonumber", "rawequal",
   "collectgarbage", "getmetatable", "type", "select", "unpack", "gcinfo", "ipairs", "_VERSION", "setfenv",
-  "error", "newproxy"}
+  "error"}  -- Redis also allows newproxy: not here, its __gc finalizers would run respd-side Lua outside any run
 for _, name in next, _ALLOWED do safe[name] = G[name] end
 safe.next, safe.pairs, safe.rawget, safe.rawset = safe_next, safe_pairs, safe_rawget, safe_rawset
 safe.loadstring, safe.load, safe.pcall = safe_loadstring, safe_load, redis_pcall

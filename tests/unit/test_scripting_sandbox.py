@@ -59,6 +59,8 @@ ESCAPES = [
     (b"rawset(getmetatable(''), '__index', {})", b"Attempt to modify a readonly table"),
     (b"setmetatable(_G, nil)", b"cannot change a protected metatable"),
     (b"return redis.call.__class__", b"attempt to index field 'call' (a function value)"),
+    (b"local p = newproxy(true) getmetatable(p).__gc = function() while true do end end",
+     b"nonexistent global variable 'newproxy'"),
     (b"return undefined_name", b"Script attempted to access nonexistent global variable 'undefined_name'"),
 ]
 
