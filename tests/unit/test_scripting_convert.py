@@ -12,11 +12,12 @@ from respd.scripting.runtime import ScriptRuntime
 
 from .scripting_cases import RECORDED, fake_call
 
-#: where respd differs from Redis 7.0.15 on purpose or for now (the reason is in the branch notes)
+#: where respd differs from Redis 7.0.15 for now: the error location of a script that tail-calls respd's Lua API
+#: (Redis names the script's line; see respd/scripting/runtime.py's docstring)
 KNOWN = {
-    # the error location of a script that tail-calls respd's Lua: Redis names the script's line
-    b"return redis.call('incr', 's')", b"return redis.call()", b"return redis.call({})", b"return rawset(_G, 'a', 1)", b"return redis.log(99, 'x')",
-    b"return redis.log(1)", b"return redis.log('x', 'y')", b"return redis.setresp(4)", b"return redis.setresp()",
+    b"return redis.call('incr', 's')", b"return redis.call()", b"return redis.call({})", b"return rawset(_G, 'a', 1)",
+    b"return redis.log(99, 'x')", b"return redis.log(1)", b"return redis.log('x', 'y')", b"return redis.setresp(4)",
+    b"return redis.setresp()",
     b"return redis.set_repl(8)", b"return redis.set_repl()", b"return redis.sha1hex()", b"return bit.band()",
     b"return bit.band('x')", b"return math.random(0)",
 }
