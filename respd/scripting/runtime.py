@@ -43,8 +43,12 @@ from ..errors import LUA_TEXTS, NOSCRIPT, SCRIPT_COMPILE, SCRIPT_KILLED, SHEBANG
     SHEBANG_INVALID, SHEBANG_OPTION, CommandError
 from ..replies import Err, Raw
 from .bitops import BIT_LUA, bit_op
+from .cjson import CJSON_LUA, LIBGUARD_LUA
+from .cmsgpack import CMSGPACK_LUA
 from .convert import CONVERT_LUA, LuaValues, call_bridge
+from .notail import NOTAIL_LUA
 from .sandbox import SANDBOX_LUA
+from .structlib import STRUCT_LUA, number_op
 
 #: VM instructions between two checks of the run's control (Redis: 100000)
 HOOK_EVERY = 100_000
@@ -145,8 +149,14 @@ class ScriptRuntime:
         helpers = _load(loader, CONVERT_LUA)(py, texts)
         self._values = LuaValues(lua, helpers)
         bit = _load(loader, BIT_LUA)(bit_op)
+        guard = _load(loader, LIBGUARD_LUA)()
+        cjson, self._cjson_reset = _load(loader, CJSON_LUA)(guard)
+        libs = lua.table_from({b"cjson": cjson, b"cmsgpack": _load(loader, CMSGPACK_LUA)(guard, number_op),
+                               b"struct": _load(loader, STRUCT_LUA)(guard, number_op)})
+        notail = _load(loader, NOTAIL_LUA)(loader, lua.globals().string.dump)
         self._engine = _load(loader, SANDBOX_LUA)(helpers, bit, self._tick, HOOK_EVERY,
-                                                    SCRIPT_KILLED.encode(), self._py_rand, self._py_srand)
+                                                    SCRIPT_KILLED.encode(), self._py_rand, self._py_srand, libs,
+                                                    notail)
         lua.execute("collectgarbage()")
 
     # --- the Python callables Lua closes over (never raise: see convert.call_bridge)
@@ -208,6 +218,7 @@ class ScriptRuntime:
         (the globals are read-only, so nothing else of a script survives it)."""
         for sha in list(self.bodies):
             self.forget(sha)
+        self._cjson_reset()  # cjson's settings (encode_max_depth...) last until SCRIPT FLUSH, as in Redis
         self.collect()
 
     def memory_used(self) -> int:
