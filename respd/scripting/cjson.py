@@ -26,14 +26,26 @@ from __future__ import annotations
 #: ``luaG_runerror`` from inside a C function), ``guard(f)`` wraps a public function (``guard_multi(f)`` one returning a table of results and their count). Called with no arguments.
 LIBGUARD_LUA = r"""
 local error, pcall, type, unpack = error, pcall, type, unpack
+local getinfo = debug.getinfo
 local TAG = {}
 local function fail(msg) error({[TAG] = msg}, 0) end
 local function fail_bare(msg) error({[TAG] = msg, bare = true}, 0) end
+-- luaL_argerror: the function named as its caller names it (``struct.pack`` -> 'pack', through pcall -> '?')
+local function argerror(i, _, msg) error({[TAG] = msg, arg = i}, 0) end
+local function argtext(e, info)
+  local name, i = info and info.name or "?", e.arg
+  if info and info.namewhat == "method" then
+    i = i - 1
+    if i == 0 then return "calling '" .. name .. "' on bad self (" .. e[TAG] .. ")" end
+  end
+  return "bad argument #" .. i .. " to '" .. name .. "' (" .. e[TAG] .. ")"
+end
 local function finish(ok, ...)
   if ok then return ... end
   local e = ...
   if type(e) == "table" and e[TAG] ~= nil then
-    -- level 3: finish, the guard, whoever called the library function (the script's line, as luaL_where(L, 1))
+    -- level 2 is the guard; level 3 whoever called the library function (the script's line, as luaL_where(L, 1))
+    if e.arg then error(argtext(e, getinfo(2, "n")), 3) end
     error(e[TAG], e.bare and 0 or 3)
   end
   error(e, 0)
@@ -53,7 +65,6 @@ local function guard_multi(f)
     return spread(t, 1, n)
   end
 end
-local function argerror(i, name, msg) fail("bad argument #" .. i .. " to '" .. name .. "' (" .. msg .. ")") end
 local function typename(n, v) if n then return type(v) end return "no value" end
 return {fail = fail, fail_bare = fail_bare, guard = guard, guard_multi = guard_multi, argerror = argerror,
   typename = typename}

@@ -5,16 +5,17 @@ redis.call(...)`` keeps the script's frame while the C function runs, so an erro
 (``user_script:1: ...``, ``script: <sha>, on @user_script:1.``). respd's API functions are Lua functions, and Lua
 5.1 replaces the caller's frame on a tail call into a Lua function, losing that line. So each script is compiled,
 dumped (``string.dump``), and every tail call in it (and in the functions it defines) to a function read from a
-global or a table field (``return redis.call(...)``, ``return cjson.encode(t)``, ``return obj:m()``) is turned into
-a plain call before it is loaded from the patched bytecode; tail calls to local functions and upvalues (a script's
-own recursion) stay tail calls, so ``local function f() return f() end`` still loops until SCRIPT KILL as in Redis. ``OP_TAILCALL A B 0`` is always followed by ``OP_RETURN A 0``, and
+global, a table field or a local (``return redis.call(...)``, ``return cjson.encode(t)``, ``return obj:m()``, ``local
+call = redis.call ... return call(...)``) is turned into a plain call before it is loaded from the patched
+bytecode; tail calls to upvalues (how a function names itself: a script's own recursion) stay tail calls, so
+``local function f() return f() end return f()`` still loops until SCRIPT KILL as in Redis. ``OP_TAILCALL A B 0`` is always followed by ``OP_RETURN A 0``, and
 ``OP_CALL A B 0`` followed by that return gives the same results; Lua's bytecode verifier checks the patched code
 on load. Done once per script at SCRIPT LOAD / first EVAL: nothing is added to a run or to a ``redis.call``.
 
-The differences this leaves: tail recursion through a table field (``return M.f(n - 1)``) deeper than Lua's
-20000-call limit fails with ``stack overflow`` where Redis keeps going; ``error(msg, 2)`` in a script function
-tail-called through a table field names the caller's line where Redis names none; an API function the script
-keeps in a local (``local call = redis.call ... return call(...)``) still loses the line when it fails.
+The differences this leaves: tail recursion through a table field or a global (``return M.f(n - 1)``) deeper than
+Lua's 20000-call limit fails with ``stack overflow`` where Redis keeps going; ``error(msg, 2)`` in a script function
+tail-called that way names the caller's line where Redis names none; an API function reached through an upvalue
+(``local call = redis.call`` used in a nested function's ``return call(...)``) still loses the line when it fails.
 """
 from __future__ import annotations
 
@@ -44,14 +45,16 @@ return function(f)
   end
   local function skip_string() local n = uint(size_t_size) pos = pos + n end
   local patches = {}
-  -- the tail call at `at` calls a function read from a global or a table field (redis.call, cjson.encode,
-  -- obj:method): the nearest earlier instruction writing the call's base register is GETGLOBAL, GETTABLE or SELF
+  -- the tail call at `at` calls a function read from a global, a table field or a local of the same function
+  -- (redis.call, cjson.encode, obj:method, local call = redis.call): the nearest earlier instruction writing the
+  -- call's base register is GETGLOBAL, GETTABLE, SELF or MOVE (an upvalue, GETUPVAL, is how a function names
+  -- itself: a script's own recursion keeps its tail calls)
   local function api_callee(start, at)
     local function a_of(p) return floor(byte(s, p) / 64) + byte(s, p + 1) % 64 * 4 end
     local base = a_of(at)
     for p = at - 4, start, -4 do
       local op = byte(s, p) % 64
-      if WRITES[op] and a_of(p) == base then return op == 5 or op == 6 or op == 11 end
+      if WRITES[op] and a_of(p) == base then return op == 5 or op == 6 or op == 11 or op == 0 end
     end
     return false
   end

@@ -191,17 +191,18 @@ local function checkformat(name, n, fmt)
   return nul and sub(fmt, 1, nul - 1) or fmt
 end
 
--- luaL_checknumber / luaL_checklstring on argument i of a call with n arguments
-local function checknumber(name, i, n, v)
+-- luaL_checknumber / luaL_checklstring on argument i of a call with n arguments; pack pushes a nil mark after
+-- its arguments, so there the first missing one is "nil", not "no value" (marked = 1)
+local function checknumber(name, i, n, v, marked)
   local x = tonumber(v)
-  if x == nil then argerror(i, name, "number expected, got " .. typename(i <= n, v)) end
+  if x == nil then argerror(i, name, "number expected, got " .. typename(i <= n + (marked or 0), v)) end
   return x
 end
-local function checkstring(name, i, n, v)
+local function checkstring(name, i, n, v, marked)
   local t = type(v)
   if t == "string" then return v end
   if t == "number" then return tostring(v) end
-  argerror(i, name, "string expected, got " .. typename(i <= n, v))
+  argerror(i, name, "string expected, got " .. typename(i <= n + (marked or 0), v))
 end
 -- lua_tointeger: truncation to a 64-bit integer (NaN and out of range: -2^63)
 local function c_integer(x)
@@ -224,17 +225,17 @@ local function pack(...)
     total = total + toalign
     if toalign > 0 then k = k + 1 out[k] = rep("\0", toalign) end
     if INTEGERS[opt] then
-      local x = checknumber("pack", arg, n, args[arg])
+      local x = checknumber("pack", arg, n, args[arg], 1)
       arg = arg + 1
       k = k + 1 out[k] = num("int_bytes", x, size, h.little)
     elseif opt == "x" then
       k = k + 1 out[k] = "\0"
     elseif opt == "f" or opt == "d" then
-      local x = checknumber("pack", arg, n, args[arg])
+      local x = checknumber("pack", arg, n, args[arg], 1)
       arg = arg + 1
       k = k + 1 out[k] = num(opt == "f" and "f_bytes" or "d_bytes", x, x == 0 and 1 / x < 0, h.little)
     elseif opt == "c" or opt == "s" then
-      local s = checkstring("pack", arg, n, args[arg])
+      local s = checkstring("pack", arg, n, args[arg], 1)
       arg = arg + 1
       local l = #s
       if size == 0 then size = l end
