@@ -19,8 +19,9 @@ tail-called that way names the caller's line where Redis names none; an API func
 """
 from __future__ import annotations
 
-#: Called with (loadstring, string.dump); returns notail(f, chunkname) -> the patched function (or f unchanged if
-#: its dump is not the Lua 5.1 format this reads).
+#: Called with (loadstring, string.dump); returns notail(f[, all]) -> f patched (every tail call if ``all``: respd's
+#: own library chunks, whose frames the error handler walks through), or f itself if its dump is not the Lua 5.1
+#: format this reads.
 NOTAIL_LUA = r"""
 local loadstring, dump = ...
 local byte, sub, char, concat, ipairs = string.byte, string.sub, string.char, table.concat, ipairs
@@ -31,7 +32,7 @@ local WRITES = {}
 for _, op in ipairs({0, 1, 2, 3, 4, 5, 6, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 27, 28, 29, 31, 32, 33, 36,
   37}) do WRITES[op] = true end
 
-return function(f)
+return function(f, all)
   local s = dump(f)
   if sub(s, 1, 5) ~= "\27Lua\81" or byte(s, 7) ~= 1 then return f end  -- Lua 5.1, little endian
   local int_size, size_t_size, ins_size, num_size = byte(s, 8, 11)
@@ -65,7 +66,7 @@ return function(f)
     local start = pos
     for k = 0, n - 1 do
       local at = start + 4 * k
-      if byte(s, at) % 64 == OP_TAILCALL and api_callee(start, at) then patches[#patches + 1] = at end
+      if byte(s, at) % 64 == OP_TAILCALL and (all or api_callee(start, at)) then patches[#patches + 1] = at end
     end
     pos = start + 4 * n
     n = uint(int_size)                 -- constants

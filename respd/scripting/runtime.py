@@ -149,11 +149,14 @@ class ScriptRuntime:
         helpers = _load(loader, CONVERT_LUA)(py, texts)
         self._values = LuaValues(lua, helpers)
         bit = _load(loader, BIT_LUA)(bit_op)
-        guard = _load(loader, LIBGUARD_LUA)()
-        cjson, self._cjson_reset = _load(loader, CJSON_LUA)(guard)
-        libs = lua.table_from({b"cjson": cjson, b"cmsgpack": _load(loader, CMSGPACK_LUA)(guard, number_op),
-                               b"struct": _load(loader, STRUCT_LUA)(guard, number_op)})
         notail = _load(loader, NOTAIL_LUA)(loader, lua.globals().string.dump)
+        guard = _load(loader, LIBGUARD_LUA)()
+
+        def lib(source, *args):  # respd's library chunks, compiled without tail calls (notail.py says why)
+            return notail(_load(loader, source), True)(guard, *args)
+        cjson, self._cjson_reset = lib(CJSON_LUA)
+        libs = lua.table_from({b"cjson": cjson, b"cmsgpack": lib(CMSGPACK_LUA, number_op),
+                               b"struct": lib(STRUCT_LUA, number_op)})
         self._engine = _load(loader, SANDBOX_LUA)(helpers, bit, self._tick, HOOK_EVERY,
                                                     SCRIPT_KILLED.encode(), self._py_rand, self._py_srand, libs,
                                                     notail)
