@@ -17,71 +17,12 @@ or decode as to any script code, and no value ever crosses into Python. What a s
 - C's stack limit (LUAI_MAXCSTACK, 8000 slots) is counted as lua-cjson uses it, so very deep nesting under a raised
   ``*_max_depth`` fails where Redis fails, with Redis' text, and recursion stays bounded.
 
-Errors are raised (``LIBGUARD_LUA``) at the level of the script's line that called the library function
+Errors are raised (libguard.py) at the level of the script's line that called the library function
 (``user_script:1: ...``), as ``luaL_error`` in a C library does; nothing is caught on the way, so SCRIPT KILL and
 the memory cap's error pass through unchanged.
 """
 from __future__ import annotations
 
-#: Shared by the three libraries: ``fail(msg)`` raises a located error, ``fail_bare(msg)`` an unlocated one (as
-#: ``luaG_runerror`` from inside a C function), ``argerror(i, _, msg)`` luaL_argerror's; ``guard(f)`` makes a public
-#: function of f (``guard_multi(f)``: of an f returning a table of results and their count). Called with no
-#: arguments.
-LIBGUARD_LUA = r"""
-local error, type, unpack, setmetatable = error, type, unpack, setmetatable
-local getinfo = debug.getinfo
-local guards = setmetatable({}, {__mode = "k"})
--- the level, as error() and getinfo() count them in fail or argerror, of the guard this library call entered by
-local function guard_level()
-  local level = 3
-  while true do
-    local info = getinfo(level, "f")
-    if info == nil then return nil end
-    if guards[info.func] then return level - 1 end
-    level = level + 1
-  end
-end
--- luaL_error: the message located at the line that called the library function (luaL_where(L, 1))
-local function fail(msg)
-  local level = guard_level()
-  error(msg, level and level + 1 or 0)
-end
--- luaG_runerror inside a C function: no location
-local function fail_bare(msg) error(msg, 0) end
--- luaL_argerror: the function named as its caller names it (``struct.pack(...)``: 'pack'; through pcall: '?')
-local function argerror(i, _, msg)
-  local level = guard_level()
-  local info = level and getinfo(level, "n")
-  local name = info and info.name or "?"
-  if info and info.namewhat == "method" then
-    i = i - 1
-    if i == 0 then error("calling '" .. name .. "' on bad self (" .. msg .. ")", level + 1) end
-  end
-  error("bad argument #" .. i .. " to '" .. name .. "' (" .. msg .. ")", level and level + 1 or 0)
-end
--- the public function: not a tail call into f, so the guard's frame (and its caller's line) stays while f runs
-local function guard(f)
-  local g = function(...) return (f(...)) end
-  guards[g] = true
-  return g
-end
-local function spread(t, i, n)
-  if n - i < 7000 then return unpack(t, i, n) end
-  return t[i], spread(t, i + 1, n)
-end
--- for f returning (table of results, count)
-local function guard_multi(f)
-  local g = function(...)
-    local t, n = f(...)
-    return spread(t, 1, n)
-  end
-  guards[g] = true
-  return g
-end
-local function typename(n, v) if n then return type(v) end return "no value" end
-return {fail = fail, fail_bare = fail_bare, guard = guard, guard_multi = guard_multi, argerror = argerror,
-  typename = typename}
-"""
 
 #: Called with (libguard); returns (cjson table, reset function). Loaded before the sandbox removes ``newproxy``:
 #: ``cjson.null`` is a userdata without a metatable (Redis': a NULL lightuserdata).
@@ -297,7 +238,12 @@ make = function()
   local function strtod_end(p)
     local q = p
     local c = byte(s, q)
-    if c == 43 or c == 45 then q = q + 1 end
+    if c == 43 or c == 45 then q = q + 1 c = byte(s, q) end
+    if c and c >= 49 and c <= 57 then  -- the common case: a decimal number not starting with 0
+      local _, e = find(s, "^%d*%.?%d*", q + 1)
+      local _, x = find(s, "^[eE][+-]?%d+", e + 1)
+      return (x or e) + 1
+    end
     local w = lower(sub(s, q, q + 7))
     if w == "infinity" then return q + 8 end
     if sub(w, 1, 3) == "inf" then return q + 3 end

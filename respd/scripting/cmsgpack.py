@@ -21,6 +21,7 @@ CMSGPACK_LUA = r"""
 local lib, num = ...
 local fail, fail_bare, guard, guard_multi, argerror, typename = lib.fail, lib.fail_bare, lib.guard,
   lib.guard_multi, lib.argerror, lib.typename
+local int_bytes, bytes_int = lib.int_bytes, lib.bytes_int
 local type, next, rawget, rawset, select, tonumber, tostring = type, next, rawget, rawset, select, tonumber,
   tostring
 local floor = math.floor
@@ -55,6 +56,22 @@ local function is_array(t)
   return max == count
 end
 
+-- mp_encode_int, for an integer |n| < 2^53 (larger ones, and every non-integer, go through number_op)
+local function mp_int(v)
+  if v >= 0 then
+    if v <= 127 then return char(v) end
+    if v <= 0xff then return "\204" .. char(v) end
+    if v <= 0xffff then return "\205" .. int_bytes(v, 2, false) end
+    if v <= 0xffffffff then return "\206" .. int_bytes(v, 4, false) end
+    return "\207" .. int_bytes(v, 8, false)
+  end
+  if v >= -32 then return char(256 + v) end
+  if v >= -128 then return "\208" .. char(256 + v) end
+  if v >= -32768 then return "\209" .. int_bytes(v, 2, false) end
+  if v >= -2147483648 then return "\210" .. int_bytes(v, 4, false) end
+  return "\211" .. int_bytes(v, 8, false)
+end
+
 local encode
 encode = function(v, level, out, n)
   local t = type(v)
@@ -65,9 +82,9 @@ encode = function(v, level, out, n)
   elseif t == "boolean" then
     n = n + 1 out[n] = v and "\195" or "\194"
   elseif t == "number" then
-    if v >= 0 and v <= 127 and floor(v) == v then n = n + 1 out[n] = char(v)
-    elseif v < 0 and v >= -32 and floor(v) == v then n = n + 1 out[n] = char(256 + v)
-    else n = n + 1 out[n] = num("mp_number", v, v == 0 and 1 / v < 0) end
+    n = n + 1
+    if floor(v) == v and v > -2^53 and v < 2^53 then out[n] = mp_int(v)
+    else out[n] = num("mp_number", v, v == 0 and 1 / v < 0) end
   elseif t == "table" then
     if is_array(v) then
       local len = #v
@@ -159,7 +176,7 @@ decode = function(pos, slots)
   end
   if c == 0xcf or c == 0xd3 then
     need(pos, 9)
-    return num("bytes_int", sub(s, pos + 1, pos + 8), false, true), pos + 9
+    return bytes_int(sub(s, pos + 1, pos + 8), false, true), pos + 9
   end
   if c == 0xca then need(pos, 5) return num("bytes_f", sub(s, pos + 1, pos + 4), false), pos + 5 end
   if c == 0xcb then need(pos, 9) return num("bytes_d", sub(s, pos + 1, pos + 8), false), pos + 9 end

@@ -50,9 +50,10 @@ from ..errors import LUA_TEXTS, NOSCRIPT, SCRIPT_COMPILE, SCRIPT_KILLED, SHEBANG
     SHEBANG_INVALID, SHEBANG_OPTION, CommandError
 from ..replies import Err, Raw
 from .bitops import BIT_LUA, bit_op
-from .cjson import CJSON_LUA, LIBGUARD_LUA
+from .cjson import CJSON_LUA
 from .cmsgpack import CMSGPACK_LUA
 from .convert import CONVERT_LUA, LuaValues, call_bridge
+from .libguard import LIBGUARD_LUA
 from .notail import NOTAIL_LUA
 from .sandbox import SANDBOX_LUA
 from .structlib import STRUCT_LUA, number_op

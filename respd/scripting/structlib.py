@@ -117,6 +117,7 @@ STRUCT_LUA = r"""
 local lib, num = ...
 local fail, guard, guard_multi, argerror, typename = lib.fail, lib.guard, lib.guard_multi, lib.argerror,
   lib.typename
+local int_bytes, bytes_int = lib.int_bytes, lib.bytes_int
 local type, select, tonumber, tostring = type, select, tonumber, tostring
 local floor = math.floor
 local byte, sub, find, rep = string.byte, string.sub, string.find, string.rep
@@ -210,6 +211,16 @@ local function c_integer(x)
   return x < 0 and -floor(-x) or floor(x)
 end
 
+-- (size_t) of a double as gcc compiles it on x86-64: truncation; a negative integer part wraps (huge), NaN is
+-- 2^63, 2^64 and above (infinity too) give 0
+local function c_size(x)
+  if x ~= x then return 2^63 end
+  if x >= 2^64 then return 0 end
+  local t = x < 0 and -floor(-x) or floor(x)
+  if t < 0 then return 2^64 + t end
+  return t
+end
+
 local function pack(...)
   local n = select("#", ...)
   local fmt = checkformat("pack", n, (...))
@@ -227,7 +238,7 @@ local function pack(...)
     if INTEGERS[opt] then
       local x = checknumber("pack", arg, n, args[arg], 1)
       arg = arg + 1
-      k = k + 1 out[k] = num("int_bytes", x, size, h.little)
+      k = k + 1 out[k] = int_bytes(x, size, h.little) or num("int_bytes", x, size, h.little)
     elseif opt == "x" then
       k = k + 1 out[k] = "\0"
     elseif opt == "f" or opt == "d" then
@@ -276,16 +287,16 @@ local function unpack_(...)
     if not fits(size) then argerror(2, "unpack", "data string too short") end
     if nargs + n + 2 > MAXCSTACK then fail("stack overflow (too many results)") end
     if INTEGERS[opt] then
-      n = n + 1 res[n] = num("bytes_int", sub(data, pos + 1, pos + size), h.little, opt == "b" or opt == "h"
-        or opt == "l" or opt == "i")
+      local signed = opt == "b" or opt == "h" or opt == "l" or opt == "i"
+      local bytes = sub(data, pos + 1, pos + size)
+      n = n + 1 res[n] = size <= 8 and bytes_int(bytes, h.little, signed) or num("bytes_int", bytes, h.little, signed)
     elseif opt == "f" or opt == "d" then
       n = n + 1 res[n] = num(opt == "f" and "bytes_f" or "bytes_d", sub(data, pos + 1, pos + size), h.little)
     elseif opt == "c" then
       if size == 0 then
         local prev = res[n]
         if n == 0 or tonumber(prev) == nil then fail("format 'c0' needs a previous size") end
-        size = tonumber(prev)
-        size = size < 0 and 2^64 or floor(size)  -- (size_t) of the double
+        size = c_size(tonumber(prev))
         res[n] = nil
         n = n - 1
         if not fits(size) then argerror(2, "unpack", "data string too short") end
