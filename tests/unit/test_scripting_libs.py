@@ -145,3 +145,18 @@ def test_tail_calls_to_the_api_keep_results(rt):
 ])
 def test_number_op_never_raises(op, args, expected):
     assert number_op(op, *args) == expected
+
+
+def test_the_libraries_show_only_lua_values(rt):
+    """No Python object behind cjson/cmsgpack/struct is reachable: every field is a Lua function or string (and
+    cjson.null a userdata without a metatable); the tables are read-only like Redis' (7.0)."""
+    body = (b"local out = {} for _, name in ipairs({'cjson', 'cmsgpack', 'struct'}) do "
+            b"for k, v in pairs(_G[name]) do out[#out + 1] = name .. '.' .. k .. ':' .. type(v) end end "
+            b"table.sort(out) return {out, tostring(getmetatable(cjson.null)), "
+            b"select(2, pcall(function() cjson.null = 1 end)), select(2, pcall(rawset, struct, 'x', 1))}")
+    out = run_bytes(rt, body)
+    fields = [line for line in out.split(b"\r\n") if b":" in line and b"." in line and not line.startswith(b"-")]
+    assert fields and all(f.endswith((b":function", b":string")) or f == b"cjson.null:userdata" for f in fields), out
+    assert b"cjson.encode:function" in out and b"cmsgpack.unpack_limit:function" in out and \
+        b"struct.size:function" in out
+    assert b"$3\r\nnil\r\n" in out and out.count(b"Attempt to modify a readonly table") == 2, out
