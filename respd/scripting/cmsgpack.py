@@ -3,8 +3,8 @@
 As ``cjson``, it runs in the script's Lua state (hook, memory cap) and follows ``deps/lua/src/lua_cmsgpack.c``:
 
 - ``pack(v1, ...)``: each argument encoded and the encodings concatenated. A number that is an integer (within
-  int64) takes the narrowest integer form, else a float if a float holds it exactly, else a double (the bytes come
-  from ``structlib.number_op``); a table whose keys are exactly 1..n is an array (an empty table too), any other
+  int64) takes the narrowest integer form, else a float if a float holds it exactly, else a double (floats and
+  integers past 2^53 are encoded by ``structlib.number_op``); a table whose keys are exactly 1..n is an array (an empty table too), any other
   a map; tables nested 16 deep are encoded as nil (lua-cmsgpack's guard against cycles); functions, userdata
   (``cjson.null``), nil: nil.
 - ``unpack(s)``: every value in ``s``; ``unpack_one(s[, offset])`` and ``unpack_limit(s, limit[, offset])``: the

@@ -211,7 +211,7 @@ local scripts = {}
 local function compile(name, body)
   local f, e = loadstring(body, "@user_script")
   if not f then return e end
-  f = notail(f)  -- no tail calls: a script's line stays named when respd's Lua API fails (notail.py)
+  f = notail(f)  -- tail calls into the API compile as calls: the line stays named when one fails (notail.py)
   setfenv(f, G)
   scripts[name] = f
   return nil

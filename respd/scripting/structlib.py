@@ -3,11 +3,12 @@ conversions ``struct`` and ``cmsgpack`` share.
 
 The format loop, the argument checks and every error text are Lua (``STRUCT_LUA``), so they match
 ``deps/lua/src/lua_struct.c`` (``bad argument #1 to 'pack' (invalid format option 'z')``, ``data string too
-short``, ``integral size 33 is larger than limit of 32``...) and run under the script's hook and memory cap. Only
-turning a Lua number into bytes and back is Python (``number_op``): C's conversions (a double cast to a 64-bit
-integer, to a float, the bytes of an IEEE double) are exact there, including their x86-64 results for NaN,
-infinities and out-of-range values, which Lua 5.1's doubles cannot express. ``number_op`` never raises and only
-ever sees numbers and strings (Lua passes the sign of a zero separately: lupa hands ``-0.0`` over as ``0``).
+short``, ``integral size 33 is larger than limit of 32``...) and run under the script's hook and memory cap.
+Integers whose doubles are exact (below 2^53, at most 8 bytes) are converted in Lua (libguard.py); floats,
+doubles and the rest go to Python (``number_op``), where C's conversions are exact, including their x86-64
+results for NaN, infinities and out-of-range values (a double cast to a 64-bit integer, to a float), which Lua
+5.1's doubles cannot express. ``number_op`` never raises and only ever sees numbers and strings (Lua passes the
+sign of a zero separately: lupa hands ``-0.0`` over as ``0``).
 
 Formats as lua_struct: ``< > !n`` (little/big endian, alignment; native is little, maximum alignment 8), ``b B h
 H l L T i[n] I[n]`` integers (1, 2, 8, 8 and n bytes, n up to 32), ``f d`` floats, ``c[n]`` fixed strings (``c0``:
