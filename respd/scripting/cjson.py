@@ -37,6 +37,8 @@ local byte, char, sub, find, format, gsub, lower = string.byte, string.char, str
   string.format, string.gsub, string.lower
 local concat = table.concat
 local MAXCSTACK = 8000
+local NUMBER_FORMATS = {}
+for p = 1, 14 do NUMBER_FORMATS[p] = "%." .. p .. "g" end
 local INT_MAX, INT_MIN = 2147483647, -2147483648
 
 local escapes = {["\""] = "\\\"", ["\\"] = "\\\\", ["/"] = "\\/", ["\8"] = "\\b", ["\9"] = "\\t", ["\10"] = "\\n",
@@ -45,7 +47,11 @@ for i = 0, 31 do
   local c = char(i)
   if not escapes[c] then escapes[c] = format("\\u%04x", i) end
 end
-local function quote(s) return "\"" .. gsub(s, "[%z\1-\31\"/\\\127]", escapes) .. "\"" end
+local ESCAPED = "[%z\1-\31\"/\\\127]"
+local function quote(s)
+  if not find(s, ESCAPED) then return "\"" .. s .. "\"" end
+  return "\"" .. gsub(s, ESCAPED, escapes) .. "\""
+end
 
 -- (int)(lua_Integer)n, as luaL_checkinteger's value lands in an int
 local function c_int(n)
@@ -133,7 +139,7 @@ make = function()
     elseif n ~= n or n == huge or n == -huge then
       return "null"
     end
-    return format("%." .. cfg.precision .. "g", n)
+    return format(NUMBER_FORMATS[cfg.precision], n)
   end
 
   -- lua_array_length: the largest key if every key is a positive integer (max kept in a C int), else -1
