@@ -23,13 +23,20 @@ The sandbox (set up once, in Lua, before ``debug`` is taken away):
   the kill (Redis does the same). The Lua state's memory is capped (lupa's ``max_memory``): an allocation past it
   fails the script with ``not enough memory``, the runtime stays usable.
 
-Known differences from Redis 7.0: ``cjson``, ``cmsgpack`` and ``struct`` are not provided yet (a script naming
-them gets the nonexistent-global error); ``os.clock`` exists (issue 13 asks for it; Redis 7.0 has no ``os``); an
-error raised in respd's Lua API (``redis.call``, ``bit.*``, ``math.random``, read-only guards) when the script
-*tail-called* it (``return redis.call(...)``) carries no ``script: <sha>, on @user_script:N.`` location, since Lua
-5.1 drops the caller's frame on a tail call into a Lua function (Redis' API functions are C functions);
-``getmetatable`` of a library table gives ``false``, not ``nil``; ``newproxy`` is not offered (a userdata
-``__gc`` finalizer would run script code at a later garbage collection, outside any run's hook).
+The libraries Redis 7.0 gives scripts are all there: ``bit`` (bitops.py), ``cjson`` (cjson.py), ``cmsgpack``
+(cmsgpack.py) and ``struct`` (structlib.py), the last three in Lua under the same hook and memory cap as the
+script. Scripts are compiled with their tail calls to API functions turned into plain calls (notail.py), so a
+failing ``return redis.call(...)`` names the script's line as Redis does (its API functions are C functions, which
+keep the caller's frame).
+
+Known differences from Redis 7.0: ``os.clock`` exists (issue 13 asks for it; Redis 7.0 has no ``os``); tail
+recursion through a table field or a global (``return M.f(n - 1)``) deeper than Lua's 20000 calls fails with
+``stack overflow`` (a plain call now), and an API function tail-called through an upvalue still loses the line
+(notail.py); ``getmetatable`` of a library table gives ``false``, not ``nil``; ``newproxy`` is not offered (a
+userdata ``__gc`` finalizer would run script code at a later garbage collection, outside any run's hook);
+``cjson.null`` is a userdata (``tostring``: ``userdata: 0x...``; Redis: a NULL lightuserdata, ``userdata: (nil)``);
+``cjson.encode``/``cmsgpack.pack`` of a read-only library table itself (``cjson.encode(string)``, ``_G``) see it
+empty (``{}``) where Redis sees its functions; ``cjson.encode_keep_buffer`` is accepted and has no effect.
 """
 from __future__ import annotations
 
@@ -43,8 +50,13 @@ from ..errors import LUA_TEXTS, NOSCRIPT, SCRIPT_COMPILE, SCRIPT_KILLED, SHEBANG
     SHEBANG_INVALID, SHEBANG_OPTION, CommandError
 from ..replies import Err, Raw
 from .bitops import BIT_LUA, bit_op
+from .cjson import CJSON_LUA
+from .cmsgpack import CMSGPACK_LUA
 from .convert import CONVERT_LUA, LuaValues, call_bridge
+from .libguard import LIBGUARD_LUA
+from .notail import NOTAIL_LUA
 from .sandbox import SANDBOX_LUA
+from .structlib import STRUCT_LUA, number_op
 
 #: VM instructions between two checks of the run's control (Redis: 100000)
 HOOK_EVERY = 100_000
@@ -145,8 +157,17 @@ class ScriptRuntime:
         helpers = _load(loader, CONVERT_LUA)(py, texts)
         self._values = LuaValues(lua, helpers)
         bit = _load(loader, BIT_LUA)(bit_op)
+        notail = _load(loader, NOTAIL_LUA)(loader, lua.globals().string.dump)
+        guard = _load(loader, LIBGUARD_LUA)()
+
+        def lib(source, *args):  # respd's library chunks, compiled without tail calls (notail.py says why)
+            return notail(_load(loader, source), True)(guard, *args)
+        cjson, self._cjson_reset = lib(CJSON_LUA)
+        libs = lua.table_from({b"cjson": cjson, b"cmsgpack": lib(CMSGPACK_LUA, number_op),
+                               b"struct": lib(STRUCT_LUA, number_op)})
         self._engine = _load(loader, SANDBOX_LUA)(helpers, bit, self._tick, HOOK_EVERY,
-                                                    SCRIPT_KILLED.encode(), self._py_rand, self._py_srand)
+                                                    SCRIPT_KILLED.encode(), self._py_rand, self._py_srand, libs,
+                                                    notail)
         lua.execute("collectgarbage()")
 
     # --- the Python callables Lua closes over (never raise: see convert.call_bridge)
@@ -208,6 +229,7 @@ class ScriptRuntime:
         (the globals are read-only, so nothing else of a script survives it)."""
         for sha in list(self.bodies):
             self.forget(sha)
+        self._cjson_reset()  # cjson's settings (encode_max_depth...) last until SCRIPT FLUSH, as in Redis
         self.collect()
 
     def memory_used(self) -> int:
