@@ -149,26 +149,40 @@ class ScriptRuntime:
                               unpack_returned_tuples=True, attribute_filter=_deny_attributes,
                               max_memory=self.max_memory)
         self._lua = lua
+        lua.set_max_memory(0)  # the cap is on only while a script runs (see _cap_on)
         loader = lua.globals().loadstring
+        shield = _load(loader, SHIELD_LUA)(self._cap_on, self._cap_off)
         texts = lua.table_from({k.encode(): v.encode() if isinstance(v, str) else v for k, v in LUA_TEXTS.items()})
-        py = lua.table_from({b"call": None, b"log": self._py_log, b"sha1": self._py_sha1})
+        py = lua.table_from({b"call": None, b"log": shield(self._py_log), b"sha1": shield(self._py_sha1)})
         self._values: Optional[LuaValues] = None
-        py[b"call"] = call_bridge(_LazyValues(self), self._current_call)
+        py[b"call"] = shield(call_bridge(_LazyValues(self), self._current_call))
         helpers = _load(loader, CONVERT_LUA)(py, texts)
         self._values = LuaValues(lua, helpers)
-        bit = _load(loader, BIT_LUA)(bit_op)
+        bit = _load(loader, BIT_LUA)(shield(bit_op))
         notail = _load(loader, NOTAIL_LUA)(loader, lua.globals().string.dump)
         guard = _load(loader, LIBGUARD_LUA)()
 
         def lib(source, *args):  # respd's library chunks, compiled without tail calls (notail.py says why)
             return notail(_load(loader, source), True)(guard, *args)
         cjson, self._cjson_reset = lib(CJSON_LUA)
-        libs = lua.table_from({b"cjson": cjson, b"cmsgpack": lib(CMSGPACK_LUA, number_op),
-                               b"struct": lib(STRUCT_LUA, number_op)})
-        self._engine = _load(loader, SANDBOX_LUA)(helpers, bit, self._tick, HOOK_EVERY,
-                                                    SCRIPT_KILLED.encode(), self._py_rand, self._py_srand, libs,
-                                                    notail)
+        number = shield(number_op)
+        libs = lua.table_from({b"cjson": cjson, b"cmsgpack": lib(CMSGPACK_LUA, number),
+                               b"struct": lib(STRUCT_LUA, number)})
+        self._engine = _load(loader, SANDBOX_LUA)(helpers, bit, shield(self._tick), HOOK_EVERY,
+                                                    SCRIPT_KILLED.encode(), shield(self._py_rand),
+                                                    shield(self._py_srand), libs, notail, self._cap_on,
+                                                    self._cap_off)
         lua.execute("collectgarbage()")
+
+    # --- the memory cap. lupa pushes Python values into Lua outside any protected call: an allocation failing
+    # there is a Lua panic, which aborts the process. So the cap holds only while a script runs, and every Python
+    # callable the scripts reach is shielded (SHIELD_LUA): the cap is off while it runs and its results are
+    # pushed, and on again before the script goes on (the next allocation past the cap fails in protected code).
+    def _cap_on(self):
+        self._lua.set_max_memory(self.max_memory, total=True)
+
+    def _cap_off(self):
+        self._lua.set_max_memory(0)
 
     # --- the Python callables Lua closes over (never raise: see convert.call_bridge)
     def _current_call(self):
@@ -258,6 +272,9 @@ class ScriptRuntime:
         finally:
             self._call = None
             self._control = None
+            self._cap_off()
+            if lua.get_memory_used() > self.max_memory * 3 // 4:  # what a failed script left
+                self.collect()
         if failed:
             return Err(out[1:] if out.startswith(b"-") else out)
         return Raw(out)
@@ -268,6 +285,20 @@ class ScriptRuntime:
 
 
 SCRIPT_RUN_FAILED_MEMORY = "-ERR Error running script %s, not enough memory"
+
+#: wraps a Python callable for scripts: the memory cap is off while it runs and pushes its results (see _cap_on)
+SHIELD_LUA = r"""
+local on, off = ...
+local pcall, error = pcall, error
+local function done(ok, ...)
+  on()
+  if ok then return ... end
+  error((...), 0)
+end
+return function(f)
+  return function(...) off() return done(pcall(f, ...)) end
+end
+"""
 
 
 class _LazyValues:

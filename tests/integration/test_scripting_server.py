@@ -15,6 +15,7 @@ import pytest
 import redis as redis_py
 
 from tests.helpers import RedisProcess, require
+from tests.integration.common import registry
 
 
 LOOP = "while true do end"
@@ -166,8 +167,9 @@ def test_permissions_inside_scripts(respd_factory):
     ("x = 1", "Attempt to modify a readonly table"),
     ("return (", "Error compiling script"),
 ])
-def test_hostile_scripts_get_an_error_and_leave_data_and_others_alone(respd_factory, script, expect):
-    proc = respd_factory()
+def test_hostile_scripts_get_an_error_and_leave_data_and_others_alone(respd_factory, tmp_path, script, expect):
+    # a small Lua memory cap (lua_max_memory) keeps the memory bombs quick; the default is 64 MiB
+    proc = respd_factory(configs=[registry(tmp_path, server={"lua_max_memory": "4mb"})])
     c = redis_py.Redis(port=proc.port)
     c.set("keep", "me")
     with pytest.raises(redis_py.exceptions.ResponseError) as e:
