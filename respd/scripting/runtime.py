@@ -145,13 +145,14 @@ class ScriptRuntime:
         self.flags: dict[str, tuple[str, ...]] = {}
         self.bodies: dict[str, bytes] = {}
         self._rand = _RAND_START
+        self._capped = False
         lua = lupa.LuaRuntime(encoding=None, register_eval=False, register_builtins=False,
                               unpack_returned_tuples=True, attribute_filter=_deny_attributes,
                               max_memory=self.max_memory)
         self._lua = lua
-        lua.set_max_memory(0)  # the cap is on only while a script runs (see _cap_on)
+        lua.set_max_memory(0)  # the cap is on only while a script runs (see shield)
         loader = lua.globals().loadstring
-        shield = _load(loader, SHIELD_LUA)(self._cap_on, self._cap_off)
+        shield = self.shield
         texts = lua.table_from({k.encode(): v.encode() if isinstance(v, str) else v for k, v in LUA_TEXTS.items()})
         py = lua.table_from({b"call": None, b"log": shield(self._py_log), b"sha1": shield(self._py_sha1)})
         self._values: Optional[LuaValues] = None
@@ -170,19 +171,35 @@ class ScriptRuntime:
                                b"struct": lib(STRUCT_LUA, number)})
         self._engine = _load(loader, SANDBOX_LUA)(helpers, bit, shield(self._tick), HOOK_EVERY,
                                                     SCRIPT_KILLED.encode(), shield(self._py_rand),
-                                                    shield(self._py_srand), libs, notail, self._cap_on,
-                                                    self._cap_off)
+                                                    shield(self._py_srand), libs, notail)
         lua.execute("collectgarbage()")
 
     # --- the memory cap. lupa pushes Python values into Lua outside any protected call: an allocation failing
-    # there is a Lua panic, which aborts the process. So the cap holds only while a script runs, and every Python
-    # callable the scripts reach is shielded (SHIELD_LUA): the cap is off while it runs and its results are
-    # pushed, and on again before the script goes on (the next allocation past the cap fails in protected code).
-    def _cap_on(self):
-        self._lua.set_max_memory(self.max_memory, total=True)
+    # there is a Lua panic, which aborts the process. So the cap holds only while a script runs (run() sets it
+    # once the arguments are in), and every Python callable scripts reach is shielded: the cap is off while it
+    # runs, and on its way out the limit leaves room for the values lupa is about to push (the next allocation
+    # past the cap fails in the script's protected code, as any other).
+    def shield(self, fn: Callable) -> Callable:
+        lua = self._lua
+        cap = self.max_memory
+        off = lua.set_max_memory
+        used = lua.get_memory_used
 
-    def _cap_off(self):
-        self._lua.set_max_memory(0)
+        def shielded(*args):
+            if not self._capped:
+                return fn(*args)
+            off(0)
+            r = fn(*args)
+            need = _PUSH_ROOM
+            if type(r) is tuple:
+                for x in r:
+                    if type(x) is bytes:
+                        need += len(x)
+            elif type(r) is bytes:
+                need += len(r)
+            off(max(cap, used() + need), True)
+            return r
+        return shielded
 
     # --- the Python callables Lua closes over (never raise: see convert.call_bridge)
     def _current_call(self):
@@ -265,14 +282,21 @@ class ScriptRuntime:
         self._control = control or RunControl()
         lua = self._lua
         try:
-            out, failed = self._engine.run(b"f_" + sha.encode(), sha.encode(), lua.table_from(keys),
-                                           lua.table_from(args), proto)
+            keys_t, args_t = lua.table_from(keys), lua.table_from(args)
+            if lua.get_memory_used() + _PUSH_ROOM > self.max_memory:
+                self.collect()
+                if lua.get_memory_used() + _PUSH_ROOM > self.max_memory:
+                    raise lupa.LuaMemoryError("not enough memory")
+            lua.set_max_memory(self.max_memory, True)
+            self._capped = True
+            out, failed = self._engine.run(b"f_" + sha.encode(), sha.encode(), keys_t, args_t, proto)
         except lupa.LuaMemoryError:
             out, failed = (SCRIPT_RUN_FAILED_MEMORY % sha).encode(), True
         finally:
             self._call = None
             self._control = None
-            self._cap_off()
+            self._capped = False
+            lua.set_max_memory(0)
             if lua.get_memory_used() > self.max_memory * 3 // 4:  # what a failed script left
                 self.collect()
         if failed:
@@ -286,19 +310,9 @@ class ScriptRuntime:
 
 SCRIPT_RUN_FAILED_MEMORY = "-ERR Error running script %s, not enough memory"
 
-#: wraps a Python callable for scripts: the memory cap is off while it runs and pushes its results (see _cap_on)
-SHIELD_LUA = r"""
-local on, off = ...
-local pcall, error = pcall, error
-local function done(ok, ...)
-  on()
-  if ok then return ... end
-  error((...), 0)
-end
-return function(f)
-  return function(...) off() return done(pcall(f, ...)) end
-end
-"""
+#: room kept for what lupa pushes into Lua when a Python callable returns (besides its strings' lengths), and
+#: for the run's own arguments (see ScriptRuntime.shield)
+_PUSH_ROOM = 4096
 
 
 class _LazyValues:

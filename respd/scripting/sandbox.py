@@ -4,7 +4,7 @@ loads it once per Lua state; its docstring describes what the sandbox allows.
 """
 
 SANDBOX_LUA = r"""
-local api, bit, py_tick, hook_every, killed_text, py_rand, py_srand, libs, notail, cap_on, cap_off = ...
+local api, bit, py_tick, hook_every, killed_text, py_rand, py_srand, libs, notail = ...
 local tonumber, floor = tonumber, math.floor
 local G = _G
 local type, tostring, error, select, next, rawget, rawset, pairs, setmetatable, getmetatable =
@@ -225,11 +225,9 @@ run = function(name, sha, keys, argv, proto)
   rawset(safe, "KEYS", keys)
   rawset(safe, "ARGV", argv)
   state.resp = 2
-  cap_on()  -- the memory cap holds while the script runs (never while Python pushes values: runtime.py)
   sethook(hook, "", hook_every)
   local ok, value = xpcall(f, handler)
   sethook()
-  cap_off()
   local out, failed
   if ok then
     local done, encoded = pcall(api.encode, value, proto)
