@@ -139,6 +139,7 @@ async def run_in_worker(sess, job: Job, run: Callable, rejected: Callable) -> An
                 async with store.transaction():
                     await store.lock_keys(job.keys)
                     return await threads.run(body)
-            return await threads.run(body)
+            # on a memory store, as in place: nothing else runs until the script is over
+            return await threads.run(body, exclusive=True)
         finally:
             scripts.done(w)

@@ -94,6 +94,7 @@ class App:
         self.request_shutdown = None  # callable starting a graceful shutdown (SHUTDOWN), while serve() runs
         self.threads = None        # net.threads.Threads: worker threads for scripts on SQL stores, while serve() runs
         self.scripts = None        # scripting.service.Scripts, made by the first script (commands.scripting)
+        self.script_gate = None    # while a script runs in a worker with exclusive access: an event other clients wait at
         self.busy_threshold_ms = int(settings.get("busy_reply_threshold", 5.0) * 1000)
         self.save = settings.get("save", "")
         self.loglevel = settings.get("log_level", "notice")

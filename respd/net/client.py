@@ -161,12 +161,16 @@ async def finish_chunk(c: Conn, status: int, send_out=_send_out) -> bool:
             if status == DONE:
                 if app.draining_late:
                     break
+                if app.script_gate is not None:  # a script runs in a worker with exclusive access
+                    await app.script_gate.wait()
                 status = run_requests(c)
         elif status == FLUSH:
             await send_out(c)
             if app.draining_late:
                 status = CLOSE
                 break
+            if app.script_gate is not None:
+                await app.script_gate.wait()
             status = run_requests(c)
         else:
             break
@@ -274,6 +278,8 @@ async def client_loop(c: Conn, poller=None) -> None:
                 data = await recv()
                 if not data:
                     return
+                if c.app.script_gate is not None:  # a script runs in a worker with exclusive access
+                    await c.app.script_gate.wait()
                 status = serve_chunk(c, data, _now())
                 if status == READ:
                     continue

@@ -156,8 +156,11 @@ class Poller:
         conns = self.conns
         hand_over = self.hand_over
         try:
+            app = self.app
             while True:
                 await _wait_readable(epfd)
+                if app.script_gate is not None:  # a script runs in a worker with exclusive access
+                    await app.script_gate.wait()
                 now = _now()
                 for fd, _ in poll(0):
                     c = conns.get(fd)

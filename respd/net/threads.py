@@ -12,10 +12,19 @@ class Threads:
     def __init__(self, app) -> None:
         self.app = app
 
-    async def run(self, fn: Callable[[], Any]) -> Any:
+    async def run(self, fn: Callable[[], Any], exclusive: bool = False) -> Any:
         """Run ``fn`` in a worker thread; its result (or exception). Not abandoned on cancellation: a script
-        always finishes (SCRIPT KILL, or the shutdown, stops it)."""
-        return await trio.to_thread.run_sync(fn)
+        always finishes (SCRIPT KILL, or the shutdown, stops it). ``exclusive``: no other client's request runs
+        meanwhile (``app.script_gate``: the poller and the client tasks wait at it), as if the script ran in
+        place; what ``fn`` sends back with ``back`` runs."""
+        if not exclusive:
+            return await trio.to_thread.run_sync(fn)
+        gate = self.app.script_gate = trio.Event()
+        try:
+            return await trio.to_thread.run_sync(fn)
+        finally:
+            self.app.script_gate = None
+            gate.set()
 
     @staticmethod
     def back(afn: Callable, *args) -> Any:
