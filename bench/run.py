@@ -876,8 +876,9 @@ def render(suite: Suite, workloads: list, info: dict, started: str, mode_name: s
     L.append("respd runs with `PYTHONPYCACHEPREFIX=<temp dir>/pycache` and without `PYTHONDONTWRITEBYTECODE`, so "
              "after the first start it loads cached bytecode, as an installed package does.")
     L.append("")
-    L.append("Clients (GET and MGET workloads first preload %s keys `key:%%012d` with values of the workload's "
-             "size, pipelined raw RESP; the memory test loads `mem:%%012d` the same way):" % fmt_num(KEYSPACE))
+    L.append("Clients (GET, MGET and EVALSHA workloads first preload %s keys `key:%%012d` with values of the "
+             "workload's size, pipelined raw RESP; the memory test loads `mem:%%012d` the same way; EVALSHA's "
+             "script, `SCRIPT LOAD`ed after that: `%s`):" % (fmt_num(KEYSPACE), GET_SET_SCRIPT))
     L.append("")
     L.append("```")
     for name, cmd in suite.commands.items():
