@@ -7,6 +7,7 @@ Without node (or npm) these tests skip, except under CI=true where that is a fai
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -46,9 +47,12 @@ def test_redis_cli_eval(eval_cli):
         '1) "k1"\n2) "k2"\n3) "v2"\n4) (integer) 2\n5) (integer) 2\n6) (integer) 2\n')
     assert eval_cli("return redis.call('GET', KEYS[1])", "k1", proto=3, raw=False) == '"v2"\n'
     assert eval_cli("return {ARGV[1], #KEYS}", ",", "only-args") == "only-args\n0\n"
-    assert eval_cli("return redis.call('INCRBY', KEYS[1], ARGV[1])", "k1", ",", "1") == (
-        "ERR value is not an integer or out of range script: 8cd00688c05c46bde4a2e60658ef20a2e5c0b248, "
-        "on @user_script:1.\n\n")  # redis-cli adds an empty line after an error
+    # (not a tail call: "return redis.call(...)" failing loses its location on respd, a known difference listed
+    # in KNOWN of tests/unit/test_scripting_convert.py)
+    body = "local n = redis.call('INCRBY', KEYS[1], ARGV[1]) return n"
+    assert eval_cli(body, "k1", ",", "1") == (
+        "ERR value is not an integer or out of range script: %s, on @user_script:1.\n\n"  # and an empty line
+        % hashlib.sha1(body.encode()).hexdigest())
 
 
 def test_redis_cli_eval_errors(eval_cli):
