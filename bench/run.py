@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
 import json
 import os
 import platform
@@ -52,6 +53,7 @@ PG_TABLE_ENV = "RESPD_BENCH_PG_TABLE"
 # Issue #5 targets (ratio respd / redis-server): (minimum, stretch)
 TARGET_P1 = (0.35, 0.45)
 TARGET_P16 = (0.55, 0.70)
+TARGET_EVALSHA = (0.35, 0.45)   # issue 13: EVALSHA of a GET + SET script, c50 P1 (stretch: as the P1 string rows)
 TARGET_MEM_RATIO = 1.6      # respd RSS per key <= 1.6 x redis-server RSS per key
 TARGET_STARTUP_MS = 300.0   # respd: process start -> first PING reply
 
@@ -73,6 +75,9 @@ SQL_KEYSPACE = 10_000        # smaller keyspace for the SQL store (preloading 10
 FLOOR_PYTHON = ("python -c pass", "pass")                  # startup floor rows: (name, code)
 FLOOR_TRIO = ("python -c 'import trio'", "import trio")
 VALUE64 = "v" * 64           # MSET's literal value
+# EVALSHA's script (issue 13): GET then SET of its one key, returning the old value
+GET_SET_SCRIPT = "local old = redis.call('GET', KEYS[1]) redis.call('SET', KEYS[1], ARGV[1]) return old"
+GET_SET_SHA = hashlib.sha1(GET_SET_SCRIPT.encode()).hexdigest()
 
 
 # ------------------------------------------------------------------------------------------------ /proc
@@ -239,6 +244,7 @@ class Workload:
     n: int = 0
     preload: Optional[tuple] = None          # (keys, value_size, key_format) loaded after FLUSHALL
     target: Optional[tuple] = None           # (min ratio, stretch ratio)
+    setup: list = field(default_factory=list)  # commands sent after FLUSHALL and the preload (SCRIPT LOAD ...)
     note: str = ""
 
 
@@ -256,6 +262,10 @@ def build_workloads(m: dict) -> list:
     wl.append(Workload("MGET 10 keys P1", "rb", multi + ["MGET"] + ["key:__rand_int__"] * 10, m["n_multi"],
                        preload=(KEYSPACE, 64, b"key:%012d"), note="ops = MGET commands (10 keys each)"))
     wl.append(Workload("INCR P1", "rb", ["-t", "incr"] + multi, m["n_multi"]))
+    wl.append(Workload("EVALSHA GET+SET P1", "rb", multi + ["EVALSHA", GET_SET_SHA, "1", "key:__rand_int__", VALUE64],
+                       m["n_multi"], preload=(KEYSPACE, 64, b"key:%012d"), target=TARGET_EVALSHA,
+                       setup=[("SCRIPT", "LOAD", GET_SET_SCRIPT)],
+                       note="a script doing GET + SET of its key (SCRIPT LOADed before each measurement)"))
     wl.append(Workload("cache mix P1", "mix", n=m["mix_ops"]))
     wl.append(Workload("redis-py mix P1", "pymix", n=m["pymix_ops"]))
     return wl
@@ -311,13 +321,15 @@ def measure(server: Server, fn: Callable[[], dict]) -> dict:
     return res
 
 
-def prepare(server: Server, preload: Optional[tuple]) -> None:
+def prepare(server: Server, preload: Optional[tuple], setup: list = ()) -> None:
     server.call("FLUSHALL")
     if preload:
         keys, size, fmt = preload
         errors = mass_insert(server.port, keys, fmt, size)
         if errors:
             raise RuntimeError("%s: %d error replies while preloading %d keys" % (server.name, errors, keys))
+    for command in setup:
+        server.call(*command)
 
 
 # ------------------------------------------------------------------------------------------- the suite
@@ -397,7 +409,7 @@ class Suite:
         timeout = max(120.0, n / 200.0)
         try:
             self.ensure_up(s)
-            prepare(s, w.preload)
+            prepare(s, w.preload, w.setup)
             self.wait_quiet()
             if w.kind == "rb":
                 res = measure(s, lambda: run_redis_benchmark(s.port, w, n, timeout))
@@ -864,8 +876,9 @@ def render(suite: Suite, workloads: list, info: dict, started: str, mode_name: s
     L.append("respd runs with `PYTHONPYCACHEPREFIX=<temp dir>/pycache` and without `PYTHONDONTWRITEBYTECODE`, so "
              "after the first start it loads cached bytecode, as an installed package does.")
     L.append("")
-    L.append("Clients (GET and MGET workloads first preload %s keys `key:%%012d` with values of the workload's "
-             "size, pipelined raw RESP; the memory test loads `mem:%%012d` the same way):" % fmt_num(KEYSPACE))
+    L.append("Clients (GET, MGET and EVALSHA workloads first preload %s keys `key:%%012d` with values of the "
+             "workload's size, pipelined raw RESP; the memory test loads `mem:%%012d` the same way; EVALSHA's "
+             "script, `SCRIPT LOAD`ed after that: `%s`):" % (fmt_num(KEYSPACE), GET_SET_SCRIPT))
     L.append("")
     L.append("```")
     for name, cmd in suite.commands.items():
