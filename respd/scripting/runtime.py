@@ -10,9 +10,9 @@ The sandbox (set up once, in Lua, before ``debug`` is taken away):
 - no ``python`` bridge (lupa's ``python`` table is dropped, eval and builtins are never registered, and an
   attribute filter refuses every attribute of any Python object that might still reach Lua); scripts only ever see
   Lua functions (the Python callables are upvalues of Lua closures, out of reach without ``debug``);
-- the globals are Redis' allow list (``_ALLOWED`` in the Lua source): no ``io``, ``os`` (but ``os.clock``),
-  ``loadfile``, ``dofile``, ``require``, ``module``, ``package``, ``debug``, ``print``; ``loadstring``/``load``
-  refuse bytecode with the error Redis' text-only parser gives (``unexpected symbol near 'char(27)'``);
+- the globals are Redis' allow list (``_ALLOWED`` in the Lua source) and ``store`` (``storelib``): no ``io``,
+  ``os`` (but ``os.clock``), ``loadfile``, ``dofile``, ``require`` (but ``require("store")``), ``module``,
+  ``package``, ``debug``, ``print``; ``loadstring``/``load`` refuse bytecode with the error Redis' text-only parser gives (``unexpected symbol near 'char(27)'``);
 - the global table and every library table are read-only: a new or changed global, or a change to ``string``,
   ``math``, ``redis``... (also through ``rawset``, ``table.insert`` or the string metatable) fails with Redis'
   texts ``Script attempted to access nonexistent global variable 'x'`` / ``Attempt to modify a readonly table``.
@@ -45,6 +45,7 @@ from ..replies import Err, Raw
 from .bitops import BIT_LUA, bit_op
 from .convert import CONVERT_LUA, LuaValues, call_bridge
 from .sandbox import SANDBOX_LUA
+from .storelib import ScriptStores, StoreBridge
 
 #: VM instructions between two checks of the run's control (Redis: 100000)
 HOOK_EVERY = 100_000
@@ -145,8 +146,10 @@ class ScriptRuntime:
         helpers = _load(loader, CONVERT_LUA)(py, texts)
         self._values = LuaValues(lua, helpers)
         bit = _load(loader, BIT_LUA)(bit_op)
+        self._stores = StoreBridge(lua)
+        store = self._stores.load_module(loader, _INTERNAL.encode())
         self._engine = _load(loader, SANDBOX_LUA)(helpers, bit, self._tick, HOOK_EVERY,
-                                                    SCRIPT_KILLED.encode(), self._py_rand, self._py_srand)
+                                                    SCRIPT_KILLED.encode(), self._py_rand, self._py_srand, store)
         lua.execute("collectgarbage()")
 
     # --- the Python callables Lua closes over (never raise: see convert.call_bridge)
@@ -216,17 +219,19 @@ class ScriptRuntime:
 
     # --- running
     def run(self, sha: str, keys: list[bytes], args: list[bytes], call: Callable[[list], Any], *, proto: int = 2,
-            control: Optional[RunControl] = None) -> Any:
+            control: Optional[RunControl] = None, stores: Optional[ScriptStores] = None) -> Any:
         """Run a loaded script: its reply (``Raw`` encoded for ``proto``) or an ``Err``.
 
         ``call(argv)`` runs one ``redis.call``/``redis.pcall`` and returns a reply value (``Err`` for an error).
-        A ``sha`` not loaded gives Redis' NOSCRIPT error.
+        ``stores`` serves the ``store`` module for this run (None: ``store.get`` answers nil and "store module not
+        available"). A ``sha`` not loaded gives Redis' NOSCRIPT error.
         """
         sha = sha.lower()
         if sha not in self.bodies:
             return Err(NOSCRIPT)
         self._call = call
         self._control = control or RunControl()
+        self._stores.current = stores
         lua = self._lua
         try:
             out, failed = self._engine.run(b"f_" + sha.encode(), sha.encode(), lua.table_from(keys),
@@ -236,6 +241,7 @@ class ScriptRuntime:
         finally:
             self._call = None
             self._control = None
+            self._stores.current = None
         if failed:
             return Err(out[1:] if out.startswith(b"-") else out)
         return Raw(out)
