@@ -323,7 +323,6 @@ STORE_TEXTS = {
     "too_deep": "cannot store tables nested more than %d levels deep",
     "too_big": "value exceeds the maximum allowed size (proto-max-bulk-len)",
     "bad_ttl": "ttl must be a positive number of seconds",
-    "nil_value": "the stored value is nil",
     "ext_value": "the stored value has a msgpack type Lua cannot hold (ext %d)",
     "no_memory": "not enough memory",
     "internal": "internal error: %s",

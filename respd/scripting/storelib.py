@@ -94,10 +94,13 @@ for _, name in next, {"get", "delete", "has", "exists", "clear", "release"} do m
 function methods.set(self, key, value, ttl)
   local h = handles[self]
   if h == nil then return nil, texts.not_object end
-  if type(value) == "table" then
+  local t = type(value)
+  if t == "table" then
     local left, err = check(value, 1, {}, py_limit())
     if not left then return nil, err end
     if left < 0 then return nil, texts.too_big end
+  elseif t == "function" or t == "thread" or t == "userdata" then
+    return nil, format(texts.bad_value, t)
   end
   local a, b = py_op("set", h, key, value, ttl)
   return a, b
