@@ -21,10 +21,12 @@ from backends.base import StoreError
 
 from . import errors
 from . import monitor as _monitor
+from . import scriptcall
 from .commands.catalog import COMMANDS, LOOKUP
 from .commands.table import Command, is_pending, lookup
 from .errors import CommandError, SecurityClose, store_error
 from .replies import QUEUED, Err
+from .scripting.service import IN_PLACE, Job
 
 log = logging.getLogger("respd.dispatch")
 _Coroutine = types.CoroutineType
@@ -117,6 +119,8 @@ def run(sess, cmd: Command, argv: list[bytes]) -> Any:
         r = cmd.handler(sess, argv)
         if cmd.runs_queue and type(r) is list:  # EXEC's checks passed: its queue runs here
             r = _run_queue(sess, r)
+        elif cmd.runs_script and type(r) is Job:  # EVAL's checks passed: the script runs here
+            r = _run_script(sess, r)
     except Exception as e:
         r = error_reply(e, cmd, sess)
     now = _clock()
@@ -162,6 +166,17 @@ async def awaited(coro, cmd: Command, sess, t0: int, argv=None) -> Any:
     if argv is not None and sess.app.monitors:
         _monitor.feed(sess, cmd, argv)
     return r
+
+
+# ------------------------------------------------------------------------------------------ EVAL
+def _run_script(sess, job: Job) -> Any:
+    """A script EVAL checked: in place (its reply) or in the worker (a coroutine); see ``respd.scriptcall``."""
+    def rejected(cmd, err):
+        _rejected(sess, cmd, err)
+
+    if job.place == IN_PLACE:
+        return scriptcall.run_in_place(sess, job, run, rejected)
+    return scriptcall.run_in_worker(sess, job, run, rejected)
 
 
 # ------------------------------------------------------------------------------------------ EXEC

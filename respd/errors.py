@@ -285,6 +285,25 @@ SHEBANG_INVALID = "ERR Invalid script shebang"
 SHEBANG_ENGINE = "ERR Unexpected engine in script shebang: %s"
 SHEBANG_OPTION = "ERR Unknown lua shebang option: %s"
 SHEBANG_FLAG = "ERR Unexpected flag in script shebang: %s"
+# EVAL, SCRIPT and redis.call's checks (respd/commands/scripting.py, respd/scriptcall.py), as Redis 7.0 words them
+NUMKEYS_TOO_MANY = "ERR Number of keys can't be greater than number of args"
+NUMKEYS_NEGATIVE = "ERR Number of keys can't be negative"
+NOTBUSY = "NOTBUSY No scripts in execution right now."
+UNKILLABLE = ("UNKILLABLE Sorry the script already executed write commands against the dataset. You can either "
+              "wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.")
+BUSY_SCRIPT = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+SCRIPT_FLUSH_MODE = "ERR SCRIPT FLUSH only support SYNC|ASYNC option"
+SCRIPT_RO_WRITE_FLAG = "ERR Can not execute a script with write flag using *_ro command."
+SCRIPT_OOM_FLAG = "OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'"
+CALL_UNKNOWN = "ERR Unknown Redis command called from script"
+CALL_ARITY = "ERR Wrong number of args calling Redis command from script"
+CALL_NOSCRIPT = "ERR This Redis command is not allowed from script"
+CALL_DENIED_CMD = "ERR The user executing the script can't run this command or subcommand"
+CALL_DENIED_KEY = ("ERR The user executing the script can't access at least one of the keys mentioned in the "
+                   "command arguments")
+CALL_RO_WRITE = "ERR Write commands are not allowed from read-only scripts."
+CALL_NOT_IN_PLACE = ("ERR respd: this script runs on the server's thread (its store is a memory store) and cannot "
+                     "wait for the SQL store '%s'; run it with a SQL store selected")
 #: the texts respd's Lua raises or returns (redis.call, redis.log... as Redis 7.0's script_lua.c words them);
 #: the runtime passes this table to its Lua code
 LUA_TEXTS = {

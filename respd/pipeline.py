@@ -11,9 +11,9 @@ import types
 from .commands.catalog import LOOKUP
 from .commands.introspection import MONITOR_OK
 from .commands.strings import ok_or_null
-from .commands.table import then
+from .commands.table import lookup, then
 from .dispatch import awaited, count_error, count_failed, error_reply, execute
-from .errors import PROTOCOL_ERROR, ProtocolError, SecurityClose
+from .errors import BUSY_SCRIPT, PROTOCOL_ERROR, ProtocolError, SecurityClose
 from .replies import _BULK_HDR, _INTS, NO_REPLY, OK, Err, Simple, encode
 
 log = logging.getLogger("respd.dispatch")  # the name its log lines had before run_requests left dispatch.py
@@ -207,6 +207,52 @@ def run_requests(c: ClientState) -> int:
     c.size = size
     c.batch = batch
     c.pos = i
+    return status
+
+
+def run_busy(c: ClientState) -> int:
+    """``run_requests`` while a script runs on the server's thread past ``busy-reply-threshold`` (called from its
+    count hook, through the poller): as Redis' processCommand then, a request is answered ``-BUSY`` unless it
+    fails earlier checks (unknown command, arity, NOAUTH) or its command is ``allow_busy`` (SCRIPT KILL, SHUTDOWN,
+    AUTH, HELLO, MULTI...), which runs. Nothing here reaches a store the script may be using."""
+    sess = c.sess
+    app = c.app
+    reader = c.reader
+    status = DONE
+    try:
+        while True:
+            if c.pos == len(c.batch):
+                c.batch = reader.drain()
+                c.pos = 0
+                if not c.batch:
+                    break
+            argv = c.batch[c.pos]
+            c.pos += 1
+            app.stat_commands += 1
+            cmd = lookup(argv)
+            mode = sess.reply_mode
+            if type(cmd) is Err or "allow_busy" in cmd.flags or (not sess.authenticated and not cmd.no_auth):
+                reply = execute(sess, argv)
+                if type(reply) is _Coroutine:  # cannot wait now
+                    reply.close()
+                    reply = Err(BUSY_SCRIPT)
+            else:
+                reply = Err(BUSY_SCRIPT)
+                cmd.rejected_calls += 1
+                count_error(app, reply.text)
+                if sess.multi is not None:
+                    sess.multi_error = True
+            c.mode = mode
+            status = add_reply(c, reply)
+            if status != DONE:
+                break
+    except ProtocolError as e:
+        app.stat_protocol_errors += 1
+        count_error(app, b"ERR")
+        c.out.append(PROTOCOL_ERROR + e.text.encode() + b"\r\n")
+        status = CLOSE
+    except SecurityClose:
+        status = DROP
     return status
 
 

@@ -148,6 +148,8 @@ SERVER_FIELDS: dict[str, tuple] = {
     "tls_auth_clients": (_choice("yes", "no", "optional"), "no"),
     "tls_key_file_pass": (_str, None),
     "auth_failure_delay": (parse_duration, 1.0),
+    "busy_reply_threshold": (parse_duration, 5.0),
+    "lua_max_memory": (_memory, 64 * 1024 * 1024),
 }
 
 _COMMON = {"name": (_str, _NOT_SET), "kind": (_str, _NOT_SET), "lifecycle": (_lifecycle, {}),

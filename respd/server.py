@@ -26,6 +26,7 @@ from .errors import STORE_START_FAILED, StartupError
 from .net.cron import clients_cron
 from .net.listen import AcceptTrouble, accept_loop, open_listeners
 from .net.poller import Poller
+from .net.threads import Threads
 from .net.tls import open_tls
 from .registry import Registry, build_stores
 from .security.loading import configure_security
@@ -40,6 +41,7 @@ def make_app(reg: Registry, overrides: Optional[dict] = None) -> App:
     settings.update({k: v for k, v in (overrides or {}).items() if v is not None})
     stores, databases = build_stores(reg)
     app = App(stores, databases, settings, Auth(), tuple(reg.files))
+    app.threads = Threads(app)
     configure_security(app, reg)
     return app
 

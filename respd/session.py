@@ -9,7 +9,7 @@ class Session:
     """One client connection's state. The trio layer owns the socket; everything else lives here."""
 
     __slots__ = ("app", "id", "proto", "store", "db", "name", "lib_name", "lib_ver", "user", "authenticated", "multi",
-                 "multi_error", "watched", "watch_deadline", "dirty", "in_exec", "created", "last_cmd",
+                 "multi_error", "watched", "watch_deadline", "dirty", "in_exec", "in_script", "created", "last_cmd",
                  "last_cmd_time", "addr", "laddr", "fd", "closing", "idle", "reply_mode", "no_evict", "no_touch",
                  "permissions", "io", "__weakref__")
 
@@ -30,6 +30,7 @@ class Session:
         self.watch_deadline = 0             # earliest expiry (ms) of a key watched on an async store, 0 = none
         self.dirty = False                  # a watched key changed: EXEC answers a null array
         self.in_exec = False                # running a command of EXEC's queue (ACL LOG context, MONITOR refusal)
+        self.in_script = False              # the session a script's redis.call runs in (ACL LOG context "lua")
         self.created = time.time()
         self.last_cmd = b"NULL"
         self.last_cmd_time = self.created   # last interaction: a read, or progress writing replies (idle, timeout)

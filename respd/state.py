@@ -92,6 +92,9 @@ class App:
         self.draining_late = False  # shutting down, past the grace period: no more executing either
         self.poller = None         # connection.Poller serving the plain TCP clients, while serve() runs
         self.request_shutdown = None  # callable starting a graceful shutdown (SHUTDOWN), while serve() runs
+        self.threads = None        # net.threads.Threads: worker threads for scripts on SQL stores, while serve() runs
+        self.scripts = None        # scripting.service.Scripts, made by the first script (commands.scripting)
+        self.busy_threshold_ms = int(settings.get("busy_reply_threshold", 5.0) * 1000)
         self.save = settings.get("save", "")
         self.loglevel = settings.get("log_level", "notice")
 
@@ -251,8 +254,8 @@ class App:
             b"requirepass": b"",
             b"cluster-enabled": b"no",
             b"notify-keyspace-events": b"",
-            b"lua-time-limit": b"5000",
-            b"busy-reply-threshold": b"5000",
+            b"lua-time-limit": lambda: b"%d" % self.busy_threshold_ms,
+            b"busy-reply-threshold": lambda: b"%d" % self.busy_threshold_ms,
             b"tcp-keepalive": b"300",
             b"slowlog-log-slower-than": b"10000",
             b"slowlog-max-len": b"128",
@@ -289,6 +292,10 @@ class App:
                 self.save = value.decode()
             elif name == b"loglevel":
                 self.loglevel = value.decode()
+            elif name in (b"lua-time-limit", b"busy-reply-threshold"):
+                self.busy_threshold_ms = value
+                if self.scripts is not None:
+                    self.scripts.busy_threshold = value / 1000
             elif name == b"requirepass" and self.security is not None:
                 self.security.set_requirepass(value)
 
@@ -302,6 +309,11 @@ class App:
                 fail(errors.CONFIG_NOT_MEMORY)
             if name == b"proto-max-bulk-len" and v < 1024 * 1024:
                 fail(errors.CONFIG_BULK_LEN_RANGE)
+            return v
+        if name in (b"lua-time-limit", b"busy-reply-threshold"):
+            v = string2ll(value)
+            if v is None or v < 0:
+                fail(errors.CONFIG_NOT_INTEGER)
             return v
         if name in (b"maxclients", b"timeout"):
             v = string2ll(value)

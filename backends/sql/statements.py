@@ -65,7 +65,7 @@ class Statements:
         stringish = sql.SQL("(CASE WHEN length({v}) = 0 THEN true ELSE NOT (get_byte({v}, 0) BETWEEN 128 AND 159 "
                             "OR get_byte({v}, 0) IN (" + NON_STRING_TAGS + ")) END)").format(v=table.v)
         fields = dict(t=table.t, k=table.k, v=table.v, e=table.e, ka=sql.SQL("bytea" if bytea else "text"),
-                      live=live, stringish=stringish)
+                      live=live, stringish=stringish, tl=sql.Literal(table.name))
 
         def q(text: str, **parts) -> bytes:
             return sql.SQL(text).format(**fields, **parts).as_bytes(None)
@@ -97,6 +97,12 @@ class Statements:
         self.countn = q("SELECT count(*) FROM {each}", each=each("1"))
         self.lock1 = q("SELECT {v}, {e} FROM {t} WHERE {k} = %s FOR UPDATE")
         self.lockn = q("SELECT respd_row.* FROM {each}", each=each("{k}, {v}, {e}", "LIMIT 1 FOR UPDATE"))
+        # a script's KEYS, for the rest of its transaction (SQLStore.lock_keys): an advisory lock per key (the table
+        # and key hashed; keys that do not exist yet included) taken in one order, then the existing rows FOR UPDATE
+        self.lock_advisory = q("SELECT count(pg_advisory_xact_lock(respd_h)) FROM (SELECT DISTINCT "
+                               "hashtextextended({tl} || ':' || respd_k::text, 0) AS respd_h "
+                               "FROM unnest(%s::{ka}[]) AS respd_k ORDER BY 1) AS respd_hashes")
+        self.lock_rows = q("SELECT count(*) FROM {each}", each=each("1", "LIMIT 1 FOR UPDATE"))
         self.upsert = q(ins + "VALUES (%s, %s, %s) ON CONFLICT ({k}) DO UPDATE "
                         "SET {v} = EXCLUDED.{v}, {e} = EXCLUDED.{e}")
         # KEEPTTL: keep a live row's TTL; an expired row counts as absent, so it gets none.

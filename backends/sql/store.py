@@ -143,3 +143,14 @@ class SQLStore(Reads, Writes, Store):
         back when the block raises. Nested use joins the outer transaction; so do tasks spawned inside the block
         (trio copies the context), sharing its connection one statement at a time."""
         return self._run.transaction()
+
+    async def lock_keys(self, keys: list[bytes]) -> None:
+        """Inside ``transaction()``: hold ``keys`` until it ends (an EVAL script's KEYS). Every key gets an advisory
+        lock (so scripts on the same keys of this table serialise across nodes, keys that do not exist yet
+        included), taken in one order (no deadlock between two scripts); then the existing rows are locked FOR
+        UPDATE, so single commands of other nodes that write them wait for the script too."""
+        if not keys:
+            return
+        params = sorted({self._k(k) for k in keys})
+        await self._one(self.q.lock_advisory, (params,))
+        await self._one(self.q.lock_rows, (params,))

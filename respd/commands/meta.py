@@ -60,10 +60,16 @@ def _key_spec_reply(k) -> Map:
         items.append((b"notes", k.notes.encode()))
     items += [(b"flags", _ordered(_key_flag_names(k), _KEY_FLAG_ORDER)),
               (b"begin_search", Map([(b"type", b"index"), (b"spec", Map([(b"index", k.first)]))])),
-              (b"find_keys", Map([(b"type", b"range"), (b"spec", Map([
-                  (b"lastkey", 0 if k.last == 0 else (k.last if k.last < 0 else k.last - k.first)),
-                  (b"keystep", k.step), (b"limit", 0)]))]))]
+              (b"find_keys", _find_keys(k))]
     return Map(items)
+
+
+def _find_keys(k) -> Map:
+    if k.keynum:
+        return Map([(b"type", b"keynum"), (b"spec", Map([(b"keynumidx", 0), (b"firstkey", 1), (b"keystep", 1)]))])
+    return Map([(b"type", b"range"), (b"spec", Map([
+        (b"lastkey", 0 if k.last == 0 else (k.last if k.last < 0 else k.last - k.first)),
+        (b"keystep", k.step), (b"limit", 0)]))])
 
 
 def _info(cmd: Command) -> list:
@@ -227,7 +233,7 @@ def keys_of(cmd: Command, argv: list[bytes]) -> list:
     """(key, KeySpec) for every key argument of a request, from the declared key specs."""
     out = []
     for spec in cmd.key_specs(argv):
-        for i in spec.positions(len(argv)):
+        for i in spec.positions(len(argv), argv):
             out.append((argv[i], spec))
     return out
 

@@ -106,6 +106,10 @@ def _memory(sess, app, now: float) -> list[str]:
     system = _system_memory()
     policy = app.config_params().get(b"maxmemory-policy", b"noeviction")
     policy = (policy() if callable(policy) else policy).decode()
+    scripts = app.scripts
+    lua = scripts.memory_used() if scripts is not None else 0
+    cached = len(scripts.bodies) if scripts is not None else 0
+    cache = sum(len(b) + 40 for b in scripts.bodies.values()) if scripts is not None else 0
     return ["used_memory:%d" % rss, "used_memory_human:%s" % human(rss), "used_memory_rss:%d" % rss,
             "used_memory_rss_human:%s" % human(rss), "used_memory_peak:%d" % peak,
             "used_memory_peak_human:%s" % human(peak), "used_memory_peak_perc:%.2f%%" % (rss * 100 / peak),
@@ -113,11 +117,12 @@ def _memory(sess, app, now: float) -> list[str]:
             "used_memory_dataset_perc:0.00%", "allocator_allocated:%d" % rss, "allocator_active:%d" % rss,
             "allocator_resident:%d" % rss, "total_system_memory:%d" % system,
             "total_system_memory_human:%s" % human(system),
-            # no Lua, no functions: what Redis shows without them
-            "used_memory_lua:0", "used_memory_vm_eval:0", "used_memory_lua_human:0B", "used_memory_scripts_eval:0",
-            "number_of_cached_scripts:0", "number_of_functions:0", "number_of_libraries:0",
-            "used_memory_vm_functions:0", "used_memory_vm_total:0", "used_memory_vm_total_human:0B",
-            "used_memory_functions:0", "used_memory_scripts:0", "used_memory_scripts_human:0B",
+            # the Lua states (EVAL) and the script cache; no functions (FUNCTION is not implemented)
+            "used_memory_lua:%d" % lua, "used_memory_vm_eval:%d" % lua, "used_memory_lua_human:%s" % human(lua),
+            "used_memory_scripts_eval:%d" % cache, "number_of_cached_scripts:%d" % cached,
+            "number_of_functions:0", "number_of_libraries:0", "used_memory_vm_functions:0",
+            "used_memory_vm_total:%d" % lua, "used_memory_vm_total_human:%s" % human(lua),
+            "used_memory_functions:0", "used_memory_scripts:%d" % cache, "used_memory_scripts_human:%s" % human(cache),
             "maxmemory:%d" % app.maxmemory, "maxmemory_human:%s" % human(app.maxmemory),
             "maxmemory_policy:%s" % policy, "allocator_frag_ratio:1.00", "allocator_frag_bytes:0",
             "allocator_rss_ratio:1.00", "allocator_rss_bytes:0", "rss_overhead_ratio:1.00", "rss_overhead_bytes:0",
@@ -397,6 +402,12 @@ def shutdown(sess, argv):
         raise CommandError(errors.SYNTAX)
     if abort:
         raise CommandError(errors.NO_SHUTDOWN)
+    scripts = sess.app.scripts
+    if scripts is not None and scripts.busy():  # a script past busy-reply-threshold: only NOSAVE stops it
+        if "NOSAVE" not in opts:
+            raise CommandError(errors.BUSY_SCRIPT)
+        scripts.running.forced = True
+        scripts.running.kill()
     request = sess.app.request_shutdown
     if request is None:  # not served by respd.server (an embedded App)
         raise CommandError(errors.SHUTDOWN_FAILED)

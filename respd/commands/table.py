@@ -44,21 +44,34 @@ class KeySpec:
     flags: tuple = ()
     redis_flags: tuple = ()
     notes: str = ""
+    keynum: bool = False
 
-    def positions(self, argc: int) -> range:
+    def positions(self, argc: int, argv: Optional[list] = None) -> range:
+        if self.keynum:  # argv[first] is the number of keys that follow it (EVAL's numkeys)
+            n = keynum_count(argv, self.first) if argv is not None else 0
+            return range(self.first + 1, self.first + 1 + n)
         last = self.first if self.last == 0 else (self.last if self.last > 0 else argc + self.last)
         return range(self.first, min(last, argc - 1) + 1, self.step)
 
 
+def keynum_count(argv: list, at: int) -> int:
+    """The number of keys a keynum spec finds: argv[at] when it is a count that fits in argv, else 0."""
+    try:
+        n = int(argv[at])
+    except (ValueError, IndexError):
+        return 0
+    return n if 0 <= n <= len(argv) - at - 1 else 0
+
+
 def Keys(first: int, flags: str, last: int = 0, step: int = 1, notes: str = "",
-         access: Optional[str] = None) -> KeySpec:
+         access: Optional[str] = None, keynum: bool = False) -> KeySpec:
     """A key spec as Redis writes it: ``Keys(1, "RW access update")`` is the key at argv[1], read and written;
     ``Keys(1, "OW update", last=-1, step=2)`` every other argument from argv[1] (MSET). The access flags the
     permissions engine reads are the Redis flags' access/insert/update/delete, unless ``access`` names others (MOVE:
     Redis says "update" for the key it removes, the engine asks for delete)."""
     words = tuple(flags.split())
     chosen = (access.split() if access is not None else [w.lower() for w in words])
-    return KeySpec(first, last, step, tuple(f for f in _ACCESS_FLAGS if f in chosen), words, notes)
+    return KeySpec(first, last, step, tuple(f for f in _ACCESS_FLAGS if f in chosen), words, notes, keynum)
 
 
 def _words(value) -> tuple:
@@ -94,6 +107,8 @@ class Command:
     * ``switches_store``: may answer with a coroutine even on a memory store (it reaches another store, or answers
       a failed login after a delay): EXEC runs a queue holding one on its awaiting path.
     * ``info_arity``: the arity COMMAND INFO shows when dispatch's is declared otherwise (EXEC).
+    * ``runs_script``: EVAL and its kin: the handler makes the command's checks and hands back a script job,
+      which dispatch runs (``respd.scriptcall``: ``redis.call`` needs dispatch's ``run``).
     """
 
     name: str
@@ -119,6 +134,7 @@ class Command:
     all_stores: bool = False
     selects_store: bool = False
     switches_store: bool = False
+    runs_script: bool = False
 
     def __post_init__(self) -> None:
         # INFO commandstats: calls, time spent (ns: the execution and the encoding of its reply), calls refused
@@ -137,7 +153,7 @@ class Command:
 
     def first_key(self) -> tuple[int, int, int]:
         """(first, last, step) as COMMAND INFO reports them."""
-        if not self.keys:
+        if not self.keys or any(k.keynum for k in self.keys):
             return 0, 0, 0
         first = min(k.first for k in self.keys)
         lasts = [k.last if k.last else k.first for k in self.keys]
@@ -157,7 +173,7 @@ def command(name: str, *, arity: int, flags=(), keys: tuple = (), categories=(),
             key_flags: Optional[Callable] = None, parent: Optional[str] = None, info_arity: Optional[int] = None,
             multi_immediate: bool = False, runs_queue: bool = False, pure: bool = False,
             policy: Optional[str] = None, cross_store: Optional[Callable] = None, all_stores: bool = False,
-            selects_store: bool = False, switches_store: bool = False):
+            selects_store: bool = False, switches_store: bool = False, runs_script: bool = False):
     """Register the decorated function as a command (or, with ``parent``, as a subcommand of that container).
     ``flags`` and ``categories`` are words ("write denyoom"); the other fields are described on ``Command``."""
 
@@ -168,7 +184,7 @@ def command(name: str, *, arity: int, flags=(), keys: tuple = (), categories=(),
                       container=parent.upper() if parent else None, info_arity=info_arity,
                       multi_immediate=multi_immediate, runs_queue=runs_queue, pure=pure, policy=policy,
                       cross_store=cross_store, all_stores=all_stores, selects_store=selects_store,
-                      switches_store=switches_store)
+                      switches_store=switches_store, runs_script=runs_script)
         if parent:
             COMMANDS[parent.lower().encode()].subcommands[name.lower().encode()] = cmd
         else:

@@ -102,7 +102,7 @@ def _take_out(c: Conn) -> bytes:
     return data
 
 
-def serve_chunk(c: Conn, data: bytes, now: float) -> int:
+def serve_chunk(c: Conn, data: bytes, now: float, run=run_requests) -> int:
     """Serve received bytes as far as that goes without waiting: run them, then hand the replies to the kernel.
 
     ``READ`` when the chunk is over and the client is to be read again; ``DROP`` when the connection is to close
@@ -113,7 +113,7 @@ def serve_chunk(c: Conn, data: bytes, now: float) -> int:
     sess.idle = False
     sess.last_cmd_time = now
     c.reader.feed(data)
-    status = run_requests(c)
+    status = run(c)
     if status != DONE and status != CLOSE:
         return status
     if c.out:

@@ -15,7 +15,7 @@ import time
 
 import trio
 
-from ..pipeline import DROP
+from ..pipeline import DROP, run_busy
 from .client import READ, Conn, serve_chunk
 from .transport import RECV_SIZE
 
@@ -85,6 +85,37 @@ class Poller:
 
     def close(self) -> None:
         self.epoll.close()
+
+    def busy_round(self) -> None:
+        """Serve the clients that are waiting while a script runs on this thread past busy-reply-threshold (its
+        count hook calls this, through ``app.threads``, from inside the chunk that runs the script): each ready
+        client's requests get ``-BUSY``, but for SCRIPT KILL, SHUTDOWN NOSAVE and Redis' other ``allow_busy``
+        commands (``pipeline.run_busy``). The script's own client and the clients handed to their tasks wait."""
+        scripts = self.app.scripts
+        running = scripts.running if scripts is not None else None
+        own = running.sess if running is not None else None
+        now = _now()
+        for fd, _ in self.epoll.poll(0):
+            c = self.conns.get(fd)
+            if c is None or c.dead or c.handed or c.sess is own:
+                continue
+            try:
+                try:
+                    data = c.transport.sock.recv(RECV_SIZE)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    data = b""
+                if not data:
+                    self.hand_over(c, DROP)
+                    continue
+                status = serve_chunk(c, data, now, run_busy)
+                if status != READ:
+                    self.hand_over(c, status)
+            except Exception:  # one client's failure must not reach the script's client
+                log.exception("connection handler failed")
+                c.out.clear()
+                self.hand_over(c, DROP)
 
     async def run(self) -> None:
         epfd = self.epoll.fileno()

@@ -33,7 +33,7 @@ from backends.glob import LONG_PATTERN, translate
 
 from .. import errors
 from ..commands.args import try_int
-from ..commands.table import ACCESS, DELETE, INSERT, UPDATE
+from ..commands.table import ACCESS, DELETE, INSERT, UPDATE, keynum_count
 from ..errors import CommandError
 from ..replies import Err
 from .model import (ADMIN, FLUSH, KEY_ACTIONS, KEY_DELETE, KEY_GET, KEY_HAS, KEY_SET, KEYS_COUNT, KEYS_LIST,
@@ -221,13 +221,13 @@ class _Sel:
         checks = []
         if specs:
             if self.decide(sid, STORE_GET, False) is not True:
-                checks = [(spec.first, spec.last, spec.step, (False,)) for spec in specs]
+                checks = [(spec.first, None if spec.keynum else spec.last, spec.step, (False,)) for spec in specs]
             else:
                 for spec in specs:
                     decs = tuple(self.decide(sid, a) for a in spec_actions(spec.flags))
                     decs = tuple(d for d in decs if d is not True)
                     if decs:
-                        checks.append((spec.first, spec.last, spec.step, decs))
+                        checks.append((spec.first, None if spec.keynum else spec.last, spec.step, decs))
         cross = cmd.cross_store is not None
         if not checks and firstargs is None and not cross:
             return _OK
@@ -252,6 +252,13 @@ class _Sel:
             return DENIED_CMD, 0, cmd.name
         n = len(argv)
         for first, last, step, decs in plan.checks:
+            if last is None:  # a keynum spec (EVAL): argv[first] says how many keys follow it
+                for i in range(first + 1, first + 1 + keynum_count(argv, first)):
+                    key = argv[i]
+                    for d in decs:
+                        if d is False or not d(key):
+                            return DENIED_KEY, i, key
+                continue
             if last == 0:  # one key (arity guarantees it is there)
                 key = argv[first]
                 for d in decs:

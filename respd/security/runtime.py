@@ -33,7 +33,7 @@ class AclLog:
         now = time.time()
         # Redis' context: "multi" for a command refused while queued in MULTI or re-checked (or AUTH failing) in EXEC
         in_multi = sess is not None and (getattr(sess, "multi", None) is not None or getattr(sess, "in_exec", False))
-        context = "multi" if in_multi else "toplevel"
+        context = "lua" if getattr(sess, "in_script", False) else "multi" if in_multi else "toplevel"
         info = b""
         if sess is not None:
             try:

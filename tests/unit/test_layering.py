@@ -31,6 +31,7 @@ FLOORS = (
     ("respd.net.",),                                   # the trio layer: transports, the client loop, the poller
     ("respd.pipeline",),                               # a received chunk's requests -> encoded replies
     ("respd.dispatch",),                               # one request: the generic checks, run, EXEC's queue
+    ("respd.scriptcall",),                             # an EVAL script's run and its redis.call checks
     ("respd.commands.catalog",),
     ("respd.commands.", "respd.monitor"),              # the command families
     ("respd.security.loading",), ("respd.security.runtime",), ("respd.security.engine",),

@@ -37,7 +37,9 @@ def test_declared_facts():
     assert _names("cross_store") == {"move", "copy"}
     assert _names("all_stores") == {"flushall"}
     assert _names("selects_store") == {"select"}
-    assert _names("switches_store") == {"select", "copy", "move", "flushall", "auth", "hello"}
+    assert _names("switches_store") == {"select", "copy", "move", "flushall", "auth", "hello", "eval", "evalsha",
+                                        "eval_ro", "evalsha_ro"}
+    assert _names("runs_script") == {"eval", "evalsha", "eval_ro", "evalsha_ro"}
     policies = {c.name: c.policy for c in _all() if c.policy is not None}
     assert {n: p for n, p in policies.items() if p != "server.admin"} == {
         "keys": "store.keys.list", "scan": "store.keys.list", "randomkey": "store.keys.list",
