@@ -36,7 +36,7 @@ import msgpack
 from backends import base
 from backends.base import StoreError
 
-from ..errors import OOM, STORE_TEXTS, store_error
+from ..errors import CALL_RO_WRITE, OOM, STORE_TEXTS, store_error
 
 #: deepest nesting of tables a value may have (the top table is level 1)
 MAX_DEPTH = 64
@@ -124,15 +124,25 @@ class ScriptStores:
     Args:
         sess: the session running the script (its app, its user's ``permissions``; None = unrestricted).
         resolve: ``resolve(result)`` → the value of a store operation's result (awaits a coroutine: SQL stores).
+        on_loop: for a script in a worker thread, ``on_loop(op)`` runs the store operation ``op()`` on the server's
+            thread and returns its value (awaited there), so a memory store is never touched from another
+            thread; None: ``resolve(op())`` where the script runs.
+        read_only: the script may not write (EVAL_RO, ``#!lua flags=no-writes``): ``set``, ``delete`` and
+            ``clear`` answer Redis' read-only text.
+        on_write: called before each write (the run's watch marks the script dirty: SCRIPT KILL refuses then).
 
     Methods return ``(value, None)`` or ``(None, message)`` with Python values (the bridge makes them Lua values);
     they raise only on a bug (the bridge turns that into a message too).
     """
 
-    def __init__(self, sess, resolve: Callable[[Any], Any]):
+    def __init__(self, sess, resolve: Callable[[Any], Any], on_loop: Optional[Callable[[Callable], Any]] = None,
+                 read_only: bool = False, on_write: Optional[Callable[[], None]] = None):
         self.sess = sess
         self.app = sess.app
         self.resolve = resolve
+        self.on_loop = on_loop
+        self.read_only = read_only
+        self.on_write = on_write
         self._open: dict[int, Any] = {}   # handle -> Store, while not released
 
     def limit(self) -> int:
@@ -168,6 +178,8 @@ class ScriptStores:
         if name == "clear":
             if not self._allowed(store.id, _FLUSH):
                 return None, STORE_TEXTS["denied_clear"] % store.id
+            if not self._may_write():
+                return None, CALL_RO_WRITE[4:]
             return self._run(store.flush, _done)
         key = _key(key)
         if key is None:
@@ -179,6 +191,8 @@ class ScriptStores:
         if name == "get":
             return self._run(lambda: store.load(key), _found)
         if name == "delete":
+            if not self._may_write():
+                return None, CALL_RO_WRITE[4:]
             return self._run(lambda: store.delete([key]), _true_if)
         return self._run(lambda: store.exists([key]), _true_if)  # has, exists
 
@@ -192,8 +206,10 @@ class ScriptStores:
             expire = base.now_ms() + max(1, int(ttl * 1000))
         if not self._allowed(store.id, _KEY_ACTION["set"], key):
             return None, STORE_TEXTS["denied_key"] % key.decode("utf-8", "replace")
-        if self.app.maxmemory and self.app.over_maxmemory():
+        if self.app.maxmemory and self.app.over_maxmemory() and not self.read_only:
             return None, OOM
+        if not self._may_write():
+            return None, CALL_RO_WRITE[4:]
         try:
             obj = _from_lua(value, 0)
         except _Refused as e:
@@ -202,10 +218,17 @@ class ScriptStores:
             return None, STORE_TEXTS["too_big"]
         return self._run(lambda: store.store(key, obj, expire), _done)
 
+    def _may_write(self) -> bool:
+        if self.read_only:
+            return False
+        if self.on_write is not None:
+            self.on_write()
+        return True
+
     def _run(self, call: Callable[[], Any], done: Callable[[Any], tuple]) -> tuple:
         """A store call, its result resolved; a store's domain error becomes its Redis text (without "ERR ")."""
         try:
-            result = self.resolve(call())
+            result = self.resolve(call()) if self.on_loop is None else self.on_loop(call)
         except StoreError as e:
             text = store_error(e).text
             if isinstance(text, bytes):
