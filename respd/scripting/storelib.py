@@ -315,13 +315,46 @@ def _to_lua(table: Callable[[], Any], v: Any) -> Any:
     raise _Refused(STORE_TEXTS["bad_value"] % t.__name__)
 
 
+def lua_size(v: Any) -> int:
+    """An upper bound of the Lua memory that pushing ``v`` (a value ``_to_lua`` accepts) from Python allocates:
+    strings with their header and string-table share, table slots counted three times (a rehash holds the old and
+    the new part while it doubles)."""
+    t = type(v)
+    if t is bytes:
+        return len(v) + 64
+    if t is list:
+        return 128 + sum(lua_size(x) + 64 for x in v)
+    if t is dict:
+        return 128 + sum(lua_size(k) + lua_size(x) + 160 for k, x in v.items())
+    return 0
+
+
+#: Lua memory kept free for what a callback pushes besides its value (an error message, the stack)
+_HEADROOM = 64 * 1024
+
+
 class StoreBridge:
     """The Python functions ``STORE_LUA`` closes over, for one Lua state: they serve the run's ``ScriptStores``
-    (``current``; None outside a run or when the caller gave none) and never let an exception reach Lua."""
+    (``current``; None outside a run or when the caller gave none) and never let an exception reach Lua.
+
+    A value is handed to Lua only when the state's memory cap leaves room for it (``lua_size``, after a full
+    collection if needed): lupa converts a Python callback's result outside any protected call, and an allocation
+    failing there does not become a Lua error (the process hangs), so "not enough memory" is decided here."""
 
     def __init__(self, lua):
+        self._lua = lua
         self._table = lua.table
         self.current: Optional[ScriptStores] = None
+
+    def _room(self, need: int) -> bool:
+        lua = self._lua
+        cap = lua.get_max_memory()
+        if not cap:
+            return True
+        if lua.get_memory_used() + need + _HEADROOM <= cap:
+            return True
+        lua.execute("collectgarbage()")
+        return lua.get_memory_used() + need + _HEADROOM <= cap
 
     def load_module(self, loader: Callable[[bytes, bytes], Any], chunkname: bytes) -> Any:
         """The ``store`` table, built by ``STORE_LUA`` in the runtime's Lua state."""
@@ -336,18 +369,24 @@ class StoreBridge:
     def _guard(self, fn: Callable[[], tuple]) -> tuple:
         stores = self.current
         if stores is None:
-            return None, STORE_TEXTS["unavailable"].encode()
-        try:
-            value, message = fn()
-            if message is not None:
-                return None, message.encode("utf-8", "replace")
-            return _to_lua(self._table, value), None
-        except _Refused as e:
-            return None, str(e).encode()
-        except (MemoryError, lupa.LuaMemoryError):
-            return None, STORE_TEXTS["no_memory"].encode()
-        except Exception as e:  # noqa: BLE001 - whatever failed, Lua gets a message, never a Python object
-            return None, (STORE_TEXTS["internal"] % (str(e) or type(e).__name__)).encode("utf-8", "replace")
+            message = STORE_TEXTS["unavailable"]
+        else:
+            try:
+                value, message = fn()
+                if message is None:
+                    if self._room(lua_size(value)):
+                        return _to_lua(self._table, value), None
+                    message = STORE_TEXTS["no_memory"]
+            except _Refused as e:
+                message = str(e)
+            except (MemoryError, lupa.LuaMemoryError):
+                message = STORE_TEXTS["no_memory"]
+            except Exception as e:  # noqa: BLE001 - whatever failed, Lua gets a message, never a Python object
+                message = STORE_TEXTS["internal"] % (str(e) or type(e).__name__)
+        text = message.encode("utf-8", "replace")
+        if not self._room(len(text)):
+            return None  # at the cap: nil alone needs no allocation
+        return None, text
 
     def _open(self, store_id):
         return self._guard(lambda: self.current.open(store_id))

@@ -239,3 +239,57 @@ def test_memory_typed_values_answer_string_commands_as_sql_rows_do(clock):
     s.store(b"gone", 1, clock.ms)  # a time already past: the key disappears, as SET with one
     assert s.load(b"gone") is None
     assert codec.pack(b"x") == codec.encode(b"x") and codec.unpack("s", b"k", codec.pack([b"a", 1.5])) == [b"a", 1.5]
+
+
+async def test_a_value_too_big_for_the_lua_memory_cap_is_a_message(session):
+    """lupa converts a callback's result outside any protected call: an allocation failing there would hang the
+    process, so the bridge refuses what does not fit (a table, a string) and the script goes on."""
+    session.store.store(b"big", list(range(300_000)))
+    session.store.store(b"long", b"x" * 6_000_000)
+    session.store.store(b"fits", list(range(1000)))
+    rt = ScriptRuntime(max_memory=4 * 1024 * 1024)
+    sha = rt.load(PRELUDE + b"""
+local s = store.get('t:db0')
+local r = {}
+for _, k in ipairs({'big', 'long'}) do local v, e = s:get(k) r[#r + 1] = show(v, e) end
+r[#r + 1] = show(#s:get('fits'))
+return table.concat(r, ' / ')
+""")
+    reply = rt.run(sha, [], [], lambda argv: None, stores=ScriptStores(session, lambda r: r))
+    assert reply.data.split(b"\r\n")[1] == b'nil "not enough memory" / nil "not enough memory" / 1000'
+
+
+async def test_read_only_runs_and_the_write_hook(session):
+    writes = []
+    rt = ScriptRuntime()
+    sha = rt.load(PRELUDE + b"""
+local s = store.get('t:db0')
+return table.concat({show(s:get('k')), show(s:set('k', 'v')), show(s:delete('k')), show(s:clear()),
+                     show(s:has('k'))}, ' / ')
+""")
+    session.store.set(b"k", b"old")
+    ro = ScriptStores(session, lambda r: r, read_only=True, on_write=lambda: writes.append(1))
+    reply = rt.run(sha, [], [], lambda argv: None, stores=ro)
+    refused = 'nil "Write commands are not allowed from read-only scripts."'
+    assert reply.data.split(b"\r\n")[1].decode().split(" / ") == ['"old" nil', refused, refused, refused,
+                                                                   "true nil"]
+    assert writes == [] and session.store.get(b"k") == b"old"
+    rw = ScriptStores(session, lambda r: r, on_write=lambda: writes.append(1))
+    reply = rt.run(sha, [], [], lambda argv: None, stores=rw)
+    assert reply.data.split(b"\r\n")[1].decode().split(" / ") == ['"old" nil', "true nil", "true nil", "true nil",
+                                                                   "false nil"]
+    assert writes == [1, 1, 1]
+
+
+async def test_on_loop_runs_every_store_operation(session):
+    ran = []
+
+    def on_loop(op):
+        ran.append(op)
+        return op()
+
+    rt = ScriptRuntime()
+    sha = rt.load(b"local s = store.get('t:db0') s:set('k', 1) s:get('k') s:has('k') s:delete('k') s:clear() "
+                  b"return 1")
+    rt.run(sha, [], [], lambda argv: None, stores=ScriptStores(session, lambda r: 1 / 0, on_loop=on_loop))
+    assert len(ran) == 5
