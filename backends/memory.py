@@ -8,7 +8,8 @@ invisible to every method at once) plus ``run_cleanup``, which sweeps the expiry
 Values are bytes (strings, exactly as SET wrote them) or, for the typed values the ``store`` module of EVAL scripts
 writes (``load``/``store``), a ``codec.Packed`` msgpack payload, which every string command reads through
 ``backends.codec`` as a SQL store reads its rows: an int payload GETs as its digits, a map is WRONGTYPE, TYPE says
-hash. Only the string paths that meet a Packed value pay for it (one type test on GET).
+hash. Only the string paths that meet a Packed value pay for it; GET, the hot path, only in a store that has held one
+(``store`` swaps in ``_get_typed``).
 
 SCAN cursors are positions in a stable per-process hash order of the keys (``hash(key)`` as an unsigned 64-bit
 number): a page returns keys whose hash is at or above the cursor and the next cursor is one past the last hash
@@ -119,6 +120,12 @@ class MemoryStore(Store):
                 self._remove(key)
                 self.expired_keys += 1
                 return None
+        return v
+
+    def _get_typed(self, key: bytes) -> Optional[bytes]:
+        """``get`` of a store that holds typed values (``store`` installs it): a Packed value is read through the
+        codec. Kept apart so GET on a store of strings, the hot path, pays nothing for typed values."""
+        v = MemoryStore.get(self, key)
         if type(v) is Packed:
             return codec.decode(self.id, key, v.payload)
         return v
@@ -393,7 +400,12 @@ class MemoryStore(Store):
         return codec.unpack(self.id, key, v.payload) if type(v) is Packed else v
 
     def store(self, key: bytes, value: Any, expire: Optional[int] = None) -> None:
-        v = value if type(value) is bytes else Packed(codec.pack(value))
+        if type(value) is bytes:
+            v = value
+        else:
+            v = Packed(codec.pack(value))
+            if "get" not in self.__dict__:
+                self.get = self._get_typed  # this store's GETs now check for Packed values
         if expire is not None and expire <= base.now_ms():  # the key disappears (as SET with a past time)
             if self._live(key):
                 self._remove(key)
