@@ -5,7 +5,8 @@ store object whose methods are ``get``, ``set``, ``delete``, ``has`` (= ``exists
 Every outcome is returned, nothing is raised: a value (or ``true``), else ``nil`` and a message
 (``respd.errors.STORE_TEXTS``). The registry's policy actions apply as they do to Redis commands: ``store.get`` for
 ``store.get(id)``, ``store.key.get|set|delete|has`` for ``get``, ``set``, ``delete``, ``has``/``exists`` on that
-key, and ``store.flush`` (FLUSHDB's action) for ``clear``, which empties the whole store.
+key, and for ``clear``, which empties the whole store, what FLUSHDB needs: ``store.flush`` and, for users with Redis
+command rules, the ``flushdb`` command.
 
 Values: a Lua string is stored as SET stores it (GET reads it back, and a string SET by a client reads back as a
 Lua string); a number, boolean or table is stored as its msgpack object (``backends.codec.pack``: a table whose
@@ -149,9 +150,10 @@ class ScriptStores:
         """The largest value a script may store, in bytes (a client's argument limit)."""
         return self.app.proto_max_bulk_len
 
-    def _allowed(self, store_id: str, action: str, key: Optional[bytes] = None) -> bool:
+    def _allowed(self, store_id: str, action: str, key: Optional[bytes] = None,
+                 command: Optional[str] = None) -> bool:
         perms = self.sess.permissions
-        return perms is None or perms.allows(self.sess, store_id, action, key)
+        return perms is None or perms.allows(self.sess, store_id, action, key, command)
 
     def open(self, store_id) -> tuple:
         """``store.get(id)`` → (handle, None) | (None, message)."""
@@ -176,7 +178,7 @@ class ScriptStores:
             del self._open[handle]
             return True, None
         if name == "clear":
-            if not self._allowed(store.id, _FLUSH):
+            if not self._allowed(store.id, _FLUSH, command="flushdb"):
                 return None, STORE_TEXTS["denied_clear"] % store.id
             if not self._may_write():
                 return None, CALL_RO_WRITE[4:]

@@ -38,6 +38,7 @@ def policy_app(tmp_path_factory):
     app = build(tmp_path_factory.mktemp("store-module"), entries)
     admin = session(app, "admin")
     assert run(admin, "ACL", "SETUSER", "rr", "on", ">pw", "+@all", "%R~ok:*") == b"+OK\r\n"
+    assert run(admin, "ACL", "SETUSER", "noflush", "on", ">pw", "+@all", "-flushdb", "~*") == b"+OK\r\n"
     return app
 
 
@@ -46,7 +47,7 @@ def sessions(policy_app):
     admin = session(policy_app, "admin")
     run(admin, "FLUSHALL")
     run(admin, "MSET", "ok:1", "one", "no:1", "uno", "ok:secret", "s")
-    return admin, {name: session(policy_app, name) for name in ("reader", "writer", "rr")}
+    return admin, {name: session(policy_app, name) for name in ("reader", "writer", "rr", "noflush")}
 
 
 DENIED_KEY = "nil \"NOPERM this user has no permissions to access the '%s' key\""
@@ -106,6 +107,18 @@ return table.concat({show(o ~= nil), show(s:get('ok:1')), show(s:get('no:1')), s
                      show(s:clear())}, ' / ')
 """)
     assert got.split(" / ") == ["true", '"one" nil', DENIED_KEY % "no:1", DENIED_KEY % "ok:1", "true nil"]
+
+
+async def test_clear_needs_what_flushdb_needs(sessions):
+    """A user whose Redis rules refuse FLUSHDB cannot clear a store from a script either."""
+    admin, users = sessions
+    got = await script(users["noflush"], b"""
+local s = store.get('t:db0')
+return table.concat({show(s:clear()), show(s:set('x', 1)), show(s:delete('x'))}, ' / ')
+""")
+    assert got.split(" / ") == ["nil \"NOPERM this user has no permissions to clear the 't:db0' store\"",
+                                "true nil", "true nil"]
+    assert run(admin, "DBSIZE") == b":3\r\n"
 
 
 def policy_app_state(admin) -> list:
