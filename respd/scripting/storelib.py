@@ -5,7 +5,8 @@ store object whose methods are ``get``, ``set``, ``delete``, ``has`` (= ``exists
 Every outcome is returned, nothing is raised: a value (or ``true``), else ``nil`` and a message
 (``respd.errors.STORE_TEXTS``). The registry's policy actions apply as they do to Redis commands: ``store.get`` for
 ``store.get(id)``, ``store.key.get|set|delete|has`` for ``get``, ``set``, ``delete``, ``has``/``exists`` on that
-key, and for ``clear``, which empties the whole store, what FLUSHDB needs: ``store.flush`` and, for users with Redis
+key (and the user's Redis command rules must allow GET, SET, DEL, EXISTS: a ``-@write`` user cannot write through
+the module), and for ``clear``, which empties the whole store, what FLUSHDB needs: ``store.flush`` and, for users with Redis
 command rules, the ``flushdb`` command.
 
 Values: a Lua string is stored as SET stores it (GET reads it back, and a string SET by a client reads back as a
@@ -45,6 +46,9 @@ MAX_DEPTH = 64
 _STORE_GET, _FLUSH = "store.get", "store.flush"
 _KEY_ACTION = {"get": "store.key.get", "set": "store.key.set", "delete": "store.key.delete",
                "has": "store.key.has", "exists": "store.key.has"}
+#: the Redis command each method stands for: a user's Redis command rules must let it through too (a user with
+#: ``-@write`` cannot write through the module any more than with redis.call)
+_COMMAND = {"get": "get", "set": "set", "delete": "del", "has": "exists", "exists": "exists"}
 #: largest TTL in seconds (expiry times are 64-bit milliseconds)
 _MAX_TTL = 2 ** 52 / 1000
 
@@ -188,7 +192,7 @@ class ScriptStores:
             return None, STORE_TEXTS["bad_key"]
         if name == "set":
             return self._set(store, key, value, ttl)
-        if not self._allowed(store.id, _KEY_ACTION[name], key):
+        if not self._allowed(store.id, _KEY_ACTION[name], key, _COMMAND[name]):
             return None, STORE_TEXTS["denied_key"] % key.decode("utf-8", "replace")
         if name == "get":
             return self._run(lambda: store.load(key), _found)
@@ -206,7 +210,7 @@ class ScriptStores:
             if type(ttl) not in (int, float) or not (0 < ttl <= _MAX_TTL):  # NaN fails too
                 return None, STORE_TEXTS["bad_ttl"]
             expire = base.now_ms() + max(1, int(ttl * 1000))
-        if not self._allowed(store.id, _KEY_ACTION["set"], key):
+        if not self._allowed(store.id, _KEY_ACTION["set"], key, _COMMAND["set"]):
             return None, STORE_TEXTS["denied_key"] % key.decode("utf-8", "replace")
         if self.app.maxmemory and self.app.over_maxmemory() and not self.read_only:
             return None, OOM

@@ -39,6 +39,7 @@ def policy_app(tmp_path_factory):
     admin = session(app, "admin")
     assert run(admin, "ACL", "SETUSER", "rr", "on", ">pw", "+@all", "%R~ok:*") == b"+OK\r\n"
     assert run(admin, "ACL", "SETUSER", "noflush", "on", ">pw", "+@all", "-flushdb", "~*") == b"+OK\r\n"
+    assert run(admin, "ACL", "SETUSER", "ro", "on", ">pw", "+@read", "+@scripting", "~*") == b"+OK\r\n"
     return app
 
 
@@ -47,7 +48,7 @@ def sessions(policy_app):
     admin = session(policy_app, "admin")
     run(admin, "FLUSHALL")
     run(admin, "MSET", "ok:1", "one", "no:1", "uno", "ok:secret", "s")
-    return admin, {name: session(policy_app, name) for name in ("reader", "writer", "rr", "noflush")}
+    return admin, {name: session(policy_app, name) for name in ("reader", "writer", "rr", "noflush", "ro")}
 
 
 DENIED_KEY = "nil \"NOPERM this user has no permissions to access the '%s' key\""
@@ -306,3 +307,17 @@ async def test_on_loop_runs_every_store_operation(session):
                   b"return 1")
     rt.run(sha, [], [], lambda argv: None, stores=ScriptStores(session, lambda r: 1 / 0, on_loop=on_loop))
     assert len(ran) == 5
+
+
+async def test_redis_command_rules_gate_the_methods(sessions):
+    """A user whose Redis rules allow only reads (+@read +@scripting ~*): it may read through the module, not
+    write, exactly as with redis.call."""
+    admin, users = sessions
+    got = await script(users["ro"], b"""
+local s = store.get('t:db0')
+return table.concat({show(s:get('ok:1')), show(s:has('no:1')), show(s:set('ok:1', 'x')), show(s:delete('ok:1')),
+                     show(s:clear())}, ' / ')
+""")
+    assert got.split(" / ") == ['"one" nil', "true nil", DENIED_KEY % "ok:1", DENIED_KEY % "ok:1",
+                                "nil \"NOPERM this user has no permissions to clear the 't:db0' store\""]
+    assert policy_app_state(admin) == [b"$3\r\none\r\n", b"$3\r\nuno\r\n", b"$1\r\ns\r\n", b":3\r\n"]
