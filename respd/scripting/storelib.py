@@ -212,16 +212,16 @@ class ScriptStores:
             expire = base.now_ms() + max(1, int(ttl * 1000))
         if not self._allowed(store.id, _KEY_ACTION["set"], key, _COMMAND["set"]):
             return None, STORE_TEXTS["denied_key"] % key.decode("utf-8", "replace")
-        if self.app.maxmemory and self.app.over_maxmemory() and not self.read_only:
-            return None, OOM
-        if not self._may_write():
-            return None, CALL_RO_WRITE[4:]
         try:
             obj = _from_lua(value, 0)
         except _Refused as e:
             return None, str(e)
         if type(obj) is bytes and len(obj) > self.limit():
             return None, STORE_TEXTS["too_big"]
+        if self.app.maxmemory and self.app.over_maxmemory() and not self.read_only:
+            return None, OOM
+        if not self._may_write():
+            return None, CALL_RO_WRITE[4:]
         return self._run(lambda: store.store(key, obj, expire), _done)
 
     def _may_write(self) -> bool:

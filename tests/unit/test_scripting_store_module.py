@@ -240,7 +240,10 @@ return table.concat(r, ' / ')
 # ------------------------------------------------------------------------------------------------ memory store
 def test_memory_typed_values_answer_string_commands_as_sql_rows_do(clock):
     s = MemoryStore("t:m", max_size=0, cleanup_interval=0)
+    s.store(b"plain", b"bytes")
+    assert "get" not in s.__dict__  # strings only: GET is the plain method (the hot path)
     s.store(b"map", {b"a": 1})
+    assert "get" in s.__dict__
     s.store(b"int", 42, 10**13 + clock.ms)
     assert s.load(b"map") == {b"a": 1} and s.load(b"int") == 42 and s.load(b"none") is None
     assert s.get(b"int") == b"42" and s.type(b"map") == b"hash" and s.type(b"int") == b"string"
@@ -248,7 +251,7 @@ def test_memory_typed_values_answer_string_commands_as_sql_rows_do(clock):
     assert s.dump(b"int") == (b"42", 10**13 + clock.ms)
     assert s.getex(b"int", None) == b"42" and s.expire_time(b"int") == -1
     assert s.getdel(b"int") == b"42" and s.load(b"int") is None
-    assert s.scan(0, None, 10, b"hash") == (0, [b"map"]) and s.scan(0, None, 10, b"string") == (0, [])
+    assert s.scan(0, None, 10, b"hash") == (0, [b"map"]) and s.scan(0, None, 10, b"string") == (0, [b"plain"])
     assert s.memory_usage(b"map") > len(codec.pack({b"a": 1}))
     s.store(b"gone", 1, clock.ms)  # a time already past: the key disappears, as SET with one
     assert s.load(b"gone") is None
