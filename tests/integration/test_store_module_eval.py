@@ -207,3 +207,42 @@ def _race(server, db, sid):
         t.join(120)
     assert errors == []
     assert int(redis.Redis(port=server.port, db=db).get("counter")) == 800
+
+
+def _script_kill_reply(c) -> str:
+    """SCRIPT KILL's answer once the script is running (NOTBUSY until then)."""
+    for _ in range(400):
+        try:
+            c.script_kill()
+            return "OK"
+        except redis.ResponseError as e:
+            if "No scripts in execution" not in str(e):
+                return str(e).split()[0]
+        threading.Event().wait(0.05)
+    raise AssertionError("the script never started")
+
+
+def test_a_write_through_the_module_makes_the_script_unkillable(respd_factory):
+    server = respd_factory()
+    admin = redis.Redis(port=server.port)
+    admin.config_set("busy-reply-threshold", 50)
+    outcome = []
+
+    def run(body):
+        c = redis.Redis(port=server.port)
+        try:
+            outcome.append(c.eval(body, 0))
+        except Exception as e:  # noqa: BLE001
+            outcome.append(e)
+
+    reader = threading.Thread(target=run, args=("local s = store.get('default:db0') s:get('x') while true do end",))
+    reader.start()
+    assert _script_kill_reply(admin) == "OK"
+    reader.join(30)
+    assert "Script killed by user" in str(outcome[0])
+    writer = threading.Thread(target=run, args=("local s = store.get('default:db0') s:set('x', 1) while true do end",))
+    writer.start()
+    assert _script_kill_reply(admin) == "UNKILLABLE"
+    admin.shutdown(nosave=True)  # redis-py returns when the server closed the connection
+    writer.join(30)
+    assert isinstance(outcome[1], redis.RedisError)  # stopped by SHUTDOWN NOSAVE (killed, or the connection closed)
