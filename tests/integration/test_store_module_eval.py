@@ -246,3 +246,19 @@ def test_a_write_through_the_module_makes_the_script_unkillable(respd_factory):
     admin.shutdown(nosave=True)  # redis-py returns when the server closed the connection
     writer.join(30)
     assert isinstance(outcome[1], redis.RedisError)  # stopped by SHUTDOWN NOSAVE (killed, or the connection closed)
+
+
+def test_key_rules_over_the_wire_and_acl_log(respd_factory):
+    server = respd_factory()
+    admin = redis.Redis(port=server.port)
+    admin.acl_setuser("app", enabled=True, passwords=["+pw"], commands=["+@all"], keys=["%R~ok:*", "%W~ok:w*"])
+    admin.set("ok:1", "one")
+    c = redis.Redis(port=server.port, username="app", password="pw")
+    got = c.eval("local s = store.get('default:db0') "
+                 "return {s:get('ok:1'), select(2, s:get('no:1')), tostring(s:set('ok:w1', 'x')), "
+                 "select(2, s:set('ok:1', 'x'))}", 0)
+    assert got == [b"one", b"NOPERM this user has no permissions to access the 'no:1' key", b"true",
+                   b"NOPERM this user has no permissions to access the 'ok:1' key"]
+    entry = admin.acl_log(count=1)[0]
+    assert entry["context"] == "lua" and entry["object"] == "ok:1" and entry["username"] == "app"
+    assert admin.get("ok:1") == b"one" and admin.get("ok:w1") == b"x"
