@@ -108,6 +108,8 @@ async def serve(app: App, *, task_status=trio.TASK_STATUS_IGNORED, handle_signal
                     main.start_soon(store.run_cleanup)
             async with trio.open_nursery() as connections:
                 async with trio.open_nursery() as accepting:
+                    app.poller.listeners = list(listeners)
+                    app.poller.nursery = connections
                     for listener in listeners:
                         accepting.start_soon(accept_loop, app, listener, connections, trouble)
                     if tls is not None:

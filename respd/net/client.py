@@ -189,10 +189,11 @@ def _after_chunk(c: Conn) -> None:
         reader.max_query_buffer = app.client_query_buffer_limit
 
 
-async def handle(app, transport) -> None:
-    """Serve one client until it disconnects, QUITs, is killed or breaks the protocol."""
+async def handle(app, transport, c=None) -> None:
+    """Serve one client until it disconnects, QUITs, is killed or breaks the protocol (``c``: already admitted, by
+    the poller's busy round)."""
     try:
-        await _serve(app, transport)
+        await _serve(app, transport, c)
     except _GONE:
         pass
     except Exception:  # never let one connection's failure reach the nursery that serves the others
@@ -205,26 +206,37 @@ async def handle(app, transport) -> None:
                 pass
 
 
-async def _serve(app, transport) -> None:
+def admit(app, transport):
+    """A new connection's checks and state: its ``Conn``; else the refusal to send it (bytes), or None to close."""
     try:
         peer, local, fd = transport.names()
     except OSError:
-        return
+        return None
     if app.draining:
-        return
+        return None
     if len(app.clients) >= app.maxclients:
         app.stat_rejected += 1
-        await transport.send_all(MAX_CLIENTS_REPLY)
-        return
+        return MAX_CLIENTS_REPLY
     if app.protected_mode() and not _is_loopback(peer):
         app.stat_rejected += 1
-        await transport.send_all(_REFUSE_PROTECTED)
-        return
+        return _REFUSE_PROTECTED
     sess = app.new_session(_addr(peer), _addr(local), fd)
     reader = RequestReader(max_bulk_len=app.proto_max_bulk_len, max_query_buffer=app.client_query_buffer_limit,
                            authenticated=sess.authenticated)
     c = Conn(app, sess, reader, transport, fd)
     sess.io = c
+    return c
+
+
+async def _serve(app, transport, c=None) -> None:
+    if c is None:
+        c = admit(app, transport)
+        if type(c) is bytes:
+            await transport.send_all(c)
+            return
+        if c is None:
+            return
+    sess = c.sess
     scope = trio.CancelScope()
     poller = app.poller if type(transport) is RawTransport else None
 
@@ -248,11 +260,16 @@ async def client_loop(c: Conn, poller=None) -> None:
     (``clients_cron`` closes idle clients.)"""
     sess = c.sess
     recv = c.transport.recv
+    handed = None
     if poller is not None:
+        if c.handed:  # admitted and served by the poller's busy round, which handed it over before we started
+            handed = c.status
         poller.add(c)
     try:
         while True:
-            if poller is None:
+            if handed is not None:
+                status, handed = handed, None
+            elif poller is None:
                 sess.idle = True
                 data = await recv()
                 if not data:

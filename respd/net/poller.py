@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import logging
 import select
+import socket
 import time
 
 import trio
 
 from ..pipeline import DROP, run_busy
-from .client import READ, Conn, serve_chunk
-from .transport import RECV_SIZE
+from .client import READ, Conn, admit, handle, serve_chunk
+from .transport import RECV_SIZE, RawTransport
 
 log = logging.getLogger("respd.connection")  # the name its log lines had before respd/net/
 _now = time.time
@@ -35,6 +36,8 @@ class Poller:
         self.app = app
         self.epoll = select.epoll()
         self.conns: dict[int, Conn] = {}
+        self.listeners: list = []   # the plain TCP listening sockets, for the busy round (with ``nursery``)
+        self.nursery = None         # where the busy round starts the tasks of the clients it admits
 
     def add(self, c: Conn) -> None:
         self.conns[c.fd] = c
@@ -95,6 +98,7 @@ class Poller:
         running = scripts.running if scripts is not None else None
         own = running.sess if running is not None else None
         now = _now()
+        self._admit_waiting()
         for fd, _ in self.epoll.poll(0):
             c = self.conns.get(fd)
             if c is None or c.dead or c.handed or c.sess is own:
@@ -116,6 +120,35 @@ class Poller:
                 log.exception("connection handler failed")
                 c.out.clear()
                 self.hand_over(c, DROP)
+
+    def _admit_waiting(self) -> None:
+        """The busy round's accept: new clients (redis-cli sending SCRIPT KILL...) are admitted and served by the
+        round; their tasks start when the script is over."""
+        if self.nursery is None:
+            return
+        for listener in self.listeners:
+            while True:
+                try:
+                    sock, _ = listener.accept()
+                except OSError:  # BlockingIOError: none waiting; other failures are left to the accept loop
+                    break
+                sock.setblocking(False)
+                if sock.family in (socket.AF_INET, socket.AF_INET6):
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                transport = RawTransport(sock)
+                c = admit(self.app, transport)
+                if type(c) is not Conn:
+                    if c:
+                        try:
+                            sock.send(c)
+                        except OSError:
+                            pass
+                    sock.close()
+                    continue
+                c.wake = trio.Event()
+                c.handed = False
+                self.add(c)
+                self.nursery.start_soon(handle, self.app, transport, c)
 
     async def run(self) -> None:
         epfd = self.epoll.fileno()

@@ -23,13 +23,20 @@ The sandbox (set up once, in Lua, before ``debug`` is taken away):
   the kill (Redis does the same). The Lua state's memory is capped (lupa's ``max_memory``): an allocation past it
   fails the script with ``not enough memory``, the runtime stays usable.
 
-Known differences from Redis 7.0: ``cjson``, ``cmsgpack`` and ``struct`` are not provided yet (a script naming
-them gets the nonexistent-global error); ``os.clock`` exists (issue 13 asks for it; Redis 7.0 has no ``os``); an
-error raised in respd's Lua API (``redis.call``, ``bit.*``, ``math.random``, read-only guards) when the script
-*tail-called* it (``return redis.call(...)``) carries no ``script: <sha>, on @user_script:N.`` location, since Lua
-5.1 drops the caller's frame on a tail call into a Lua function (Redis' API functions are C functions);
-``getmetatable`` of a library table gives ``false``, not ``nil``; ``newproxy`` is not offered (a userdata
-``__gc`` finalizer would run script code at a later garbage collection, outside any run's hook).
+The libraries Redis 7.0 gives scripts are all there: ``bit`` (bitops.py), ``cjson`` (cjson.py), ``cmsgpack``
+(cmsgpack.py) and ``struct`` (structlib.py), the last three in Lua under the same hook and memory cap as the
+script. Scripts are compiled with their tail calls to API functions turned into plain calls (notail.py), so a
+failing ``return redis.call(...)`` names the script's line as Redis does (its API functions are C functions, which
+keep the caller's frame).
+
+Known differences from Redis 7.0: ``os.clock`` exists (issue 13 asks for it; Redis 7.0 has no ``os``); tail
+recursion through a table field or a global (``return M.f(n - 1)``) deeper than Lua's 20000 calls fails with
+``stack overflow`` (a plain call now), and an API function tail-called through an upvalue still loses the line
+(notail.py); ``getmetatable`` of a library table gives ``false``, not ``nil``; ``newproxy`` is not offered (a
+userdata ``__gc`` finalizer would run script code at a later garbage collection, outside any run's hook);
+``cjson.null`` is a userdata (``tostring``: ``userdata: 0x...``; Redis: a NULL lightuserdata, ``userdata: (nil)``);
+``cjson.encode``/``cmsgpack.pack`` of a read-only library table itself (``cjson.encode(string)``, ``_G``) see it
+empty (``{}``) where Redis sees its functions; ``cjson.encode_keep_buffer`` is accepted and has no effect.
 """
 from __future__ import annotations
 
@@ -43,9 +50,14 @@ from ..errors import LUA_TEXTS, NOSCRIPT, SCRIPT_COMPILE, SCRIPT_KILLED, SHEBANG
     SHEBANG_INVALID, SHEBANG_OPTION, CommandError
 from ..replies import Err, Raw
 from .bitops import BIT_LUA, bit_op
+from .cjson import CJSON_LUA
+from .cmsgpack import CMSGPACK_LUA
 from .convert import CONVERT_LUA, LuaValues, call_bridge
+from .libguard import LIBGUARD_LUA
+from .notail import NOTAIL_LUA
 from .sandbox import SANDBOX_LUA
 from .storelib import ScriptStores, StoreBridge
+from .structlib import STRUCT_LUA, number_op
 
 #: VM instructions between two checks of the run's control (Redis: 100000)
 HOOK_EVERY = 100_000
@@ -138,19 +150,42 @@ class ScriptRuntime:
                               unpack_returned_tuples=True, attribute_filter=_deny_attributes,
                               max_memory=self.max_memory)
         self._lua = lua
+        lua.set_max_memory(0)  # the cap is on only while a script runs (see _cap_on)
         loader = lua.globals().loadstring
+        shield = _load(loader, SHIELD_LUA)(self._cap_on, self._cap_off)
         texts = lua.table_from({k.encode(): v.encode() if isinstance(v, str) else v for k, v in LUA_TEXTS.items()})
-        py = lua.table_from({b"call": None, b"log": self._py_log, b"sha1": self._py_sha1})
+        py = lua.table_from({b"call": None, b"log": shield(self._py_log), b"sha1": shield(self._py_sha1)})
         self._values: Optional[LuaValues] = None
-        py[b"call"] = call_bridge(_LazyValues(self), self._current_call)
+        py[b"call"] = shield(call_bridge(_LazyValues(self), self._current_call))
         helpers = _load(loader, CONVERT_LUA)(py, texts)
         self._values = LuaValues(lua, helpers)
-        bit = _load(loader, BIT_LUA)(bit_op)
-        self._stores = StoreBridge(lua)
-        store = self._stores.load_module(loader, _INTERNAL.encode())
-        self._engine = _load(loader, SANDBOX_LUA)(helpers, bit, self._tick, HOOK_EVERY,
-                                                    SCRIPT_KILLED.encode(), self._py_rand, self._py_srand, store)
+        bit = _load(loader, BIT_LUA)(shield(bit_op))
+        notail = _load(loader, NOTAIL_LUA)(loader, lua.globals().string.dump)
+        guard = _load(loader, LIBGUARD_LUA)()
+
+        def lib(source, *args):  # respd's library chunks, compiled without tail calls (notail.py says why)
+            return notail(_load(loader, source), True)(guard, *args)
+        cjson, self._cjson_reset = lib(CJSON_LUA)
+        number = shield(number_op)
+        libs = lua.table_from({b"cjson": cjson, b"cmsgpack": lib(CMSGPACK_LUA, number),
+                               b"struct": lib(STRUCT_LUA, number)})
+        self._stores = StoreBridge(lua, self.max_memory)
+        store = self._stores.load_module(loader, _INTERNAL.encode(), shield)
+        self._engine = _load(loader, SANDBOX_LUA)(helpers, bit, shield(self._tick), HOOK_EVERY,
+                                                    SCRIPT_KILLED.encode(), shield(self._py_rand),
+                                                    shield(self._py_srand), libs, notail, self._cap_on,
+                                                    self._cap_off, store)
         lua.execute("collectgarbage()")
+
+    # --- the memory cap. lupa pushes Python values into Lua outside any protected call: an allocation failing
+    # there is a Lua panic, which aborts the process. So the cap holds only while a script runs, and every Python
+    # callable the scripts reach is shielded (SHIELD_LUA): the cap is off while it runs and its results are
+    # pushed, and on again before the script goes on (the next allocation past the cap fails in protected code).
+    def _cap_on(self):
+        self._lua.set_max_memory(self.max_memory, total=True)
+
+    def _cap_off(self):
+        self._lua.set_max_memory(0)
 
     # --- the Python callables Lua closes over (never raise: see convert.call_bridge)
     def _current_call(self):
@@ -211,6 +246,7 @@ class ScriptRuntime:
         (the globals are read-only, so nothing else of a script survives it)."""
         for sha in list(self.bodies):
             self.forget(sha)
+        self._cjson_reset()  # cjson's settings (encode_max_depth...) last until SCRIPT FLUSH, as in Redis
         self.collect()
 
     def memory_used(self) -> int:
@@ -242,6 +278,9 @@ class ScriptRuntime:
             self._call = None
             self._control = None
             self._stores.current = None
+            self._cap_off()
+            if lua.get_memory_used() > self.max_memory * 3 // 4:  # what a failed script left
+                self.collect()
         if failed:
             return Err(out[1:] if out.startswith(b"-") else out)
         return Raw(out)
@@ -252,6 +291,20 @@ class ScriptRuntime:
 
 
 SCRIPT_RUN_FAILED_MEMORY = "-ERR Error running script %s, not enough memory"
+
+#: wraps a Python callable for scripts: the memory cap is off while it runs and pushes its results (see _cap_on)
+SHIELD_LUA = r"""
+local on, off = ...
+local pcall, error = pcall, error
+local function done(ok, ...)
+  on()
+  if ok then return ... end
+  error((...), 0)
+end
+return function(f)
+  return function(...) off() return done(pcall(f, ...)) end
+end
+"""
 
 
 class _LazyValues:

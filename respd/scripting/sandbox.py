@@ -4,7 +4,7 @@ loads it once per Lua state; its docstring describes what the sandbox allows.
 """
 
 SANDBOX_LUA = r"""
-local api, bit, py_tick, hook_every, killed_text, py_rand, py_srand, store_lib = ...
+local api, bit, py_tick, hook_every, killed_text, py_rand, py_srand, libs, notail, cap_on, cap_off, store_lib = ...
 local tonumber, floor = tonumber, math.floor
 local G = _G
 local type, tostring, error, select, next, rawget, rawset, pairs, setmetatable, getmetatable =
@@ -181,6 +181,7 @@ safe.table = protect(table_lib)
 safe.coroutine = protect(coroutine_lib)
 safe.os = protect({clock = os_clock})
 safe.bit = protect(bit)
+for name, lib in next, libs do safe[name] = protect(lib) end  -- cjson, cmsgpack, struct
 safe.redis = protect(api.redis)
 safe.store = protect(store_lib)
 -- require: only the `store` module (storelib.py); Lua 5.1's words for any other name, no package/loaders
@@ -219,6 +220,7 @@ local scripts = {}
 local function compile(name, body)
   local f, e = loadstring(body, "@user_script")
   if not f then return e end
+  f = notail(f)  -- tail calls into the API compile as calls: the line stays named when one fails (notail.py)
   setfenv(f, G)
   scripts[name] = f
   return nil
@@ -232,9 +234,11 @@ run = function(name, sha, keys, argv, proto)
   rawset(safe, "KEYS", keys)
   rawset(safe, "ARGV", argv)
   state.resp = 2
+  cap_on()  -- the memory cap holds while the script runs (never while Python pushes values: runtime.py)
   sethook(hook, "", hook_every)
   local ok, value = xpcall(f, handler)
   sethook()
+  cap_off()
   local out, failed
   if ok then
     local done, encoded = pcall(api.encode, value, proto)

@@ -343,34 +343,37 @@ class StoreBridge:
     """The Python functions ``STORE_LUA`` closes over, for one Lua state: they serve the run's ``ScriptStores``
     (``current``; None outside a run or when the caller gave none) and never let an exception reach Lua.
 
-    A value is handed to Lua only when the state's memory cap leaves room for it (``lua_size``, after a full
-    collection if needed): lupa converts a Python callback's result outside any protected call, and an allocation
-    failing there does not become a Lua error (the process hangs), so "not enough memory" is decided here."""
+    lupa converts a Python callback's result outside any protected call, so the runtime lifts the memory cap
+    while a callback runs and pushes its result (``shield``, runtime.py). A loaded value is handed to Lua only when
+    the cap (``max_memory``, total) leaves room for it (``lua_size``, after a full collection if needed): a value
+    too big is ``nil, "not enough memory"`` the script can handle, not a value that fails its next allocation."""
 
-    def __init__(self, lua):
+    def __init__(self, lua, max_memory: int):
         self._lua = lua
         self._table = lua.table
+        self._cap = max_memory
         self.current: Optional[ScriptStores] = None
 
     def _room(self, need: int) -> bool:
         lua = self._lua
-        cap = lua.get_max_memory()
-        if not cap:
+        if not self._cap:
             return True
-        if lua.get_memory_used() + need + _HEADROOM <= cap:
+        if lua.get_memory_used(total=True) + need + _HEADROOM <= self._cap:
             return True
         lua.execute("collectgarbage()")
-        return lua.get_memory_used() + need + _HEADROOM <= cap
+        return lua.get_memory_used(total=True) + need + _HEADROOM <= self._cap
 
-    def load_module(self, loader: Callable[[bytes, bytes], Any], chunkname: bytes) -> Any:
-        """The ``store`` table, built by ``STORE_LUA`` in the runtime's Lua state."""
+    def load_module(self, loader: Callable[[bytes, bytes], Any], chunkname: bytes,
+                    shield: Callable[[Callable], Any]) -> Any:
+        """The ``store`` table, built by ``STORE_LUA`` in the runtime's Lua state; ``shield(fn)`` wraps each Python
+        function the module calls (the runtime's: the memory cap is off while it runs)."""
         chunk = loader(STORE_LUA.encode(), chunkname)
         if isinstance(chunk, tuple):
             raise RuntimeError(f"respd's store module does not compile: {chunk[1]!r}")
         texts = self._table()
         for k, v in STORE_TEXTS.items():
             texts[k.encode()] = v.encode()
-        return chunk(self._open, self._op, self._limit, texts, MAX_DEPTH)
+        return chunk(shield(self._open), shield(self._op), shield(self._limit), texts, MAX_DEPTH)
 
     def _guard(self, fn: Callable[[], tuple]) -> tuple:
         stores = self.current
@@ -389,10 +392,7 @@ class StoreBridge:
                 message = STORE_TEXTS["no_memory"]
             except Exception as e:  # noqa: BLE001 - whatever failed, Lua gets a message, never a Python object
                 message = STORE_TEXTS["internal"] % (str(e) or type(e).__name__)
-        text = message.encode("utf-8", "replace")
-        if not self._room(len(text)):
-            return None  # at the cap: nil alone needs no allocation
-        return None, text
+        return None, message.encode("utf-8", "replace")
 
     def _open(self, store_id):
         return self._guard(lambda: self.current.open(store_id))
