@@ -202,6 +202,19 @@ class Store:
         (0, 0, 0) for stores whose data lives elsewhere."""
         return 0, 0, 0
 
+    # -- typed values (the ``store`` module of EVAL scripts; see ``backends.codec`` for the encodings)
+    def load(self, key: bytes) -> Any:
+        """The value at key as an object, or None when missing: bytes for a string (what GET reads), else the
+        msgpack object a non-string payload holds (int, float, bool, list, dict..., strings inside as bytes).
+        Raises CorruptValue for an undecodable payload; never WrongType."""
+        raise NotImplementedError
+
+    def store(self, key: bytes, value: Any, expire: Optional[int] = None) -> None:
+        """Write a typed value, replacing any value and TTL: bytes exactly as SET writes them, anything else as
+        its msgpack payload (``codec.pack``; the caller checked its shape). ``expire``: None (no TTL) or an
+        absolute time in ms (at or before now: the key disappears). StoreFull for a new key past max_size."""
+        raise NotImplementedError
+
     # -- writes
     def set(self, key: bytes, value: bytes, cond: Optional[str] = None, get: bool = False,
             expire: Any = None) -> tuple[bool, Optional[bytes]]:

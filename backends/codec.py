@@ -17,6 +17,13 @@ undecodable, trailing     ``CorruptValue(store_id, key, reason)``
 
 ``type_name`` gives TYPE's answer for a payload: ``b"string"`` for the scalars above, ``b"hash"`` for a map,
 ``b"list"`` for an array and ``b"unknown"`` for nil/bool/ext.
+
+*Typed values* (``Store.load``/``Store.store``: what the ``store`` module of EVAL scripts reads and writes) are the
+Python objects of a payload: ``pack`` writes bytes as the ``bin`` a string is (exactly what SET writes) and any
+other value (int, float, bool, list, dict of those, nested) as its plain msgpack object; ``unpack`` reads any
+payload back as such an object, every msgpack str or bin as bytes. So a typed value read by a string command is the
+table above (an int reads as its digits, a map is WRONGTYPE and TYPE says hash). A memory store keeps a typed value
+that is not bytes as a ``Packed`` payload, so both kinds answer every command the same way.
 """
 from __future__ import annotations
 
@@ -30,6 +37,36 @@ from backends.base import CorruptValue, WrongType
 
 _pack_len16 = struct.Struct(">BH").pack
 _pack_len32 = struct.Struct(">BI").pack
+
+
+class Packed:
+    """A memory store's non-string value: its msgpack payload, read through this module as a SQL row is."""
+
+    __slots__ = ("payload",)
+
+    def __init__(self, payload: bytes):
+        self.payload = payload
+
+
+def pack(value) -> bytes:
+    """The payload of a typed value: ``encode`` for bytes, else msgpack (strings inside as ``bin``). Raises
+    TypeError/ValueError for what msgpack cannot hold (its caller checked the value's shape)."""
+    if type(value) is bytes:
+        return encode(value)
+    return msgpack.packb(value, use_bin_type=True, strict_types=False)
+
+
+def unpack(store_id: str, key: bytes, payload: bytes):
+    """The typed value of a payload: bytes for a string payload (bin or str), else its msgpack object with every
+    string inside as bytes (``msgpack.ExtType`` for ext). Raises CorruptValue."""
+    if payload and payload[0] in (0xC4, 0xC5, 0xC6):
+        return decode(store_id, key, payload)
+    try:
+        return msgpack.unpackb(bytes(payload), raw=True, strict_map_key=False)
+    except msgpack.ExtraData:
+        raise CorruptValue(store_id, key, "trailing bytes after the msgpack value") from None
+    except Exception as ex:  # OutOfData, FormatError, StackError, unhashable map keys...
+        raise CorruptValue(store_id, key, "undecodable msgpack payload: %s" % (str(ex) or type(ex).__name__)) from None
 
 
 def encode(value: bytes) -> bytes:

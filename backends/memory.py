@@ -5,6 +5,12 @@ a MULTI/EXEC runs without interleaving. Expiry is lazy (a key past its deadline 
 invisible to every method at once) plus ``run_cleanup``, which sweeps the expiry dict in bounded slices at
 ``cleanup_interval`` so a store of millions of keys never stalls other clients.
 
+Values are bytes (strings, exactly as SET wrote them) or, for the typed values the ``store`` module of EVAL scripts
+writes (``load``/``store``), a ``codec.Packed`` msgpack payload, which every string command reads through
+``backends.codec`` as a SQL store reads its rows: an int payload GETs as its digits, a map is WRONGTYPE, TYPE says
+hash. Only the string paths that meet a Packed value pay for it; GET, the hot path, only in a store that has held one
+(``store`` swaps in ``_get_typed``).
+
 SCAN cursors are positions in a stable per-process hash order of the keys (``hash(key)`` as an unsigned 64-bit
 number): a page returns keys whose hash is at or above the cursor and the next cursor is one past the last hash
 returned. The order does not depend on insertions or deletions, so a full iteration returns every key present
@@ -20,8 +26,9 @@ from typing import Any, Callable, Optional
 
 import trio
 
-from . import base
+from . import base, codec
 from .base import KEEP, NoSuchKey, Store, StoreFull
+from .codec import Packed
 from .glob import compile_glob
 
 _U64 = (1 << 64) - 1
@@ -36,7 +43,7 @@ class MemoryStore(Store):
     def __init__(self, store_id: str, max_size: int = 10000, cleanup_interval: float = 300.0):
         super().__init__(store_id, max_size)
         self.cleanup_interval = cleanup_interval
-        self._data: dict[bytes, bytes] = {}
+        self._data: dict[bytes, Any] = {}  # bytes, or codec.Packed for a typed value
         self._expires: dict[bytes, int] = {}
         self._watched = self.watches.keys
         self._version = 0              # bumped by key creation/removal: tells when the SCAN snapshot is stale
@@ -80,7 +87,14 @@ class MemoryStore(Store):
         self.expired_keys += len(dead)
         return len(dead)
 
-    def _put(self, key: bytes, value: bytes, expire: Any) -> None:
+    def _string(self, key: bytes, v: Any) -> Optional[bytes]:
+        """What a string command reads from a stored value: the bytes, or a Packed payload as codec reads it
+        (its digits for an int...). Raises WrongType for a non-string payload."""
+        if type(v) is Packed:
+            return codec.decode(self.id, key, v.payload)
+        return v
+
+    def _put(self, key: bytes, value: Any, expire: Any) -> None:
         """Write a value (caller checked room and liveness). expire: None clears, KEEP keeps, int sets."""
         data = self._data
         if key not in data:
@@ -108,11 +122,26 @@ class MemoryStore(Store):
                 return None
         return v
 
+    def _get_typed(self, key: bytes) -> Optional[bytes]:
+        """``get`` of a store that holds typed values (``store`` installs it): a Packed value is read through the
+        codec. Kept apart so GET on a store of strings, the hot path, pays nothing for typed values."""
+        v = MemoryStore.get(self, key)
+        if type(v) is Packed:
+            return codec.decode(self.id, key, v.payload)
+        return v
+
     def mget(self, keys: list[bytes]) -> list[Optional[bytes]]:
         if not self._expires:  # no key can have expired: one C-level pass
-            return list(map(self._data.get, keys))
-        get = self.get
-        return [get(k) for k in keys]
+            values = list(map(self._data.get, keys))
+            if Packed not in map(type, values):
+                return values
+        out = []
+        for k in keys:
+            try:
+                out.append(self.get(k))
+            except base.WrongType:
+                out.append(None)
+        return out
 
     def exists(self, keys: list[bytes]) -> int:
         live = self._live
@@ -125,7 +154,10 @@ class MemoryStore(Store):
         return -1 if e is None else e
 
     def type(self, key: bytes) -> bytes:
-        return b"string" if self._live(key) else b"none"
+        if not self._live(key):
+            return b"none"
+        v = self._data[key]
+        return codec.type_name(self.id, key, v.payload) if type(v) is Packed else b"string"
 
     def keys(self, pattern: bytes) -> list[bytes]:
         match = compile_glob(pattern)
@@ -137,9 +169,7 @@ class MemoryStore(Store):
         if cursor == 0 and len(self._data) <= count:
             # small keyspace: one page, as Redis answers for small dicts
             keys = self.keys(b"*" if pattern is None else pattern)  # MATCH "" matches only the empty key
-            if type_ is not None and type_.lower() != b"string":
-                keys = []
-            return 0, keys
+            return 0, self._of_type(keys, type_)
         if self._scan_version < 0 or (cursor == 0 and self._scan_version != self._version):
             # keys created after this snapshot may be missed, which SCAN allows; removed ones are filtered below
             pairs = sorted(((hash(k) & _U64, k) for k in self._data), key=lambda p: p[0])
@@ -156,9 +186,27 @@ class MemoryStore(Store):
         match = compile_glob(pattern) if pattern is not None else None
         live = self._live
         out = [k for k in page if live(k) and (match is None or match(k))]
-        if type_ is not None and type_.lower() != b"string":
-            out = []
-        return next_cursor, out
+        return next_cursor, self._of_type(out, type_)
+
+    def _of_type(self, keys: list[bytes], type_: Optional[bytes]) -> list[bytes]:
+        """SCAN's TYPE filter over live keys (a payload that does not decode matches no type, as on SQL stores)."""
+        if type_ is None:
+            return keys
+        want = type_.lower()
+        data = self._data
+        out = []
+        for k in keys:
+            v = data[k]
+            if type(v) is not Packed:
+                if want == b"string":
+                    out.append(k)
+                continue
+            try:
+                if codec.type_name(self.id, k, v.payload) == want:
+                    out.append(k)
+            except base.CorruptValue:
+                pass
+        return out
 
     def randomkey(self) -> Optional[bytes]:
         for _ in range(100):
@@ -179,7 +227,7 @@ class MemoryStore(Store):
     def dump(self, key: bytes) -> Optional[tuple[bytes, Optional[int]]]:
         if not self._live(key):
             return None
-        return self._data[key], self._expires.get(key)
+        return self._string(key, self._data[key]), self._expires.get(key)
 
     def memory_usage(self, key: bytes) -> Optional[int]:
         """The key and value objects, plus the key's share of the dict (and of the expiry dict, with its int, when
@@ -187,7 +235,9 @@ class MemoryStore(Store):
         if not self._live(key):
             return None
         data = self._data
-        size = sys.getsizeof(key) + sys.getsizeof(data[key]) + (sys.getsizeof(data) - _EMPTY_DICT) // len(data)
+        v = data[key]
+        value_size = sys.getsizeof(v) + sys.getsizeof(v.payload) if type(v) is Packed else sys.getsizeof(v)
+        size = sys.getsizeof(key) + value_size + (sys.getsizeof(data) - _EMPTY_DICT) // len(data)
         e = self._expires.get(key)
         if e is not None:
             exp = self._expires
@@ -218,7 +268,7 @@ class MemoryStore(Store):
             self._put(key, value, expire)
             return _WRITTEN
         exists = self._live(key)
-        old = data.get(key) if (get and exists) else None
+        old = self._string(key, data[key]) if (get and exists) else None
         if (cond == "NX" and exists) or (cond == "XX" and not exists):
             return False, old
         if self.max_size:
@@ -248,6 +298,8 @@ class MemoryStore(Store):
         old = self._data.get(key)
         if old is not None and self._expires and not self._live(key):
             old = None
+        if type(old) is Packed:
+            old = codec.decode(self.id, key, old.payload)
         new, result = fn(old)
         if new is not None:
             exists = old is not None
@@ -259,7 +311,7 @@ class MemoryStore(Store):
     def getdel(self, key: bytes) -> Optional[bytes]:
         if not self._live(key):
             return None
-        v = self._data[key]
+        v = self._string(key, self._data[key])
         self._remove(key)
         return v
 
@@ -267,12 +319,13 @@ class MemoryStore(Store):
         if not self._live(key):
             return None
         v = self._data[key]
+        s = self._string(key, v)
         if expire is None:
             if self._expires.pop(key, None) is not None and self._watched:
                 self.watches.touch(key)
         elif expire is not KEEP:
             self._put(key, v, expire)
-        return v
+        return s
 
     def delete(self, keys: list[bytes]) -> int:
         n = 0
@@ -338,6 +391,28 @@ class MemoryStore(Store):
             self._check_room(key)
         self._put(key, value, expire_at)
         return True
+
+    # ------------------------------------------------------------------------------------------ typed values
+    def load(self, key: bytes) -> Any:
+        if not self._live(key):
+            return None
+        v = self._data[key]
+        return codec.unpack(self.id, key, v.payload) if type(v) is Packed else v
+
+    def store(self, key: bytes, value: Any, expire: Optional[int] = None) -> None:
+        if type(value) is bytes:
+            v = value
+        else:
+            v = Packed(codec.pack(value))
+            if "get" not in self.__dict__:
+                self.get = self._get_typed  # this store's GETs now check for Packed values
+        if expire is not None and expire <= base.now_ms():  # the key disappears (as SET with a past time)
+            if self._live(key):
+                self._remove(key)
+            return
+        if self.max_size:
+            self._check_room(key)
+        self._put(key, v, expire)
 
     def flush(self) -> None:
         self._data.clear()

@@ -323,6 +323,29 @@ LUA_TEXTS = {
     "version": "7.0.15",
     "version_num": 0x0007000F,
 }
+# the `store` module inside scripts (respd/scripting/storelib.py): the messages its functions return as `nil, msg`
+STORE_TEXTS = {
+    "unavailable": "store module not available",
+    "bad_id": "store id must be a string",
+    "no_store": "no such store '%s'",
+    "denied_store": "NOPERM this user has no permissions to use the '%s' store",
+    "denied_key": "NOPERM this user has no permissions to access the '%s' key",
+    "denied_clear": "NOPERM this user has no permissions to clear the '%s' store",
+    "not_object": "not a store object (call its methods with ':', as obj:get(key))",
+    "released": "store released",
+    "not_found": "key not found",
+    "bad_key": "key must be a string or a number",
+    "no_value": "value expected",
+    "bad_value": "cannot store a %s",
+    "bad_table_key": "table keys must be strings, numbers or booleans",
+    "cyclic": "cannot store a table that contains itself",
+    "too_deep": "cannot store tables nested more than %d levels deep",
+    "too_big": "value exceeds the maximum allowed size (proto-max-bulk-len)",
+    "bad_ttl": "ttl must be a positive number of seconds",
+    "ext_value": "the stored value has a msgpack type Lua cannot hold (ext %d)",
+    "no_memory": "not enough memory",
+    "internal": "internal error: %s",
+}
 
 
 # ---- store errors as replies (backends' domain errors, mapped at the edge)

@@ -20,6 +20,7 @@ from . import errors
 from .commands.table import COMMANDS, lookup
 from .replies import Err
 from .scripting.service import IN_PLACE, Job, Watch
+from .scripting.storelib import ScriptStores
 from .session import Session
 
 _Coroutine = types.CoroutineType
@@ -94,9 +95,15 @@ def run_in_place(sess, job: Job, run: Callable, rejected: Callable) -> Any:
         return r
 
     try:
-        return rt.run(job.sha, job.keys, job.args, call, proto=sess.proto, control=w)
+        return rt.run(job.sha, job.keys, job.args, call, proto=sess.proto, control=w,
+                      stores=ScriptStores(ssess, _in_place_resolve, read_only=job.read_only,
+                                          on_write=functools.partial(_dirty, w)))
     finally:
         scripts.done(w)
+
+
+def _dirty(w: Watch) -> None:
+    w.dirty = True
 
 
 def _in_place_resolve(result):
@@ -132,7 +139,13 @@ async def run_in_worker(sess, job: Job, run: Callable, rejected: Callable) -> An
         def resolve(result):
             return threads.back(resolve_async, result) if type(result) is _Coroutine else result
 
-        body = functools.partial(rt.run, job.sha, job.keys, job.args, call, proto=sess.proto, control=w)
+        async def store_op(op):  # the store module's operations run here, on the server's thread
+            return await resolve_async(op())
+
+        stores = ScriptStores(ssess, resolve, on_loop=lambda op: threads.back(store_op, op),
+                              read_only=job.read_only, on_write=functools.partial(_dirty, w))
+        body = functools.partial(rt.run, job.sha, job.keys, job.args, call, proto=sess.proto, control=w,
+                                 stores=stores)
         store = sess.store
         try:
             if store.is_async:

@@ -18,11 +18,15 @@ SCAN_MAX_COUNT = 10_000
 
 
 class Reads:
-    """GET, MGET, EXISTS, TTL, TYPE, KEYS, SCAN, RANDOMKEY, DBSIZE, MEMORY USAGE, DUMP and INFO's counts."""
+    """GET, the typed ``load``, MGET, EXISTS, TTL, TYPE, KEYS, SCAN, RANDOMKEY, DBSIZE, MEMORY USAGE, DUMP and INFO's counts."""
 
     async def get(self, key: bytes) -> Optional[bytes]:
         rows = await self._one(self.q.get, (self._k(key), now_ms()), key, merge=self.q.merge_get)
         return codec.decode(self.id, key, rows[0][0]) if rows else None
+
+    async def load(self, key: bytes):
+        rows = await self._one(self.q.get, (self._k(key), now_ms()), key, merge=self.q.merge_get)
+        return codec.unpack(self.id, key, rows[0][0]) if rows else None
 
     async def mget(self, keys: list[bytes]) -> list[Optional[bytes]]:
         ks = [self._k(k) for k in keys]

@@ -98,11 +98,14 @@ class Statements:
         self.lock1 = q("SELECT {v}, {e} FROM {t} WHERE {k} = %s FOR UPDATE")
         self.lockn = q("SELECT respd_row.* FROM {each}", each=each("{k}, {v}, {e}", "LIMIT 1 FOR UPDATE"))
         # a script's KEYS, for the rest of its transaction (SQLStore.lock_keys): an advisory lock per key (the table
-        # and key hashed; keys that do not exist yet included) taken in one order, then the existing rows FOR UPDATE
+        # and key hashed; keys that do not exist yet included) taken in one order
         self.lock_advisory = q("SELECT count(pg_advisory_xact_lock(respd_h)) FROM (SELECT DISTINCT "
                                "hashtextextended({tl} || ':' || respd_k::text, 0) AS respd_h "
                                "FROM unnest(%s::{ka}[]) AS respd_k ORDER BY 1) AS respd_hashes")
-        self.lock_rows = q("SELECT count(*) FROM {each}", each=each("1", "LIMIT 1 FOR UPDATE"))
+        # then hold each key's row as RENAME's hold does: the live row locked, or an expired one inserted and held
+        # (a missing key gets locked too: single commands of other nodes that would create it wait)
+        self.hold_rows = q(ins + "SELECT respd_k, ''::bytea, 0 FROM unnest(%s::{ka}[]) AS respd_k ORDER BY 1 "
+                           "ON CONFLICT ({k}) DO UPDATE SET {e} = t.{e} WHERE false")
         self.upsert = q(ins + "VALUES (%s, %s, %s) ON CONFLICT ({k}) DO UPDATE "
                         "SET {v} = EXCLUDED.{v}, {e} = EXCLUDED.{e}")
         # KEEPTTL: keep a live row's TTL; an expired row counts as absent, so it gets none.

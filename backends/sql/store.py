@@ -146,11 +146,12 @@ class SQLStore(Reads, Writes, Store):
 
     async def lock_keys(self, keys: list[bytes]) -> None:
         """Inside ``transaction()``: hold ``keys`` until it ends (an EVAL script's KEYS). Every key gets an advisory
-        lock (so scripts on the same keys of this table serialise across nodes, keys that do not exist yet
-        included), taken in one order (no deadlock between two scripts); then the existing rows are locked FOR
-        UPDATE, so single commands of other nodes that write them wait for the script too."""
+        lock (so scripts on the same keys of this table serialise across nodes), taken in one order (no deadlock
+        between two scripts); then each key's row is held as RENAME holds its destination: a live row locked, a
+        missing key given an expired row (no reader sees it; the cleanup removes it) that is locked, so single
+        commands of other nodes that would write or create the key wait for the script too."""
         if not keys:
             return
         params = sorted({self._k(k) for k in keys})
         await self._one(self.q.lock_advisory, (params,))
-        await self._one(self.q.lock_rows, (params,))
+        await self._one(self.q.hold_rows, (params,))

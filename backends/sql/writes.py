@@ -17,13 +17,20 @@ MERGE_MAX_VALUE = 16384
 
 
 class Writes:
-    """SET (all its forms), MSET(NX), the read-modify-writes (``modify``), GETDEL, GETEX, DEL, EXPIRE, PERSIST,
+    """SET (all its forms) and the typed ``store``, MSET(NX), the read-modify-writes (``modify``), GETDEL, GETEX, DEL, EXPIRE, PERSIST,
     RENAME(NX), COPY, RESTORE and FLUSHDB."""
 
     async def set(self, key: bytes, value: bytes, cond: Optional[str] = None, get: bool = False,
                   expire: Any = None) -> tuple[bool, Optional[bytes]]:
+        return await self._set_payload(key, codec.encode(value), cond, get, expire)
+
+    async def store(self, key: bytes, value: Any, expire: Optional[int] = None) -> None:
+        """The typed write (``backends.base.Store.store``): SET of the value's payload."""
+        await self._set_payload(key, codec.pack(value), None, False, expire)
+
+    async def _set_payload(self, key: bytes, payload: bytes, cond: Optional[str], get: bool,
+                           expire: Any) -> tuple[bool, Optional[bytes]]:
         k = self._k(key)
-        payload = codec.encode(value)
         now = now_ms()
         if get or self.max_size:
             return await self._session(lambda s: self._set_locked(s, key, k, payload, cond, get, expire))

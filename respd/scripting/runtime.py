@@ -10,9 +10,9 @@ The sandbox (set up once, in Lua, before ``debug`` is taken away):
 - no ``python`` bridge (lupa's ``python`` table is dropped, eval and builtins are never registered, and an
   attribute filter refuses every attribute of any Python object that might still reach Lua); scripts only ever see
   Lua functions (the Python callables are upvalues of Lua closures, out of reach without ``debug``);
-- the globals are Redis' allow list (``_ALLOWED`` in the Lua source): no ``io``, ``os`` (but ``os.clock``),
-  ``loadfile``, ``dofile``, ``require``, ``module``, ``package``, ``debug``, ``print``; ``loadstring``/``load``
-  refuse bytecode with the error Redis' text-only parser gives (``unexpected symbol near 'char(27)'``);
+- the globals are Redis' allow list (``_ALLOWED`` in the Lua source) and ``store`` (``storelib``): no ``io``,
+  ``os`` (but ``os.clock``), ``loadfile``, ``dofile``, ``require`` (but ``require("store")``), ``module``,
+  ``package``, ``debug``, ``print``; ``loadstring``/``load`` refuse bytecode with the error Redis' text-only parser gives (``unexpected symbol near 'char(27)'``);
 - the global table and every library table are read-only: a new or changed global, or a change to ``string``,
   ``math``, ``redis``... (also through ``rawset``, ``table.insert`` or the string metatable) fails with Redis'
   texts ``Script attempted to access nonexistent global variable 'x'`` / ``Attempt to modify a readonly table``.
@@ -56,6 +56,7 @@ from .convert import CONVERT_LUA, LuaValues, call_bridge
 from .libguard import LIBGUARD_LUA
 from .notail import NOTAIL_LUA
 from .sandbox import SANDBOX_LUA
+from .storelib import ScriptStores, StoreBridge
 from .structlib import STRUCT_LUA, number_op
 
 #: VM instructions between two checks of the run's control (Redis: 100000)
@@ -169,9 +170,11 @@ class ScriptRuntime:
         number = shield(number_op)
         libs = lua.table_from({b"cjson": cjson, b"cmsgpack": lib(CMSGPACK_LUA, number),
                                b"struct": lib(STRUCT_LUA, number)})
+        self._stores = StoreBridge(lua, self.max_memory)
+        store = self._stores.load_module(loader, _INTERNAL.encode(), shield)
         self._engine = _load(loader, SANDBOX_LUA)(helpers, bit, shield(self._tick), HOOK_EVERY,
                                                     SCRIPT_KILLED.encode(), shield(self._py_rand),
-                                                    shield(self._py_srand), libs, notail)
+                                                    shield(self._py_srand), libs, notail, store)
         lua.execute("collectgarbage()")
 
     # --- the memory cap. lupa pushes Python values into Lua outside any protected call: an allocation failing
@@ -269,17 +272,19 @@ class ScriptRuntime:
 
     # --- running
     def run(self, sha: str, keys: list[bytes], args: list[bytes], call: Callable[[list], Any], *, proto: int = 2,
-            control: Optional[RunControl] = None) -> Any:
+            control: Optional[RunControl] = None, stores: Optional[ScriptStores] = None) -> Any:
         """Run a loaded script: its reply (``Raw`` encoded for ``proto``) or an ``Err``.
 
         ``call(argv)`` runs one ``redis.call``/``redis.pcall`` and returns a reply value (``Err`` for an error).
-        A ``sha`` not loaded gives Redis' NOSCRIPT error.
+        ``stores`` serves the ``store`` module for this run (None: ``store.get`` answers nil and "store module not
+        available"). A ``sha`` not loaded gives Redis' NOSCRIPT error.
         """
         sha = sha.lower()
         if sha not in self.bodies:
             return Err(NOSCRIPT)
         self._call = call
         self._control = control or RunControl()
+        self._stores.current = stores
         lua = self._lua
         try:
             keys_t, args_t = lua.table_from(keys), lua.table_from(args)
@@ -295,6 +300,7 @@ class ScriptRuntime:
         finally:
             self._call = None
             self._control = None
+            self._stores.current = None
             self._capped = False
             lua.set_max_memory(0)
             if lua.get_memory_used() > self.max_memory * 3 // 4:  # what a failed script left

@@ -4,7 +4,7 @@ loads it once per Lua state; its docstring describes what the sandbox allows.
 """
 
 SANDBOX_LUA = r"""
-local api, bit, py_tick, hook_every, killed_text, py_rand, py_srand, libs, notail = ...
+local api, bit, py_tick, hook_every, killed_text, py_rand, py_srand, libs, notail, store_lib = ...
 local tonumber, floor = tonumber, math.floor
 local G = _G
 local type, tostring, error, select, next, rawget, rawset, pairs, setmetatable, getmetatable =
@@ -183,6 +183,15 @@ safe.os = protect({clock = os_clock})
 safe.bit = protect(bit)
 for name, lib in next, libs do safe[name] = protect(lib) end  -- cjson, cmsgpack, struct
 safe.redis = protect(api.redis)
+safe.store = protect(store_lib)
+-- require: only the `store` module (storelib.py); Lua 5.1's words for any other name, no package/loaders
+function safe.require(name)
+  if name == "store" then return safe.store end
+  if type(name) ~= "string" and type(name) ~= "number" then
+    error("bad argument #1 to 'require' (string expected, got " .. (name == nil and "no value" or type(name)) .. ")", 2)
+  end
+  error("module '" .. name .. "' not found", 2)
+end
 safe._G = G
 
 -- the string metatable: methods through the protected string table, the metatable itself read-only

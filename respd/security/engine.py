@@ -354,6 +354,26 @@ class Permissions:
         deny(sess, (DENIED_CMD, 0, "select"))
         raise CommandError(errors.NOPERM_CMD.format("select"))
 
+    def allows(self, sess, store_id: str, action: str, key: Optional[bytes] = None,
+               command: Optional[str] = None) -> bool:
+        """One policy action on a store (and key), as a command's plan decides it: some permission set allows
+        ``store.get`` on the store and the action (on the key, for key actions), and its command gate lets
+        ``command`` (a command name, e.g. "flushdb") through when one is given. A denial is counted and logged in
+        ACL LOG (the key; else the action) as a denied command's is. For callers that act on stores without a
+        command (the ``store`` module of EVAL scripts)."""
+        for sel in self.sels:
+            if command is not None and sel.commands is not None and command not in sel.commands:
+                continue
+            if sel.decide(store_id, STORE_GET, False) is not True:
+                continue
+            if action == STORE_GET:
+                return True
+            d = sel.decide(store_id, action, key is not None)
+            if d is True or (d is not False and key is not None and d(key)):
+                return True
+        deny(sess, (DENIED_KEY, 0, key) if key is not None else (DENIED_CMD, 0, action))
+        return False
+
     def may_count(self, store_id: str) -> bool:
         """Whether INFO keyspace shows this store's counts: the user may SELECT it (store.get) and count its keys
         (store.keys.count, DBSIZE's action), both in one permission set."""

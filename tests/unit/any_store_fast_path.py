@@ -16,6 +16,7 @@ tests/unit/test_fast_path.py.
 from __future__ import annotations
 
 import contextlib
+import inspect
 
 import pytest
 
@@ -92,6 +93,10 @@ async def _side(make_store, kind, max_size, proto, setup, argv, inline: bool, cl
         for cmd in setup:
             if isinstance(cmd, int):
                 clock.advance_ms(cmd)
+            elif isinstance(cmd, tuple) and cmd[0] == "typed":  # a typed value (the store module of scripts)
+                r = app.databases[0].store(cmd[1], cmd[2])
+                if inspect.iscoroutine(r):
+                    await r
             elif isinstance(cmd, tuple):  # a raw value under a foreign type
                 app.databases[0]._data[cmd[0]] = cmd[1]
             else:
@@ -109,7 +114,8 @@ async def _side(make_store, kind, max_size, proto, setup, argv, inline: bool, cl
 
 
 BIG = [4093, 4094, 4095, 4096, 4097, 70000]
-#: (name, setup, request, max_size); setup items: a command, an int (advance the clock by ms), a (key, raw) pair
+#: (name, setup, request, max_size); setup items: a command, an int (advance the clock by ms), a (key, raw) pair,
+#: ("typed", key, value): a typed value written by ``Store.store`` (what the scripts' store module writes)
 VARIANTS = [
     ("get-missing", [], "GET k", 0),
     ("get-hit", ["SET k hello"], "GET k", 0),
@@ -139,6 +145,14 @@ VARIANTS = [
     ("set-ex-not-int", [], "SET k v EX soon", 0),
     ("set-keepttl", ["SET k old EX 100"], "SET k v KEEPTTL", 0),
     ("set-syntax", [], "SET k v NX XX", 0),
+    ("get-typed-int", [("typed", b"k", 42)], "GET k", 0),
+    ("get-typed-float", [("typed", b"k", -0.25)], "GET k", 0),
+    ("get-typed-map", [("typed", b"k", {b"a": [1, 2]})], "GET k", 0),
+    ("get-typed-list", [("typed", b"k", [b"x"])], "GET k", 0),
+    ("get-typed-bool", [("typed", b"k", True)], "GET k", 0),
+    ("set-over-typed-map", [("typed", b"k", {b"a": 1})], "SET k v", 0),
+    ("set-get-typed-map", [("typed", b"k", {b"a": 1})], "SET k v GET", 0),
+    ("set-get-typed-int", [("typed", b"k", 7)], "SET k v GET", 0),
 ] + [("get-%d-bytes" % n, [["SET", "k", b"x" * n]], "GET k", 0) for n in BIG] \
   + [("set-%d-bytes" % n, [], ["SET", "k", b"y" * n], 0) for n in BIG]
 FOREIGN = [

@@ -6,3 +6,4 @@ from tests.unit.any_store_dispatch import *  # noqa: F401,F403
 from tests.unit.any_store_fast_path import *  # noqa: F401,F403
 from tests.unit.any_store_introspection import *  # noqa: F401,F403
 from tests.unit.any_store_keyspace import *  # noqa: F401,F403
+from tests.unit.any_store_script_store import *  # noqa: F401,F403
