@@ -169,10 +169,16 @@ local math_lib = {}
 for k, v in next, math do math_lib[k] = v end
 math_lib.random, math_lib.randomseed = random, randomseed
 
-local _ALLOWED = {"xpcall", "tostring", "getfenv", "setmetatable", "assert", "tonumber", "rawequal",
-  "collectgarbage", "getmetatable", "type", "select", "unpack", "gcinfo", "ipairs", "_VERSION", "setfenv",
-  "error"}  -- Redis also allows newproxy: not here, its __gc finalizers would run respd-side Lua outside any run
+-- Redis 7.0.15's list (no getfenv/setfenv, no newproxy: scripts get the nonexistent-global error for them)
+local _ALLOWED = {"xpcall", "tostring", "setmetatable", "assert", "tonumber", "rawequal",
+  "collectgarbage", "getmetatable", "type", "select", "unpack", "gcinfo", "ipairs", "_VERSION", "error"}
 for _, name in next, _ALLOWED do safe[name] = G[name] end
+-- a read-only table's metatable cannot change: Redis' text, without a location (its C code raises it)
+safe.setmetatable = function(t, mt)
+  if real_of[t] then error("Attempt to modify a readonly table", 0) end
+  local r = setmetatable(t, mt)
+  return r
+end
 safe.next, safe.pairs, safe.rawget, safe.rawset = safe_next, safe_pairs, safe_rawget, safe_rawset
 safe.loadstring, safe.load, safe.pcall = safe_loadstring, safe_load, redis_pcall
 safe.string = protect(string)
