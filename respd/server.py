@@ -100,7 +100,7 @@ async def serve(app: App, *, task_status=trio.TASK_STATUS_IGNORED, handle_signal
             main.start_soon(app.auth.failure_log.run, trio.sleep)  # failed-AUTH summaries, a last one at shutdown
             main.start_soon(clients_cron, app)
             if handle_signals:
-                main.start_soon(_stop_on_signal, stop)
+                main.start_soon(_stop_on_signal, stop, app)
             for store in app.stores.values():
                 if store in later:
                     main.start_soon(_start_then_clean, store)
@@ -144,13 +144,29 @@ async def _stop_executing_after(app: App, grace: float) -> None:
     app.draining_late = True
 
 
-async def _stop_on_signal(stop: trio.Event) -> None:
-    await _wait_for_signal()
+async def _stop_on_signal(stop: trio.Event, app: Optional[App] = None) -> None:
+    await _wait_for_signal(app)
     stop.set()
 
 
-async def _wait_for_signal() -> None:
+def _stop_scripts_on(app: App, *sigs) -> None:
+    """A signal also stops the script running (trio's handler only wakes the loop, which a script running in
+    place holds until it ends): its count hook sees the kill at its next tick, as after SHUTDOWN NOSAVE."""
+    for sig in sigs:
+        trio_handler = signal.getsignal(sig)
+
+        def handler(signum, frame, trio_handler=trio_handler):
+            if app.scripts is not None:
+                app.scripts.stop()
+            if callable(trio_handler):
+                trio_handler(signum, frame)
+        signal.signal(sig, handler)
+
+
+async def _wait_for_signal(app: Optional[App] = None) -> None:
     with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        if app is not None:
+            _stop_scripts_on(app, signal.SIGTERM, signal.SIGINT)
         async for sig in signals:
             log.info("received %s", signal.Signals(sig).name)
             return

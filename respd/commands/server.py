@@ -406,8 +406,7 @@ def shutdown(sess, argv):
     if scripts is not None and scripts.busy():  # a script past busy-reply-threshold: only NOSAVE stops it
         if "NOSAVE" not in opts:
             raise CommandError(errors.BUSY_SCRIPT)
-        scripts.running.forced = True
-        scripts.running.kill()
+        scripts.stop()
     request = sess.app.request_shutdown
     if request is None:  # not served by respd.server (an embedded App)
         raise CommandError(errors.SHUTDOWN_FAILED)

@@ -172,6 +172,13 @@ class Scripts:
         w = self.running
         return w is not None and w.busy()
 
+    def stop(self) -> None:
+        """The server is stopping (a signal, SHUTDOWN NOSAVE): stop the scripts running, even ones that wrote."""
+        for w in (self.running, self.worker_running):
+            if w is not None:
+                w.forced = True
+                w.kill()
+
     def current(self) -> Optional[Watch]:
         return self.running or self.worker_running
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import signal
 import threading
 import time
 
@@ -94,6 +95,20 @@ def test_script_that_wrote_is_unkillable_and_shutdown_nosave_stops_the_server(se
     except redis_py.exceptions.ConnectionError:
         pass  # the connection closes: no reply, as Redis
     assert server.proc.wait(60) is not None
+    t.join(60)
+    assert "error" in box
+
+
+@pytest.mark.parametrize("script", [LOOP, DIRTY_LOOP])
+def test_sigterm_stops_a_server_running_an_endless_script(respd_factory, script):
+    proc = respd_factory()
+    runner = redis_py.Redis(port=proc.port, socket_timeout=120)
+    other = redis_py.Redis(port=proc.port, socket_timeout=120)
+    other.config_set("busy-reply-threshold", 100)
+    t, box = _run_in_thread(lambda: runner.eval(script, 1, "k"))
+    _until_busy(other)
+    proc.proc.send_signal(signal.SIGTERM)
+    assert proc.proc.wait(60) == 0
     t.join(60)
     assert "error" in box
 
