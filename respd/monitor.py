@@ -110,6 +110,11 @@ def feed(sess, cmd, argv: list) -> None:
     """Show a command that just ran to every monitor (call only when ``app.monitors`` is not empty)."""
     if "admin" in cmd.flags or "skip_monitor" in cmd.flags:
         return
+    show(sess, argv)
+
+
+def show(sess, argv: list) -> None:
+    """Show a request to every monitor (EVAL shows itself before its script runs, as Redis' evalCommand does)."""
     app = sess.app
     data = line(sess, argv)
     n = len(data)

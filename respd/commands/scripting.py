@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from .. import errors
+from .. import errors, monitor
 from ..errors import CommandError
 from ..replies import OK, Simple
 from ..scripting.service import IN_PLACE, IN_WORKER, Job, Scripts
@@ -66,6 +66,8 @@ def _job(sess, argv: list, by_sha: bool, ro: bool) -> Job:
         oom = over and not (no_writes or "allow-oom" in flags)
     else:
         read_only, oom = ro, over
+    if app.monitors:  # EVAL is skip_monitor: shown here, before the commands of its script (Redis' order)
+        monitor.show(sess, argv)
     store = sess.store
     place = IN_WORKER if store.is_async or (scripts.has_sql and scripts.names_store(sha)) else IN_PLACE
     if place == IN_WORKER and app.threads is None:  # an App embedded without the trio layer
