@@ -20,8 +20,10 @@ log = logging.getLogger("respd.scripting")
 
 _EVAL_FLAGS = "noscript skip_monitor may_replicate no_mandatory_keys stale movablekeys"
 _EVAL_RO_FLAGS = "noscript skip_monitor no_mandatory_keys stale readonly movablekeys"
-_RW_KEYS = (Keys(2, "RW access update", keynum=True,
-                 notes="We cannot tell how the keys will be used so we assume the worst, RW and UPDATE"),)
+_WORST = "We cannot tell how the keys will be used so we assume the worst, %s"
+_EVAL_KEYS = (Keys(2, "RW access update", keynum=True, notes=_WORST % "RW and UPDATE"),)
+_EVAL_RO_KEYS = (Keys(2, "RO access", keynum=True, notes=_WORST % "RO and ACCESS"),)
+_RW_KEYS = (Keys(2, "RW access update", keynum=True),)   # EVALSHA: Redis' key spec has no notes
 _RO_KEYS = (Keys(2, "RO access", keynum=True),)
 _EVAL_ARGS = (("script", "string"), ("numkeys", "integer"), ("key", "key", "optional", "multiple"),
               ("arg", "string", "optional", "multiple"))
@@ -75,7 +77,7 @@ def _job(sess, argv: list, by_sha: bool, ro: bool) -> Job:
     return Job(sha, argv[3:3 + numkeys], argv[3 + numkeys:], read_only, oom, place)
 
 
-@command("eval", arity=-3, flags=_EVAL_FLAGS, keys=_RW_KEYS, categories="slow scripting", group="scripting",
+@command("eval", arity=-3, flags=_EVAL_FLAGS, keys=_EVAL_KEYS, categories="slow scripting", group="scripting",
          since="2.6.0", complexity=_COMPLEXITY, arguments=_EVAL_ARGS, runs_script=True, switches_store=True,
          summary="Execute a Lua script server side")
 def eval_(sess, argv):
@@ -89,7 +91,7 @@ def evalsha(sess, argv):
     return _job(sess, argv, by_sha=True, ro=False)
 
 
-@command("eval_ro", arity=-3, flags=_EVAL_RO_FLAGS, keys=_RO_KEYS, categories="slow scripting",
+@command("eval_ro", arity=-3, flags=_EVAL_RO_FLAGS, keys=_EVAL_RO_KEYS, categories="slow scripting",
          group="scripting", since="7.0.0", complexity=_COMPLEXITY, arguments=_EVAL_ARGS, runs_script=True,
          switches_store=True, summary="Execute a read-only Lua script server side")
 def eval_ro(sess, argv):
@@ -103,7 +105,7 @@ def evalsha_ro(sess, argv):
     return _job(sess, argv, by_sha=True, ro=True)
 
 
-container("SCRIPT", group="scripting", since="2.6.0", summary="A container for Lua scripts management commands")
+container("SCRIPT", categories="slow", group="scripting", since="2.6.0", summary="A container for Lua scripts management commands")
 
 
 @command("load", parent="SCRIPT", arity=3, flags="noscript stale", categories="slow scripting", group="scripting",
