@@ -185,6 +185,7 @@ def make_store(store_kind, clock, request):
 
 @pytest.fixture
 async def app(make_store):
+    from respd.net.threads import Threads
     from respd.security.users import Auth
     from respd.state import App
     stores = {}
@@ -194,6 +195,7 @@ async def app(make_store):
         stores[s.id] = s
         databases[i] = s
     a = App(stores, databases, {"port": 0}, Auth())
+    a.threads = Threads(a)  # scripts on SQL stores run in a worker thread, as under respd.server
     yield a
     for s in stores.values():
         await s.aclose()

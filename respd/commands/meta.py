@@ -210,7 +210,7 @@ def _getkeys_target(inner: list):
     if (arity > 0 and len(inner) != arity) or len(inner) < -arity:
         raise CommandError(errors.GETKEYS_ARITY)
     found = keys_of(cmd, inner)
-    if not found:
+    if not found and "no_mandatory_keys" not in cmd.flags:  # EVAL ... 0 has no keys, and that is fine
         raise CommandError(errors.GETKEYS_NOT_FOUND)
     return found
 

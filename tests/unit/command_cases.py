@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import re
 
+from tests.unit.scripting_command_cases import SCRIPTING
+
 
 class Advance:
     """Move the fake clock forward by ``ms`` milliseconds."""
@@ -433,7 +435,7 @@ TRANSACTIONS = {
 
 CASES = {}
 for _group, _table in (("strings", STRINGS), ("keyspace", KEYSPACE), ("connection", CONNECTION),
-                       ("transactions", TRANSACTIONS)):
+                       ("transactions", TRANSACTIONS), ("scripting", SCRIPTING)):
     for _name, _steps in _table.items():
         CASES["%s/%s" % (_group, _name)] = _steps
 
