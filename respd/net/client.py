@@ -193,9 +193,12 @@ def _after_chunk(c: Conn) -> None:
         reader.max_query_buffer = app.client_query_buffer_limit
 
 
-async def handle(app, transport, c=None) -> None:
-    """Serve one client until it disconnects, QUITs, is killed or breaks the protocol (``c``: already admitted, by
-    the poller's busy round)."""
+_UNADMITTED = object()
+
+
+async def handle(app, transport, c=_UNADMITTED) -> None:
+    """Serve one client until it disconnects, QUITs, is killed or breaks the protocol (``c``: what ``admit`` or
+    ``admit_polled`` gave at accept time)."""
     try:
         await _serve(app, transport, c)
     except _GONE:
@@ -232,14 +235,27 @@ def admit(app, transport):
     return c
 
 
-async def _serve(app, transport, c=None) -> None:
-    if c is None:
+def admit_polled(app, transport):
+    """``admit`` at accept time, and a plain TCP client straight into the poller's set, before its task runs: a
+    script running on the server's thread past busy-reply-threshold then serves it from its busy round (a client
+    accepted just before the script started would otherwise wait for the script's end)."""
+    c = admit(app, transport)
+    poller = app.poller
+    if type(c) is Conn and poller is not None:
+        c.wake = trio.Event()
+        c.handed = False
+        poller.add(c)
+    return c
+
+
+async def _serve(app, transport, c=_UNADMITTED) -> None:
+    if c is _UNADMITTED:
         c = admit(app, transport)
-        if type(c) is bytes:
-            await transport.send_all(c)
-            return
-        if c is None:
-            return
+    if type(c) is bytes:
+        await transport.send_all(c)
+        return
+    if c is None:
+        return
     sess = c.sess
     scope = trio.CancelScope()
     poller = app.poller if type(transport) is RawTransport else None

@@ -17,7 +17,7 @@ from typing import Optional
 import trio
 
 from ..errors import CANNOT_LISTEN, StartupError
-from .client import MAX_CLIENTS_REPLY, handle
+from .client import MAX_CLIENTS_REPLY, admit_polled, handle
 from .transport import RawTransport
 
 log = logging.getLogger("respd.server")  # the name its log lines had before respd/net/
@@ -145,7 +145,8 @@ async def accept_loop(app, listener: socket.socket, nursery, trouble: Optional[A
             if conn.family in (socket.AF_INET, socket.AF_INET6):
                 conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if serve_client is None:
-                nursery.start_soon(handle, app, RawTransport(conn))
+                transport = RawTransport(conn)
+                nursery.start_soon(handle, app, transport, admit_polled(app, transport))
             else:
                 nursery.start_soon(serve_client, conn)
     finally:

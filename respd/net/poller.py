@@ -17,7 +17,7 @@ import time
 import trio
 
 from ..pipeline import DROP, run_busy
-from .client import READ, Conn, admit, handle, serve_chunk
+from .client import READ, Conn, admit_polled, handle, serve_chunk
 from .transport import RECV_SIZE, RawTransport
 
 log = logging.getLogger("respd.connection")  # the name its log lines had before respd/net/
@@ -136,18 +136,7 @@ class Poller:
                 if sock.family in (socket.AF_INET, socket.AF_INET6):
                     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 transport = RawTransport(sock)
-                c = admit(self.app, transport)
-                if type(c) is not Conn:
-                    if c:
-                        try:
-                            sock.send(c)
-                        except OSError:
-                            pass
-                    sock.close()
-                    continue
-                c.wake = trio.Event()
-                c.handed = False
-                self.add(c)
+                c = admit_polled(self.app, transport)
                 self.nursery.start_soon(handle, self.app, transport, c)
 
     async def run(self) -> None:

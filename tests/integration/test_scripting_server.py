@@ -14,6 +14,8 @@ import time
 
 import pytest
 import redis as redis_py
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from tests.helpers import RedisProcess, require
 from tests.integration.common import registry
@@ -97,6 +99,27 @@ def test_script_that_wrote_is_unkillable_and_shutdown_nosave_stops_the_server(se
     assert server.proc.wait(60) is not None
     t.join(60)
     assert "error" in box
+
+
+def test_clients_connecting_as_the_script_starts_get_busy_and_can_kill_it(respd_factory):
+    """A client accepted just before a script starts (its task not run yet) is served by the busy round too: it
+    gets -BUSY and its SCRIPT KILL stops the script, whose own client gets the kill error (before, such a client
+    waited for the script's end; redis-py then timed out and retried the EVAL on a new connection, which got
+    BUSY). Ten rounds: the race used to be lost about one round in three."""
+    proc = respd_factory()
+    no_retry = Retry(NoBackoff(), 0)
+    redis_py.Redis(port=proc.port).config_set("busy-reply-threshold", 50)
+    for _ in range(10):
+        runner = redis_py.Redis(port=proc.port, socket_timeout=60, retry=no_retry)
+        other = redis_py.Redis(port=proc.port, socket_timeout=60, retry=no_retry)
+        runner.ping()  # connected: its EVAL goes out at once, while other connects
+        t, box = _run_in_thread(lambda: runner.eval(LOOP, 0))
+        _until_busy(other)
+        assert other.execute_command("SCRIPT", "KILL") == b"OK"
+        t.join(60)
+        assert "Script killed by user with SCRIPT KILL" in str(box.get("error")), box
+        runner.close()
+        other.close()
 
 
 @pytest.mark.parametrize("script", [LOOP, DIRTY_LOOP])
