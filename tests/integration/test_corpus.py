@@ -28,8 +28,6 @@ _NEEDS_FAMILIES = "needs a command family respd does not implement yet (hashes, 
 KNOWN_FAILURES = {
     "scripting/setresp3-redis-replies": _NEEDS_FAMILIES,
     "scripting/redis-pcall-returns-error": _NEEDS_FAMILIES,
-    "scripting/redis-reply-to-lua-conversions": _NEEDS_FAMILIES,
-    "scripting/scripts-cannot-block": _NEEDS_FAMILIES,
     "scripting/disallowed-commands": _NEEDS_FAMILIES,
     "scripting/wrongtype-inside-script": _NEEDS_FAMILIES,
     "scripting/lua-stdlib": "issue 13 asks for os.clock in scripts; Redis 7.0.15 has no os table at all",
