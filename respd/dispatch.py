@@ -22,8 +22,8 @@ from backends.base import StoreError
 from . import errors
 from . import monitor as _monitor
 from . import scriptcall
-from .commands.catalog import COMMANDS, LOOKUP
-from .commands.table import Command, is_pending, lookup
+from .commands import catalog  # noqa: F401  (importing the catalogue declares every command)
+from .commands.table import Command, is_pending, lookup, named
 from .errors import CommandError, SecurityClose, store_error
 from .replies import QUEUED, Err
 from .scripting.service import IN_PLACE, Job
@@ -41,7 +41,7 @@ def execute(sess, argv: list[bytes]) -> Any:
             raise SecurityClose()
         if sess.multi is not None:
             sess.multi_error = True
-        return _rejected(sess, _named(argv), cmd)
+        return _rejected(sess, named(argv), cmd)
     app = sess.app
     if not sess.authenticated and not cmd.no_auth:
         if sess.multi is not None:
@@ -87,15 +87,6 @@ def _rejected(sess, cmd: Command | None, err: Err) -> Err:
     if cmd is not None:
         cmd.rejected_calls += 1
     return err
-
-
-def _named(argv: list[bytes]) -> Command | None:
-    """The command a request that ``lookup`` refused names, if any: for a wrong arity the command or subcommand,
-    ``CLIENT`` alone the container; None for an unknown command or subcommand."""
-    cmd = LOOKUP.get(argv[0]) or COMMANDS.get(argv[0].lower())
-    if cmd is not None and cmd.subcommands and len(argv) > 1:
-        cmd = cmd.subcommands.get(argv[1].lower())
-    return cmd
 
 
 def count_error(app, text: bytes) -> None:

@@ -17,7 +17,7 @@ import types
 from typing import Any, Callable
 
 from . import errors
-from .commands.table import COMMANDS, lookup
+from .commands.table import lookup, named
 from .replies import Err
 from .scripting.service import IN_PLACE, Job, Watch
 from .scripting.storelib import ScriptStores
@@ -55,9 +55,7 @@ def checked_call(ssess: Session, w: Watch, job: Job, argv: list, run: Callable, 
     """One ``redis.call``: Redis' checks, then the command (its reply, or a coroutine on an async store)."""
     cmd = lookup(argv)
     if type(cmd) is Err:
-        base = COMMANDS.get(argv[0].lower())
-        if base is not None and base.subcommands and len(argv) > 1 and argv[1].lower() not in base.subcommands:
-            base = None
+        base = named(argv)
         return _refused(base, errors.CALL_ARITY if base is not None else errors.CALL_UNKNOWN, rejected)
     flags = cmd.flags
     if "noscript" in flags:
@@ -124,14 +122,11 @@ async def run_in_worker(sess, job: Job, run: Callable, rejected: Callable) -> An
         ssess = _session(scripts, sess, job.place)
         w = scripts.watch(sess, job.place)
 
-        async def one(argv):
-            r = checked_call(ssess, w, job, argv, run, rejected)
-            if type(r) is _Coroutine:
-                r = await r
-            return r
-
         async def resolve_async(result):
             return await result if type(result) is _Coroutine else result
+
+        async def one(argv):
+            return await resolve_async(checked_call(ssess, w, job, argv, run, rejected))
 
         def call(argv):
             return threads.back(one, argv)

@@ -231,6 +231,15 @@ def lookup(argv: list[bytes]) -> Command | Err:
     return cmd
 
 
+def named(argv: list[bytes]) -> Command | None:
+    """The command a request that ``lookup`` refused names, if any: for a wrong arity the command or subcommand,
+    ``CLIENT`` alone the container; None for an unknown command or subcommand."""
+    cmd = LOOKUP.get(argv[0]) or COMMANDS.get(argv[0].lower())
+    if cmd is not None and cmd.subcommands and len(argv) > 1:
+        cmd = cmd.subcommands.get(argv[1].lower())
+    return cmd
+
+
 def then(result: Any, fn: Callable[[Any], Any]) -> Any:
     """Apply fn to a store result that may be a coroutine (async store) or a value (memory store)."""
     if type(result) is _Coroutine:
