@@ -248,6 +248,13 @@ def admit_polled(app, transport):
     return c
 
 
+def start_plain(app, sock, nursery) -> None:
+    """A plain TCP client just accepted (and ``transport.accepted``): admitted and polled at once, its task
+    started in ``nursery`` (the accept loop, and the poller's busy round while a script runs)."""
+    transport = RawTransport(sock)
+    nursery.start_soon(handle, app, transport, admit_polled(app, transport))
+
+
 async def _serve(app, transport, c=_UNADMITTED) -> None:
     if c is _UNADMITTED:
         c = admit(app, transport)

@@ -17,8 +17,8 @@ from typing import Optional
 import trio
 
 from ..errors import CANNOT_LISTEN, StartupError
-from .client import MAX_CLIENTS_REPLY, admit_polled, handle
-from .transport import RawTransport
+from .client import MAX_CLIENTS_REPLY, start_plain
+from .transport import accepted
 
 log = logging.getLogger("respd.server")  # the name its log lines had before respd/net/
 
@@ -141,12 +141,9 @@ async def accept_loop(app, listener: socket.socket, nursery, trouble: Optional[A
                 if e.errno in (errno.ECONNABORTED, errno.EPROTO, errno.EPERM):
                     continue
                 raise
-            conn.setblocking(False)
-            if conn.family in (socket.AF_INET, socket.AF_INET6):
-                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            accepted(conn)
             if serve_client is None:
-                transport = RawTransport(conn)
-                nursery.start_soon(handle, app, transport, admit_polled(app, transport))
+                start_plain(app, conn, nursery)
             else:
                 nursery.start_soon(serve_client, conn)
     finally:

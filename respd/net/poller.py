@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import logging
 import select
-import socket
 import time
 
 import trio
 
 from ..pipeline import DROP, run_busy
-from .client import READ, Conn, admit_polled, handle, serve_chunk
-from .transport import RECV_SIZE, RawTransport
+from .client import READ, Conn, serve_chunk, start_plain
+from .transport import RECV_SIZE, accepted
 
 log = logging.getLogger("respd.connection")  # the name its log lines had before respd/net/
 _now = time.time
@@ -132,12 +131,8 @@ class Poller:
                     sock, _ = listener.accept()
                 except OSError:  # BlockingIOError: none waiting; other failures are left to the accept loop
                     break
-                sock.setblocking(False)
-                if sock.family in (socket.AF_INET, socket.AF_INET6):
-                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                transport = RawTransport(sock)
-                c = admit_polled(self.app, transport)
-                self.nursery.start_soon(handle, self.app, transport, c)
+                accepted(sock)
+                start_plain(self.app, sock, self.nursery)
 
     async def run(self) -> None:
         epfd = self.epoll.fileno()

@@ -26,6 +26,13 @@ SEND_PIECE = 65536     # TLS sends go out in pieces of this size, so that progre
 LINGER_MAX = 2.0       # longest wait for the kernel to deliver what was sent before a deliberate close
 
 
+def accepted(sock) -> None:
+    """An accepted client socket, ready for the transports: non-blocking, and TCP_NODELAY on TCP."""
+    sock.setblocking(False)
+    if sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
 class RawTransport:
     """A connected non-blocking stdlib socket driven with ``trio.lowlevel`` waits (TECH.md §4: cheaper than
     ``SocketStream``). ``recv`` always parks in epoll before reading, so every connection with data waiting takes
