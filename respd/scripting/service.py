@@ -1,6 +1,6 @@
 """The server's scripting state (``app.scripts``): the script cache, the Lua states, the script running now.
 
-Scripts run in one of two places, decided per run by the stores they may reach (``Scripts.mode``):
+Scripts run in one of two places, decided per run by the stores they may reach (EVAL's ``Job.place``):
 
 * **in place**, on the server's thread (every store the script can reach is a memory store): nothing else runs
   until the script ends, as in Redis. Past ``busy-reply-threshold`` the count hook lets the network layer serve
@@ -44,14 +44,13 @@ class Watch(RunControl):
     """The control over the script running now: SCRIPT KILL (``kill``; refused once ``dirty``), the busy time,
     and the hook that lets the network layer serve other clients past the threshold (in place only)."""
 
-    __slots__ = ("sess", "dirty", "on_slow", "threshold", "forced", "place")
+    __slots__ = ("sess", "dirty", "on_slow", "threshold", "place")
 
     def __init__(self, sess, place: int, threshold: float, on_slow: Optional[Callable[[], None]]):
         super().__init__()
         self.sess = sess
         self.place = place
-        self.dirty = False          # the script wrote (SCRIPT KILL answers UNKILLABLE)
-        self.forced = False         # SHUTDOWN NOSAVE: stop even a dirty script
+        self.dirty = False          # the script wrote (SCRIPT KILL answers UNKILLABLE; stop() kills it anyway)
         self.on_slow = on_slow
         self.threshold = threshold
 
@@ -79,7 +78,6 @@ class Scripts:
         self._states: list[Optional[ScriptRuntime]] = [None, None]
         self.sessions: list = [None, None]             # the sessions scripts' calls run in, per place
         self.worker_lock = None                        # one script in the worker at a time (a trio.Lock)
-        self.evicted = 0
         self.has_sql = False                           # the server has SQL stores (the store module may wait)
 
     # --- the Lua states
@@ -111,7 +109,6 @@ class Scripts:
             while len(self.by_eval) > EVAL_CACHE_MAX:
                 old, _ = self.by_eval.popitem(last=False)
                 self._forget(old)
-                self.evicted += 1
         return sha
 
     def find(self, sha: bytes) -> str:
@@ -176,7 +173,6 @@ class Scripts:
         """The server is stopping (a signal, SHUTDOWN NOSAVE): stop the scripts running, even ones that wrote."""
         for w in (self.running, self.worker_running):
             if w is not None:
-                w.forced = True
                 w.kill()
 
     def current(self) -> Optional[Watch]:
