@@ -36,7 +36,27 @@ class StoreError(Exception):
 
 
 class WrongType(StoreError):
-    """The key holds a value that is not a string (e.g. a foreign msgpack map in a SQL row)."""
+    """The key holds a value of another type than the command works on. ``detail`` (optional) says more when the
+    value is one respd cannot treat as any Redis type (a foreign msgpack map holding a nested map...)."""
+
+    def __init__(self, detail: str = ""):
+        super().__init__(detail)
+        self.detail = detail
+
+
+class ValueTooLarge(StoreError):
+    """A collection's encoded value would pass the store's ``max_value_size`` (nothing was written)."""
+
+    def __init__(self, store_id: str, key: bytes, size: int, limit: int):
+        super().__init__(store_id, key, size, limit)
+        self.store_id = store_id
+        self.key = key
+        self.size = size
+        self.limit = limit
+
+
+#: ``Store.read_many``'s entry for a key that holds another type than the one asked for
+WRONG = object()
 
 
 class NoSuchKey(StoreError):
@@ -116,6 +136,24 @@ class WatchTable:
 
 
 # ---------------------------------------------------------------------------------------------- the interface
+class Values:
+    """What ``Store.update_many``'s fn reaches (each store implements it)."""
+
+    def get(self, key: bytes, kind: bytes) -> Any:
+        """The collection at key to change in place, or None when missing. WrongType for another type."""
+        raise NotImplementedError
+
+    def put(self, key: bytes, value: Any) -> None:
+        """Replace the value at key (a key of ``writes``) with a new collection, whatever type it held, without a
+        TTL; an empty collection deletes the key."""
+        raise NotImplementedError
+
+    def changed(self, key: bytes) -> None:
+        """The collection ``get`` returned for key was changed in place: store it, keeping its TTL (an empty one
+        deletes the key)."""
+        raise NotImplementedError
+
+
 class Store:
     """What a store offers the command layer. Subclasses implement every method.
 
@@ -189,7 +227,13 @@ class Store:
         raise NotImplementedError
 
     def dump(self, key: bytes) -> Optional[tuple[bytes, Optional[int]]]:
-        """(value, expire_at or None) for COPY to another store, or None when missing. WrongType for non-strings."""
+        """(payload, expire_at or None) for COPY/MOVE to another store, or None when missing: the value of any type
+        as its msgpack payload (``codec.pack_value``)."""
+        raise NotImplementedError
+
+    def encoding(self, key: bytes) -> Optional[bytes]:
+        """OBJECT ENCODING's answer (Redis' names: int/embstr/raw, listpack/hashtable, intset/hashtable), or None
+        when the key does not exist."""
         raise NotImplementedError
 
     def memory_usage(self, key: bytes) -> Optional[int]:
@@ -263,8 +307,40 @@ class Store:
         """Copy within the store keeping the TTL; False when src is missing or dst exists without replace."""
         raise NotImplementedError
 
-    def restore(self, key: bytes, value: bytes, expire_at: Optional[int], replace: bool) -> bool:
-        """Write a dumped entry (COPY from another store); False when key exists and not replace."""
+    def restore(self, key: bytes, payload: bytes, expire_at: Optional[int], replace: bool) -> bool:
+        """Write a dumped entry (``dump``'s payload: COPY/MOVE from another store); False when key exists and not
+        replace."""
+        raise NotImplementedError
+
+    # -- collections (hashes and sets; see ``backends.values`` for the objects)
+    def read(self, key: bytes, kind: bytes) -> Any:
+        """The collection at key for reading only (never change it): for ``values.HASH`` a ``Hash``, for
+        ``values.SET`` a ``Members``. None when the key is missing; WrongType when it holds another type."""
+        raise NotImplementedError
+
+    def read_many(self, keys: list[bytes], kind: bytes) -> list:
+        """One consistent read of several keys (SINTER, SUNION...): per key, in order, the collection as ``read``
+        gives it, None when missing, or ``WRONG`` when the key holds another type (never raises WrongType: the
+        command decides by position, as Redis does)."""
+        raise NotImplementedError
+
+    def update(self, key: bytes, kind: bytes, fn: Callable[[Any], tuple[bool, Any]]) -> Any:
+        """Atomic read-modify-write of one collection; returns fn's result.
+
+        ``fn(value)`` gets the collection to change in place (an empty one of ``kind``, not stored yet, when the
+        key is missing) and returns ``(changed, result)``. When changed, the value is stored: its TTL kept, a new
+        key created without one (StoreFull when it has no room, with nothing written), and an empty value deletes
+        the key. WrongType before fn is called when the key holds another type. fn may raise (CommandError...)
+        only before it changes the value: the change is live on a memory store."""
+        raise NotImplementedError
+
+    def update_many(self, writes: list[bytes], reads: list[bytes], fn: Callable[["Values"], Any]) -> Any:
+        """Atomic read-modify-write over several keys (SMOVE, SINTERSTORE...); returns ``fn(values)``.
+
+        ``values`` (a ``Values``) reaches the keys of ``writes`` (locked against other writers on every node) and
+        of ``reads``. fn may raise only before it changes anything, and must create new keys (``put``/``changed``
+        of a missing key, which raise StoreFull when the store has no room) before it changes existing values in
+        place, which is live on a memory store."""
         raise NotImplementedError
 
     def flush(self) -> None:

@@ -168,6 +168,11 @@ def unsupported_option(arg: bytes) -> bytes:
     return b"ERR Unsupported option " + arg
 
 
+# -- hashes (respd/commands/hashes.py): keep this line, add below it
+
+# -- sets (respd/commands/sets.py): keep this line, add below it
+
+
 
 # ---- texts of respd/security/ (users, ACL rules, policies, aclfile)
 # (keep this line: section anchor)

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import re
 
+from tests.unit.hash_command_cases import HASHES
 from tests.unit.scripting_command_cases import SCRIPTING
+from tests.unit.set_command_cases import SETS
 
 
 class Advance:
@@ -435,7 +437,8 @@ TRANSACTIONS = {
 
 CASES = {}
 for _group, _table in (("strings", STRINGS), ("keyspace", KEYSPACE), ("connection", CONNECTION),
-                       ("transactions", TRANSACTIONS), ("scripting", SCRIPTING)):
+                       ("transactions", TRANSACTIONS), ("scripting", SCRIPTING),
+                       ("hashes", HASHES), ("sets", SETS)):
     for _name, _steps in _table.items():
         CASES["%s/%s" % (_group, _name)] = _steps
 
