@@ -22,8 +22,8 @@ import bisect
 import zlib
 from typing import Iterable, Optional
 
-#: Redis 7.0's defaults for the compact encodings (CONFIG hash-max-listpack-*, set-max-intset-entries).
-HASH_MAX_LISTPACK_ENTRIES = 128
+#: Redis 7.0.15's compiled-in defaults for the compact encodings (CONFIG hash-max-listpack-*, set-max-intset-entries).
+HASH_MAX_LISTPACK_ENTRIES = 512
 HASH_MAX_LISTPACK_VALUE = 64
 SET_MAX_INTSET_ENTRIES = 512
 
