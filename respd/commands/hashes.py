@@ -303,14 +303,21 @@ def parse_scan_cursor(raw: bytes) -> int:
 def hscan(sess, argv):
     """HSCAN key cursor [MATCH pattern] [COUNT count]: [next cursor, [field, value, ...]]. A listpack hash answers
     whole with cursor 0; a hashtable one in pages (``values.scan_page``: every field present for the whole
-    iteration is returned exactly once)."""
+    iteration is returned exactly once) on a memory store, which keeps the hash and its page order between calls.
+    A SQL store reads and decodes the whole row for every call, so there a page would cost as much as the whole
+    hash (and the page order a sort each time): it answers everything at once with cursor 0, which SCAN's
+    contract allows (COUNT is a hint)."""
     cursor = parse_scan_cursor(argv[2])
+    whole = sess.store.is_async
 
     def fn(h):
         if h is None:
             return [b"0", []]
         opts = _HSCAN_OPTIONS.parse(argv, 3)
-        nxt, fields = scan_page(h, cursor, opts.get("COUNT", 10))
+        if whole:
+            nxt, fields = 0, list(h)
+        else:
+            nxt, fields = scan_page(h, cursor, opts.get("COUNT", 10))
         pattern = opts.get("MATCH")
         if pattern is not None and pattern != b"*":
             match = compile_glob(pattern)
