@@ -123,6 +123,8 @@ HASHES = {
         ('INCRBY h 2', b'-WRONGTYPE Operation against a key holding the wrong kind of value\r\n'),
         ('DECR h', b'-WRONGTYPE Operation against a key holding the wrong kind of value\r\n'),
         ('INCRBYFLOAT h 1', b'-WRONGTYPE Operation against a key holding the wrong kind of value\r\n'),
+        ('INCRBYFLOAT h abc', b'-WRONGTYPE Operation against a key holding the wrong kind of value\r\n'),
+        ('INCRBY h abc', b'-ERR value is not an integer or out of range\r\n'),
         ('APPEND h x', b'-WRONGTYPE Operation against a key holding the wrong kind of value\r\n'),
         ('STRLEN h', b'-WRONGTYPE Operation against a key holding the wrong kind of value\r\n'),
         ('GETRANGE h 0 -1', b'-WRONGTYPE Operation against a key holding the wrong kind of value\r\n'),
