@@ -468,6 +468,11 @@ HASHES = {
         ('HSCAN h 0x1', b'-ERR invalid cursor\r\n'),
         ('HSCAN h 1.0', b'-ERR invalid cursor\r\n'),
         ('HSCAN nokey x', b'-ERR invalid cursor\r\n'),
+        (['HSCAN', 'h', '0' * 70 + '1'], b'*2\r\n$1\r\n0\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n'),
+        (['HSCAN', 'h', '-0000000000000000000000000000000000000000000000000000000000000000000000'],
+         b'*2\r\n$1\r\n0\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n'),
+        (['HSCAN', 'h', '9' * 5000], b'-ERR invalid cursor\r\n'),
+        (['HSCAN', 'h', '0' * 5000], b'*2\r\n$1\r\n0\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n'),
     ],
     'hscan-options': [
         ('HSET h a 1', b':1\r\n'),
