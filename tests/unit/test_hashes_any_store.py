@@ -176,3 +176,24 @@ async def test_failed_increments_change_nothing(session):
     assert await run(session, "TTL h") == 100
     assert await run(session, "HINCRBY fresh f x") == Err(errors.NOT_INTEGER)
     assert await run(session, "EXISTS fresh") == 0
+
+
+async def test_an_expired_hash_is_gone_for_every_hash_command(session, clock):
+    for key in ("a", "b", "c", "d"):
+        assert await run(session, "HSET %s f 5 g x" % key) == 2
+        assert await run(session, "PEXPIRE %s 100" % key) == 1
+    clock.advance_ms(99)
+    assert await run(session, "HGET a f") == b"5"
+    clock.advance_ms(1)
+    assert await run(session, "HGET a f") is None
+    assert (await run(session, "HGETALL a")).items == []
+    assert await run(session, "HLEN a") == 0
+    assert await run(session, "HSCAN a 0") == [b"0", []]
+    assert await run(session, "HRANDFIELD a") is None
+    assert await run(session, "HINCRBY b f 1") == 1  # from 0: the old value is gone
+    assert (await run(session, "HGETALL b")).items == [(b"f", b"1")]
+    assert await run(session, "TTL b") == -1
+    assert await run(session, "HSETNX c f new") == 1
+    assert await run(session, "HGET c f") == b"new"
+    assert await run(session, "HDEL d f g") == 0
+    assert await run(session, "EXISTS a d") == 0
