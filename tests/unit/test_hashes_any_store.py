@@ -12,8 +12,10 @@ import pytest
 
 from respd import errors
 from respd.commands import hashes
+from respd.security.users import Auth
+from respd.state import App
 from respd.dispatch import execute
-from respd.replies import Err, Map, encode
+from respd.replies import OK, Err, Map, encode
 from tests.helpers import split_command
 
 
@@ -197,3 +199,39 @@ async def test_an_expired_hash_is_gone_for_every_hash_command(session, clock):
     assert await run(session, "HGET c f") == b"new"
     assert await run(session, "HDEL d f g") == 0
     assert await run(session, "EXISTS a d") == 0
+
+
+# ---------------------------------------------------------------------------------------------- max_size, maxmemory
+@pytest.fixture
+async def small(make_store):
+    """A session on a store of at most 2 keys."""
+    db0 = await make_store("t:small", max_size=2)
+    return App({db0.id: db0}, {0: db0}, {"port": 0}, Auth()).new_session()
+
+
+def is_oom(reply) -> bool:
+    return type(reply) is Err and reply.text.startswith(b"OOM ")
+
+
+@pytest.mark.parametrize("cmd", ["HSET c f v", "HMSET c f v", "HSETNX c f v", "HINCRBY c f 1",
+                                 "HINCRBYFLOAT c f 1.5"])
+async def test_max_size_counts_keys_not_fields(small, cmd):
+    assert await run(small, "HSET a f v") == 1
+    assert await run(small, "SET b v") is OK
+    assert is_oom(await run(small, cmd)), cmd   # a third key
+    assert await run(small, "EXISTS c") == 0
+    assert await run(small, ["HSET", "a"] + [x for i in range(50) for x in (b"g%d" % i, b"v")]) == 50
+    assert await run(small, "HINCRBY a n 1") == 1   # fields of an existing key: no new key
+    assert await run(small, "HDEL a f") == 1
+    assert await run(small, "DEL b") == 1
+    assert not is_oom(await run(small, cmd))         # room again
+
+
+async def test_maxmemory_refuses_hash_writes_that_may_grow(session):
+    await run(session, "HSET h f v n 1")
+    session.app.maxmemory = 1  # below any process' RSS
+    for cmd in ("HSET h g v", "HMSET h g v", "HSETNX h g v", "HINCRBY h n 1", "HINCRBYFLOAT h n 1"):
+        assert await run(session, cmd) == Err(errors.OOM), cmd
+    assert await run(session, "HGET h f") == b"v"         # reads and
+    assert await run(session, "HDEL h f") == 1            # removals still run, as in Redis
+    assert await run(session, "HLEN h") == 1
