@@ -77,6 +77,17 @@ _USERS = {"p_get": {"get"}, "p_has": {"has"}, "p_set": {"set"}, "p_del": {"delet
           "p_all": {"get", "set", "delete", "has"}}
 
 
+#: Redis ACL rule users and the hash commands each may run on ok:h, as redis-server 7.0.15 answered (the rest
+#: answer NOPERM there): %R grants what reads or only looks (get, has), %W what writes or only looks (set, delete,
+#: has), so HINCRBY (read and write) needs both
+_RULE_USERS = {"r_read": "%R~ok:*", "r_write": "%W~ok:*", "r_all": "~ok:*"}
+_REDIS_ALLOWS = {
+    "r_read": {"HEXISTS", "HGET", "HGETALL", "HKEYS", "HLEN", "HMGET", "HRANDFIELD", "HSCAN", "HSTRLEN", "HVALS"},
+    "r_write": {"HDEL", "HEXISTS", "HLEN", "HMSET", "HSET", "HSETNX", "HSTRLEN"},
+    "r_all": set(_NEEDS),
+}
+
+
 @pytest.fixture(scope="module")
 def policy_app(tmp_path_factory):
     entries = [user("admin"), policy("admin-all", ["*"], users=["admin"])]
@@ -85,7 +96,10 @@ def policy_app(tmp_path_factory):
                     policy(name + "-keys", sorted("store.key." + a for a in acts), users=[name],
                            conditions=[{"field": "meta.key", "operator": "glob", "value": "ok:*"}])]
     app = build(tmp_path_factory.mktemp("hash-policies"), entries)
-    return app, acl_session(app, "admin"), {n: acl_session(app, n) for n in _USERS}
+    admin = acl_session(app, "admin")
+    for name, rule in _RULE_USERS.items():
+        assert acl_run(admin, "ACL", "SETUSER", name, "on", ">pw", "+@all", rule) == b"+OK\r\n"
+    return app, admin, {n: acl_session(app, n) for n in list(_USERS) + list(_RULE_USERS)}
 
 
 @pytest.mark.parametrize("name", sorted(_NEEDS))
@@ -113,3 +127,17 @@ def test_acl_cat_hash_lists_redis_hash_commands(policy_app):
     names = set(reply.split(b"\r\n")[2::2])
     assert names == {b"hexists", b"hincrbyfloat", b"hlen", b"hdel", b"hincrby", b"hget", b"hvals", b"hkeys",
                      b"hset", b"hstrlen", b"hsetnx", b"hmget", b"hrandfield", b"hmset", b"hgetall", b"hscan"}
+
+
+@pytest.mark.parametrize("user_name", sorted(_RULE_USERS))
+def test_redis_rules_gate_hash_commands_as_redis(policy_app, user_name):
+    app, admin, sessions = policy_app
+    allowed = set()
+    for name in _NEEDS:
+        acl_run(admin, "FLUSHALL")
+        acl_run(admin, "HSET ok:h f 1 n 2")
+        acl_run(admin, "HSET no:h f 1 n 2")
+        if not acl_run(sessions[user_name], *("%s ok:h %s" % (name, _ARGS[name])).split()).startswith(b"-NOPERM"):
+            allowed.add(name)
+        assert acl_run(sessions[user_name], *("%s no:h %s" % (name, _ARGS[name])).split()) == NOPERM_KEY
+    assert allowed == _REDIS_ALLOWS[user_name]
