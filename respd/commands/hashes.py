@@ -262,8 +262,10 @@ def _random_fields(h, count: int, withvalues: bool, pairs: bool) -> list:
         n = -count if count < 0 else 1
         if n > HRANDFIELD_MAX_REPEATS:
             raise CommandError(errors.HRANDFIELD_TOO_MANY % HRANDFIELD_MAX_REPEATS)
-        fields = list(h)
-        picked = fields * n if size == 1 else random.choices(fields, k=n)
+        if n == 1 or size == 1:
+            picked = [_one_field(h)] * n
+        else:
+            picked = random.choices(list(h), k=n)
     elif count >= size:
         picked = list(h)
     else:
