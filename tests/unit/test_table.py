@@ -55,7 +55,7 @@ def test_pure_commands_are_data_commands():
     assert {"get", "set", "mget", "del", "scan", "copy", "move"} <= {c.name for c in pure}
     for c in pure:
         assert c.container is None and not c.subcommands, c.name
-        assert {"string", "keyspace"} & set(c.categories) and "dangerous" not in c.categories, c.name
+        assert {"string", "keyspace", "hash", "set"} & set(c.categories) and "dangerous" not in c.categories, c.name
         assert not (c.no_auth or c.multi_immediate or c.runs_queue or "admin" in c.flags), c.name
 
 
