@@ -34,9 +34,19 @@ from decimal import Decimal
 import msgpack
 
 from backends.base import CorruptValue, WrongType
+from backends.values import HASH, SET, Hash, Members
 
 _pack_len16 = struct.Struct(">BH").pack
 _pack_len32 = struct.Struct(">BI").pack
+
+
+#: msgpack ext type codes of the types a msgpack map or array cannot stand for ('S', 'Z')
+SET_EXT = 83
+ZSET_EXT = 90
+
+#: first bytes of a msgpack map (fixmap, map 16, map 32) and of an ext object (fixext 1..16, ext 8/16/32)
+_MAP_TAGS = frozenset(range(0x80, 0x90)) | {0xDE, 0xDF}
+_EXT_TAGS = frozenset((0xC7, 0xC8, 0xC9, 0xD4, 0xD5, 0xD6, 0xD7, 0xD8))
 
 
 class Packed:
@@ -147,6 +157,11 @@ def type_name(store_id: str, key: bytes, payload: bytes) -> bytes:
         return b"hash"
     if t is list:
         return b"list"
+    if t is msgpack.ExtType:
+        if obj.code == SET_EXT:
+            return b"set"
+        if obj.code == ZSET_EXT:
+            return b"zset"
     return b"unknown"
 
 
@@ -160,3 +175,95 @@ def is_string(payload: bytes) -> bool:
         return False
     except CorruptValue:
         return True
+
+
+# ---------------------------------------------------------------------------------------------- collections
+def pack_value(value) -> bytes:
+    """The payload of any stored value: a string (bytes) as ``encode``, a ``Packed`` as it is, a ``Hash`` as a map
+    of bin to bin, ``Members`` as ext ``SET_EXT`` holding an array of bin, any other typed value as ``pack``."""
+    t = type(value)
+    if t is bytes:
+        return encode(value)
+    if t is Packed:
+        return value.payload
+    if t is Hash:
+        return msgpack.packb(value, use_bin_type=True)
+    if t is Members:
+        return msgpack.packb(msgpack.ExtType(SET_EXT, msgpack.packb(list(value), use_bin_type=True)))
+    return pack(value)
+
+
+def _scalar_text(store_id: str, key: bytes, obj, what: str) -> bytes:
+    """A map's key or value as the Redis string a hash holds: bytes as they are, a number as INCR would print it,
+    a boolean as 1 or 0. Anything else (nil, a nested array or map, ext) is WrongType with the reason."""
+    t = type(obj)
+    if t is bytes:
+        return obj
+    if t is int:
+        return b"%d" % obj
+    if t is float:
+        return format_float(obj)
+    if t is bool:
+        return b"1" if obj else b"0"
+    name = {list: "an array", dict: "a map", type(None): "nil"}.get(t, "a msgpack ext value")
+    raise WrongType("the msgpack map at key '%s' in store '%s' holds %s as a %s, which a Redis hash cannot hold"
+                    % (key[:128].decode("utf-8", "replace"), store_id, name, what))
+
+
+def as_kind(store_id: str, key: bytes, payload: bytes, kind: bytes):
+    """The collection of type ``kind`` a payload holds (a new ``Hash`` or ``Members``, judged by its contents for
+    its encoding). WrongType when the payload holds another type; CorruptValue when it does not decode.
+
+    A map reads as a hash whatever program wrote it: str and bin keys and values as their bytes, numbers and
+    booleans as their text (``_scalar_text``); a nested value makes it WrongType with the reason."""
+    tag = payload[0] if payload else 0xC1
+    if kind == HASH:
+        if tag not in _MAP_TAGS:
+            raise WrongType()
+        obj = _unpack_raw(store_id, key, payload)
+        h = Hash()
+        try:
+            for f, v in obj.items():
+                h[f if type(f) is bytes else _scalar_text(store_id, key, f, "field")] = (
+                    v if type(v) is bytes else _scalar_text(store_id, key, v, "value"))
+        except AttributeError:
+            raise WrongType() from None
+        h.compact = h.fits_listpack()
+        return h
+    if kind == SET:
+        if tag not in _EXT_TAGS:
+            raise WrongType()
+        obj = _unpack_raw(store_id, key, payload)
+        if type(obj) is not msgpack.ExtType or obj.code != SET_EXT:
+            raise WrongType()
+        members = _unpack_raw(store_id, key, obj.data)
+        if type(members) is not list or any(type(m) is not bytes for m in members):
+            raise CorruptValue(store_id, key, "a set payload must hold an array of strings")
+        return Members(members)
+    raise WrongType()
+
+
+def to_memory(store_id: str, key: bytes, payload: bytes):
+    """What a memory store keeps for a dumped payload (COPY/MOVE from another store): a string as bytes, a hash
+    within listpack limits and any other typed value as ``Packed``, a larger hash as ``Hash``, a set as ``Members``."""
+    tag = payload[0] if payload else 0xC1
+    if tag in (0xC4, 0xC5, 0xC6):
+        return decode(store_id, key, payload)
+    if tag in _MAP_TAGS:
+        h = as_kind(store_id, key, payload, HASH)
+        if h.compact:
+            return Packed(pack_value(h))
+        return h
+    if tag in _EXT_TAGS and type_name(store_id, key, payload) == b"set":
+        return as_kind(store_id, key, payload, SET)
+    return Packed(payload)
+
+
+def _unpack_raw(store_id: str, key: bytes, payload: bytes):
+    """Any msgpack object, every str and bin as bytes. CorruptValue when payload is not exactly one object."""
+    try:
+        return msgpack.unpackb(payload, raw=True, strict_map_key=False)
+    except msgpack.ExtraData:
+        raise CorruptValue(store_id, key, "trailing bytes after the msgpack value") from None
+    except Exception as ex:  # OutOfData, FormatError, StackError, unhashable map keys...
+        raise CorruptValue(store_id, key, "undecodable msgpack payload: %s" % (str(ex) or type(ex).__name__)) from None

@@ -5,11 +5,12 @@ a MULTI/EXEC runs without interleaving. Expiry is lazy (a key past its deadline 
 invisible to every method at once) plus ``run_cleanup``, which sweeps the expiry dict in bounded slices at
 ``cleanup_interval`` so a store of millions of keys never stalls other clients.
 
-Values are bytes (strings, exactly as SET wrote them) or, for the typed values the ``store`` module of EVAL scripts
-writes (``load``/``store``), a ``codec.Packed`` msgpack payload, which every string command reads through
-``backends.codec`` as a SQL store reads its rows: an int payload GETs as its digits, a map is WRONGTYPE, TYPE says
-hash. Only the string paths that meet a Packed value pay for it; GET, the hot path, only in a store that has held one
-(``store`` swaps in ``_get_typed``).
+Values are bytes (strings, exactly as SET wrote them), ``values.Members`` (sets), ``values.Hash`` (hashes past
+Redis' listpack limits) or a ``codec.Packed`` msgpack payload: a small hash (as compact as Redis' listpack: one bytes
+object), or a typed value the ``store`` module of EVAL scripts wrote (``load``/``store``), which every command reads
+through ``backends.codec`` as a SQL store reads its rows: an int payload GETs as its digits, a map is a hash. Only
+the string paths that meet a non-string pay for it; GET, the hot path, only in a store that has held one
+(``_holds_types`` swaps in ``_get_typed``).
 
 SCAN cursors are positions in a stable per-process hash order of the keys (``hash(key)`` as an unsigned 64-bit
 number): a page returns keys whose hash is at or above the cursor and the next cursor is one past the last hash
@@ -26,18 +27,21 @@ from typing import Any, Callable, Optional
 
 import trio
 
-from . import base, codec
-from .base import KEEP, NoSuchKey, Store, StoreFull
+from . import base, codec, values
+from .base import KEEP, NoSuchKey, Store, StoreFull, WrongType
 from .codec import Packed
 from .glob import compile_glob
+from .memory_collections import Collections, value_size
+from .values import Hash
 
 _U64 = (1 << 64) - 1
 _SLICE = 2000
 _WRITTEN = (True, None)
 _EMPTY_DICT = sys.getsizeof({})
+_PLAIN = {bytes, type(None)}
 
 
-class MemoryStore(Store):
+class MemoryStore(Collections, Store):
     kind = "store.memory"
 
     def __init__(self, store_id: str, max_size: int = 10000, cleanup_interval: float = 300.0):
@@ -89,10 +93,18 @@ class MemoryStore(Store):
 
     def _string(self, key: bytes, v: Any) -> Optional[bytes]:
         """What a string command reads from a stored value: the bytes, or a Packed payload as codec reads it
-        (its digits for an int...). Raises WrongType for a non-string payload."""
-        if type(v) is Packed:
+        (its digits for an int...). Raises WrongType for a collection or a non-string payload."""
+        t = type(v)
+        if t is bytes or v is None:
+            return v
+        if t is Packed:
             return codec.decode(self.id, key, v.payload)
-        return v
+        raise WrongType()
+
+    def _holds_types(self) -> None:
+        """The store now holds a value that is not bytes: its GETs check for them from now on."""
+        if "get" not in self.__dict__:
+            self.get = self._get_typed
 
     def _put(self, key: bytes, value: Any, expire: Any) -> None:
         """Write a value (caller checked room and liveness). expire: None clears, KEEP keeps, int sets."""
@@ -125,16 +137,13 @@ class MemoryStore(Store):
     def _get_typed(self, key: bytes) -> Optional[bytes]:
         """``get`` of a store that holds typed values (``store`` installs it): a Packed value is read through the
         codec. Kept apart so GET on a store of strings, the hot path, pays nothing for typed values."""
-        v = MemoryStore.get(self, key)
-        if type(v) is Packed:
-            return codec.decode(self.id, key, v.payload)
-        return v
+        return self._string(key, MemoryStore.get(self, key))
 
     def mget(self, keys: list[bytes]) -> list[Optional[bytes]]:
         if not self._expires:  # no key can have expired: one C-level pass
-            values = list(map(self._data.get, keys))
-            if Packed not in map(type, values):
-                return values
+            found = list(map(self._data.get, keys))
+            if set(map(type, found)) <= _PLAIN:
+                return found
         out = []
         for k in keys:
             try:
@@ -157,7 +166,12 @@ class MemoryStore(Store):
         if not self._live(key):
             return b"none"
         v = self._data[key]
-        return codec.type_name(self.id, key, v.payload) if type(v) is Packed else b"string"
+        t = type(v)
+        if t is bytes:
+            return b"string"
+        if t is Packed:
+            return codec.type_name(self.id, key, v.payload)
+        return values.HASH if t is Hash else values.SET
 
     def keys(self, pattern: bytes) -> list[bytes]:
         match = compile_glob(pattern)
@@ -197,8 +211,9 @@ class MemoryStore(Store):
         out = []
         for k in keys:
             v = data[k]
-            if type(v) is not Packed:
-                if want == b"string":
+            t = type(v)
+            if t is not Packed:
+                if want == (b"string" if t is bytes else values.HASH if t is Hash else values.SET):
                     out.append(k)
                 continue
             try:
@@ -227,7 +242,7 @@ class MemoryStore(Store):
     def dump(self, key: bytes) -> Optional[tuple[bytes, Optional[int]]]:
         if not self._live(key):
             return None
-        return self._string(key, self._data[key]), self._expires.get(key)
+        return codec.pack_value(self._data[key]), self._expires.get(key)
 
     def memory_usage(self, key: bytes) -> Optional[int]:
         """The key and value objects, plus the key's share of the dict (and of the expiry dict, with its int, when
@@ -236,8 +251,8 @@ class MemoryStore(Store):
             return None
         data = self._data
         v = data[key]
-        value_size = sys.getsizeof(v) + sys.getsizeof(v.payload) if type(v) is Packed else sys.getsizeof(v)
-        size = sys.getsizeof(key) + value_size + (sys.getsizeof(data) - _EMPTY_DICT) // len(data)
+        vsize = value_size(v)
+        size = sys.getsizeof(key) + vsize + (sys.getsizeof(data) - _EMPTY_DICT) // len(data)
         e = self._expires.get(key)
         if e is not None:
             exp = self._expires
@@ -298,8 +313,8 @@ class MemoryStore(Store):
         old = self._data.get(key)
         if old is not None and self._expires and not self._live(key):
             old = None
-        if type(old) is Packed:
-            old = codec.decode(self.id, key, old.payload)
+        if type(old) is not bytes:
+            old = self._string(key, old)
         new, result = fn(old)
         if new is not None:
             exists = old is not None
@@ -381,14 +396,17 @@ class MemoryStore(Store):
             return False
         if self.max_size:
             self._check_room(dst)
-        self._put(dst, self._data[src], self._expires.get(src))
+        self._put(dst, values.copy_of(self._data[src]), self._expires.get(src))
         return True
 
-    def restore(self, key: bytes, value: bytes, expire_at: Optional[int], replace: bool) -> bool:
+    def restore(self, key: bytes, payload: bytes, expire_at: Optional[int], replace: bool) -> bool:
         if self._live(key) and not replace:
             return False
+        value = codec.to_memory(self.id, key, payload)
         if self.max_size:
             self._check_room(key)
+        if type(value) is not bytes:
+            self._holds_types()
         self._put(key, value, expire_at)
         return True
 
@@ -397,15 +415,17 @@ class MemoryStore(Store):
         if not self._live(key):
             return None
         v = self._data[key]
-        return codec.unpack(self.id, key, v.payload) if type(v) is Packed else v
+        t = type(v)
+        if t is bytes:
+            return v
+        return codec.unpack(self.id, key, v.payload if t is Packed else codec.pack_value(v))
 
     def store(self, key: bytes, value: Any, expire: Optional[int] = None) -> None:
         if type(value) is bytes:
             v = value
         else:
             v = Packed(codec.pack(value))
-            if "get" not in self.__dict__:
-                self.get = self._get_typed  # this store's GETs now check for Packed values
+            self._holds_types()
         if expire is not None and expire <= base.now_ms():  # the key disappears (as SET with a past time)
             if self._live(key):
                 self._remove(key)
@@ -444,3 +464,4 @@ class MemoryStore(Store):
             await trio.sleep(0)
         self.expired_keys += removed
         return removed
+

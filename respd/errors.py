@@ -5,7 +5,8 @@ compare them with a real Redis.
 """
 from __future__ import annotations
 
-from backends.base import CorruptValue, InvalidKey, NoSuchKey, StoreError, StoreFull, StoreUnavailable, WrongType
+from backends.base import (CorruptValue, InvalidKey, NoSuchKey, StoreError, StoreFull, StoreUnavailable, ValueTooLarge,
+                           WrongType)
 
 from .replies import Err
 
@@ -363,7 +364,10 @@ STORE_TEXTS = {
 def store_error(e: StoreError):
     """Domain errors from backends, as the RESP errors clients act on (an ``Err`` reply)."""
     if isinstance(e, WrongType):
-        return Err(WRONGTYPE)
+        return Err(WRONGTYPE + ": " + e.detail if e.detail else WRONGTYPE)
+    if isinstance(e, ValueTooLarge):
+        return Err(b"ERR the value of key '" + e.key[:128] + b"' would take %d bytes, over store '%s' max_value_size "
+                   b"of %d bytes" % (e.size, e.store_id.encode(), e.limit))
     if isinstance(e, StoreFull):
         return Err("OOM command not allowed when store '%s' is full (max_size %d)" % (e.store_id, e.limit))
     if isinstance(e, NoSuchKey):

@@ -161,7 +161,7 @@ KINDS: dict[str, dict] = {
     "store.sql": {"database": (_str, _NOT_SET), "table_name": (_str, _NOT_SET), "id_column_name": (_str, "key"),
                   "payload_column_name": (_str, "value"), "expire_column_name": (_str, "expires_at"),
                   "cleanup_interval": (parse_duration, 0.0), "max_size": (_int(0), 0),
-                  "create_table": (_bool, False)},
+                  "create_table": (_bool, False), "max_value_size": (_memory, 16 * 1024 * 1024)},
     "db.sql.postgres": {"dsn": (_str, None), "dsn_env": (_str, None), "pool": (_dict, {}),
                         "connect_timeout": (parse_duration, 5.0), "command_timeout": (parse_duration, 5.0)},
     "security.user": {"username": (_str, None), "password_sha256": (_any, None), "password": (_any, None),
@@ -381,7 +381,7 @@ def build_stores(reg: Registry) -> tuple[dict, dict]:
                                             payload_column_name=f["payload_column_name"],
                                             expire_column_name=f["expire_column_name"],
                                             cleanup_interval=f["cleanup_interval"], max_size=f["max_size"],
-                                            create_table=f["create_table"])
+                                            create_table=f["create_table"], max_value_size=f["max_value_size"])
             except ValueError as e:
                 raise reg.error(entry, None, str(e)) from None
     for entry in reg.entries.values():

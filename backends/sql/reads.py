@@ -148,6 +148,6 @@ class Reads:
         if not rows:
             return None
         payload, exp = rows[0]
-        return codec.decode(self.id, key, payload), (None if exp is None else int(exp))
+        return bytes(payload), (None if exp is None else int(exp))
 
     # ------------------------------------------------------------------------------------------ writes

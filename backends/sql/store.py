@@ -1,7 +1,7 @@
 """``SQLStore``: a store kept in one PostgreSQL table (the contracts: ``backends.sql``).
 
 This module builds the store and runs its lifecycle (start, cleanup of expired rows, close); the operations are
-in ``reads`` and ``writes``, which use these attributes of the store:
+in ``reads``, ``writes`` and ``collections``, which use these attributes of the store:
 
 - ``q``: the table's ``Statements``; ``key_column``: its ``KeyColumn``, and ``_k`` its ``param`` (a key as an
   SQL parameter, or ``InvalidKey``);
@@ -18,6 +18,7 @@ from backends.pg.errors import DATABASE_ERRORS, DatabaseUnavailable
 from backends.pg.pipeline import execute
 from backends.pg.pool import PgDatabase
 from backends.sql import schema
+from backends.sql.collections import MAX_VALUE_SIZE, Collections
 from backends.sql.cursors import Cursors
 from backends.sql.errors import Health, SQLStoreUnavailable
 from backends.sql.keys import KeyColumn
@@ -30,7 +31,7 @@ from backends.sql.writes import Writes
 CLEANUP_BATCH = 1000
 
 
-class SQLStore(Reads, Writes, Store):
+class SQLStore(Reads, Writes, Collections, Store):
     """A store kept in one PostgreSQL table (see ``backends.sql`` for the contracts).
 
     Args:
@@ -41,6 +42,8 @@ class SQLStore(Reads, Writes, Store):
         cleanup_interval: seconds between background deletions of expired rows (0: no cleanup task).
         max_size: most keys (0: unlimited).
         create_table: create the table and its expiry index at ``start()`` when it does not exist.
+        max_value_size: the largest encoded size of a hash or set (bytes): a command that would write a larger one
+            fails with ``ValueTooLarge`` (each change rewrites the whole value: this bounds its cost).
 
     Raises ``ValueError("invalid identifier ...")`` for a table or column name outside
     ``[A-Za-z_][A-Za-z0-9_]{0,62}`` (the table may be ``schema.table``).
@@ -51,7 +54,8 @@ class SQLStore(Reads, Writes, Store):
 
     def __init__(self, store_id: str, database: PgDatabase, table_name: str, id_column_name: str = "key",
                  payload_column_name: str = "value", expire_column_name: str = "expires_at",
-                 cleanup_interval: float = 0.0, max_size: int = 0, create_table: bool = False):
+                 cleanup_interval: float = 0.0, max_size: int = 0, create_table: bool = False,
+                 max_value_size: int = MAX_VALUE_SIZE):
         super().__init__(store_id, max_size)
         self.db = database
         self.table_name = table_name
@@ -60,6 +64,9 @@ class SQLStore(Reads, Writes, Store):
             raise ValueError("cleanup_interval must be >= 0")
         if max_size < 0:
             raise ValueError("max_size must be >= 0")
+        if max_value_size < 1:
+            raise ValueError("max_value_size must be >= 1")
+        self.max_value_size = int(max_value_size)
         self.cleanup_interval = float(cleanup_interval)
         self.create_table = bool(create_table)
         self._started = False

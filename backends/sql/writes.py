@@ -316,8 +316,8 @@ class Writes:
             self.watches.touch(dst)
         return ok
 
-    async def restore(self, key: bytes, value: bytes, expire_at: Optional[int], replace: bool) -> bool:
-        written, _ = await self.set(key, value, None if replace else "NX", False, expire_at)
+    async def restore(self, key: bytes, payload: bytes, expire_at: Optional[int], replace: bool) -> bool:
+        written, _ = await self._set_payload(key, payload, None if replace else "NX", False, expire_at)
         return written
 
     async def flush(self) -> None:

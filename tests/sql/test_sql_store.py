@@ -303,8 +303,8 @@ async def test_type_and_foreign_rows(store, raw, table):
     assert await store.type(b"map") == b"hash" and await store.type(b"arr") == b"list"
     assert await store.type(b"missing") == b"none"
     assert await store.mget([b"map", b"str"]) == [None, "héllo".encode()]
-    with pytest.raises(WrongType):
-        await store.dump(b"map")
+    assert await store.dump(b"map") == (msgpack.packb({"a": 1, 2: "b"}), None)  # COPY/MOVE carry any payload
+    assert await store.read(b"map", b"hash") == {b"a": b"1", b"2": b"b"}  # a foreign map of scalars is a hash
 
 
 async def test_keys_patterns(store):
@@ -387,12 +387,12 @@ async def test_randomkey_dbsize_stats(store, clock):
 async def test_dump_restore(store, clock):
     at = clock.ms + 10_000
     await store.set(b"k", b"v", expire=at)
-    assert await store.dump(b"k") == (b"v", at)
+    assert await store.dump(b"k") == (msgpack.packb(b"v"), at)  # the payload: COPY/MOVE carry any type
     assert await store.dump(b"missing") is None
-    assert await store.restore(b"k2", b"v2", at, False) is True
-    assert await store.restore(b"k2", b"v3", None, False) is False
+    assert await store.restore(b"k2", msgpack.packb(b"v2"), at, False) is True
+    assert await store.restore(b"k2", msgpack.packb(b"v3"), None, False) is False
     assert await store.get(b"k2") == b"v2" and await store.expire_time(b"k2") == at
-    assert await store.restore(b"k2", b"v3", None, True) is True
+    assert await store.restore(b"k2", msgpack.packb(b"v3"), None, True) is True
     assert await store.get(b"k2") == b"v3" and await store.expire_time(b"k2") == -1
 
 

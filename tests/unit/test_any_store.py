@@ -7,3 +7,4 @@ from tests.unit.any_store_fast_path import *  # noqa: F401,F403
 from tests.unit.any_store_introspection import *  # noqa: F401,F403
 from tests.unit.any_store_keyspace import *  # noqa: F401,F403
 from tests.unit.any_store_script_store import *  # noqa: F401,F403
+from tests.unit.any_store_collections import *  # noqa: F401,F403

@@ -248,7 +248,7 @@ def test_memory_typed_values_answer_string_commands_as_sql_rows_do(clock):
     assert s.load(b"map") == {b"a": 1} and s.load(b"int") == 42 and s.load(b"none") is None
     assert s.get(b"int") == b"42" and s.type(b"map") == b"hash" and s.type(b"int") == b"string"
     assert s.mget([b"int", b"map", b"none"]) == [b"42", None, None]
-    assert s.dump(b"int") == (b"42", 10**13 + clock.ms)
+    assert s.dump(b"int") == (codec.pack(42), 10**13 + clock.ms)  # COPY/MOVE carry the payload, any type
     assert s.getex(b"int", None) == b"42" and s.expire_time(b"int") == -1
     assert s.getdel(b"int") == b"42" and s.load(b"int") is None
     assert s.scan(0, None, 10, b"hash") == (0, [b"map"]) and s.scan(0, None, 10, b"string") == (0, [b"plain"])

@@ -1,0 +1,141 @@
+"""The collection operations of ``MemoryStore`` (a mixin: ``read``, ``read_many``, ``update``, ``update_many``).
+
+A hash within Redis' listpack limits is kept as its msgpack payload (``codec.Packed``: one bytes object, as compact
+as a listpack) and decoded for each command; past the limits it is kept as a ``values.Hash`` for good, as Redis
+converts a listpack to a hashtable. Sets are kept as ``values.Members``. Commands change the objects in place;
+nothing here yields to the event loop, so each operation is atomic.
+"""
+from __future__ import annotations
+
+import itertools
+import sys
+from typing import Any, Callable
+
+from . import codec, values
+from .base import WRONG, Values, WrongType
+from .codec import Packed
+from .values import HASH, Hash, Members
+
+#: how many entries MEMORY USAGE samples in a collection (Redis' default SAMPLES)
+_SAMPLES = 5
+
+
+class Collections:
+    """Mixed into ``MemoryStore``: uses its ``_data``, ``_live``, ``_put``, ``_remove``, ``_check_room``,
+    ``_holds_types``, ``max_size`` and ``watches``."""
+
+    def _collection(self, key: bytes, v: Any, kind: bytes):
+        """The stored value v as a collection of kind (a Packed one decoded: a new object). WrongType."""
+        t = type(v)
+        if t is Packed:
+            return codec.as_kind(self.id, key, v.payload, kind)
+        if (t is Hash and kind == HASH) or (t is Members and kind == values.SET):
+            return v
+        raise WrongType()
+
+    def _kept(self, obj):
+        """What the store keeps for a collection: a hash within listpack limits as its payload (a new hash, or one
+        that came decoded from a payload), else the object itself (a hash past the limits for good)."""
+        if type(obj) is Hash and obj.compact:
+            if obj.fits_listpack():
+                return Packed(codec.pack_value(obj))
+            obj.compact = False
+        return obj
+
+    def read(self, key: bytes, kind: bytes) -> Any:
+        v = self._data.get(key)
+        if v is None or (self._expires and not self._live(key)):
+            return None
+        return self._collection(key, v, kind)
+
+    def read_many(self, keys: list[bytes], kind: bytes) -> list:
+        out = []
+        for key in keys:
+            try:
+                out.append(self.read(key, kind))
+            except WrongType:
+                out.append(WRONG)
+        return out
+
+    def update(self, key: bytes, kind: bytes, fn: Callable[[Any], tuple[bool, Any]]) -> Any:
+        data = self._data
+        v = data.get(key)
+        if v is not None and self._expires and not self._live(key):
+            v = None
+        if v is None:
+            obj = Hash() if kind == HASH else Members()
+            changed, result = fn(obj)
+            if changed and obj:
+                if self.max_size:
+                    self._check_room(key)
+                self._holds_types()
+                self._put(key, self._kept(obj), None)
+            return result
+        obj = self._collection(key, v, kind)
+        changed, result = fn(obj)
+        if changed:
+            if not obj:
+                self._remove(key)
+                return result
+            if obj is not v:  # decoded from a payload
+                data[key] = self._kept(obj)
+            if self._watched:
+                self.watches.touch(key)
+        return result
+
+    def update_many(self, writes: list[bytes], reads: list[bytes], fn: Callable[[Values], Any]) -> Any:
+        return fn(_MemoryValues(self))
+
+
+class _MemoryValues(Values):
+    """``update_many``'s view of a memory store: gets and writes go straight to the store (nothing yields)."""
+
+    __slots__ = ("store", "got")
+
+    def __init__(self, store: MemoryStore):
+        self.store = store
+        self.got: dict = {}
+
+    def get(self, key: bytes, kind: bytes) -> Any:
+        obj = self.store.read(key, kind)
+        if obj is not None:
+            self.got[key] = obj
+        return obj
+
+    def put(self, key: bytes, value: Any) -> None:
+        s = self.store
+        live = s._live(key)
+        if not value:
+            if live:
+                s._remove(key)
+            return
+        if not live and s.max_size:
+            s._check_room(key)
+        s._holds_types()
+        s._put(key, s._kept(value), None)
+
+    def changed(self, key: bytes) -> None:
+        s = self.store
+        obj = self.got[key]
+        if not obj:
+            if s._live(key):
+                s._remove(key)
+            return
+        s._data[key] = s._kept(obj)
+        if s._watched:
+            s.watches.touch(key)
+
+
+def value_size(v: Any) -> int:
+    """MEMORY USAGE's estimate of a value: the object and what it holds (a collection's members sampled, as Redis
+    samples them, when it has more than a few)."""
+    t = type(v)
+    if t is bytes:
+        return sys.getsizeof(v)
+    if t is Packed:
+        return sys.getsizeof(v) + sys.getsizeof(v.payload)
+    if t is Hash:
+        sample = [sys.getsizeof(f) + sys.getsizeof(x) for f, x in itertools.islice(v.items(), _SAMPLES)]
+    else:
+        sample = [sys.getsizeof(m) for m in itertools.islice(v, _SAMPLES)]
+    return sys.getsizeof(v) + (sum(sample) * len(v) // len(sample) if sample else 0)
