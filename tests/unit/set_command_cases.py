@@ -761,4 +761,16 @@ SETS = {
         ('SMOVE s t 2', b':0\r\n'),
         ('SMEMBERS t', b'*1\r\n$1\r\n5\r\n'),
     ],
+    'sinter-equal-sizes-walks-the-first': [
+        ('SADD h x 5 3 1', b':4\r\n'),
+        ('SADD i 5 3 1 0', b':4\r\n'),
+        ('SINTER i h', b'*3\r\n$1\r\n1\r\n$1\r\n3\r\n$1\r\n5\r\n'),
+        ('SINTER i h i', b'*3\r\n$1\r\n1\r\n$1\r\n3\r\n$1\r\n5\r\n'),
+        ('SINTERCARD 2 h i', b':3\r\n'),
+        ('SINTERSTORE d h i', b':3\r\n'),
+        ('SMEMBERS d', b'*3\r\n$1\r\n1\r\n$1\r\n3\r\n$1\r\n5\r\n'),
+        ('SINTERSTORE str str', b':0\r\n'),
+        ('SET str v', b'+OK\r\n'),
+        ('SINTERSTORE str str', b'-WRONGTYPE Operation against a key holding the wrong kind of value\r\n'),
+    ],
 }
