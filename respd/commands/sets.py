@@ -136,6 +136,14 @@ def _spop_count(arg: bytes) -> int:
     return n
 
 
+def _pop_one(s: Members):
+    if not s:
+        return False, None
+    m = _random_member(s)
+    s.discard(m)
+    return True, m
+
+
 @command("spop", arity=-2, flags="write fast", keys=(Keys(1, "RW access delete"),), categories="write set fast",
          group="set", pure=True, summary="Remove and return one or multiple random members from a set",
          complexity="Without the count argument O(1), otherwise O(N) where N is the value of the passed count.")
@@ -144,14 +152,7 @@ def spop(sess, argv):
     if len(argv) > 3:
         raise CommandError(errors.SYNTAX)
     if len(argv) == 2:
-        def one(s: Members):
-            if not s:
-                return False, None
-            m = _random_member(s)
-            s.discard(m)
-            return True, m
-
-        return sess.store.update(argv[1], SET, one)
+        return sess.store.update(argv[1], SET, _pop_one)
     count = _spop_count(argv[2])
 
     def many(s: Members):
