@@ -354,6 +354,7 @@ STORE_TEXTS = {
     "too_big": "value exceeds the maximum allowed size (proto-max-bulk-len)",
     "bad_ttl": "ttl must be a positive number of seconds",
     "ext_value": "the stored value has a msgpack type Lua cannot hold (ext %d)",
+    "set_value": "the stored value is a Redis set, which has no Lua table form: read it with redis.call('SMEMBERS', key)",
     "no_memory": "not enough memory",
     "internal": "internal error: %s",
 }

@@ -28,6 +28,8 @@ import ctypes.util
 import gc
 import resource
 
+from backends import values
+
 from .. import errors, units
 from ..errors import CommandError
 from ..replies import NO_REPLY, OK, Double, Map, Simple, Verbatim
@@ -254,8 +256,36 @@ def refcount(value: bytes) -> int:
 
 
 def _object(sess, key: bytes, answer):
-    """Null for a missing key (Redis looks the key up first), else answer(value)."""
-    return then(sess.store.get(key), lambda v: None if v is None else answer(v))
+    """Null for a missing key (Redis looks the key up first), else answer(value): the string, or for a value of
+    another type the object ``read`` gives (a ``Hash``, ``Members``), or its type name when it has no commands yet."""
+    store = sess.store
+
+    def typed(t):
+        if t == b"none":
+            return None
+        if t == b"string":
+            return then(store.get(key), lambda v: None if v is None else answer(v))
+        if t in (values.HASH, values.SET):
+            return then(store.read(key, t), lambda v: None if v is None else answer(v))
+        return answer(t)
+
+    return then(store.type(key), typed)
+
+
+def _encoding(value) -> bytes:
+    """OBJECT ENCODING of any value: Redis' names (``encoding`` for strings)."""
+    t = type(value)
+    if t is bytes:
+        return encoding(value)
+    if t is values.Hash:
+        return b"listpack" if value.compact else b"hashtable"
+    if t is values.Members:
+        return b"intset" if value.intset else b"hashtable"
+    return b"quicklist" if value == b"list" else b"listpack"  # values respd has no commands for yet (TYPE's name)
+
+
+def _refcount(value) -> int:
+    return refcount(value) if type(value) is bytes else 1
 
 
 def _lfu_error(value):
@@ -269,7 +299,7 @@ def _idle_error(value):
 @command("encoding", parent="OBJECT", arity=3, flags="readonly", keys=_OBJ_KEY, categories=_OBJ, group="generic",
          since="2.2.3", arguments=(("key", "key"),), summary="Returns the internal encoding of a Redis object.")
 def object_encoding(sess, argv):
-    return _object(sess, argv[2], encoding)
+    return _object(sess, argv[2], _encoding)
 
 
 @command("freq", parent="OBJECT", arity=3, flags="readonly", keys=_OBJ_KEY, categories=_OBJ, group="generic",
@@ -289,7 +319,7 @@ def object_idletime(sess, argv):
 @command("refcount", parent="OBJECT", arity=3, flags="readonly", keys=_OBJ_KEY, categories=_OBJ, group="generic",
          since="2.2.3", arguments=(("key", "key"),), summary="Returns the reference count of a value of a key.")
 def object_refcount(sess, argv):
-    return _object(sess, argv[2], refcount)
+    return _object(sess, argv[2], _refcount)
 
 
 _OBJECT_HELP = ("OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",

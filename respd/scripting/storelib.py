@@ -35,7 +35,7 @@ from typing import Any, Callable, Optional
 import lupa.lua51 as lupa
 import msgpack
 
-from backends import base
+from backends import base, codec
 from backends.base import StoreError
 
 from ..errors import CALL_RO_WRITE, OOM, STORE_TEXTS, store_error
@@ -317,6 +317,8 @@ def _to_lua(table: Callable[[], Any], v: Any) -> Any:
     if t is str:  # not from msgpack with raw=True, but harmless
         return v.encode("utf-8", "surrogateescape")
     if t is msgpack.ExtType:
+        if v.code == codec.SET_EXT:  # a Redis set has no Lua table that writes back as a set
+            raise _Refused(STORE_TEXTS["set_value"])
         raise _Refused(STORE_TEXTS["ext_value"] % v.code)
     raise _Refused(STORE_TEXTS["bad_value"] % t.__name__)
 

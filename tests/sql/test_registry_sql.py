@@ -77,3 +77,15 @@ def test_example_registry_is_valid(monkeypatch):
     monkeypatch.setenv("RESPD_PG_DSN", "host=127.0.0.1 dbname=respd")
     stores, _ = build_stores(load([EXAMPLE]))
     assert stores["app:persistent"].table_name == "kv_store"
+
+
+def test_max_value_size_is_a_memory_size(write_yaml):
+    """``max_value_size`` bounds a hash or set's payload on a SQL store: Redis' memory units, checked at load."""
+    stores, _ = build_stores(load([str(write_yaml("ok.yaml", registry({"a": {"table_name": "kv_a",
+                                                                         "max_value_size": "1mb"}})))]))
+    assert stores["t:a"].max_value_size == 1024 * 1024
+    path = write_yaml("bad.yaml", registry({"a": {"table_name": "kv_a", "max_value_size": "lots"}}))
+    msg = config_error(path)
+    assert "entry 't:a'" in msg and "field 'max_value_size'" in msg
+    r = run_respd_cli("--check-config", str(path))
+    assert r.returncode == 1 and "field 'max_value_size'" in r.stderr, r.stderr

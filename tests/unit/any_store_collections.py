@@ -145,3 +145,27 @@ async def test_copies_and_dumps_are_independent_values(make_store):
         assert await _do(other.restore(key, payload, exp, False))
     assert await _do(other.read(b"big", HASH)) == await _do(s.read(b"big", HASH))
     assert await _do(other.read(b"s", SET)) == {b"a"} and await _do(other.type(b"s")) == b"set"
+
+
+async def test_object_and_type_commands_see_collections(session, call):
+    """OBJECT's subcommands read any type (they read the key as a string before: a hash or set answered
+    WRONGTYPE); names and thresholds as redis-server 7.0.15 reports them."""
+    s = session.store
+    await _do(s.update(b"h", HASH, _hset({b"f": b"v"})))
+    await _do(s.update(b"big", HASH, _hset({b"f": b"v" * 65})))
+    await _do(s.update(b"ints", SET, _sadd(b"1", b"2")))
+    await _do(s.update(b"words", SET, _sadd(b"a")))
+    for key, enc, typ in ((b"h", b"listpack", b"hash"), (b"big", b"hashtable", b"hash"),
+                          (b"ints", b"intset", b"set"), (b"words", b"hashtable", b"set")):
+        assert await call(session, [b"OBJECT", b"ENCODING", key]) == b"$%d\r\n%s\r\n" % (len(enc), enc)
+        assert await call(session, [b"TYPE", key]) == b"+%s\r\n" % typ
+        assert await call(session, [b"OBJECT", b"REFCOUNT", key]) == b":1\r\n"
+    assert await call(session, [b"OBJECT", b"ENCODING", b"nope"]) == b"$-1\r\n"
+    assert await call(session, [b"GET", b"h"]) == b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+    assert (await call(session, [b"INCR", b"ints"])).startswith(b"-WRONGTYPE")
+    assert await call(session, [b"COPY", b"ints", b"ints2"]) == b":1\r\n"
+    assert await call(session, [b"RENAME", b"h", b"h2"]) == b"+OK\r\n"
+    assert await call(session, [b"TYPE", b"h2"]) == b"+hash\r\n" and await call(session, [b"TYPE", b"ints2"]) == b"+set\r\n"
+    assert await call(session, [b"MOVE", b"words", b"1"]) == b":1\r\n"
+    assert await call(session, [b"SELECT", b"1"]) == b"+OK\r\n"
+    assert await call(session, [b"OBJECT", b"ENCODING", b"words"]) == b"$9\r\nhashtable\r\n"

@@ -57,6 +57,11 @@ async def _wait(coro):
     return await coro
 
 
+async def _maybe(r):
+    """A store's result, awaited when the store is async."""
+    return (await r) if inspect.iscoroutine(r) else r
+
+
 async def script(sess, body: bytes, keys=(), args=(), stores=True, proto=2):
     """Run ``PRELUDE + body`` for ``sess`` as EVAL would; the reply (``Raw`` bytes decoded to a value or ``Err``)."""
     rt = runtime()
@@ -364,3 +369,26 @@ local s = store.get(ARGV[1])
 return show(s:get('n')) .. ' / ' .. show(s:get('counter'))
 """, args=[sid])
     assert got == '"17" nil / "1" nil'
+
+
+async def test_lua_tables_and_hashes_are_two_views_of_one_value(session):
+    """A Lua table with string keys is a hash for Redis' commands (its numbers and booleans read as their text);
+    a hash written field by field reads back as a Lua table; a set has no Lua form and says so."""
+    from backends.values import HASH, SET, Members  # lazy: only this test reaches the value model directly
+    sid = _sid(session).encode()
+    await script(session, b"store.get(ARGV[1]):set('prefs', {theme = 'dark', fontSize = 14, beta = true})",
+                 args=[sid])
+    store = session.store
+    assert await _maybe(store.read(b"prefs", HASH)) == {b"theme": b"dark", b"fontSize": b"14", b"beta": b"1"}
+
+    def hset(h):
+        h[b"lang"] = b"fr"
+        return True, 1
+    await _maybe(store.update(b"prefs", HASH, hset))
+    got = await script(session, b"return show(store.get(ARGV[1]):get('prefs'))", args=[sid])
+    assert got == '{"beta"="1","fontSize"="14","lang"="fr","theme"="dark"} nil'
+    await _maybe(store.update(b"tags", SET, lambda m: (m.update([b"a"]) or True, 1)))
+    assert await script(session, b"return show(store.get(ARGV[1]):get('tags'))", args=[sid]) == (
+        "nil \"the stored value is a Redis set, which has no Lua table form: read it with "
+        "redis.call('SMEMBERS', key)\"")
+    assert type(await _maybe(store.read(b"tags", SET))) is Members
