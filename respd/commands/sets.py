@@ -9,8 +9,9 @@ on: respd answers its own.
 
 Order of checks, as Redis makes them: arguments first (counts, SINTERCARD's numkeys and LIMIT, SSCAN's cursor), then
 the keys. The multi-key reads look at every key in order: a missing key is an empty set, the first key of another
-type answers WRONGTYPE (even after a missing key: SINTER stops early only after all keys were checked). SSCAN parses
-its options after finding its key, so a missing key answers an empty page whatever options follow.
+type answers WRONGTYPE, even after a missing key (Redis 7.0 checks every key before it answers the empty
+intersection a missing key makes). SSCAN parses its options after finding its key, so a missing key answers an
+empty page whatever options follow.
 """
 from __future__ import annotations
 
@@ -32,8 +33,9 @@ _RO_ONLY = (Keys(1, "RO"),)                     # SISMEMBER, SCARD: the value is
 _RO_ALL = (Keys(1, "RO access", last=-1),)       # SINTER, SUNION, SDIFF
 _STORE_SOURCES = Keys(2, "RO access", last=-1)
 
-#: SRANDMEMBER with a negative count answers that many members, repeats allowed: respd builds the whole reply before
-#: sending it (Redis streams it until the client's output buffer limit closes it), so one reply is bounded
+#: SRANDMEMBER with a negative count answers that many members, repeats allowed: respd builds the whole reply on the
+#: event loop before sending it (Redis goes on until the client's output buffer limit closes the client, and without
+#: a limit until memory runs out), so one reply is bounded
 RANDOM_REPLY_MAX = 1_000_000
 
 
