@@ -206,7 +206,7 @@ async def test_spop_keeps_the_ttl(server):
     assert await server("SADD s a b c") == 3
     assert await server("EXPIRE s 100") == 1
     assert len(await server("SPOP s 2")) == 2
-    assert await server("TTL s") == 100
+    assert 0 < await server("TTL s") <= 100
 
 
 # ------------------------------------------------------------------------------------------------ SRANDMEMBER
