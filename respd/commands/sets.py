@@ -166,13 +166,18 @@ def spop(sess, argv):
             s.clear()
             return True, SetReply(popped)
         popped = random.sample(list(s), count)
-        if (size - count) * 5 <= count:
-            # Redis draws the members that stay and answers the rest in the set's own order (ascending for
-            # an intset); when few are taken it answers them in the order drawn
-            taken = set(popped)
-            popped = [m for m in s.ordered() if m in taken]
+        if (size - count) * 5 > count:  # few taken: answered in the order drawn
+            for m in popped:
+                s.discard(m)
+            return True, SetReply(popped)
+        # Redis draws the members that stay into a new set, which becomes the key's value (an intset when they
+        # allow it), and answers the others in the old set's order (ascending for an intset)
+        taken = set(popped)
+        popped = [m for m in s.ordered() if m in taken]
         for m in popped:
             s.discard(m)
+        if not s.intset:
+            s.intset = len(s) <= SET_MAX_INTSET_ENTRIES and all(map(is_int64, s))
         return True, SetReply(popped)
 
     return sess.store.update(argv[1], SET, many)

@@ -356,3 +356,17 @@ async def test_a_full_store_refuses_new_set_keys_with_nothing_changed(make_store
     assert await call(sess, "SCARD s") == b":2\r\n"
     assert await call(sess, "SREM s b c") == b":2\r\n"      # s is gone: room for one key
     assert await call(sess, "SADD new x") == b":1\r\n"
+
+
+async def test_spop_of_most_of_a_hashtable_leaves_a_new_set(server):
+    """Taking most members, Redis builds the rest as a new set: 100 integers left of 600 are an intset again."""
+    assert await server("SADD", "big", *range(1, 601)) == 600
+    assert await server("OBJECT ENCODING big") == b"hashtable"
+    popped = await server("SPOP big 500")                     # 100 stay: 100 * 5 <= 500
+    assert len(set(popped)) == 500 and await server("SCARD big") == 100
+    assert await server("OBJECT ENCODING big") == b"intset"
+    assert await server("SADD", "other", *range(1, 601)) == 600
+    assert len(await server("SPOP other 499")) == 499          # 101 stay: members taken one by one
+    assert await server("OBJECT ENCODING other") == b"hashtable"
+    assert await server("SADD mixed x 1 2 3 4 5") == 6
+    assert len(await server("SPOP mixed 6")) == 6 and await server("EXISTS mixed") == 0
