@@ -11,6 +11,8 @@ from __future__ import annotations
 import pytest
 
 from respd.commands import sets
+from respd.security.users import Auth
+from respd.state import App
 from tests.helpers import split_command
 
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
@@ -339,8 +341,6 @@ async def test_stored_results_are_judged_by_their_members(server):
 @pytest.mark.parametrize("cmd", ["SADD new x", "SMOVE s new a", "SINTERSTORE new s", "SUNIONSTORE new s",
                                  "SDIFFSTORE new s"])
 async def test_a_full_store_refuses_new_set_keys_with_nothing_changed(make_store, call, cmd):
-    from respd.security.users import Auth  # lazy: as tests/unit/any_store_keyspace.py builds a small App
-    from respd.state import App
     store = await make_store("t:small", max_size=2)
     sess = App({store.id: store}, {0: store}, {"port": 0}, Auth()).new_session()
     assert await call(sess, "SADD s a b") == b":2\r\n"
