@@ -116,12 +116,14 @@ class Collections:
     async def _write_back(self, s: Session, view: "_SQLValues", rows: dict, live: dict, now: int) -> None:
         """Store what ``update_many``'s fn changed: inserts first (a lost race starts over with nothing written),
         then the updates and deletions with the COMMIT."""
-        inserts, last = [], []
+        inserts, last, touched = [], [], []
         new_keys = 0
         for k, (obj, keep_ttl) in view.writes.items():
             if not obj:
                 if k in rows:
                     last.append((self.q.del1, (k, now)))
+                if k in live:  # an empty result onto a missing key changes nothing (no watcher is touched)
+                    touched.append(view.keys[k])
                 continue
             payload = self._collection_payload(view.keys[k], obj)
             if k not in live:
@@ -131,14 +133,15 @@ class Collections:
                 last.append((self.q.update_row, (payload, exp, k)))
             else:
                 inserts.append((self.q.insert_new, (k, payload, None)))
+            touched.append(view.keys[k])
         await self._check_room(s, new_keys)
         for q, params in inserts:
             if not await s.run(q, params):
                 raise Retry()
         if last:
             await s.finish(*last)
-        for k in view.writes:
-            self.watches.touch(view.keys[k])
+        for key in touched:
+            self.watches.touch(key)
 
 
 class _SQLValues(Values):
