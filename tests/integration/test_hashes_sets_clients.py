@@ -7,8 +7,9 @@ SQL store (``tests.integration.scripting_targets``):
   ``srandmember``, ``sinter``/``sunion``/``sdiff`` and their STORE forms, ``sscan_iter``...), pipelines and
   transactions, WRONGTYPE as redis-py's ``ResponseError``;
 * django-redis' hash and set API (values pickled by django-redis; its hash API has no ``hget``);
-* a session kept as a hash with EXPIRE, as Flask-Session's and Spring Session's Redis stores keep theirs
-  (attributes written and read back, the TTL set and refreshed on access, an expired session gone);
+* a session kept as a hash with EXPIRE, as Spring Session's Redis store keeps its sessions, and a Flask
+  application whose session interface keeps them so (attributes written and read back, removed, the TTL set and
+  renewed on access, an expired session gone);
 * RQ's enqueue: the job hash (HSET) saved and read back by RQ, the queue registered (SADD rq:queues). The queue
   itself is a list (RPUSH): until lists exist (issue 15) a full ``Queue.enqueue`` is a strict xfail on respd.
 
@@ -383,6 +384,109 @@ def test_session_expires(target):
         assert r.hgetall(key) == {} and r.hlen(key) == 0 and r.hget(key, "sessionAttr:user_id") is None
         assert r.ttl(key) == -2 and r.type(key) == b"none"
         assert sessions.load(other) == {"user_id": 8}  # the other session is untouched
+
+
+def flask_app(r: redis.Redis, lifetime: int = 1800):
+    """A Flask application whose session interface keeps each session as a hash (one JSON field per attribute)
+    that expires ``lifetime`` seconds after the last request, renewed on every request, as Flask-Session does with
+    SESSION_REFRESH_EACH_REQUEST; the cookie holds only the session id."""
+    import json
+
+    from flask import Flask, jsonify, request, session
+    from flask.sessions import SessionInterface, SessionMixin
+    from werkzeug.datastructures import CallbackDict
+
+    class HashSession(CallbackDict, SessionMixin):
+        def __init__(self, initial=None, sid=None, new=False):
+            def on_update(s):
+                s.modified = True
+            super().__init__(initial, on_update)
+            self.sid, self.new, self.modified, self.loaded = sid, new, False, set(initial or ())
+
+    class HashSessionInterface(SessionInterface):
+        def open_session(self, app, req):
+            sid = req.cookies.get(app.config["SESSION_COOKIE_NAME"])
+            if sid:
+                stored = r.hgetall("session:" + sid)
+                if stored:
+                    return HashSession({k.decode(): json.loads(v) for k, v in stored.items()}, sid)
+            return HashSession(sid=uuid.uuid4().hex, new=True)
+
+        def save_session(self, app, sess, response):
+            key = "session:" + sess.sid
+            if not sess:
+                if not sess.new:
+                    r.delete(key)
+                    response.delete_cookie(app.config["SESSION_COOKIE_NAME"])
+                return
+            pipe = r.pipeline(transaction=True)
+            if sess.modified:
+                pipe.hset(key, mapping={k: json.dumps(v) for k, v in sess.items()})
+                if sess.loaded - set(sess):
+                    pipe.hdel(key, *(sess.loaded - set(sess)))
+            pipe.expire(key, lifetime)
+            pipe.execute()
+            response.set_cookie(app.config["SESSION_COOKIE_NAME"], sess.sid, httponly=True)
+
+    app = Flask("hash-sessions")
+    app.session_interface = HashSessionInterface()
+
+    @app.get("/login")
+    def login():
+        session["user"] = request.args["user"]
+        session["cart"] = []
+        return "ok"
+
+    @app.get("/add")
+    def add():
+        session["cart"] = session.get("cart", []) + [request.args["item"]]
+        return jsonify(session["cart"])
+
+    @app.get("/forget")
+    def forget():
+        session.pop(request.args["name"], None)
+        return "ok"
+
+    @app.get("/me")
+    def me():
+        return jsonify(dict(session))
+
+    @app.get("/logout")
+    def logout():
+        session.clear()
+        return "ok"
+
+    return app
+
+
+def test_flask_session_kept_as_a_hash(target):
+    pytest.importorskip("flask")
+    with target.client() as r:
+        web = flask_app(r).test_client()
+        assert web.get("/login?user=ada").status_code == 200
+        key = "session:" + web.get_cookie("session").value
+        assert r.type(key) == b"hash" and r.hgetall(key) == {b"user": b'"ada"', b"cart": b"[]"}
+        assert 1790 <= r.ttl(key) <= 1800
+        r.expire(key, 100)  # time passes...
+        assert web.get("/me").json == {"user": "ada", "cart": []}
+        assert r.ttl(key) > 100  # ...and a request renews it
+        assert web.get("/add?item=apple").json == ["apple"]
+        assert web.get("/add?item=pear").json == ["apple", "pear"]
+        assert r.hget(key, "cart") == b'["apple", "pear"]'
+        assert web.get("/forget?name=cart").status_code == 200
+        assert r.hkeys(key) == [b"user"]
+        assert web.get("/me").json == {"user": "ada"}
+        assert web.get("/logout").status_code == 200
+        assert r.exists(key) == 0
+
+        web.get("/login?user=bob")
+        key = "session:" + web.get_cookie("session").value
+        assert r.pexpire(key, 50)  # the session outlives its inactive interval: polled, no timed assertion
+        deadline = time.monotonic() + 10
+        while r.exists(key) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert r.exists(key) == 0
+        assert web.get("/me").json == {}  # a new, empty session
 
 
 # ------------------------------------------------------------------------------------------------ RQ
