@@ -39,7 +39,7 @@ class Hash(dict):
     __slots__ = ("compact", "snap")
 
     def __init__(self, *args, compact: bool = True):
-        super().__init__(*args)
+        dict.__init__(self, *args)
         self.compact = compact
         self.snap = None
 
