@@ -34,8 +34,9 @@ _RO_ALL = (Keys(1, "RO access", last=-1),)       # SINTER, SUNION, SDIFF
 _STORE_SOURCES = Keys(2, "RO access", last=-1)
 
 #: SRANDMEMBER with a negative count answers that many members, repeats allowed: respd builds the whole reply on the
-#: event loop before sending it (Redis goes on until the client's output buffer limit closes the client, and without
-#: a limit until memory runs out), so one reply is bounded
+#: event loop before sending it (about 0.4 µs a member, encoding included: 0.4 s for the largest), so one reply is
+#: bounded; Redis goes on until the client's output buffer limit closes the client, without a limit (normal clients'
+#: default) until memory runs out
 RANDOM_REPLY_MAX = 1_000_000
 
 

@@ -241,11 +241,11 @@ async def test_srandmember_huge_negative_count_is_refused_by_respd(app, call, mo
     monkeypatch.setattr(sets, "RANDOM_REPLY_MAX", 10)
     assert await call(sess, "SRANDMEMBER s -10") == b"*10\r\n" + b"$1\r\na\r\n" * 10
     assert await call(sess, "SRANDMEMBER s -11") == (
-        b"-ERR SRANDMEMBER count too large for respd (at most 10 members per reply)\r\n")
+        b"-ERR SRANDMEMBER count too large for respd (at most 10 members with repeats)\r\n")
     assert await call(sess, "SRANDMEMBER s 11") == b"*1\r\n$1\r\na\r\n"   # positive: at most the set
     assert await call(sess, "SRANDMEMBER nosuch -11") == b"*0\r\n"
     assert await call(sess, "SRANDMEMBER s -9223372036854775807") == (
-        b"-ERR SRANDMEMBER count too large for respd (at most 10 members per reply)\r\n")
+        b"-ERR SRANDMEMBER count too large for respd (at most 10 members with repeats)\r\n")
 
 
 # ------------------------------------------------------------------------------------------------ SSCAN
