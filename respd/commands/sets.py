@@ -25,7 +25,7 @@ from backends.values import SET, SET_MAX_INTSET_ENTRIES, Members, is_int64, scan
 from .. import errors
 from ..errors import CommandError
 from ..replies import SetReply
-from .args import INT64_MIN, Options, count_at_least, parse_int
+from .args import INT64_MIN, Options, count_at_least, parse_int, parse_scan_cursor
 from .table import Keys, command, then
 
 _RO = (Keys(1, "RO access"),)
@@ -389,21 +389,6 @@ def sdiffstore(sess, argv):
 
 
 # ------------------------------------------------------------------------------------------------ SSCAN
-_U64 = (1 << 64) - 1
-
-
-def scan_cursor(raw: bytes) -> int:
-    """A SCAN-family cursor as Redis' strtoul reads it: optional sign, decimal digits (leading zeros allowed, the
-    empty string is 0), a negative number wraps modulo 2^64, nothing else (no spaces), at most 2^64 - 1."""
-    digits = raw[1:] if raw[:1] in (b"+", b"-") else raw
-    if not raw:
-        return 0
-    if not digits.isdigit():
-        raise CommandError(errors.INVALID_CURSOR)
-    value = int(digits)
-    if value > _U64:
-        raise CommandError(errors.INVALID_CURSOR)
-    return (-value) & _U64 if raw[:1] == b"-" else value
 
 
 _SSCAN_OPTIONS = Options("[MATCH pattern] [COUNT count]", convert={"COUNT": count_at_least(1)})
@@ -417,7 +402,7 @@ _EMPTY_PAGE = [b"0", []]
 def sscan(sess, argv):
     """SSCAN key cursor [MATCH pattern] [COUNT count] -> [next cursor, members]: an intset answers everything with
     cursor 0; a hashtable is paged (``backends.values.scan_page``)."""
-    cursor = scan_cursor(argv[2])
+    cursor = parse_scan_cursor(argv[2])
 
     def fn(s):
         if s is None:
