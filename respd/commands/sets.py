@@ -139,9 +139,16 @@ def _spop_count(arg: bytes) -> int:
     return n
 
 
+#: SPOP without a count on a set larger than this pops the member the set's own table gives first (``set.pop``, O(1))
+#: instead of drawing one uniformly by a walk to a random position (O(N): ~4 ms at 100,000 members, on the event loop)
+SPOP_WALK_MAX = 1024
+
+
 def _pop_one(s: Members):
     if not s:
         return False, None
+    if len(s) > SPOP_WALK_MAX:
+        return True, s.pop()
     m = _random_member(s)
     s.discard(m)
     return True, m
