@@ -6,6 +6,8 @@ SQL store (``tests.integration.scripting_targets``):
   ``hrandfield``...) and the set API (``sadd``, ``smembers``, ``sismember``, ``smismember``, ``spop``,
   ``srandmember``, ``sinter``/``sunion``/``sdiff`` and their STORE forms, ``sscan_iter``...), pipelines and
   transactions, WRONGTYPE as redis-py's ``ResponseError``;
+* ioredis' hash and set API (``hset`` of an object, ``hgetall``, ``hscanStream``/``sscanStream``...), pipelines
+  and MULTI (tests/integration/js/hashes_sets.js);
 * django-redis' hash and set API (values pickled by django-redis; its hash API has no ``hget``);
 * a session kept as a hash with EXPIRE, as Spring Session's Redis store keeps its sessions, and a Flask
   application whose session interface keeps them so (attributes written and read back, removed, the TTL set and
@@ -18,7 +20,9 @@ Before issue 14 every one of these failed with ``unknown command 'HSET'`` / ``'S
 from __future__ import annotations
 
 import asyncio
+import json
 import pickle
+import subprocess
 import time
 import uuid
 
@@ -29,6 +33,7 @@ from django.conf import settings
 
 from tests.integration.scripting_targets import sql_respd, target  # noqa: F401  (fixtures)
 from tests.integration.test_redis_py import ASYNC_PARSERS, SYNC_PARSERS, client_kwargs
+from tests.integration.test_scripting_cli_node import ioredis  # noqa: F401  (fixture: npm ci'd ioredis)
 
 if not settings.configured:
     settings.configure(USE_TZ=True)
@@ -256,6 +261,28 @@ async def _asyncio_api(r):
         assert await r.hget("hits", "page") == "50" and await r.scard("visitors") == 10
     finally:
         await r.aclose()
+
+
+# ------------------------------------------------------------------------------------------------ ioredis
+def test_ioredis_hash_and_set_api(ioredis, target):
+    cp = subprocess.run(["node", "hashes_sets.js", str(target.port), str(target.db)], cwd=ioredis,
+                        capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    out = json.loads(cp.stdout)
+    assert out == {
+        "hset": 3, "hsetPairs": 1, "hget": "Ada",
+        "hgetall": {"name": "Ada", "lang": "fr", "visits": "3", "city": "Paris"}, "hgetallMissing": {},
+        "hmget": ["Ada", None], "hincrby": 7, "hincrbyfloat": "2.5",
+        "hincrbyBad": "ERR ERR hash value is not an integer", "hdel": 1,
+        "hkeys": ["name", "lang", "visits", "city"], "hlen": 4, "hrandfield": 3,
+        "hscanFields": 600, "hscanSame": True, "hgetallBuffer": 4,
+        "sadd": 3, "smembers": ["blue", "green", "red"], "sismember": 1, "smismember": [1, 0],
+        "sinter": ["green"], "sunion": ["blue", "green", "pink", "red"], "sdiff": ["blue", "red"],
+        "sunionstore": 4, "smove": 1, "scard": [2, 3], "spop": 2, "srandmember": 2, "sscan": ["pink"],
+        "wrongtype": "ERR WRONGTYPE Operation against a key holding the wrong kind of value",
+        "pipeline": [1, 1, {"a": "1"}, "ERR WRONGTYPE Operation against a key holding the wrong kind of value"],
+        "multi": [3, 1],
+    }, out
 
 
 # ------------------------------------------------------------------------------------------------ django-redis
