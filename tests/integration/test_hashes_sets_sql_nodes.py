@@ -110,15 +110,21 @@ def test_hset_writes_a_msgpack_map(sql, raw):
 
 
 def test_a_set_row_is_neither_a_hash_nor_a_string(sql, raw):
-    """A set's encoding must not be mistaken for a hash or a string by respd (whatever its bytes are)."""
+    """A set's row is a msgpack ext value another program can decode, which no hash or string can be mistaken
+    for."""
     assert sql.sadd("tags", "a", "1", "") == 3
-    payload = row(raw, "tags")
-    assert payload is not None
+    ext = msgpack.unpackb(row(raw, "tags"))  # README: ext type 83 ('S') holding an array of bin members
+    assert isinstance(ext, msgpack.ExtType) and ext.code == 83
+    assert sorted(msgpack.unpackb(ext.data)) == [b"", b"1", b"a"]
     assert sql.type("tags") == b"set" and sql.smembers("tags") == {b"a", b"1", b""}
     with pytest.raises(redis.ResponseError, match="^WRONGTYPE"):
         sql.hgetall("tags")
     with pytest.raises(redis.ResponseError, match="^WRONGTYPE"):
         sql.get("tags")
+    plant(raw, "planted", msgpack.packb(msgpack.ExtType(83, msgpack.packb([b"x", b"y"]))))  # another program's set
+    assert sql.type("planted") == b"set" and sql.smembers("planted") == {b"x", b"y"}
+    assert sql.sinter("planted", "tags") == set() and sql.sadd("planted", "a") == 1
+    assert sql.sinter("planted", "tags") == {b"a"}
 
 
 def test_a_foreign_map_of_scalars_reads_as_a_hash(sql, raw):
