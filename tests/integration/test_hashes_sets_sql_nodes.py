@@ -6,10 +6,11 @@ sharing one PostgreSQL table.
   for HGETALL, and a hash written with HSET is a Lua table for ``obj:get`` (memory and SQL stores);
 * a hash written with HSET is, in the table's row, a msgpack map a plain ``msgpack.unpackb`` reads;
 * a row written by another program with psycopg: a map of scalars reads as a hash (and stays a map when respd
-  changes it); a map holding a map or an array answers WRONGTYPE, never a crash;
+  changes it); a map holding a map or an array answers WRONGTYPE, never a crash; a set's row is the README's ext
+  83 holding its members, both ways;
 * two nodes racing: HINCRBY on one field adds up exactly, SADD of distinct members counts every one (SCARD
-  exact), SMOVE between two sets loses or duplicates no member. The racing scenarios run on redis-server too (both
-  "nodes" being that server): the reference.
+  exact), SMOVE between two sets loses or duplicates no member, SPOP pops each member once. The racing scenarios
+  run on redis-server too (both "nodes" being that server): the reference.
 """
 from __future__ import annotations
 
@@ -229,3 +230,30 @@ def test_racing_smove_loses_and_duplicates_nothing(ports):
         right = {m.decode() for m in c.smembers("right")}
     assert left | right == everyone and not left & right
     assert sum(moves) > 0
+
+
+def test_racing_spop_pops_each_member_once(ports):
+    """Clients on both nodes pop a 400-member set empty (SPOP, and SPOP with a count): every member comes out
+    exactly once."""
+    everyone = {"m%d" % i for i in range(400)}
+    with redis.Redis(port=ports[0], db=ports[2]) as c:
+        c.sadd("queue", *sorted(everyone))
+
+    def drain(c, who):
+        got = []
+        while True:
+            if who.endswith("0"):
+                one = c.spop("queue")
+                if one is None:
+                    return got
+                got.append(one.decode())
+            else:
+                some = c.spop("queue", 7)
+                if not some:
+                    return got
+                got += [m.decode() for m in some]
+
+    popped = [m for part in on_both_nodes(ports, 2, drain) for m in part]
+    assert sorted(popped) == sorted(everyone)
+    with redis.Redis(port=ports[0], db=ports[2]) as c:
+        assert c.exists("queue") == 0
