@@ -300,13 +300,15 @@ def collection_workloads(m: dict) -> list:
                                 "names (64-byte values), so every HGET hits" % (fmt_num(KEYSPACE), KEYSPACE)))
         wl.append(Workload("SADD P%d" % depth, "rb", ["-t", "sadd"] + common, n, target=target,
                            note="one set `myset`, members `element:__rand_int__` (up to %s)" % fmt_num(KEYSPACE)))
+        # at most KEYSPACE pops, so the set is as big in quick and full mode (and as the other rows' keyspace);
         # redis-benchmark issues whole pipelines while fewer than -n requests went out: at most n + depth - 1 pops
-        members = n + CLIENTS * depth
-        wl.append(Workload("SPOP P%d" % depth, "rb", ["-t", "spop"] + common, n, target=target,
+        pops = min(n, KEYSPACE)
+        members = pops + CLIENTS * depth
+        wl.append(Workload("SPOP P%d" % depth, "rb", ["-t", "spop"] + common, pops, target=target,
                            fill=("SADD", BENCH_SET, members, 0), check=set_left,
-                           note="`myset` preloaded with %s members `element:%%012d` (the requests plus %d), so no "
-                                "SPOP finds it empty; SCARD checked > 0 after the run" % (fmt_num(members),
-                                                                                           CLIENTS * depth)))
+                           note="`myset` preloaded with %s members `element:%%012d` (the run's %s requests plus "
+                                "%d), so no SPOP finds it empty; SCARD checked > 0 after the run"
+                                % (fmt_num(members), fmt_num(pops), CLIENTS * depth)))
     return wl
 
 
