@@ -170,8 +170,20 @@ def unsupported_option(arg: bytes) -> bytes:
 
 
 # -- hashes (respd/commands/hashes.py): keep this line, add below it
+HASH_NOT_INTEGER = "ERR hash value is not an integer"
+HASH_NOT_FLOAT = "ERR hash value is not a float"
+HASH_INCR_NAN_OR_INF = "ERR value is NaN or Infinity"
+HRANDFIELD_COUNT_RANGE = ("ERR value is out of range, value must between -9223372036854775807 and "
+                          "9223372036854775807")
+VALUE_OUT_OF_RANGE = "ERR value is out of range"
+HRANDFIELD_TOO_MANY = "ERR HRANDFIELD count too large for respd (at most %d fields with repeats)"
 
 # -- sets (respd/commands/sets.py): keep this line, add below it
+SPOP_COUNT = "ERR value is out of range, must be positive"
+SRANDMEMBER_RANGE = "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"
+SRANDMEMBER_TOO_MANY = "ERR SRANDMEMBER count too large for respd (at most %d members per reply)"
+NUMKEYS_POSITIVE = "ERR numkeys should be greater than 0"
+LIMIT_NEGATIVE = "ERR LIMIT can't be negative"
 
 
 

@@ -304,10 +304,11 @@ def decrby(sess, argv):
          summary="Increment the floating point value of a key by a number. Uses 0 as initial value if the key "
                  "doesn't exist.")
 def incrbyfloat(sess, argv):
-    delta = parse_long_double(argv[2])
-
+    """Redis checks the key's type, then the stored value, then the increment: WRONGTYPE comes before a bad
+    increment."""
     def fn(old):
         cur = parse_long_double(old) if old is not None else 0
+        delta = parse_long_double(argv[2])
         new = add_long_double(cur, delta)  # emulates Redis' 80-bit long double arithmetic exactly
         if new is None:
             raise CommandError(errors.INCR_NAN)
