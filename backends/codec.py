@@ -47,6 +47,7 @@ ZSET_EXT = 90
 #: first bytes of a msgpack map (fixmap, map 16, map 32) and of an ext object (fixext 1..16, ext 8/16/32)
 _MAP_TAGS = frozenset(range(0x80, 0x90)) | {0xDE, 0xDF}
 _EXT_TAGS = frozenset((0xC7, 0xC8, 0xC9, 0xD4, 0xD5, 0xD6, 0xD7, 0xD8))
+_BYTES = {bytes}
 
 
 class Packed:
@@ -221,13 +222,15 @@ def as_kind(store_id: str, key: bytes, payload: bytes, kind: bytes):
         if tag not in _MAP_TAGS:
             raise WrongType()
         obj = _unpack_raw(store_id, key, payload)
-        h = Hash()
-        try:
+        if type(obj) is not dict:
+            raise WrongType()
+        if set(map(type, obj)) <= _BYTES and set(map(type, obj.values())) <= _BYTES:
+            h = Hash(obj)  # respd's own payloads: bin to bin, taken as they are
+        else:
+            h = Hash()
             for f, v in obj.items():
                 h[f if type(f) is bytes else _scalar_text(store_id, key, f, "field")] = (
                     v if type(v) is bytes else _scalar_text(store_id, key, v, "value"))
-        except AttributeError:
-            raise WrongType() from None
         h.compact = h.fits_listpack()
         return h
     if kind == SET:

@@ -39,7 +39,7 @@ class Hash(dict):
     __slots__ = ("compact", "snap")
 
     def __init__(self, *args, compact: bool = True):
-        super().__init__(*args)
+        dict.__init__(self, *args)
         self.compact = compact
         self.snap = None
 
@@ -108,10 +108,6 @@ def copy_of(value):
 
 
 # ---------------------------------------------------------------------------------------------- HSCAN / SSCAN
-def _order(item: bytes) -> int:
-    return zlib.crc32(item)
-
-
 def scan_page(coll, cursor: int, count: int) -> tuple[int, list[bytes]]:
     """One HSCAN/SSCAN page of a collection's fields or members: (next cursor, items).
 
@@ -124,8 +120,8 @@ def scan_page(coll, cursor: int, count: int) -> tuple[int, list[bytes]]:
         return 0, (coll.ordered() if type(coll) is Members else list(coll))
     snap = coll.snap
     if snap is None or cursor == 0:
-        pairs = sorted((_order(x), x) for x in coll)
-        snap = coll.snap = ([h for h, _ in pairs], [x for _, x in pairs])
+        items = sorted(coll, key=zlib.crc32)
+        snap = coll.snap = (list(map(zlib.crc32, items)), items)
     hashes, items = snap
     lo = bisect.bisect_left(hashes, cursor)
     j = min(lo + max(1, count), len(hashes))

@@ -181,7 +181,7 @@ HRANDFIELD_TOO_MANY = "ERR HRANDFIELD count too large for respd (at most %d fiel
 # -- sets (respd/commands/sets.py): keep this line, add below it
 SPOP_COUNT = "ERR value is out of range, must be positive"
 SRANDMEMBER_RANGE = "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"
-SRANDMEMBER_TOO_MANY = "ERR SRANDMEMBER count too large for respd (at most %d members per reply)"
+SRANDMEMBER_TOO_MANY = "ERR SRANDMEMBER count too large for respd (at most %d members with repeats)"
 NUMKEYS_POSITIVE = "ERR numkeys should be greater than 0"
 LIMIT_NEGATIVE = "ERR LIMIT can't be negative"
 

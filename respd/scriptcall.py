@@ -95,7 +95,8 @@ def run_in_place(sess, job: Job, run: Callable, rejected: Callable) -> Any:
     try:
         return rt.run(job.sha, job.keys, job.args, call, proto=sess.proto, control=w,
                       stores=ScriptStores(ssess, _in_place_resolve, read_only=job.read_only,
-                                          on_write=functools.partial(_dirty, w)))
+                                          on_write=functools.partial(_dirty, w)),
+                      on_resp=functools.partial(setattr, ssess, "proto"))
     finally:
         scripts.done(w)
 
@@ -140,7 +141,7 @@ async def run_in_worker(sess, job: Job, run: Callable, rejected: Callable) -> An
         stores = ScriptStores(ssess, resolve, on_loop=lambda op: threads.back(store_op, op),
                               read_only=job.read_only, on_write=functools.partial(_dirty, w))
         body = functools.partial(rt.run, job.sha, job.keys, job.args, call, proto=sess.proto, control=w,
-                                 stores=stores)
+                                 stores=stores, on_resp=functools.partial(setattr, ssess, "proto"))
         store = sess.store
         try:
             if store.is_async:

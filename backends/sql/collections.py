@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from backends import codec
-from backends.base import WRONG, ValueTooLarge, Values, WrongType, now_ms
+from backends.base import WRONG, ValueTooLarge, Values, now_ms
 from backends.sql.transactions import Retry, Session
 from backends.values import HASH, Hash, Members
 
@@ -40,22 +40,7 @@ class Collections:
         return codec.as_kind(self.id, key, rows[0][0], kind) if rows else None
 
     async def read_many(self, keys: list[bytes], kind: bytes) -> list:
-        ks = [self._k(k) for k in keys]
-        if not ks:
-            return []
-        rows = await self._one(self.q.mget, (list(set(ks)), now_ms()), keys[0], batch=len(set(ks)) == 1)
-        found = dict(rows)
-        out = []
-        for key, k in zip(keys, ks):
-            payload = found.get(k)
-            if payload is None:
-                out.append(None)
-                continue
-            try:
-                out.append(codec.as_kind(self.id, key, payload, kind))
-            except WrongType:
-                out.append(WRONG)
-        return out
+        return await self._read_each(keys, lambda key, payload: codec.as_kind(self.id, key, payload, kind), WRONG)
 
     async def update(self, key: bytes, kind: bytes, fn: Callable[[Any], tuple[bool, Any]]) -> Any:
         k = self._k(key)
@@ -73,16 +58,7 @@ class Collections:
                     await s.finish((self.q.del1, (k, now)))
                     self.watches.touch(key)
                 return result
-            payload = self._collection_payload(key, obj)
-            if not live:
-                await self._check_room(s, 1)
-            if rows:  # live: keep its TTL; expired: revive without one
-                await s.finish((self.q.update_row, (payload, rows[0][1] if live else None, k)))
-            else:
-                (inserted,) = await s.finish((self.q.insert_new, (k, payload, None)))
-                if not inserted:
-                    raise Retry()  # created meanwhile by another writer: lock it and decide again
-            self.watches.touch(key)
+            await self._write_locked(s, key, k, rows, live, self._collection_payload(key, obj))
             return result
 
         return await self._session(body)
@@ -116,12 +92,14 @@ class Collections:
     async def _write_back(self, s: Session, view: "_SQLValues", rows: dict, live: dict, now: int) -> None:
         """Store what ``update_many``'s fn changed: inserts first (a lost race starts over with nothing written),
         then the updates and deletions with the COMMIT."""
-        inserts, last = [], []
+        inserts, last, touched = [], [], []
         new_keys = 0
         for k, (obj, keep_ttl) in view.writes.items():
             if not obj:
                 if k in rows:
                     last.append((self.q.del1, (k, now)))
+                if k in live:  # an empty result onto a missing key changes nothing (no watcher is touched)
+                    touched.append(view.keys[k])
                 continue
             payload = self._collection_payload(view.keys[k], obj)
             if k not in live:
@@ -131,14 +109,15 @@ class Collections:
                 last.append((self.q.update_row, (payload, exp, k)))
             else:
                 inserts.append((self.q.insert_new, (k, payload, None)))
+            touched.append(view.keys[k])
         await self._check_room(s, new_keys)
         for q, params in inserts:
             if not await s.run(q, params):
                 raise Retry()
         if last:
             await s.finish(*last)
-        for k in view.writes:
-            self.watches.touch(view.keys[k])
+        for key in touched:
+            self.watches.touch(key)
 
 
 class _SQLValues(Values):

@@ -6,6 +6,7 @@ SCAN, DBSIZE...) run alone.
 """
 from __future__ import annotations
 
+import functools
 from typing import Optional
 
 from backends import codec
@@ -29,6 +30,11 @@ class Reads:
         return codec.unpack(self.id, key, rows[0][0]) if rows else None
 
     async def mget(self, keys: list[bytes]) -> list[Optional[bytes]]:
+        return await self._read_each(keys, functools.partial(codec.decode, self.id), None)
+
+    async def _read_each(self, keys: list[bytes], decode, wrong) -> list:
+        """Several keys read by one statement: per key ``decode(key, payload)``, None when missing, ``wrong`` when
+        decode raises WrongType (MGET's nil, read_many's WRONG)."""
         ks = [self._k(k) for k in keys]
         if not ks:
             return []
@@ -36,7 +42,7 @@ class Reads:
             rows = await self._one(self.q.get, (ks[0], now_ms()), keys[0], merge=self.q.merge_get)
             found = {ks[0]: rows[0][0]} if rows else {}
         else:
-            rows = await self._one(self.q.mget, (list(set(ks)), now_ms()), keys[0] if keys else b"")
+            rows = await self._one(self.q.mget, (list(set(ks)), now_ms()), keys[0])
             found = dict(rows)
         out = []
         for key, k in zip(keys, ks):
@@ -45,9 +51,9 @@ class Reads:
                 out.append(None)
                 continue
             try:
-                out.append(codec.decode(self.id, key, payload))
+                out.append(decode(key, payload))
             except WrongType:
-                out.append(None)
+                out.append(wrong)
         return out
 
     async def exists(self, keys: list[bytes]) -> int:

@@ -154,21 +154,25 @@ class Writes:
             live = bool(rows) and (rows[0][1] is None or rows[0][1] > now)
             old = codec.decode(self.id, key, rows[0][0]) if live else None
             new, result = fn(old)
-            if new is None:
-                return result
-            payload = codec.encode(new)
-            if not live:
-                await self._check_room(s, 1)
-            if rows:  # live: keep its TTL; expired: revive without one
-                await s.finish((self.q.update_row, (payload, rows[0][1] if live else None, k)))
-            else:
-                (inserted,) = await s.finish((self.q.insert_new, (k, payload, None)))
-                if not inserted:
-                    raise Retry()
-            self.watches.touch(key)
+            if new is not None:
+                await self._write_locked(s, key, k, rows, live, codec.encode(new))
             return result
 
         return await self._session(body)
+
+    async def _write_locked(self, s: Session, key: bytes, k, rows: list, live: bool, payload: bytes) -> None:
+        """The end of a locked read-modify-write of one key (``rows``: what ``q.lock1`` found): write the payload
+        and commit, keeping a live row's TTL (an expired row is revived without one); a new key needs room, and
+        when another writer created it meanwhile the operation starts over (``Retry``)."""
+        if not live:
+            await self._check_room(s, 1)
+        if rows:
+            await s.finish((self.q.update_row, (payload, rows[0][1] if live else None, k)))
+        else:
+            (inserted,) = await s.finish((self.q.insert_new, (k, payload, None)))
+            if not inserted:
+                raise Retry()
+        self.watches.touch(key)
 
     async def getdel(self, key: bytes) -> Optional[bytes]:
         k = self._k(key)

@@ -189,3 +189,22 @@ class Options:
     def _fail(self, arg: bytes):
         error = self._error
         raise CommandError(error if isinstance(error, (str, bytes)) else error(arg))
+
+
+_U64 = (1 << 64) - 1
+
+
+def parse_scan_cursor(raw: bytes) -> int:
+    """A SCAN-family cursor as Redis' parseScanCursorOrReply reads it (strtoul): optional sign, decimal digits
+    (leading zeros allowed; the empty string is 0), no leading space; a negative number wraps modulo 2^64; past
+    2^64 - 1 is an error."""
+    body = raw[1:] if raw[:1] in (b"+", b"-") else raw
+    if (body and not body.isdigit()) or (raw and not body):
+        raise CommandError(errors.INVALID_CURSOR)
+    digits = body.lstrip(b"0")
+    if len(digits) > 20:  # (and int() refuses more than 4300 digits)
+        raise CommandError(errors.INVALID_CURSOR)
+    value = int(digits) if digits else 0
+    if value > _U64:
+        raise CommandError(errors.INVALID_CURSOR)
+    return (-value) & _U64 if raw[:1] == b"-" else value

@@ -21,7 +21,7 @@ from .. import errors
 from ..errors import CommandError
 from ..replies import OK, Map
 from .args import (INT64_MAX, INT64_MIN, Options, add_long_double, count_at_least, format_long_double, parse_int,
-                   parse_long_double, try_int)
+                   parse_long_double, parse_scan_cursor, try_int)
 from .table import Keys, command, then
 
 _RW_UPDATE = (Keys(1, "RW update"),)
@@ -39,7 +39,6 @@ HRANDFIELD_MAX_REPEATS = 100_000
 _LONG_MAX = INT64_MAX
 _HALF_LONG_MAX = INT64_MAX // 2
 
-_U64 = (1 << 64) - 1
 
 
 def _set(h, field: bytes, value: bytes) -> bool:
@@ -282,22 +281,6 @@ def _random_fields(h, count: int, withvalues: bool, pairs: bool) -> list:
 
 # ---------------------------------------------------------------------------------------------- HSCAN
 _HSCAN_OPTIONS = Options("[MATCH pattern] [COUNT count]", convert={"COUNT": count_at_least(1)})
-
-
-def parse_scan_cursor(raw: bytes) -> int:
-    """A SCAN-family cursor as Redis' parseScanCursorOrReply reads it (strtoul): optional sign, decimal digits
-    (leading zeros allowed; the empty string is 0), no leading space; a negative number wraps modulo 2^64; past
-    2^64 - 1 is an error."""
-    body = raw[1:] if raw[:1] in (b"+", b"-") else raw
-    if (body and not body.isdigit()) or (raw and not body):
-        raise CommandError(errors.INVALID_CURSOR)
-    digits = body.lstrip(b"0")
-    if len(digits) > 20:  # (and int() refuses more than 4300 digits)
-        raise CommandError(errors.INVALID_CURSOR)
-    value = int(digits) if digits else 0
-    if value > _U64:
-        raise CommandError(errors.INVALID_CURSOR)
-    return (-value) & _U64 if raw[:1] == b"-" else value
 
 
 @command("hscan", arity=-3, flags="readonly", keys=_RO_ACCESS, categories="read hash slow", group="hash",

@@ -8,11 +8,8 @@ from backends.base import now_ms
 from .. import errors
 from ..errors import CommandError
 from ..replies import OK, Simple
-from .args import INT64_MAX, Options, count_at_least, parse_int
+from .args import INT64_MAX, Options, count_at_least, parse_int, parse_scan_cursor
 from .table import Keys, command, is_pending, then
-
-_U64 = (1 << 64) - 1
-
 
 @command("exists", arity=-2, flags="readonly fast", keys=(Keys(1, "RO", last=-1),), categories="keyspace read fast",
          complexity="O(N)", pure=True, summary="Determines whether one or more keys exist.")
@@ -182,19 +179,7 @@ _COPY_OPTIONS = Options("[DB destination-db] [REPLACE]")
          summary="Iterates over the key names in the database.")
 def scan(sess, argv):
     """SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]"""
-    raw = argv[1]
-    try:
-        cursor = int(raw)
-    except ValueError:
-        raise CommandError(errors.INVALID_CURSOR) from None
-    if b"%d" % cursor != raw:
-        raise CommandError(errors.INVALID_CURSOR)
-    if cursor < 0:
-        if cursor < -(1 << 63):
-            raise CommandError(errors.INVALID_CURSOR)
-        cursor &= _U64
-    if cursor > _U64:
-        raise CommandError(errors.INVALID_CURSOR)
+    cursor = parse_scan_cursor(argv[1])
     opts = _SCAN_OPTIONS.parse(argv, 2)
     pattern = opts.get("MATCH")
     if pattern == b"*":

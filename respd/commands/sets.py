@@ -25,7 +25,7 @@ from backends.values import SET, SET_MAX_INTSET_ENTRIES, Members, is_int64, scan
 from .. import errors
 from ..errors import CommandError
 from ..replies import SetReply
-from .args import INT64_MIN, Options, count_at_least, parse_int
+from .args import INT64_MIN, Options, count_at_least, parse_int, parse_scan_cursor
 from .table import Keys, command, then
 
 _RO = (Keys(1, "RO access"),)
@@ -34,8 +34,9 @@ _RO_ALL = (Keys(1, "RO access", last=-1),)       # SINTER, SUNION, SDIFF
 _STORE_SOURCES = Keys(2, "RO access", last=-1)
 
 #: SRANDMEMBER with a negative count answers that many members, repeats allowed: respd builds the whole reply on the
-#: event loop before sending it (Redis goes on until the client's output buffer limit closes the client, and without
-#: a limit until memory runs out), so one reply is bounded
+#: event loop before sending it (about 0.4 µs a member, encoding included: 0.4 s for the largest), so one reply is
+#: bounded; Redis goes on until the client's output buffer limit closes the client, without a limit (normal clients'
+#: default) until memory runs out
 RANDOM_REPLY_MAX = 1_000_000
 
 
@@ -138,9 +139,16 @@ def _spop_count(arg: bytes) -> int:
     return n
 
 
+#: SPOP without a count on a set larger than this pops the member the set's own table gives first (``set.pop``, O(1))
+#: instead of drawing one uniformly by a walk to a random position (O(N): ~4 ms at 100,000 members, on the event loop)
+SPOP_WALK_MAX = 1024
+
+
 def _pop_one(s: Members):
     if not s:
         return False, None
+    if len(s) > SPOP_WALK_MAX:
+        return True, s.pop()
     m = _random_member(s)
     s.discard(m)
     return True, m
@@ -388,21 +396,6 @@ def sdiffstore(sess, argv):
 
 
 # ------------------------------------------------------------------------------------------------ SSCAN
-_U64 = (1 << 64) - 1
-
-
-def scan_cursor(raw: bytes) -> int:
-    """A SCAN-family cursor as Redis' strtoul reads it: optional sign, decimal digits (leading zeros allowed, the
-    empty string is 0), a negative number wraps modulo 2^64, nothing else (no spaces), at most 2^64 - 1."""
-    digits = raw[1:] if raw[:1] in (b"+", b"-") else raw
-    if not raw:
-        return 0
-    if not digits.isdigit():
-        raise CommandError(errors.INVALID_CURSOR)
-    value = int(digits)
-    if value > _U64:
-        raise CommandError(errors.INVALID_CURSOR)
-    return (-value) & _U64 if raw[:1] == b"-" else value
 
 
 _SSCAN_OPTIONS = Options("[MATCH pattern] [COUNT count]", convert={"COUNT": count_at_least(1)})
@@ -416,7 +409,7 @@ _EMPTY_PAGE = [b"0", []]
 def sscan(sess, argv):
     """SSCAN key cursor [MATCH pattern] [COUNT count] -> [next cursor, members]: an intset answers everything with
     cursor 0; a hashtable is paged (``backends.values.scan_page``)."""
-    cursor = scan_cursor(argv[2])
+    cursor = parse_scan_cursor(argv[2])
 
     def fn(s):
         if s is None:

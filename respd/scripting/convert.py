@@ -388,13 +388,17 @@ def _parse(data: bytes, at: int, values: LuaValues, resp: int) -> tuple[Any, int
 def call_bridge(values: LuaValues, current: Callable[[], Any]):
     """The Python side of ``redis.call``: ``(resp, *argv)`` → ``(lua value, False)`` or ``(error text, True)``.
 
-    ``current()`` gives the running script's callable (argv list → reply value). Nothing raised here may reach
-    Lua (lupa would hand the script a Python exception object), so every failure becomes an error reply.
+    ``current()`` gives the running script's callable (argv list → reply value) and the hook told the script's
+    protocol before each call (or None). Nothing raised here may reach Lua (lupa would hand the script a Python
+    exception object), so every failure becomes an error reply.
     """
 
     def call(resp, *argv):
         try:
-            reply = current()(list(argv))
+            fn, on_resp = current()
+            if on_resp is not None:
+                on_resp(resp)
+            reply = fn(list(argv))
             if type(reply) is Err:
                 return b"-" + reply.text, True
             return values.of(reply, resp), False

@@ -142,6 +142,7 @@ class ScriptRuntime:
         self.max_memory = DEFAULT_MAX_MEMORY if max_memory is None else max_memory
         self._log = log
         self._call: Optional[Callable[[list], Any]] = None
+        self._on_resp: Optional[Callable[[int], None]] = None
         self._control: Optional[RunControl] = None
         self.flags: dict[str, tuple[str, ...]] = {}
         self.bodies: dict[str, bytes] = {}
@@ -208,7 +209,7 @@ class ScriptRuntime:
     def _current_call(self):
         if self._call is None:
             raise RuntimeError("redis.call outside a script run")
-        return self._call
+        return self._call, self._on_resp
 
     def _py_log(self, level, message):
         try:
@@ -272,10 +273,13 @@ class ScriptRuntime:
 
     # --- running
     def run(self, sha: str, keys: list[bytes], args: list[bytes], call: Callable[[list], Any], *, proto: int = 2,
-            control: Optional[RunControl] = None, stores: Optional[ScriptStores] = None) -> Any:
+            control: Optional[RunControl] = None, stores: Optional[ScriptStores] = None,
+            on_resp: Optional[Callable[[int], None]] = None) -> Any:
         """Run a loaded script: its reply (``Raw`` encoded for ``proto``) or an ``Err``.
 
-        ``call(argv)`` runs one ``redis.call``/``redis.pcall`` and returns a reply value (``Err`` for an error).
+        ``call(argv)`` runs one ``redis.call``/``redis.pcall`` and returns a reply value (``Err`` for an error);
+        ``on_resp(resp)``, when given, is told the script's protocol (2, or 3 after ``redis.setresp(3)``) before each
+        call, so commands shape their replies for it (HRANDFIELD ... WITHVALUES pairs in RESP3).
         ``stores`` serves the ``store`` module for this run (None: ``store.get`` answers nil and "store module not
         available"). A ``sha`` not loaded gives Redis' NOSCRIPT error.
         """
@@ -283,6 +287,7 @@ class ScriptRuntime:
         if sha not in self.bodies:
             return Err(NOSCRIPT)
         self._call = call
+        self._on_resp = on_resp
         self._control = control or RunControl()
         self._stores.current = stores
         lua = self._lua
@@ -298,7 +303,7 @@ class ScriptRuntime:
         except lupa.LuaMemoryError:
             out, failed = (SCRIPT_RUN_FAILED_MEMORY % sha).encode(), True
         finally:
-            self._call = None
+            self._call = self._on_resp = None
             self._control = None
             self._stores.current = None
             self._capped = False

@@ -9,10 +9,10 @@ from __future__ import annotations
 import pytest
 
 hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import HealthCheck, settings, strategies as st  # noqa: E402
-from hypothesis.stateful import initialize, rule  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.stateful import rule  # noqa: E402
 
-from tests.differential.test_stateful import FLOATS, INTS, KEYS, VALUES, Differential  # noqa: E402
+from tests.differential.test_stateful import FLOATS, INTS, KEYS, VALUES, Differential, run_machine  # noqa: E402
 
 FIELDS = st.sampled_from(["f", "g", "h", "1", ""])
 HFLOATS = st.one_of(FLOATS, st.sampled_from(["inf", "nan", "-0.1", "3.0e-2", "1e-3"]))
@@ -73,15 +73,4 @@ class HashDifferential(Differential):
 
 @pytest.mark.parametrize("proto", [2, 3])
 def test_random_hash_sequences_match_redis(redis, respd, proto):
-    class Machine(HashDifferential):
-        ports = (redis.port, respd.port)
-
-        @initialize()
-        def connect(self):
-            super().connect()
-            if proto == 3:
-                self.check("HELLO", "3")
-
-    Machine.TestCase.settings = settings(max_examples=60, stateful_step_count=40, deadline=None,
-                                         suppress_health_check=list(HealthCheck), database=None)
-    Machine.TestCase().runTest()
+    run_machine(HashDifferential, redis, respd, proto, 60)

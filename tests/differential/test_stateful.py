@@ -160,9 +160,9 @@ class Differential(RuleBasedStateMachine):
             self.check("KEYS", "*")
 
 
-@pytest.mark.parametrize("proto", [2, 3])
-def test_random_sequences_match_redis(redis, respd, proto):
-    class Machine(Differential):
+def run_machine(base, redis, respd, proto: int, max_examples: int) -> None:
+    """Run the state machine class ``base`` (a ``Differential``) against redis-server and respd, in RESP2 or 3."""
+    class Machine(base):
         ports = (redis.port, respd.port)
 
         @initialize()
@@ -171,9 +171,14 @@ def test_random_sequences_match_redis(redis, respd, proto):
             if proto == 3:
                 self.check("HELLO", "3")
 
-    Machine.TestCase.settings = settings(max_examples=75, stateful_step_count=40, deadline=None,
+    Machine.TestCase.settings = settings(max_examples=max_examples, stateful_step_count=40, deadline=None,
                                          suppress_health_check=list(HealthCheck), database=None)
     Machine.TestCase().runTest()
+
+
+@pytest.mark.parametrize("proto", [2, 3])
+def test_random_sequences_match_redis(redis, respd, proto):
+    run_machine(Differential, redis, respd, proto, 75)
 
 
 def test_real_short_ttls(redis, respd):

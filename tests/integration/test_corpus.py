@@ -21,9 +21,9 @@ CASES_FILE = SHARED_DIR / "compat" / "cases.json"
 TYPES_FILE = SHARED_DIR / "compat" / "cases-types.json"
 FILTERS = ["--skip-needs", "lists", "--skip-tag", "optional", "--skip-tag", "quirk"]
 #: the groups of cases-types.json whose family respd implements
-TYPES_GROUPS = ("scripting",)
+TYPES_GROUPS = ("scripting", "hashes", "sets")
 
-_NEEDS_FAMILIES = "needs a command family respd does not implement yet (hashes, sets, lists, sorted sets, pub/sub)"
+_NEEDS_FAMILIES = "needs a command family respd does not implement yet (lists, sorted sets, pub/sub)"
 #: cases respd is known to fail, with the reason (each becomes a strict xfail)
 KNOWN_FAILURES = {
     "scripting/setresp3-redis-replies": _NEEDS_FAMILIES,

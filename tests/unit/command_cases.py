@@ -298,6 +298,10 @@ KEYSPACE = {
                     ("SCAN 0 COUNT x", NOT_INT), ("SCAN 0 MATCH", SYNTAX), ("SCAN 0 FOO bar", SYNTAX),
                     ("SCAN", arity("scan"))],
     "scan-minus-one-cursor": [("SCAN -1", re.compile(rb"\*2\r\n\$\d+\r\n\d+\r\n\*0\r\n"))],
+    # Redis reads a cursor with strtoul: leading zeros, a sign, the empty string and negatives down to -(2^64-1)
+    # are cursors (respd answered "invalid cursor" to these)
+    "scan-cursor-forms": [(["SCAN", c], arr(bulk("0"), arr())) for c in ("007", "+0", "", "-18446744073709551615")]
+                         + [(["SCAN", c], err("ERR invalid cursor")) for c in ("-18446744073709551616", " 1", "1 ")],
 }
 
 # ------------------------------------------------------------------------------------------------ connection

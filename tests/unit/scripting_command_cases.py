@@ -4,6 +4,16 @@ memory and SQL stores by the unit and SQL command tests, and on redis-server by
 from __future__ import annotations
 
 SCRIPTING = {
+    # redis.call runs commands in the script's protocol: after redis.setresp(3) HRANDFIELD ... WITHVALUES answers
+    # pairs (respd's script session stayed in RESP2 and answered a flat array), HGETALL a map
+    'setresp3-command-shapes': [
+        ('HSET h a 1', b':1\r\n'),
+        ('EVAL "redis.setresp(3); local r = redis.call(\'hrandfield\', KEYS[1], 1, \'withvalues\'); '
+         'return {type(r[1]), r[1][1], r[1][2]}" 1 h', b'*3\r\n$5\r\ntable\r\n$1\r\na\r\n$1\r\n1\r\n'),
+        ('EVAL "local r = redis.call(\'hrandfield\', KEYS[1], 1, \'withvalues\'); return {type(r[1]), r[1], r[2]}" 1 h',
+         b'*3\r\n$6\r\nstring\r\n$1\r\na\r\n$1\r\n1\r\n'),
+        ('EVAL "redis.setresp(3); return redis.call(\'hgetall\', KEYS[1]).map.a" 1 h', b'$1\r\n1\r\n'),
+    ],
     'eval-basics': [
         ('EVAL "return {KEYS[1], ARGV[1], #KEYS, #ARGV}" 1 k a b', b'*4\r\n$1\r\nk\r\n$1\r\na\r\n:1\r\n:2\r\n'),
         ('EVAL "return redis.call(\'set\', KEYS[1], ARGV[1])" 1 k v', b'+OK\r\n'),

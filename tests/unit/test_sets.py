@@ -195,6 +195,16 @@ async def test_spop_one_at_a_time_empties_the_set(server):
     assert await server("SPOP s") is None
 
 
+async def test_spop_of_a_large_set_pops_each_member_once(server):
+    """Past SPOP_WALK_MAX respd pops in the set's own table order (O(1)) rather than by a random walk (O(N))."""
+    n = sets.SPOP_WALK_MAX + 300
+    names = ["m%d" % i for i in range(n)]
+    assert await server("SADD", "s", *names) == n
+    popped = [await server("SPOP s") for _ in range(n)]
+    assert sorted(popped) == sorted(x.encode() for x in names)
+    assert await server("EXISTS s") == 0
+
+
 async def test_spop_most_of_an_intset_answers_in_ascending_order(server):
     """count close to the size: Redis keeps random members and answers the others in intset order."""
     assert await server("SADD", "s", *range(20)) == 20
@@ -241,11 +251,11 @@ async def test_srandmember_huge_negative_count_is_refused_by_respd(app, call, mo
     monkeypatch.setattr(sets, "RANDOM_REPLY_MAX", 10)
     assert await call(sess, "SRANDMEMBER s -10") == b"*10\r\n" + b"$1\r\na\r\n" * 10
     assert await call(sess, "SRANDMEMBER s -11") == (
-        b"-ERR SRANDMEMBER count too large for respd (at most 10 members per reply)\r\n")
+        b"-ERR SRANDMEMBER count too large for respd (at most 10 members with repeats)\r\n")
     assert await call(sess, "SRANDMEMBER s 11") == b"*1\r\n$1\r\na\r\n"   # positive: at most the set
     assert await call(sess, "SRANDMEMBER nosuch -11") == b"*0\r\n"
     assert await call(sess, "SRANDMEMBER s -9223372036854775807") == (
-        b"-ERR SRANDMEMBER count too large for respd (at most 10 members per reply)\r\n")
+        b"-ERR SRANDMEMBER count too large for respd (at most 10 members with repeats)\r\n")
 
 
 # ------------------------------------------------------------------------------------------------ SSCAN
