@@ -2,6 +2,8 @@
 
 - ``Client``: a tiny blocking RESP2 client (hiredis parser) for control commands (PING, FLUSHALL, DBSIZE, INFO).
 - ``mass_insert``: pipelined SETs in batches, for preloading keys and for the memory measurement.
+- ``fill_collection``: one hash or set filled by pipelined multi-member HSET/SADD (the HGET and SPOP preloads).
+- ``load_hashes``: many small hashes, one pipelined HSET each (the memory-per-field measurement).
 - ``CacheMix`` / ``run_cache_mix``: the cache workload (default 90% GET / 10% SET EX over 100k keys, Zipf-like key
   popularity), driven from one epoll loop over N connections, one request in flight per connection (like
   ``redis-benchmark -P 1``). The request sequence is generated once from a fixed seed and replayed identically
@@ -103,6 +105,56 @@ def mass_insert(port: int, keys: int, key_format: bytes, value_size: int, ttl_ev
                 if reply != b"OK":
                     errors += 1
     return errors
+
+
+def _bulks(*args: bytes) -> bytes:
+    return b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args)
+
+
+def fill_collection(port: int, command: bytes, key: bytes, count: int, member_format: bytes, value_size: int = 0,
+                    per_command: int = 1000, batch: int = 10) -> int:
+    """Fill one hash or set: ``command`` (``HSET`` or ``SADD``) of ``key`` with members ``member_format % i``
+    (i = 0..count-1), ``per_command`` members per command and ``batch`` commands per pipeline; for ``HSET`` each
+    member (a field) gets a ``value_size``-byte value. Returns how many members the replies say were added (``count``
+    on an empty key); an error reply raises ServerError."""
+    value = b"h" * value_size
+    added = 0
+    with Client(port) as c:
+        commands = []
+        for start in range(0, count, per_command):
+            members = [member_format % i for i in range(start, min(count, start + per_command))]
+            if command.upper() == b"HSET":
+                args = [a for m in members for a in (m, value)]
+            else:
+                args = members
+            commands.append(_bulks(command, key, *args))
+        for start in range(0, len(commands), batch):
+            chunk = commands[start:start + batch]
+            for reply in c.pipeline(b"".join(chunk), len(chunk)):
+                if isinstance(reply, hiredis.ReplyError):
+                    raise ServerError("%s %s: %s" % (command.decode(), key.decode(errors="replace"), reply))
+                added += reply
+    return added
+
+
+def load_hashes(port: int, hashes: int, key_format: bytes, fields: int, field_format: bytes,
+                value_format: bytes, batch: int = 1000) -> int:
+    """``hashes`` hashes ``key_format % i``, each written by one ``HSET`` of ``fields`` fields ``field_format % j``
+    (j = 0..fields-1) with the values ``value_format % (i * fields + j)``, pipelined by ``batch`` commands. Returns
+    the number of replies other than ``fields`` (0 expected)."""
+    names = [field_format % j for j in range(fields)]
+    bad = 0
+    with Client(port) as c:
+        for start in range(0, hashes, batch):
+            stop = min(hashes, start + batch)
+            parts = []
+            for i in range(start, stop):
+                pairs = [a for j, f in enumerate(names) for a in (f, value_format % (i * fields + j))]
+                parts.append(_bulks(b"HSET", key_format % i, *pairs))
+            for reply in c.pipeline(b"".join(parts), stop - start):
+                if reply != fields:
+                    bad += 1
+    return bad
 
 
 # ------------------------------------------------------------------------------------------------- cache mix

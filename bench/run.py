@@ -42,8 +42,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
-from resp_load import (Client, ServerError, make_cache_mix, mass_insert, run_cache_mix,  # noqa: E402
-                       run_redis_py_mix)
+from resp_load import (Client, ServerError, fill_collection, load_hashes, make_cache_mix,  # noqa: E402
+                       mass_insert, run_cache_mix, run_redis_py_mix)
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -54,17 +54,21 @@ PG_TABLE_ENV = "RESPD_BENCH_PG_TABLE"
 TARGET_P1 = (0.35, 0.45)
 TARGET_P16 = (0.55, 0.70)
 TARGET_EVALSHA = (0.35, 0.45)   # issue 13: EVALSHA of a GET + SET script, c50 P1 (stretch: as the P1 string rows)
+TARGET_COLLECTION_P1 = (0.50, None)  # issue 14: HSET, HGET, SADD, SPOP c50 P1 (the issue names no stretch)
 TARGET_MEM_RATIO = 1.6      # respd RSS per key <= 1.6 x redis-server RSS per key
+TARGET_FIELD_MEM_RATIO = 2.0    # issue 14: respd RSS per hash field <= 2 x redis-server RSS per field
 TARGET_STARTUP_MS = 300.0   # respd: process start -> first PING reply
 
 # Request counts per mode. P1 figures are ~20k ops/s for respd, P16 ~110k: each respd measurement lasts ~1 s in
 # quick mode and ~5 s in full mode.
 MODES = {
     "quick": dict(runs=1, n_p1=20_000, n_p16=100_000, n_multi=20_000, mix_ops=40_000, pymix_ops=5_000,
-                  mem_keys=100_000, startup_trials=3, idle_seconds=3.0, n_sql=3_000, quiet_wait=1.0),
+                  mem_keys=100_000, mem_hashes=100_000, startup_trials=3, idle_seconds=3.0, n_sql=3_000,
+                  quiet_wait=1.0),
     # 5 runs: on this VM the host's load moves redis-server's figures by up to 1.5x between runs of one suite
     "full": dict(runs=5, n_p1=100_000, n_p16=500_000, n_multi=100_000, mix_ops=200_000, pymix_ops=25_000,
-                 mem_keys=1_000_000, startup_trials=5, idle_seconds=5.0, n_sql=20_000, quiet_wait=5.0),
+                 mem_keys=1_000_000, mem_hashes=100_000, startup_trials=5, idle_seconds=5.0, n_sql=20_000,
+                 quiet_wait=5.0),
 }
 CLIENTS = 50
 KEYSPACE = 100_000           # -r for redis-benchmark, keys preloaded for GET/MGET
@@ -78,6 +82,13 @@ VALUE64 = "v" * 64           # MSET's literal value
 # EVALSHA's script (issue 13): GET then SET of its one key, returning the old value
 GET_SET_SCRIPT = "local old = redis.call('GET', KEYS[1]) redis.call('SET', KEYS[1], ARGV[1]) return old"
 GET_SET_SHA = hashlib.sha1(GET_SET_SCRIPT.encode()).hexdigest()
+# redis-benchmark's own names: -t hset writes HSET myhash element:__rand_int__ <data>, -t sadd SADD myset
+# element:__rand_int__, -t spop SPOP myset (7.0.15's redis-benchmark.c)
+BENCH_HASH, BENCH_SET, BENCH_MEMBER = b"myhash", b"myset", b"element:%012d"
+COLLECTION_COMMANDS = ("HSET", "HGET", "SADD", "SPOP")   # the rows' first words
+# memory per field (issue 14): hashes x fields, 16-byte keys and field names, 32-byte values
+FIELD_MEM_FIELDS = 10
+FIELD_MEM_KEY, FIELD_MEM_FIELD, FIELD_MEM_VALUE = b"hash:%011d", b"field:%010d", b"value:%026d"
 
 
 # ------------------------------------------------------------------------------------------------ /proc
@@ -243,8 +254,10 @@ class Workload:
     args: list = field(default_factory=list)  # redis-benchmark arguments after -h/-p/-n/--csv
     n: int = 0
     preload: Optional[tuple] = None          # (keys, value_size, key_format) loaded after FLUSHALL
+    fill: Optional[tuple] = None             # (HSET|SADD, key, members, value_size): one collection filled then
     target: Optional[tuple] = None           # (min ratio, stretch ratio)
     setup: list = field(default_factory=list)  # commands sent after FLUSHALL and the preload (SCRIPT LOAD ...)
+    check: Optional[Callable] = None         # check(server) after the measurement: raises if the run went wrong
     note: str = ""
 
 
@@ -268,7 +281,42 @@ def build_workloads(m: dict) -> list:
                        note="a script doing GET + SET of its key (SCRIPT LOADed before each measurement)"))
     wl.append(Workload("cache mix P1", "mix", n=m["mix_ops"]))
     wl.append(Workload("redis-py mix P1", "pymix", n=m["pymix_ops"]))
+    wl.extend(collection_workloads(m))
     return wl
+
+
+def collection_workloads(m: dict) -> list:
+    """Issue 14's hash and set rows: redis-benchmark's own HSET, SADD and SPOP tests and a custom HGET."""
+    wl = []
+    for depth, n, target in ((1, m["n_p1"], TARGET_COLLECTION_P1), (16, m["n_p16"], None)):
+        common = ["-c", str(CLIENTS), "-P", str(depth), "-r", str(KEYSPACE)]
+        wl.append(Workload("HSET 64B P%d" % depth, "rb", ["-t", "hset", "-d", "64"] + common, n, target=target,
+                           note="one hash `myhash`, fields `element:__rand_int__` (up to %s), 64-byte values"
+                                % fmt_num(KEYSPACE)))
+        wl.append(Workload("HGET 64B P%d" % depth, "rb", common + ["HGET", BENCH_HASH.decode(),
+                                                                   "element:__rand_int__"], n, target=target,
+                           fill=("HSET", BENCH_HASH, KEYSPACE, 64),
+                           note="`myhash` preloaded with exactly the %s fields `element:%%012d` that `-r %d` "
+                                "names (64-byte values), so every HGET hits" % (fmt_num(KEYSPACE), KEYSPACE)))
+        wl.append(Workload("SADD P%d" % depth, "rb", ["-t", "sadd"] + common, n, target=target,
+                           note="one set `myset`, members `element:__rand_int__` (up to %s)" % fmt_num(KEYSPACE)))
+        # at most KEYSPACE pops, so the set is as big in quick and full mode (and as the other rows' keyspace);
+        # redis-benchmark issues whole pipelines while fewer than -n requests went out: at most n + depth - 1 pops
+        pops = min(n, KEYSPACE)
+        members = pops + CLIENTS * depth
+        wl.append(Workload("SPOP P%d" % depth, "rb", ["-t", "spop"] + common, pops, target=target,
+                           fill=("SADD", BENCH_SET, members, 0), check=set_left,
+                           note="`myset` preloaded with %s members `element:%%012d` (the run's %s requests plus "
+                                "%d), so no SPOP finds it empty; SCARD checked > 0 after the run"
+                                % (fmt_num(members), fmt_num(pops), CLIENTS * depth)))
+    return wl
+
+
+def set_left(server: "Server") -> None:
+    """SPOP's check: the preloaded set still has members, so every SPOP of the run popped one."""
+    left = server.call("SCARD", BENCH_SET)
+    if not left:
+        raise RuntimeError("SPOP emptied %s: some pops found no member (SCARD %r)" % (BENCH_SET.decode(), left))
 
 
 def run_redis_benchmark(port: int, w: Workload, n: int, timeout: float) -> dict:
@@ -321,13 +369,19 @@ def measure(server: Server, fn: Callable[[], dict]) -> dict:
     return res
 
 
-def prepare(server: Server, preload: Optional[tuple], setup: list = ()) -> None:
+def prepare(server: Server, preload: Optional[tuple], setup: list = (), fill: Optional[tuple] = None) -> None:
     server.call("FLUSHALL")
     if preload:
         keys, size, fmt = preload
         errors = mass_insert(server.port, keys, fmt, size)
         if errors:
             raise RuntimeError("%s: %d error replies while preloading %d keys" % (server.name, errors, keys))
+    if fill:
+        command, key, members, size = fill
+        added = fill_collection(server.port, command.encode(), key, members, BENCH_MEMBER, size)
+        if added != members:
+            raise RuntimeError("%s: %s %s added %d of %d members" % (server.name, command, key.decode(), added,
+                                                                     members))
     for command in setup:
         server.call(*command)
 
@@ -409,10 +463,12 @@ class Suite:
         timeout = max(120.0, n / 200.0)
         try:
             self.ensure_up(s)
-            prepare(s, w.preload, w.setup)
+            prepare(s, w.preload, w.setup, w.fill)
             self.wait_quiet()
             if w.kind == "rb":
                 res = measure(s, lambda: run_redis_benchmark(s.port, w, n, timeout))
+                if w.check:
+                    w.check(s)
             else:
                 run_mix = run_cache_mix if w.kind == "mix" else run_redis_py_mix
                 res = measure(s, lambda: run_mix(s.port, mix, timeout=timeout))
@@ -554,7 +610,7 @@ class Suite:
 
     # -- memory per key (fresh processes)
     def run_memory(self) -> None:
-        keys = self.args.mem_keys or self.m["mem_keys"]
+        keys = self.m["mem_keys"] if self.args.mem_keys is None else self.args.mem_keys
         out = {"keys": keys}
         for name, argv_fn, env in (("respd", respd_argv(self.args.config), self.respd_env),
                                    ("redis", redis_argv(self.workdir), None)):
@@ -590,6 +646,50 @@ class Suite:
                 s.stop()
         self.extra["memory"] = out
 
+    # -- memory per hash field (fresh processes)
+    def run_field_memory(self) -> None:
+        """Issue 14: RSS growth per field after loading N hashes of FIELD_MEM_FIELDS fields each (one pipelined
+        HSET per hash), in a fresh respd and a fresh redis-server."""
+        hashes = self.m["mem_hashes"] if self.args.mem_hashes is None else self.args.mem_hashes
+        fields = hashes * FIELD_MEM_FIELDS
+        out = {"hashes": hashes, "fields_per_hash": FIELD_MEM_FIELDS, "fields": fields}
+        for name, argv_fn, env in (("respd", respd_argv(self.args.config), self.respd_env),
+                                   ("redis", redis_argv(self.workdir), None)):
+            s = Server("%s-field-memory" % name, argv_fn, self.workdir, env)
+            try:
+                s.start()
+                time.sleep(0.5)
+                before = s.rss()
+                t0 = time.perf_counter()
+                bad = load_hashes(s.port, hashes, FIELD_MEM_KEY, FIELD_MEM_FIELDS, FIELD_MEM_FIELD, FIELD_MEM_VALUE)
+                load_s = time.perf_counter() - t0
+                time.sleep(0.5)
+                after = s.rss()
+                dbsize = s.call("DBSIZE")
+                hlen = s.call("HLEN", FIELD_MEM_KEY % (hashes - 1)) if hashes else 0
+                encoding = s.call("OBJECT", "ENCODING", FIELD_MEM_KEY % 0) if hashes else None
+                info = s.call("INFO", "memory").decode(errors="replace")
+                used = None
+                for line in info.splitlines():
+                    if line.startswith("used_memory:"):
+                        used = int(line.split(":")[1])
+                out[name] = {"rss_before": before, "rss_after": after, "per_field": (after - before) / fields,
+                             "dbsize": dbsize, "hlen_last": hlen, "bad_replies": bad, "load_s": load_s,
+                             "used_memory": used, "encoding": encoding.decode() if encoding else None,
+                             "argv": s.argv}
+                if dbsize != hashes or hlen != FIELD_MEM_FIELDS or bad:
+                    self.errors.append("field memory %s: DBSIZE %s after loading %d hashes, HLEN of the last %s, "
+                                       "%d unexpected replies" % (name, dbsize, hashes, hlen, bad))
+                self.log("field memory %s: %d hashes x %d fields, RSS %.1f -> %.1f MB, %.1f B/field, %s, "
+                         "loaded in %.1f s" % (name, hashes, FIELD_MEM_FIELDS, before / 1e6, after / 1e6,
+                                               (after - before) / fields, out[name]["encoding"], load_s))
+            except Exception as e:
+                self.errors.append("field memory %s: %s" % (name, e))
+                self.log("  FAILED field memory %s: %s" % (name, e))
+            finally:
+                s.stop()
+        self.extra["field_memory"] = out
+
     def close(self) -> None:
         for s in self.servers.values():
             s.stop()
@@ -623,10 +723,11 @@ def target_status(ratio, target) -> str:
     if target is None:
         return ""
     lo, hi = target
-    label = "≥ %.2f× (stretch %.2f×)" % (lo, hi)
+    label = "≥ %.2f×" % lo + (" (stretch %.2f×)" % hi if hi is not None else "")
     if ratio is None:
         return label + " –"
-    return label + (" **stretch met**" if ratio >= hi else " met" if ratio >= lo else " **MISSED**")
+    return label + (" **stretch met**" if hi is not None and ratio >= hi else " met" if ratio >= lo
+                    else " **MISSED**")
 
 
 def machine_info() -> dict:
@@ -661,6 +762,35 @@ def machine_info() -> dict:
             "kernel": platform.release(), "python": platform.python_version(), "versions": vers,
             "redis_server": rs, "redis_benchmark": rb, "respd_commit": git, "head": head,
             "respd_dirty": bool(dirty), "respd_dirty_files": dirty.splitlines()}
+
+
+def render_field_memory(L: list, fm: Optional[dict]) -> None:
+    """The memory-per-field section (issue 14), beside the memory-per-key one."""
+    if fm is None:
+        L.append("## Memory per hash field: not run")
+        L.append("")
+        return
+    if "respd" not in fm or "redis" not in fm:
+        return  # a failed side is listed under Failures
+    r, d = fm["respd"], fm["redis"]
+    ratio = r["per_field"] / d["per_field"] if d["per_field"] > 0 else None
+    L.append("## Memory per hash field: %s hashes × %d fields (16-byte keys and field names, 32-byte values)"
+             % (fmt_num(fm["hashes"]), fm["fields_per_hash"]))
+    L.append("")
+    L.append("| server | RSS before | RSS after | RSS bytes / field | used_memory / field | DBSIZE | OBJECT ENCODING "
+             "| load time |")
+    L.append("|---|---|---|---|---|---|---|---|")
+    for name, x in (("respd", r), ("redis-server", d)):
+        um = fmt_num((x["used_memory"] or 0) / fm["fields"], 1) if name == "redis-server" else "(= RSS)"
+        L.append("| %s | %s MB | %s MB | %s | %s | %s | %s | %.1f s |" % (
+            name, fmt_num(x["rss_before"] / 1e6, 1), fmt_num(x["rss_after"] / 1e6, 1), fmt_num(x["per_field"], 1),
+            um, fmt_num(x["dbsize"]), x.get("encoding") or "–", x["load_s"]))
+    L.append("")
+    status = "–" if ratio is None else ("met" if ratio <= TARGET_FIELD_MEM_RATIO else "**MISSED**")
+    L.append("respd / redis-server RSS per field: **%s×** (target ≤ %.1f×: %s). Each hash written by one `HSET` "
+             "of its %d fields, pipelined in batches of 1,000 commands; RSS growth / fields."
+             % (fmt_num(ratio, 2), TARGET_FIELD_MEM_RATIO, status, fm["fields_per_hash"]))
+    L.append("")
 
 
 def render(suite: Suite, workloads: list, info: dict, started: str, mode_name: str, wall: float,
@@ -715,6 +845,13 @@ def render(suite: Suite, workloads: list, info: dict, started: str, mode_name: s
                  "the servers' CPU per request (below) still compares them. Hit ratio: respd %s, redis-server %s "
                  "(the tasks' requests interleave by reply timing, so it may differ in the third digit)."
                  % (suite.extra.get("redis_py_mix", ""), fmt_num(hr["respd"], 3), fmt_num(hr["redis"], 3)))
+        L.append("")
+    notes = [w for w in workloads if w.name in res and w.name.split()[0] in COLLECTION_COMMANDS]
+    if notes:
+        L.append("Hash and set rows:")
+        L.append("")
+        for w in notes:
+            L.append("- %s: %s" % (w.name, w.note))
         L.append("")
     L.append("MSET/MGET ops are commands of 10 keys each. SQL rows (when present) compare respd on its SQL store "
              "with redis-server running the same command. SQL store: %s." % suite.extra.get("sql", "not run"))
@@ -789,6 +926,7 @@ def render(suite: Suite, workloads: list, info: dict, started: str, mode_name: s
     elif mem is None:
         L.append("## Memory: not run")
         L.append("")
+    render_field_memory(L, suite.extra.get("field_memory"))
 
     st = suite.extra.get("startup")
     if st:
@@ -902,9 +1040,12 @@ def parse_args(argv=None):
     p.add_argument("--runs", type=int, help="interleaved runs per workload (default 3; quick: 1)")
     p.add_argument("--only", help="comma-separated substrings: run only workloads whose name contains one "
                    "(case-insensitive), e.g. 'get,set' or 'P16' or 'mix'")
-    p.add_argument("--mem-keys", type=int, help="keys for the memory test (default 1,000,000; quick: 100,000)")
+    p.add_argument("--mem-keys", type=int, help="keys for the memory test (default 1,000,000; quick: 100,000; "
+                   "0 skips it)")
+    p.add_argument("--mem-hashes", type=int, help="hashes of %d fields for the memory-per-field test (default "
+                   "100,000, quick too; 0 skips it)" % FIELD_MEM_FIELDS)
     p.add_argument("--scale", type=float, default=1.0, help="multiply every request count by this factor")
-    p.add_argument("--no-memory", action="store_true", help="skip the memory test")
+    p.add_argument("--no-memory", action="store_true", help="skip both memory tests (per key, per hash field)")
     p.add_argument("--no-startup", action="store_true", help="skip startup time and idle CPU")
     p.add_argument("--no-sql", action="store_true", help="skip the SQL store even when %s is set" % PG_DSN_ENV)
     p.add_argument("--sql", action="store_true", help="require the SQL-store run (fail if %s is unset)"
@@ -957,10 +1098,14 @@ def main(argv=None) -> int:
         else:
             suite.extra["sql"] = "skipped: %s not set" % PG_DSN_ENV
         suite.close()
-        if not args.no_memory:
-            suite.run_memory()
-        else:
+        if args.no_memory or args.mem_keys == 0:
             suite.extra["memory"] = None
+        else:
+            suite.run_memory()
+        if args.no_memory or args.mem_hashes == 0:
+            suite.extra["field_memory"] = None
+        else:
+            suite.run_field_memory()
     except KeyboardInterrupt:
         suite.log("interrupted: reporting what was measured")
     finally:

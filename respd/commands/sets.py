@@ -16,6 +16,7 @@ empty page whatever options follow.
 from __future__ import annotations
 
 import random
+import sys
 from itertools import islice
 
 from backends.base import WRONG, WrongType
@@ -49,8 +50,17 @@ def _content_order(items) -> list:
     return items
 
 
+_EMPTY_SET_SIZE = sys.getsizeof(set())
+
+
 def _random_member(s: Members) -> bytes:
-    """One member drawn uniformly, without copying the set."""
+    """One member drawn uniformly, without copying the set. A walk visits the table's slots, and Python never shrinks
+    a set's table when members go: a set emptied by SPOPs would cost a walk over its old size for each pop, so a
+    table more than 8 times too big for the members is rebuilt first."""
+    if sys.getsizeof(s) - _EMPTY_SET_SIZE > 8 * 16 * len(s):  # 16 bytes a slot (hash and pointer)
+        members = list(s)
+        set.clear(s)
+        set.update(s, members)
     return next(islice(s, random.randrange(len(s)), None))
 
 
