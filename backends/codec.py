@@ -50,6 +50,12 @@ _EXT_TAGS = frozenset((0xC7, 0xC8, 0xC9, 0xD4, 0xD5, 0xD6, 0xD7, 0xD8))
 _BYTES = {bytes}
 
 
+class LargePayload(bytes):
+    """A dumped payload (``Store.dump``) of a hash or set Redis keeps in its large encoding (hashtable) although its
+    contents would fit the compact one: a memory store restoring it keeps that encoding, as Redis' MOVE and COPY keep
+    the object's. Equal to the plain bytes; a SQL store writes it as them."""
+
+
 class Packed:
     """A memory store's non-string value: its msgpack payload, read through this module as a SQL row is."""
 
@@ -250,15 +256,21 @@ def to_memory(store_id: str, key: bytes, payload: bytes):
     """What a memory store keeps for a dumped payload (COPY/MOVE from another store): a string as bytes, a hash
     within listpack limits and any other typed value as ``Packed``, a larger hash as ``Hash``, a set as ``Members``."""
     tag = payload[0] if payload else 0xC1
+    large = type(payload) is LargePayload
+    payload = bytes(payload)
     if tag in (0xC4, 0xC5, 0xC6):
         return decode(store_id, key, payload)
     if tag in _MAP_TAGS:
         h = as_kind(store_id, key, payload, HASH)
-        if h.compact:
-            return Packed(pack_value(h))
+        if h.compact and not large:
+            return Packed(payload)
+        h.compact = False
         return h
     if tag in _EXT_TAGS and type_name(store_id, key, payload) == b"set":
-        return as_kind(store_id, key, payload, SET)
+        m = as_kind(store_id, key, payload, SET)
+        if large:
+            m.intset = False
+        return m
     return Packed(payload)
 
 

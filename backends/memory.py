@@ -32,7 +32,7 @@ from .base import KEEP, NoSuchKey, Store, StoreFull, WrongType
 from .codec import Packed
 from .glob import compile_glob
 from .memory_collections import Collections, value_size
-from .values import Hash
+from .values import Hash, Members
 
 _U64 = (1 << 64) - 1
 _SLICE = 2000
@@ -242,7 +242,11 @@ class MemoryStore(Collections, Store):
     def dump(self, key: bytes) -> Optional[tuple[bytes, Optional[int]]]:
         if not self._live(key):
             return None
-        return codec.pack_value(self._data[key]), self._expires.get(key)
+        v = self._data[key]
+        payload = codec.pack_value(v)
+        if (type(v) is Hash and not v.compact) or (type(v) is Members and not v.intset):
+            payload = codec.LargePayload(payload)  # the encoding goes with it (to_memory)
+        return payload, self._expires.get(key)
 
     def memory_usage(self, key: bytes) -> Optional[int]:
         """The key and value objects, plus the key's share of the dict (and of the expiry dict, with its int, when

@@ -92,7 +92,7 @@ class _MemoryValues(Values):
 
     __slots__ = ("store", "got")
 
-    def __init__(self, store: MemoryStore):
+    def __init__(self, store: Collections):
         self.store = store
         self.got: dict = {}
 

@@ -321,7 +321,7 @@ class Writes:
         return ok
 
     async def restore(self, key: bytes, payload: bytes, expire_at: Optional[int], replace: bool) -> bool:
-        written, _ = await self._set_payload(key, payload, None if replace else "NX", False, expire_at)
+        written, _ = await self._set_payload(key, bytes(payload), None if replace else "NX", False, expire_at)
         return written
 
     async def flush(self) -> None:
