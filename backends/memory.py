@@ -137,7 +137,10 @@ class MemoryStore(Collections, Store):
     def _get_typed(self, key: bytes) -> Optional[bytes]:
         """``get`` of a store that holds typed values (``store`` installs it): a Packed value is read through the
         codec. Kept apart so GET on a store of strings, the hot path, pays nothing for typed values."""
-        return self._string(key, MemoryStore.get(self, key))
+        v = MemoryStore.get(self, key)
+        if type(v) is bytes or v is None:
+            return v
+        return self._string(key, v)
 
     def mget(self, keys: list[bytes]) -> list[Optional[bytes]]:
         if not self._expires:  # no key can have expired: one C-level pass
@@ -439,6 +442,7 @@ class MemoryStore(Collections, Store):
         self._put(key, v, expire)
 
     def flush(self) -> None:
+        self.__dict__.pop("get", None)  # no typed value left: GET is the plain method again
         self._data.clear()
         self._expires.clear()
         self._version += 1

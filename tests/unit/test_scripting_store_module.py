@@ -9,7 +9,7 @@ import msgpack
 import pytest
 
 from backends import codec
-from backends.base import StoreUnavailable
+from backends.base import StoreUnavailable, WrongType
 from backends.codec import Packed
 from backends.memory import MemoryStore
 from respd.replies import Err
@@ -324,3 +324,17 @@ return table.concat({show(s:get('ok:1')), show(s:has('no:1')), show(s:set('ok:1'
     assert got.split(" / ") == ['"one" nil', "true nil", DENIED_KEY % "ok:1", DENIED_KEY % "ok:1",
                                 "nil \"NOPERM this user has no permissions to clear the 't:db0' store\""]
     assert policy_app_state(admin) == [b"$3\r\none\r\n", b"$3\r\nuno\r\n", b"$1\r\ns\r\n", b":3\r\n"]
+
+
+def test_memory_get_is_the_plain_method_again_after_a_flush():
+    """A store that held a hash or a typed value checks GETs for them; once FLUSHDB emptied it, GET is the plain
+    method again (the hot path pays nothing), and a new hash turns the check back on."""
+    from backends.values import HASH  # lazy: only this test reaches the value model directly
+    s = MemoryStore("t:m", max_size=0, cleanup_interval=0)
+    s.update(b"h", HASH, lambda h: (h.update({b"f": b"v"}) or True, 1))
+    assert "get" in s.__dict__
+    s.flush()
+    assert "get" not in s.__dict__ and s.get(b"h") is None
+    s.update(b"h", HASH, lambda h: (h.update({b"f": b"v"}) or True, 1))
+    with pytest.raises(WrongType):
+        s.get(b"h")
