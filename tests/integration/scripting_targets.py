@@ -15,8 +15,10 @@ from dataclasses import dataclass
 
 import pytest
 import redis
+import redis.asyncio
 
 from tests.helpers import RespdProcess, ServerProcess, sql_registry, write_registry
+from tests.integration.test_redis_py import ASYNC_PARSERS, SYNC_PARSERS, client_kwargs
 
 KINDS = ["redis", "memory", "sql"]
 
@@ -71,3 +73,17 @@ def target(request) -> Target:
         t = Target("sql", proc, 1)
     t.flush()
     return t
+
+
+def sync_client(t, proto, parser):
+    """A redis-py client of target ``t`` in RESP ``proto`` with ``parser`` ("hiredis" or "python")."""
+    kw = client_kwargs(t.server, proto, parser, parser_class=SYNC_PARSERS[(parser, proto)], db=t.db,
+                       socket_timeout=30)
+    return redis.Redis(connection_pool=redis.ConnectionPool(**kw))
+
+
+def async_client(t, proto, parser):
+    """The asyncio form of ``sync_client``."""
+    kw = client_kwargs(t.server, proto, parser, parser_class=ASYNC_PARSERS[(parser, proto)], db=t.db,
+                       socket_timeout=30)
+    return redis.asyncio.Redis(connection_pool=redis.asyncio.ConnectionPool(**kw))

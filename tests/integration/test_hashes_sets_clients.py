@@ -31,8 +31,7 @@ import redis
 import redis.asyncio
 from django.conf import settings
 
-from tests.integration.scripting_targets import sql_respd, target  # noqa: F401  (fixtures)
-from tests.integration.test_redis_py import ASYNC_PARSERS, SYNC_PARSERS, client_kwargs
+from tests.integration.scripting_targets import async_client, sql_respd, sync_client, target  # noqa: F401
 from tests.integration.test_scripting_cli_node import ioredis  # noqa: F401  (fixture: npm ci'd ioredis)
 
 if not settings.configured:
@@ -46,18 +45,6 @@ matrix = pytest.mark.parametrize("proto,parser", [(2, "hiredis"), (2, "python"),
 
 #: more than hash-max-listpack-entries / set-max-intset-entries (512): HSCAN/SSCAN page through a hashtable
 MANY = 700
-
-
-def sync_client(t, proto, parser):
-    kw = client_kwargs(t.server, proto, parser, parser_class=SYNC_PARSERS[(parser, proto)], db=t.db,
-                       socket_timeout=30)
-    return redis.Redis(connection_pool=redis.ConnectionPool(**kw))
-
-
-def async_client(t, proto, parser):
-    kw = client_kwargs(t.server, proto, parser, parser_class=ASYNC_PARSERS[(parser, proto)], db=t.db,
-                       socket_timeout=30)
-    return redis.asyncio.Redis(connection_pool=redis.asyncio.ConnectionPool(**kw))
 
 
 def pairs_of(reply) -> list:

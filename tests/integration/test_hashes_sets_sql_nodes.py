@@ -15,7 +15,6 @@ sharing one PostgreSQL table.
 from __future__ import annotations
 
 import random
-import threading
 
 import msgpack
 import psycopg
@@ -23,6 +22,7 @@ import pytest
 import redis
 
 from tests.helpers import RespdProcess, sql_registry, write_registry
+from tests.integration.test_scripting_sql_nodes import ports, run_threads  # noqa: F401  (ports: a fixture)
 from tests.integration.test_sql_nodes import nodes  # noqa: F401  (fixture: two respd on one table)
 from tests.pgserver import pg_server  # noqa: F401  (fixture)
 
@@ -154,62 +154,27 @@ def test_a_foreign_nested_map_is_wrongtype(sql, raw, value):
 
 
 # ------------------------------------------------------------------------------------------------ two nodes
-@pytest.fixture(params=["redis", "sql-nodes"])
-def ports(request):
-    """(port of node A, port of node B, database)."""
-    if request.param == "redis":
-        srv = request.getfixturevalue("redis")
-        return srv.port, srv.port, 0
-    a, b, *_ = request.getfixturevalue("nodes")
-    return a.port, b.port, 1
-
-
-def on_both_nodes(ports, per_node, fn) -> list:
-    """``fn(client, who)`` in ``per_node`` threads on each node; the list of what they returned."""
-    errors, results = [], []
-    guard = threading.Lock()
-
-    def work(port, who):
-        try:
-            with redis.Redis(port=port, db=ports[2], socket_timeout=60) as c:
-                got = fn(c, who)
-            with guard:
-                results.append(got)
-        except Exception as e:  # noqa: BLE001  (reported below)
-            errors.append("%s: %r" % (who, e))
-
-    threads = [threading.Thread(target=work, args=(port, "%d-%d" % (n, i)))
-               for n, port in enumerate(ports[:2]) for i in range(per_node)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(600)
-    assert not any(t.is_alive() for t in threads), "a thread hung"
-    assert not errors, errors
-    return results
-
-
-def test_racing_hincrby_adds_up(ports):
+def test_racing_hincrby_adds_up(ports):  # noqa: F811  (ports: the fixture)
     with redis.Redis(port=ports[0], db=ports[2]) as c:
         c.hset("stats", mapping={"hits": 0, "other": "kept"})
-    seen = on_both_nodes(ports, 2, lambda c, who: [c.hincrby("stats", "hits", 1) for _ in range(500)])
+    seen = run_threads(ports, 2, lambda c, who: [c.hincrby("stats", "hits", 1) for _ in range(500)])
     with redis.Redis(port=ports[1], db=ports[2]) as c:
         assert c.hgetall("stats") == {b"hits": b"2000", b"other": b"kept"}
     assert sorted(v for part in seen for v in part) == list(range(1, 2001))  # each saw a value of its own
 
 
-def test_racing_sadd_counts_every_member(ports):
+def test_racing_sadd_counts_every_member(ports):  # noqa: F811  (ports: the fixture)
     def add(c, who):
         return sum(c.sadd("members", "%s:%d" % (who, i), "shared") for i in range(250))
 
-    added = on_both_nodes(ports, 2, add)
+    added = run_threads(ports, 2, add)
     with redis.Redis(port=ports[0], db=ports[2]) as c:
         assert c.scard("members") == 1001
         assert sum(added) == 1001  # "shared" was new for exactly one SADD
         assert c.sismember("members", "0-1:249") and c.sismember("members", "1-0:0")
 
 
-def test_racing_smove_loses_and_duplicates_nothing(ports):
+def test_racing_smove_loses_and_duplicates_nothing(ports):  # noqa: F811  (ports: the fixture)
     everyone = {"m%d" % i for i in range(200)}
     with redis.Redis(port=ports[0], db=ports[2]) as c:
         c.sadd("left", *sorted(everyone)[:100])
@@ -224,7 +189,7 @@ def test_racing_smove_loses_and_duplicates_nothing(ports):
             moved += c.smove(src, dst, m)
         return moved
 
-    moves = on_both_nodes(ports, 2, shuffle)
+    moves = run_threads(ports, 2, shuffle)
     with redis.Redis(port=ports[1], db=ports[2]) as c:
         left = {m.decode() for m in c.smembers("left")}
         right = {m.decode() for m in c.smembers("right")}
@@ -232,7 +197,7 @@ def test_racing_smove_loses_and_duplicates_nothing(ports):
     assert sum(moves) > 0
 
 
-def test_racing_spop_pops_each_member_once(ports):
+def test_racing_spop_pops_each_member_once(ports):  # noqa: F811  (ports: the fixture)
     """Clients on both nodes pop a 400-member set empty (SPOP, and SPOP with a count): every member comes out
     exactly once."""
     everyone = {"m%d" % i for i in range(400)}
@@ -253,7 +218,7 @@ def test_racing_spop_pops_each_member_once(ports):
                     return got
                 got += [m.decode() for m in some]
 
-    popped = [m for part in on_both_nodes(ports, 2, drain) for m in part]
+    popped = [m for part in run_threads(ports, 2, drain) for m in part]
     assert sorted(popped) == sorted(everyone)
     with redis.Redis(port=ports[0], db=ports[2]) as c:
         assert c.exists("queue") == 0

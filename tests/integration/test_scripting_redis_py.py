@@ -16,25 +16,12 @@ import redis
 import redis.asyncio
 from redis.exceptions import LockError, LockNotOwnedError, NoScriptError
 
-from tests.integration.scripting_targets import sql_respd, target  # noqa: F401  (fixtures)
-from tests.integration.test_redis_py import ASYNC_PARSERS, SYNC_PARSERS, client_kwargs
+from tests.integration.scripting_targets import async_client, sql_respd, sync_client, target  # noqa: F401
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 LONG = 60      # seconds: lock timeouts never expire during a test, even on a loaded machine
 PATIENCE = 30  # seconds a thread may wait for a free lock before the test fails
-
-
-def sync_client(t, proto, parser):
-    kw = client_kwargs(t.server, proto, parser, parser_class=SYNC_PARSERS[(parser, proto)], db=t.db,
-                       socket_timeout=30)
-    return redis.Redis(connection_pool=redis.ConnectionPool(**kw))
-
-
-def async_client(t, proto, parser):
-    kw = client_kwargs(t.server, proto, parser, parser_class=ASYNC_PARSERS[(parser, proto)], db=t.db,
-                       socket_timeout=30)
-    return redis.asyncio.Redis(connection_pool=redis.asyncio.ConnectionPool(**kw))
 
 
 matrix = pytest.mark.parametrize("proto,parser", [(2, "hiredis"), (2, "python"), (3, "hiredis"), (3, "python")])

@@ -26,14 +26,18 @@ def ports(request):
     return a.port, b.port, 1
 
 
-def run_threads(ports, per_node, fn):
-    """``fn(client, who)`` in ``per_node`` threads on each node, each with a client of its own."""
-    errors = []
+def run_threads(ports, per_node, fn) -> list:
+    """``fn(client, who)`` in ``per_node`` threads on each node, each with a client of its own; the list of what
+    they returned."""
+    errors, results = [], []
+    guard = threading.Lock()
 
     def work(port, who):
         try:
             with redis.Redis(port=port, db=ports[2], socket_timeout=60) as c:
-                fn(c, who)
+                got = fn(c, who)
+            with guard:
+                results.append(got)
         except Exception as e:  # noqa: BLE001  (reported below)
             errors.append("%s: %r" % (who, e))
 
@@ -45,6 +49,7 @@ def run_threads(ports, per_node, fn):
         t.join(600)
     assert not any(t.is_alive() for t in threads), "a thread hung"
     assert not errors, errors
+    return results
 
 
 def test_lock_across_nodes_has_one_holder(ports):
