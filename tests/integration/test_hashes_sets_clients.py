@@ -29,15 +29,10 @@ import uuid
 import pytest
 import redis
 import redis.asyncio
-from django.conf import settings
 
 from tests.integration.scripting_targets import async_client, sql_respd, sync_client, target  # noqa: F401
 from tests.integration.test_scripting_cli_node import ioredis  # noqa: F401  (fixture: npm ci'd ioredis)
-
-if not settings.configured:
-    settings.configure(USE_TZ=True)
-
-from django_redis.cache import RedisCache  # noqa: E402  (needs the settings above)
+from tests.integration.test_scripting_django_limits import cache  # noqa: F401  (fixture: a django-redis cache)
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -273,12 +268,6 @@ def test_ioredis_hash_and_set_api(ioredis, target):
 
 
 # ------------------------------------------------------------------------------------------------ django-redis
-@pytest.fixture
-def cache(target):
-    c = RedisCache(target.url, {"OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient",
-                                            "SOCKET_TIMEOUT": 30}})
-    yield c
-    c.client.get_client().connection_pool.disconnect()
 
 
 def test_django_redis_hash_api(cache):
