@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 
 from tests.unit.hash_command_cases import HASHES
+from tests.unit.list_command_cases import LISTS
 from tests.unit.scripting_command_cases import SCRIPTING
 from tests.unit.set_command_cases import SETS
 
@@ -442,7 +443,7 @@ TRANSACTIONS = {
 CASES = {}
 for _group, _table in (("strings", STRINGS), ("keyspace", KEYSPACE), ("connection", CONNECTION),
                        ("transactions", TRANSACTIONS), ("scripting", SCRIPTING),
-                       ("hashes", HASHES), ("sets", SETS)):
+                       ("hashes", HASHES), ("sets", SETS), ("lists", LISTS)):
     for _name, _steps in _table.items():
         CASES["%s/%s" % (_group, _name)] = _steps
 
