@@ -185,6 +185,15 @@ SRANDMEMBER_TOO_MANY = "ERR SRANDMEMBER count too large for respd (at most %d me
 NUMKEYS_POSITIVE = "ERR numkeys should be greater than 0"
 LIMIT_NEGATIVE = "ERR LIMIT can't be negative"
 
+# -- lists (respd/commands/lists.py): keep this line, add below it
+POP_COUNT = "ERR value is out of range, must be positive"
+INDEX_OUT_OF_RANGE = "ERR index out of range"
+LPOS_RANK_ZERO = ("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use "
+                  "negative to start from the end of the list")
+LPOS_COUNT_NEGATIVE = "ERR COUNT can't be negative"
+LPOS_MAXLEN_NEGATIVE = "ERR MAXLEN can't be negative"
+LMPOP_COUNT_POSITIVE = "ERR count should be greater than 0"
+
 
 
 # ---- texts of respd/security/ (users, ACL rules, policies, aclfile)
