@@ -34,7 +34,7 @@ from decimal import Decimal
 import msgpack
 
 from backends.base import CorruptValue, WrongType
-from backends.values import HASH, SET, Hash, Members
+from backends.values import HASH, LIST, SET, Hash, ListValue, Members
 
 _pack_len16 = struct.Struct(">BH").pack
 _pack_len32 = struct.Struct(">BI").pack
@@ -48,6 +48,8 @@ ZSET_EXT = 90
 _MAP_TAGS = frozenset(range(0x80, 0x90)) | {0xDE, 0xDF}
 _EXT_TAGS = frozenset((0xC7, 0xC8, 0xC9, 0xD4, 0xD5, 0xD6, 0xD7, 0xD8))
 _BYTES = {bytes}
+#: first bytes of a msgpack array (fixarray, array 16, array 32)
+_ARRAY_TAGS = frozenset(range(0x90, 0xA0)) | {0xDC, 0xDD}
 
 
 class LargePayload(bytes):
@@ -197,6 +199,8 @@ def pack_value(value) -> bytes:
         return msgpack.packb(value, use_bin_type=True)
     if t is Members:
         return msgpack.packb(msgpack.ExtType(SET_EXT, msgpack.packb(list(value), use_bin_type=True)))
+    if t is ListValue:
+        return msgpack.packb(list(value), use_bin_type=True)
     return pack(value)
 
 
@@ -213,8 +217,9 @@ def _scalar_text(store_id: str, key: bytes, obj, what: str) -> bytes:
     if t is bool:
         return b"1" if obj else b"0"
     name = {list: "an array", dict: "a map", type(None): "nil"}.get(t, "a msgpack ext value")
-    raise WrongType("the msgpack map at key '%s' in store '%s' holds %s as a %s, which a Redis hash cannot hold"
-                    % (key[:128].decode("utf-8", "replace"), store_id, name, what))
+    container, kind = ("array", "list") if what == "element" else ("map", "hash")
+    raise WrongType("the msgpack %s at key '%s' in store '%s' holds %s as a %s, which a Redis %s cannot hold"
+                    % (container, key[:128].decode("utf-8", "replace"), store_id, name, what, kind))
 
 
 def as_kind(store_id: str, key: bytes, payload: bytes, kind: bytes):
@@ -239,6 +244,13 @@ def as_kind(store_id: str, key: bytes, payload: bytes, kind: bytes):
                     v if type(v) is bytes else _scalar_text(store_id, key, v, "value"))
         h.compact = h.fits_listpack()
         return h
+    if kind == LIST:
+        if tag not in _ARRAY_TAGS:
+            raise WrongType()
+        obj = _unpack_raw(store_id, key, payload)
+        if set(map(type, obj)) <= _BYTES:
+            return ListValue(obj)
+        return ListValue(x if type(x) is bytes else _scalar_text(store_id, key, x, "element") for x in obj)
     if kind == SET:
         if tag not in _EXT_TAGS:
             raise WrongType()
@@ -261,11 +273,19 @@ def to_memory(store_id: str, key: bytes, payload: bytes):
     if tag in (0xC4, 0xC5, 0xC6):
         return decode(store_id, key, payload)
     if tag in _MAP_TAGS:
-        h = as_kind(store_id, key, payload, HASH)
+        try:
+            h = as_kind(store_id, key, payload, HASH)
+        except WrongType:
+            return Packed(payload)  # a map holding nested values: kept as it is (its commands answer WRONGTYPE)
         if h.compact and not large:
             return Packed(payload)
         h.compact = False
         return h
+    if tag in _ARRAY_TAGS:
+        try:
+            return as_kind(store_id, key, payload, LIST)
+        except WrongType:
+            return Packed(payload)  # an array holding nested values: kept as it is (its commands answer WRONGTYPE)
     if tag in _EXT_TAGS and type_name(store_id, key, payload) == b"set":
         m = as_kind(store_id, key, payload, SET)
         if large:

@@ -5,10 +5,11 @@ a MULTI/EXEC runs without interleaving. Expiry is lazy (a key past its deadline 
 invisible to every method at once) plus ``run_cleanup``, which sweeps the expiry dict in bounded slices at
 ``cleanup_interval`` so a store of millions of keys never stalls other clients.
 
-Values are bytes (strings, exactly as SET wrote them), ``values.Members`` (sets), ``values.Hash`` (hashes past
-Redis' listpack limits) or a ``codec.Packed`` msgpack payload: a small hash (as compact as Redis' listpack: one bytes
-object), or a typed value the ``store`` module of EVAL scripts wrote (``load``/``store``), which every command reads
-through ``backends.codec`` as a SQL store reads its rows: an int payload GETs as its digits, a map is a hash. Only
+Values are bytes (strings, exactly as SET wrote them), ``values.Members`` (sets), ``values.ListValue`` (lists),
+``values.Hash`` (hashes past Redis' listpack limits) or a ``codec.Packed`` msgpack payload: a small hash (as compact
+as Redis' listpack: one bytes object), or a typed value the ``store`` module of EVAL scripts wrote (``load``/
+``store``), which every command reads through ``backends.codec`` as a SQL store reads its rows: an int payload GETs
+as its digits, a map is a hash, an array a list. Only
 the string paths that meet a non-string pay for it; GET, the hot path, only in a store that has held one
 (``_holds_types`` swaps in ``_get_typed``).
 
@@ -174,7 +175,7 @@ class MemoryStore(Collections, Store):
             return b"string"
         if t is Packed:
             return codec.type_name(self.id, key, v.payload)
-        return values.HASH if t is Hash else values.SET
+        return values.HASH if t is Hash else values.SET if t is Members else values.LIST
 
     def keys(self, pattern: bytes) -> list[bytes]:
         match = compile_glob(pattern)
@@ -216,7 +217,8 @@ class MemoryStore(Collections, Store):
             v = data[k]
             t = type(v)
             if t is not Packed:
-                if want == (b"string" if t is bytes else values.HASH if t is Hash else values.SET):
+                if want == (b"string" if t is bytes else values.HASH if t is Hash else values.SET if t is Members
+                            else values.LIST):
                     out.append(k)
                 continue
             try:

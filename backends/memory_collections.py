@@ -14,7 +14,7 @@ from typing import Any, Callable
 from . import codec, values
 from .base import WRONG, Values, WrongType
 from .codec import Packed
-from .values import HASH, Hash, Members
+from .values import HASH, LIST, SET, Hash, ListValue, Members
 
 #: how many entries MEMORY USAGE samples in a collection (Redis' default SAMPLES)
 _SAMPLES = 5
@@ -29,7 +29,7 @@ class Collections:
         t = type(v)
         if t is Packed:
             return codec.as_kind(self.id, key, v.payload, kind)
-        if (t is Hash and kind == HASH) or (t is Members and kind == values.SET):
+        if (t is Hash and kind == HASH) or (t is Members and kind == SET) or (t is ListValue and kind == LIST):
             return v
         raise WrongType()
 
@@ -63,7 +63,7 @@ class Collections:
         if v is not None and self._expires and not self._live(key):
             v = None
         if v is None:
-            obj = Hash() if kind == HASH else Members()
+            obj = values.empty(kind)
             changed, result = fn(obj)
             if changed and obj:
                 if self.max_size:

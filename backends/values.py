@@ -4,7 +4,8 @@ A key holds one of these types (``TYPE``'s answer in brackets):
 
 - a string [string]: ``bytes``;
 - a hash [hash]: ``Hash``, a dict ``{field: value}`` of bytes in insertion order;
-- a set [set]: ``Members``, a set of bytes.
+- a set [set]: ``Members``, a set of bytes;
+- a list [list]: ``ListValue``, a deque of bytes (Redis 7.0 keeps every list as a quicklist).
 
 Every store hands commands these objects (``Store.read``/``update``/``update_many``) and keeps them in its own form:
 a memory store keeps a small hash as its msgpack payload (``codec.Packed``: as compact as Redis' listpack) and a
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import bisect
 import zlib
+from collections import deque
 from typing import Iterable, Optional
 
 #: Redis 7.0.15's compiled-in defaults for the compact encodings (CONFIG hash-max-listpack-*, set-max-intset-entries).
@@ -28,7 +30,7 @@ HASH_MAX_LISTPACK_VALUE = 64
 SET_MAX_INTSET_ENTRIES = 512
 
 #: TYPE's names of the collection types
-HASH, SET = b"hash", b"set"
+HASH, SET, LIST = b"hash", b"set", b"list"
 
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 
@@ -86,6 +88,23 @@ class Members(set):
         return list(self)
 
 
+class ListValue(deque):
+    """A list: a deque of bytes (O(1) at both ends, as Redis' quicklist)."""
+
+    __slots__ = ()
+
+
+def empty(kind: bytes):
+    """A new empty collection of TYPE name ``kind`` (what ``Store.update`` hands fn for a missing key)."""
+    if kind == HASH:
+        return Hash()
+    if kind == SET:
+        return Members()
+    if kind == LIST:
+        return ListValue()
+    raise ValueError("not a collection type: %r" % (kind,))
+
+
 def is_int64(s: bytes) -> bool:
     """Whether Redis' string2ll accepts s: an optional '-', digits without a leading zero (or "0"), within int64."""
     n = len(s)
@@ -104,6 +123,8 @@ def copy_of(value):
         return Hash(value, compact=value.compact)
     if type(value) is Members:
         return Members(value, intset=value.intset)
+    if type(value) is ListValue:
+        return ListValue(value)
     return value
 
 

@@ -1,7 +1,7 @@
 """The collection operations of ``SQLStore`` (a mixin: ``read``, ``read_many``, ``update``, ``update_many``).
 
 A collection is one row whose payload is the whole value (``backends.codec``: a hash is a msgpack map, a set an ext
-object holding an array). A read is one statement (batched with the GETs of other clients); a write locks the row
+object holding an array, a list an array). A read is one statement (batched with the GETs of other clients); a write locks the row
 (``SELECT ... FOR UPDATE``), decodes it, lets the command change the object, and writes the whole payload back in the
 same transaction, so each command is atomic across nodes. The cost of a change is the size of the value: it is read,
 decoded, encoded and written whole. ``max_value_size`` bounds it: a write whose payload would pass it raises
@@ -11,17 +11,12 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from backends import codec
+from backends import codec, values
 from backends.base import WRONG, ValueTooLarge, Values, now_ms
 from backends.sql.transactions import Retry, Session
-from backends.values import HASH, Hash, Members
 
 #: Default bound of a collection's encoded size on a SQL store (registry field ``max_value_size``).
 MAX_VALUE_SIZE = 16 * 1024 * 1024
-
-
-def _empty(kind: bytes):
-    return Hash() if kind == HASH else Members()
 
 
 class Collections:
@@ -49,7 +44,7 @@ class Collections:
             rows = await s.run(self.q.lock1, (k,))
             now = now_ms()
             live = bool(rows) and (rows[0][1] is None or rows[0][1] > now)
-            obj = codec.as_kind(self.id, key, rows[0][0], kind) if live else _empty(kind)
+            obj = codec.as_kind(self.id, key, rows[0][0], kind) if live else values.empty(kind)
             changed, result = fn(obj)
             if not changed:
                 return result

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from backends.base import WRONG, StoreFull, WrongType
+from backends import codec
 from backends.values import HASH, SET, Hash, Members
 from respd.commands.table import is_pending
 
@@ -169,3 +170,37 @@ async def test_object_and_type_commands_see_collections(session, call):
     assert await call(session, [b"MOVE", b"words", b"1"]) == b":1\r\n"
     assert await call(session, [b"SELECT", b"1"]) == b"+OK\r\n"
     assert await call(session, [b"OBJECT", b"ENCODING", b"words"]) == b"$9\r\nhashtable\r\n"
+
+
+async def test_lists_are_deques_kept_in_arrays(make_store):
+    """The list kind (issue 15's commands stand on it): a deque changed in place, TYPE list, Redis 7.0's quicklist
+    encoding, an array payload (what a Lua array table written by the store module is), emptied lists removed."""
+    from backends.values import LIST, ListValue  # lazy: the list kind is tested here alone
+    s = await make_store("t:coll")
+
+    def push(lst):
+        lst.extendleft([b"a", b"b"])
+        lst.append(b"c")
+        return True, len(lst)
+    assert await _do(s.update(b"l", LIST, push)) == 3
+    got = await _do(s.read(b"l", LIST))
+    assert type(got) is ListValue and list(got) == [b"b", b"a", b"c"] and await _do(s.type(b"l")) == b"list"
+    payload, _ = await _do(s.dump(b"l"))
+    assert payload == codec.pack([b"b", b"a", b"c"])
+    with pytest.raises(WrongType):
+        await _do(s.read(b"l", HASH))
+    await _do(s.store(b"lua", [b"x", 7, 1.5]))  # a Lua array table, as the store module writes it
+    assert list(await _do(s.read(b"lua", LIST))) == [b"x", b"7", b"1.5"]
+    await _do(s.store(b"nested", [b"x", [1]]))
+    with pytest.raises(WrongType) as ei:
+        await _do(s.read(b"nested", LIST))
+    assert "array" in ei.value.detail and "list" in ei.value.detail
+
+    def drain(lst):
+        lst.clear()
+        return True, None
+    await _do(s.update(b"l", LIST, drain))
+    assert await _do(s.exists([b"l"])) == 0
+    other = await make_store("t:other")
+    assert await _do(other.restore(b"l2", payload, None, False))
+    assert list(await _do(other.read(b"l2", LIST))) == [b"b", b"a", b"c"]
