@@ -576,4 +576,23 @@ LISTS = {
         ('LRANGE l 0 -1', b'*0\r\n'),
         ('LPOP l 0', b'_\r\n'),
     ],
+    'command-getkeys': [
+        ('COMMAND GETKEYS LMPOP 2 a b LEFT', b'*2\r\n$1\r\na\r\n$1\r\nb\r\n'),
+        ('COMMAND GETKEYSANDFLAGS LMPOP 2 a b LEFT COUNT 3',
+         b'*2\r\n*2\r\n$1\r\na\r\n*3\r\n+RW\r\n+access\r\n+delete\r\n'
+         b'*2\r\n$1\r\nb\r\n*3\r\n+RW\r\n+access\r\n+delete\r\n'),
+        ('COMMAND GETKEYS LMPOP 0 a LEFT', b'-ERR Invalid arguments specified for command\r\n'),
+        ('COMMAND GETKEYS LMPOP 5 a LEFT', b'-ERR Invalid arguments specified for command\r\n'),
+        ('COMMAND GETKEYS LMPOP x a LEFT', b'-ERR Invalid arguments specified for command\r\n'),
+        ('COMMAND GETKEYSANDFLAGS LMOVE a b LEFT RIGHT',
+         b'*2\r\n*2\r\n$1\r\na\r\n*3\r\n+RW\r\n+access\r\n+delete\r\n*2\r\n$1\r\nb\r\n*2\r\n+RW\r\n+insert\r\n'),
+        ('COMMAND GETKEYSANDFLAGS RPOPLPUSH a b',
+         b'*2\r\n*2\r\n$1\r\na\r\n*3\r\n+RW\r\n+access\r\n+delete\r\n*2\r\n$1\r\nb\r\n*2\r\n+RW\r\n+insert\r\n'),
+        ('COMMAND GETKEYSANDFLAGS LPUSH a x y', b'*1\r\n*2\r\n$1\r\na\r\n*2\r\n+RW\r\n+insert\r\n'),
+        ('COMMAND GETKEYSANDFLAGS LPOP a 2', b'*1\r\n*2\r\n$1\r\na\r\n*3\r\n+RW\r\n+access\r\n+delete\r\n'),
+        ('COMMAND GETKEYSANDFLAGS LLEN a', b'*1\r\n*2\r\n$1\r\na\r\n*1\r\n+RO\r\n'),
+        ('COMMAND GETKEYSANDFLAGS LPOS a x RANK 1', b'*1\r\n*2\r\n$1\r\na\r\n*2\r\n+RO\r\n+access\r\n'),
+        ('COMMAND GETKEYSANDFLAGS LTRIM a 0 1', b'*1\r\n*2\r\n$1\r\na\r\n*2\r\n+RW\r\n+delete\r\n'),
+        ('COMMAND GETKEYS LMOVE a b', b'-ERR Invalid number of arguments specified for command\r\n'),
+    ],
 }
