@@ -9,8 +9,9 @@ Order of checks, as Redis makes them: LRANGE, LTRIM, LREM, LPOS, LPOP's count an
 before the key is looked up (so they answer their errors even for a key of another type); LINDEX and LSET look the
 key up first and parse the index after (LINDEX of a missing key answers null whatever the index says; LSET of one
 answers "no such key"); LINSERT checks BEFORE/AFTER first; LMOVE both directions first, then the source, then the
-destination's type. Writes that change nothing leave the key untouched (no WATCH invalidation), except LTRIM and
-LSET, which Redis counts as a modification whenever the key exists.
+destination's type. Writes that change nothing leave the key untouched (no WATCH invalidation: LPUSHX of a missing
+key, LREM or LINSERT finding nothing, LPOP with count 0), except LTRIM, which Redis counts as a modification
+whenever the key exists.
 """
 from __future__ import annotations
 
@@ -207,17 +208,18 @@ def lindex(sess, argv):
     return then(sess.store.read(argv[1], LIST), fn)
 
 
-_LPOS_OPTIONS = Options("[RANK rank] [COUNT num-matches] [MAXLEN len]", convert={
-    "RANK": lambda a: _rank(a),
-    "COUNT": lambda a: _positive(a, errors.LPOS_COUNT_NEGATIVE),
-    "MAXLEN": lambda a: _positive(a, errors.LPOS_MAXLEN_NEGATIVE)})
-
-
 def _rank(arg: bytes) -> int:
     n = parse_int(arg)
     if n == 0:
         raise CommandError(errors.LPOS_RANK_ZERO)
     return n
+
+
+# each option may come again (the last one counts); each value is checked where it is met
+_LPOS_OPTIONS = Options("[RANK rank] [COUNT num-matches] [MAXLEN len]", convert={
+    "RANK": _rank,
+    "COUNT": lambda a: _positive(a, errors.LPOS_COUNT_NEGATIVE),
+    "MAXLEN": lambda a: _positive(a, errors.LPOS_MAXLEN_NEGATIVE)})
 
 
 def _lpos_scan(lst, element: bytes, rank: int, count: int, maxlen: int) -> list:
