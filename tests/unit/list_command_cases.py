@@ -610,8 +610,8 @@ LISTS = {
         ('EVAL "return redis.pcall(\'LPOS\', KEYS[1], \'a\', \'RANK\', 0)" 1 d', _RANK_ZERO),
         ('EVAL "return redis.call(\'LPUSH\', KEYS[1], \'x\')" 1 l', b':1\r\n'),
         ('EVAL_RO "return redis.call(\'LPUSH\', KEYS[1], \'x\')" 1 l',
-         b'-ERR Write commands are not allowed from read-only scripts. script: c0f4e07d13acc8c1c810243d737b96cf873d836e'
-         b', on @user_script:1.\r\n'),
+         b'-ERR Write commands are not allowed from read-only scripts. '
+         b'script: c0f4e07d13acc8c1c810243d737b96cf873d836e, on @user_script:1.\r\n'),
         ('EVAL_RO "return redis.call(\'LRANGE\', KEYS[1], 0, -1)" 1 d', b'*1\r\n$1\r\na\r\n'),
         ('HELLO 3', _HELLO3),
         ('EVAL "redis.setresp(3); return redis.call(\'LPOP\', KEYS[1], 5)" 1 missing', b'_\r\n'),
