@@ -230,16 +230,30 @@ def _lpos_scan(lst, element: bytes, rank: int, count: int, maxlen: int) -> list:
     skip = -rank if from_tail else rank
     if rank == INT64_MIN:  # Redis negates it in a C long, where it stays negative: every match counts, and
         skip, count = 1, 0  # its COUNT test overflows, so COUNT never stops the walk
-    walk = reversed(lst) if from_tail else iter(lst)
-    if maxlen:
-        walk = islice(walk, maxlen)
     found = []
     matches = 0
+    if not from_tail:  # deque.index finds each match at C speed
+        stop = min(maxlen, llen) if maxlen else llen
+        at = 0
+        while True:
+            try:
+                at = lst.index(element, at, stop)
+            except ValueError:
+                return found
+            matches += 1
+            if matches >= skip:
+                found.append(at)
+                if count and len(found) >= count:
+                    return found
+            at += 1
+    walk = reversed(lst)
+    if maxlen:
+        walk = islice(walk, maxlen)
     for i, e in enumerate(walk):
         if e == element:
             matches += 1
             if matches >= skip:
-                found.append(llen - 1 - i if from_tail else i)
+                found.append(llen - 1 - i)
                 if count and len(found) >= count:
                     break
     return found
