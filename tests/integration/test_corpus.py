@@ -4,7 +4,7 @@ implements (``TYPES_GROUPS``).
 
 The corpus tool runs once per file against a dedicated respd (cases create ACL users and flush everything);
 each test then reports its own case. Skipped cleanly when the shared folder is not beside the repository.
-Filters as agreed for respd's scope: no list commands, no ``optional`` or ``quirk`` cases.
+Filters as agreed for respd's scope: no ``optional`` or ``quirk`` cases.
 """
 from __future__ import annotations
 
@@ -19,18 +19,36 @@ from tests.helpers import SHARED_DIR, RespdProcess
 CORPUS_TOOL = SHARED_DIR / "compat" / "corpus.py"
 CASES_FILE = SHARED_DIR / "compat" / "cases.json"
 TYPES_FILE = SHARED_DIR / "compat" / "cases-types.json"
-FILTERS = ["--skip-needs", "lists", "--skip-tag", "optional", "--skip-tag", "quirk"]
+FILTERS = ["--skip-tag", "optional", "--skip-tag", "quirk"]
 #: the groups of cases-types.json whose family respd implements
-TYPES_GROUPS = ("scripting", "hashes", "sets")
+TYPES_GROUPS = ("scripting", "hashes", "sets", "lists")
 
-_NEEDS_FAMILIES = "needs a command family respd does not implement yet (lists, sorted sets, pub/sub)"
+_NEEDS_FAMILIES = "needs a command family respd does not implement yet (sorted sets, pub/sub)"
+_BLOCKING = "blocking list commands (BLPOP, BRPOP, BLMOVE, BLMPOP...) are not implemented yet (issue 15)"
 #: cases respd is known to fail, with the reason (each becomes a strict xfail)
 KNOWN_FAILURES = {
     "scripting/setresp3-redis-replies": _NEEDS_FAMILIES,
-    "scripting/redis-pcall-returns-error": _NEEDS_FAMILIES,
     "scripting/disallowed-commands": _NEEDS_FAMILIES,
-    "scripting/wrongtype-inside-script": _NEEDS_FAMILIES,
+    "scripting/scripts-cannot-block": _BLOCKING,
     "scripting/lua-stdlib": "issue 13 asks for os.clock in scripts; Redis 7.0.15 has no os table at all",
+    "lists/blpop-nonblocking-when-data": _BLOCKING,
+    "lists/blpop-timeout": _BLOCKING,
+    "lists/blpop-timeout-resp3": _BLOCKING,
+    "lists/blpop-timeout-errors": _BLOCKING,
+    "lists/blpop-served-within-timeout": _BLOCKING,
+    "lists/blpop-times-out-on-other-conn": _BLOCKING,
+    "lists/blpop-first-nonempty-key": _BLOCKING,
+    "lists/blpop-clients-served-fifo": _BLOCKING,
+    "lists/brpop-served": _BLOCKING,
+    "lists/blmpop-served": _BLOCKING,
+    "lists/blmpop-served-resp3": _BLOCKING,
+    "lists/blpop-served-resp3": _BLOCKING,
+    "lists/blpop-served-by-lmove": _BLOCKING,
+    "lists/blpop-served-after-exec": _BLOCKING,
+    "lists/blpop-in-multi-does-not-block": _BLOCKING,
+    "lists/blpop-closed-client-consumes-nothing": _BLOCKING,
+    "lists/blpop-key-deleted-and-recreated": _BLOCKING,
+    "lists/blpop-two-keys-same-push": _BLOCKING,
 }
 
 
@@ -40,7 +58,7 @@ def _selected_cases(path, groups=None) -> list[str]:
     cases = json.loads(path.read_text())["cases"]
     out = []
     for c in cases:
-        if "lists" in c.get("needs", []) or {"optional", "quirk"} & set(c.get("tags", [])):
+        if {"optional", "quirk"} & set(c.get("tags", [])):
             continue
         if groups is not None and c.get("group") not in groups:
             continue
