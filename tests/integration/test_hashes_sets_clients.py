@@ -12,8 +12,8 @@ SQL store (``tests.integration.scripting_targets``):
 * a session kept as a hash with EXPIRE, as Spring Session's Redis store keeps its sessions, and a Flask
   application whose session interface keeps them so (attributes written and read back, removed, the TTL set and
   renewed on access, an expired session gone);
-* RQ's enqueue: the job hash (HSET) saved and read back by RQ, the queue registered (SADD rq:queues). The queue
-  itself is a list (RPUSH): until lists exist (issue 15) a full ``Queue.enqueue`` is a strict xfail on respd.
+* RQ: the job hash (HSET) saved and read back by RQ, and ``Queue.enqueue`` (SADD rq:queues, then HSET and RPUSH in
+  one transaction); running jobs needs sorted sets (issue 15).
 
 Before issue 14 every one of these failed with ``unknown command 'HSET'`` / ``'SADD'`` on respd.
 """
@@ -520,48 +520,16 @@ def test_rq_job_hash_saved_and_read_back(target):
         assert Job.exists("job-1", connection=r) is False
 
 
-def test_rq_enqueue_registers_the_queue(target):
-    """RQ's enqueue registers the queue (SADD rq:queues, a transaction of its own), then saves the job hash and
-    pushes its id on the queue's list in one transaction. On respd the RPUSH is an unknown command until lists
-    exist (issue 15), so that transaction is discarded as Redis discards it (the job hash is not saved): the
-    registration stands, the failure names RPUSH and nothing else."""
+def test_rq_enqueue(target):
+    """RQ's enqueue: the queue registered (SADD rq:queues, a transaction of its own), then the job hash saved and its
+    id pushed on the queue's list in one transaction (HSET, RPUSH). Running the job needs sorted sets (issue 15)."""
     pytest.importorskip("rq")
     from rq import Queue
     from rq.job import Job, JobStatus
     with target.client() as r:
         q = Queue("default", connection=r)
-        job = Job.create(rq_task, args=(1, 2), connection=r, id="job-q")
-        try:
-            q.enqueue_job(job)
-        except redis.ResponseError as e:
-            assert target.kind != "redis" and "unknown command 'RPUSH'" in str(e), e
-            assert r.exists(job.key) == 0  # EXECABORT: nothing of the transaction was applied
-        else:
-            assert target.kind == "redis"
-            assert Job.fetch("job-q", connection=r).get_status() == JobStatus.QUEUED
+        job = q.enqueue(rq_task, 4, 5)
+        assert q.count == 1 and q.job_ids == [job.id]
         assert r.smembers("rq:queues") == {b"rq:queue:default"}
         assert [x.name for x in Queue.all(connection=r)] == ["default"]
-
-
-class ListsMissing(Exception):
-    """RQ's queue is a Redis list: RPUSH is answered as an unknown command until issue 15."""
-
-
-def test_rq_full_enqueue(target, request):
-    pytest.importorskip("rq")
-    from rq import Queue
-    from rq.job import Job, JobStatus
-    if target.kind != "redis":
-        request.applymarker(pytest.mark.xfail(raises=ListsMissing, strict=True,
-                                              reason="RQ pushes the job id with RPUSH: lists are issue 15"))
-    with target.client() as r:
-        q = Queue("default", connection=r)
-        try:
-            job = q.enqueue(rq_task, 4, 5)
-        except redis.ResponseError as e:
-            if "unknown command 'RPUSH'" in str(e):  # the first error of RQ's transaction: all before it worked
-                raise ListsMissing(str(e)) from e
-            raise
-        assert q.count == 1 and q.job_ids == [job.id]
-        assert r.sismember("rq:queues", q.key)
         assert Job.fetch(job.id, connection=r).get_status() == JobStatus.QUEUED
