@@ -12,7 +12,7 @@ import random
 
 import pytest
 
-from tests.helpers import split_command
+from tests.unit.random_vs_redis import replay
 
 KEYS = ["a", "b", "c", "str"]
 ELEMENTS = ["x", "y", "z", "1", "01", ""]
@@ -92,25 +92,4 @@ async def _state(run) -> list:
 
 @pytest.mark.parametrize("seed", range(SEQUENCES))
 async def test_random_list_sequences_answer_as_redis(seed, app, call, redis):
-    rng = random.Random(seed)
-    sess = app.new_session("127.0.0.1:40001", "127.0.0.1:6379", 1)
-    client = redis.client()
-
-    async def mine(argv):
-        return await call(sess, argv)
-
-    async def theirs(argv):
-        return client.call(*split_command(argv))
-
-    try:
-        if rng.random() < 0.5:
-            assert (await mine(["HELLO", "3"]))[:1] == (await theirs(["HELLO", "3"]))[:1] == b"%"
-        history = []
-        for _ in range(STEPS):
-            argv = _command(rng)
-            want, got = await theirs(argv), await mine(argv)
-            history.append((argv, want, got))
-            assert _fixed(argv, got) == _fixed(argv, want), history[-6:]
-        assert await _state(mine) == await _state(theirs), history
-    finally:
-        client.close()
+    await replay(seed, app, call, redis, STEPS, _command, _fixed, _state)

@@ -15,7 +15,7 @@ import random
 import pytest
 
 from backends.values import SET_MAX_INTSET_ENTRIES, is_int64
-from tests.helpers import split_command
+from tests.unit.random_vs_redis import replay
 from tests.unit.test_sets import Agg, one
 
 KEYS = ["a", "b", "c", "str"]
@@ -98,29 +98,11 @@ async def _state(run) -> list:
     return out
 
 
+async def _spop_at_random(argv, theirs) -> bool:
+    """The member SPOP takes is Redis' choice: both servers take the same only from one member."""
+    return argv[0] == "SPOP" and len(argv) == 2 and one(await theirs(["SCARD", argv[1]])) not in (0, 1)
+
+
 @pytest.mark.parametrize("seed", range(SEQUENCES))
 async def test_random_set_sequences_answer_as_redis(seed, app, call, redis):
-    rng = random.Random(seed)
-    sess = app.new_session("127.0.0.1:40001", "127.0.0.1:6379", 1)
-    client = redis.client()
-
-    async def mine(argv):
-        return await call(sess, argv)
-
-    async def theirs(argv):
-        return client.call(*split_command(argv))
-
-    try:
-        if rng.random() < 0.5:
-            assert (await mine(["HELLO", "3"]))[:1] == (await theirs(["HELLO", "3"]))[:1] == b"%"
-        history = []
-        for _ in range(STEPS):
-            argv = _command(rng)
-            if argv[0] == "SPOP" and len(argv) == 2 and one(await theirs(["SCARD", argv[1]])) not in (0, 1):
-                continue   # the member taken is Redis' choice: both servers take the same only from one member
-            want, got = await theirs(argv), await mine(argv)
-            history.append((argv, want, got))
-            assert _fixed_part(argv, got) == _fixed_part(argv, want), history[-6:]
-        assert await _state(mine) == await _state(theirs), history
-    finally:
-        client.close()
+    await replay(seed, app, call, redis, STEPS, _command, _fixed_part, _state, _spop_at_random)
