@@ -194,6 +194,10 @@ LPOS_COUNT_NEGATIVE = "ERR COUNT can't be negative"
 LPOS_MAXLEN_NEGATIVE = "ERR MAXLEN can't be negative"
 LMPOP_COUNT_POSITIVE = "ERR count should be greater than 0"
 
+# -- sorted sets (respd/commands/zsets.py): keep this line, add below it
+
+# -- blocking operations (respd/blocking.py, BLPOP and its kin): keep this line, add below it
+
 
 
 # ---- texts of respd/security/ (users, ACL rules, policies, aclfile)
