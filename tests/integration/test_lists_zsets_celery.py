@@ -31,7 +31,9 @@ from tests.integration.scripting_targets import sql_respd  # noqa: F401  (fixtur
 pytest.importorskip("celery")
 
 #: respd targets on which a part Celery needs is still missing: kind -> reason (a strict xfail until it lands)
-MISSING: dict = {}
+MISSING: dict = dict.fromkeys(("memory", "sql"), "kombu's Redis transport consumes with BRPOP (respd/blocking.py) and "
+                              "indexes unacknowledged messages in a sorted set (ZADD, ZRANGE BYSCORE REV, ZREM): "
+                              "neither is in respd yet (issue 15)")
 
 KINDS = [pytest.param(k, marks=pytest.mark.xfail(strict=True, reason=MISSING[k])) if k in MISSING else k
          for k in ("redis", "memory", "sql")]
@@ -45,9 +47,16 @@ class Worker:
     url: str
     proc: subprocess.Popen
     log: Path
+    mark: int = 0  # the log's length when the current test began
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace")[-6000:]
+
+    def new_errors(self) -> bool:
+        """Whether the worker logged a server error since the current test began (the failing tasks of the
+        tests log their own tracebacks: not these)."""
+        new = self.log.read_text(errors="replace")[self.mark:]
+        return "ResponseError" in new or "unknown command" in new
 
     def client(self) -> redis.Redis:
         return redis.Redis.from_url(self.url, socket_timeout=WAIT)
@@ -96,6 +105,11 @@ def worker(request, tmp_path_factory):
             w.proc.wait(10)
 
 
+@pytest.fixture(autouse=True)
+def log_mark(worker):
+    worker.mark = len(worker.log.read_text(errors="replace"))
+
+
 @pytest.fixture(scope="module")
 def app(worker):
     a = make_app(worker.url)
@@ -104,12 +118,17 @@ def app(worker):
 
 
 def get(result, worker, **kw):
-    try:
-        return result.get(timeout=WAIT, **kw)
-    except Exception as e:
-        if type(e).__name__ == "TimeoutError":
-            pytest.fail("no result within %d s; the worker's log:\n%s" % (WAIT, worker.log_text()))
-        raise
+    """The task's result, waited for a second at a time: a worker that died or logged an error ends the wait at
+    once, with its log."""
+    from celery.exceptions import TimeoutError as ResultTimeout
+    deadline = time.monotonic() + WAIT
+    while True:
+        try:
+            return result.get(timeout=1, **kw)
+        except ResultTimeout:
+            log = worker.log_text()
+            if worker.proc.poll() is not None or worker.new_errors() or time.monotonic() > deadline:
+                pytest.fail("no result; the worker's log:\n" + log)
 
 
 def test_a_task_runs_in_the_worker(app, worker):
