@@ -9,7 +9,10 @@ memory store and a respd SQL store (``tests.integration.scripting_targets``); Ce
   waiters, non-blocking inside MULTI, Redis' errors;
 * RQ: a burst worker (``rq worker --burst``, a process of its own) runs enqueued jobs; its registries are sorted
   sets, its dequeue is BLMOVE/LMOVE; scheduled and dependent jobs (sorted sets, no worker);
-* ioredis' BLPOP/BRPOP served by a push (tests/integration/js/blocking.js).
+* ioredis' BLPOP/BRPOP served by a push (tests/integration/js/blocking.js);
+* redis-py's sorted-set API, RESP2 and RESP3 (scores are bulk strings in one, doubles in the other), sorted sets
+  as applications use them (a sliding-log rate limiter, a leaderboard, a delayed-job schedule), and the blocking
+  BZPOPMIN/BZPOPMAX/BZMPOP.
 
 No timing is asserted anywhere: a pop with a short timeout must answer None, how long it took is not checked.
 """
@@ -43,6 +46,7 @@ SHORT = 0.05  # a pop's timeout when it is meant to time out
 MISSING: dict = {
     "blocking": "BLPOP, BRPOP, BLMOVE, BRPOPLPUSH and BLMPOP are not in respd yet (respd/blocking.py, issue 15)",
     "zsets": "sorted sets (ZADD, ZRANGEBYSCORE, ZREMRANGEBYSCORE, ZREM, ZCARD...) are not in respd yet (issue 15)",
+    "bzpop": "BZPOPMIN, BZPOPMAX and BZMPOP are not in respd yet (issue 15)",
     "streams": "RQ 3 saves each job's result with XADD and reads it back with XREVRANGE: respd has no streams "
                "(no issue yet)",
 }
@@ -64,12 +68,16 @@ BLOCKING = {"blpop", "brpop", "blmove", "brpoplpush", "blmpop"}
 def wait_blocked(admin: redis.Redis, name: str, fut=None) -> None:
     """Until the connection named ``name`` is in a blocking command (CLIENT LIST: its ``cmd``); polled. ``fut``:
     the call's future, whose early end (an error, a reply) is reported at once."""
+    wait_blocked_on(admin, name, fut, BLOCKING)
+
+
+def wait_blocked_on(admin: redis.Redis, name: str, fut, commands) -> None:
     deadline = time.monotonic() + WAIT
     while True:
         if fut is not None and fut.done():
             pytest.fail("%s answered instead of blocking: %r" % (name, fut.result()))
         mine = [c for c in admin.client_list() if c.get("name") == name]
-        if mine and mine[0].get("cmd") in BLOCKING:
+        if mine and mine[0].get("cmd") in commands:
             return
         assert time.monotonic() < deadline, "%s never blocked: %r" % (name, mine)
         time.sleep(0.01)
@@ -435,3 +443,159 @@ def test_ioredis_blocking_pops(request, ioredis, target):
         "wrongtype": "WRONGTYPE Operation against a key holding the wrong kind of value",
         "negative": "ERR timeout is negative",
     }
+
+
+# ------------------------------------------------------------------------------------------------ sorted sets
+def scored(reply) -> list:
+    """A WITHSCORES reply as [(member, score)...] whatever its shape (flat, pairs, lists)."""
+    if reply and not isinstance(reply[0], (list, tuple)):
+        reply = list(zip(reply[0::2], reply[1::2]))
+    return [(m, float(s)) for m, s in reply]
+
+
+@matrix
+def test_sorted_set_api_sync(request, target, proto, parser):
+    needs(request, target, "zsets")
+    r = sync_client(target, proto, parser)
+    try:
+        assert r.zadd("board", {"ada": 10, "bob": 7.5, "cy": 7.5, "dee": -3}) == 4
+        assert r.zadd("board", {"ada": 12, "eve": 1}, ch=True) == 2  # CH: changed + added
+        assert r.zadd("board", {"ada": 5}, gt=True) == 0 and r.zscore("board", "ada") == 12.0
+        assert r.zadd("board", {"ada": 5}, lt=True, ch=True) == 1 and r.zscore("board", "ada") == 5.0
+        assert r.zadd("board", {"zed": 1}, xx=True) == 0 and r.zscore("board", "zed") is None
+        assert r.zadd("board", {"ada": 100}, nx=True) == 0
+        assert r.zadd("board", {"ada": 2.5}, incr=True) == 7.5
+        assert r.zadd("board", {"ada": 1}, incr=True, nx=True) is None  # NX refused the increment
+        assert r.zincrby("board", -0.25, "eve") == 0.75
+        assert r.zcard("board") == 5 and r.zcard("no-such-key") == 0
+        assert r.zmscore("board", ["ada", "nope", "dee"]) == [7.5, None, -3.0]
+        assert r.zrange("board", 0, -1) == ["dee", "eve", "ada", "bob", "cy"]  # ties in member order
+        assert scored(r.zrange("board", 0, 1, withscores=True)) == [("dee", -3.0), ("eve", 0.75)]
+        assert r.zrange("board", 0, -1, desc=True) == ["cy", "bob", "ada", "eve", "dee"]
+        assert r.zrank("board", "ada") == 2 and r.zrevrank("board", "ada") == 2 and r.zrank("board", "x") is None
+        assert r.zcount("board", 0, 7.5) == 4 and r.zcount("board", "(0.75", "+inf") == 3
+        assert r.zrange("board", "(0", 8, byscore=True) == ["eve", "ada", "bob", "cy"]
+        assert r.zrange("board", 8, "(0", byscore=True, desc=True, offset=1, num=2) == ["bob", "ada"]
+        assert r.zrangebyscore("board", "-inf", 1) == ["dee", "eve"]
+        assert scored(r.zrevrangebyscore("board", "+inf", 7.5, withscores=True)) == [("cy", 7.5), ("bob", 7.5),
+                                                                                    ("ada", 7.5)]
+        assert r.zrangestore("top2", "board", 0, 1, desc=True) == 2 and r.zrange("top2", 0, -1) == ["bob", "cy"]
+
+        assert r.zadd("words", {w: 0 for w in ("apple", "banana", "cherry", "date")}) == 4
+        assert r.zrangebylex("words", "[b", "(d") == ["banana", "cherry"]
+        assert r.zrange("words", "[cherry", "-", bylex=True, desc=True) == ["cherry", "banana", "apple"]
+        assert r.zlexcount("words", "-", "+") == 4 and r.zremrangebylex("words", "[a", "[b") == 1
+
+        assert r.zrem("board", "eve", "nope") == 1
+        assert r.zremrangebyscore("board", "-inf", "(0") == 1  # dee
+        assert r.zremrangebyrank("board", -1, -1) == 1  # cy, the highest
+        assert r.zrange("board", 0, -1) == ["ada", "bob"]
+
+        r.zadd("a", {"x": 1, "y": 2, "z": 3})
+        r.zadd("b", {"y": 10, "z": 20, "w": 30})
+        assert scored(r.zunion(["a", "b"], withscores=True)) == [("x", 1.0), ("y", 12.0), ("z", 23.0),
+                                                                  ("w", 30.0)]
+        assert scored(r.zinter({"a": 2, "b": 1}, aggregate="MAX", withscores=True)) == [("y", 10.0), ("z", 20.0)]
+        assert r.zdiff(["a", "b"]) == ["x"]
+        assert r.zunionstore("u", ["a", "b"], aggregate="MIN") == 4 and r.zscore("u", "z") == 3.0
+        assert r.zinterstore("i", {"a": 1, "b": 0.5}) == 2 and r.zscore("i", "z") == 13.0
+        assert r.zdiffstore("d", ["b", "a"]) == 1 and r.zrange("d", 0, -1) == ["w"]
+        assert r.zintercard(2, ["a", "b"]) == 2 and r.zintercard(2, ["a", "b"], limit=1) == 1
+
+        assert scored(r.zpopmin("a")) == [("x", 1.0)]
+        assert scored(r.zpopmax("b", 2)) == [("w", 30.0), ("z", 20.0)]
+        key, popped = r.zmpop(2, ["none", "b"], min=True)
+        assert key == "b" and scored(popped) == [("y", 10.0)]
+        assert r.exists("b") == 0 and r.zmpop(1, ["b"], max=True) is None
+        assert r.zrandmember("a") in {"y", "z"} and sorted(r.zrandmember("a", 5)) == ["y", "z"]
+        assert len(r.zrandmember("a", -4)) == 4
+        assert sorted(scored(r.zrandmember("a", 2, withscores=True))) == [("y", 2.0), ("z", 3.0)]
+
+        big = {"m%d" % i: i for i in range(300)}  # past zset-max-listpack-entries (128): a skiplist
+        assert r.zadd("big", big) == 300 and r.object("encoding", "big") == "skiplist"
+        assert dict(r.zscan_iter("big", count=40)) == {m: float(s) for m, s in big.items()}
+        assert dict(r.zscan_iter("big", match="m29?")) == {"m29%d" % i: 290.0 + i for i in range(10)}
+        assert r.zrange("big", 100, 102) == ["m100", "m101", "m102"]
+
+        r.zadd("inf", {"lo": "-inf", "hi": "inf", "mid": 0})
+        assert scored(r.zrange("inf", 0, -1, withscores=True)) == [("lo", float("-inf")), ("mid", 0.0),
+                                                                    ("hi", float("inf"))]
+        with pytest.raises(redis.ResponseError, match="not a valid float"):
+            r.zadd("inf", {"nan": "nan"})
+        with pytest.raises(redis.ResponseError, match="resulting score is not a number"):
+            r.zincrby("inf", float("-inf"), "hi")
+        with pytest.raises(redis.ResponseError, match="min or max is not a float"):
+            r.zcount("inf", "low", 1)
+        with pytest.raises(redis.ResponseError, match="XX and NX options at the same time are not compatible"):
+            r.execute_command("ZADD", "inf", "NX", "XX", 1, "a")
+        r.set("str", "v")
+        with pytest.raises(redis.ResponseError, match="^WRONGTYPE"):
+            r.zadd("str", {"a": 1})
+        assert r.type("inf") == "zset" and r.object("encoding", "inf") == "listpack"
+    finally:
+        r.close()
+
+
+@pytest.mark.parametrize("transaction", [True, False])
+def test_sorted_sets_as_applications_use_them(request, target, transaction):
+    """A sliding-log rate limiter (ZREMRANGEBYSCORE, ZADD, ZCARD, EXPIRE in one pipeline), a leaderboard, and a
+    delayed-job schedule polled with ZRANGEBYSCORE ... LIMIT and claimed with ZREM."""
+    needs(request, target, "zsets")
+    with target.client(decode_responses=True) as r:
+        def allow(user, now, limit=3, window=60):
+            pipe = r.pipeline(transaction=transaction)
+            pipe.zremrangebyscore("rl:" + user, 0, now - window)
+            pipe.zadd("rl:" + user, {"%s-%f" % (user, now): now})
+            pipe.zcard("rl:" + user)
+            pipe.expire("rl:" + user, window)
+            return pipe.execute()[2] <= limit
+
+        # a refused attempt is logged too; entries older than the window are dropped first
+        assert [allow("u", t) for t in (0, 10, 20, 30, 71, 95)] == [True, True, True, False, True, True]
+        assert r.zrange("rl:u", 0, -1, withscores=True)[-1][1] == 95.0
+        assert r.zcard("rl:u") == 2 and 0 < r.ttl("rl:u") <= 60
+
+        for i, (player, points) in enumerate([("ada", 30), ("bob", 50), ("cy", 40), ("ada", 25), ("bob", 1)]):
+            r.zincrby("lb", points, player)
+        assert scored(r.zrevrange("lb", 0, 2, withscores=True)) == [("ada", 55.0), ("bob", 51.0), ("cy", 40.0)]
+        assert r.zrevrank("lb", "cy") == 2 and r.zscore("lb", "bob") == 51.0
+
+        now = 1_700_000_000
+        r.zadd("delayed", {"job-%d" % i: now + i * 10 for i in range(10)})
+        due = r.zrangebyscore("delayed", "-inf", now + 35, start=0, num=3)
+        assert due == ["job-0", "job-1", "job-2"]
+        claimed = [j for j in due if r.zrem("delayed", j) == 1]
+        assert claimed == due and r.zrem("delayed", "job-0") == 0  # a second claimer gets nothing
+        assert r.zrangebyscore("delayed", "-inf", now + 35) == ["job-3"]
+
+
+@matrix
+def test_blocking_sorted_set_pops(request, target, proto, parser):
+    needs(request, target, "zsets", "blocking", "bzpop")
+    r = sync_client(target, proto, parser)
+    w = waiter(target, proto, parser, "zwaiter")
+    pool = ThreadPoolExecutor(2)
+    try:
+        r.zadd("z", {"a": 1, "b": 2, "c": 3})
+        assert tuple(r.bzpopmin(["none", "z"], timeout=1)) == ("z", "a", 1.0)
+        assert tuple(r.bzpopmax("z", timeout=1)) == ("z", "c", 3.0)
+        assert r.bzpopmin("none", timeout=SHORT) is None and r.bzpopmax(["none"], timeout=SHORT) is None
+        assert r.bzmpop(SHORT, 1, ["none"], min=True) is None
+
+        fut = pool.submit(lambda: w.bzpopmax(["z2"], timeout=0))
+        wait_blocked_on(r, "zwaiter", fut, {"bzpopmax"})
+        r.zadd("z2", {"lo": -1, "hi": 1})
+        assert tuple(fut.result(WAIT)) == ("z2", "hi", 1.0)
+
+        fut = pool.submit(lambda: w.bzmpop(0, 2, ["z3", "z4"], min=True, count=2))
+        wait_blocked_on(r, "zwaiter", fut, {"bzmpop"})
+        r.zadd("z4", {"p": 5, "q": 6, "s": 7})
+        got = fut.result(WAIT)
+        assert got[0] == "z4" and scored(got[1]) == [("p", 5.0), ("q", 6.0)]
+        r.set("str", "v")
+        with pytest.raises(redis.ResponseError, match="^WRONGTYPE"):
+            r.bzpopmin(["str"], timeout=1)
+    finally:
+        w.connection_pool.disconnect()
+        pool.shutdown(wait=False)
+        r.close()
