@@ -6,6 +6,9 @@ back through Celery's ``rpc://`` backend (a reply list, LPUSH/BRPOP) because the
 PUBLISH/SUBSCRIBE, which respd has no sooner than issue 16; for the same reason the worker runs without remote
 control, events, gossip, mingle and heartbeats (all broadcast over pub/sub): see celery_tasks.py.
 
+A fourth target, ``sql-2-nodes``: the worker's broker is one respd node and the client's another, on one SQL
+table, so every task and every result crosses nodes (BRPOP on one node woken by an LPUSH on the other).
+
 One worker per target serves the whole module (a worker start takes seconds): the tests share the broker's
 database, so each uses keys of its own and none flushes it.
 
@@ -24,19 +27,20 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.helpers import REPO_ROOT
+from tests.helpers import REPO_ROOT, RespdProcess, sql_registry, write_registry
 from tests.integration.celery_tasks import make_app
 from tests.integration.scripting_targets import sql_respd  # noqa: F401  (fixture)
+from tests.pgserver import pg_server  # noqa: F401  (fixture)
 
 pytest.importorskip("celery")
 
 #: respd targets on which a part Celery needs is still missing: kind -> reason (a strict xfail until it lands)
-MISSING: dict = dict.fromkeys(("memory", "sql"), "kombu's Redis transport consumes with BRPOP (respd/blocking.py) and "
+MISSING: dict = dict.fromkeys(("memory", "sql", "sql-2-nodes"), "kombu's Redis transport consumes with BRPOP (respd/blocking.py) and "
                               "indexes unacknowledged messages in a sorted set (ZADD, ZRANGE BYSCORE REV, ZREM): "
                               "neither is in respd yet (issue 15)")
 
 KINDS = [pytest.param(k, marks=pytest.mark.xfail(strict=True, reason=MISSING[k])) if k in MISSING else k
-         for k in ("redis", "memory", "sql")]
+         for k in ("redis", "memory", "sql", "sql-2-nodes")]
 
 WAIT = 60  # seconds any single wait may take before the test fails (never a timed assertion)
 
@@ -44,7 +48,8 @@ WAIT = 60  # seconds any single wait may take before the test fails (never a tim
 @dataclass
 class Worker:
     kind: str
-    url: str
+    url: str         # the worker's broker
+    client_url: str  # the test's broker: another respd node on the same table for "sql-2-nodes"
     proc: subprocess.Popen
     log: Path
     mark: int = 0  # the log's length when the current test began
@@ -59,7 +64,7 @@ class Worker:
         return "ResponseError" in new or "unknown command" in new
 
     def client(self) -> redis.Redis:
-        return redis.Redis.from_url(self.url, socket_timeout=WAIT)
+        return redis.Redis.from_url(self.client_url, socket_timeout=WAIT)
 
 
 def start_worker(url: str, log: Path) -> subprocess.Popen:
@@ -74,21 +79,37 @@ def start_worker(url: str, log: Path) -> subprocess.Popen:
                                 stdin=subprocess.DEVNULL)
 
 
+@pytest.fixture(scope="module")
+def sql_nodes(pg_server, tmp_path_factory):
+    """Two respd nodes whose database 1 is one SQL store (one table): the worker on one, the client on the other,
+    so each task and each result crosses nodes (a BRPOP on one node woken by an LPUSH on the other)."""
+    d = tmp_path_factory.mktemp("celery-sql-nodes")
+    config = write_registry(d, "sql.yaml", sql_registry(pg_server.dsn, "celery_" + d.name.replace("-", "_"),
+                                                        pool_max=8, command_timeout="10s", connect_timeout="10s"))
+    nodes = [RespdProcess(configs=[config]).start(timeout=60) for _ in range(2)]
+    yield nodes
+    for n in nodes:
+        n.stop()
+
+
 @pytest.fixture(scope="module", params=KINDS)
 def worker(request, tmp_path_factory):
     if request.param == "redis":
-        server, db = request.getfixturevalue("redis_server"), 0
+        servers, db = [request.getfixturevalue("redis_server")] * 2, 0
     elif request.param == "memory":
-        server, db = request.getfixturevalue("respd_server"), 0
+        servers, db = [request.getfixturevalue("respd_server")] * 2, 0
+    elif request.param == "sql":
+        servers, db = [request.getfixturevalue("sql_respd")] * 2, 1
     else:
-        server, db = request.getfixturevalue("sql_respd"), 1
-    if not server.alive():
-        pytest.fail("the %s server died:\n%s" % (request.param, server.stderr_text()))
-    url = "redis://127.0.0.1:%d/%d" % (server.port, db)
+        servers, db = request.getfixturevalue("sql_nodes"), 1
+    for server in servers:
+        if not server.alive():
+            pytest.fail("the %s server died:\n%s" % (request.param, server.stderr_text()))
+    url, client_url = ("redis://127.0.0.1:%d/%d" % (server.port, db) for server in servers)
     with redis.Redis.from_url(url) as r:
         r.flushdb()
     log = tmp_path_factory.mktemp("celery") / "worker.log"
-    w = Worker(request.param, url, start_worker(url, log), log)
+    w = Worker(request.param, url, client_url, start_worker(url, log), log)
     try:
         deadline = time.monotonic() + WAIT
         while " ready." not in w.log.read_text(errors="replace"):
@@ -112,7 +133,7 @@ def log_mark(worker):
 
 @pytest.fixture(scope="module")
 def app(worker):
-    a = make_app(worker.url)
+    a = make_app(worker.client_url)
     yield a
     a.close()
 
