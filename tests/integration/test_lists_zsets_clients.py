@@ -359,7 +359,7 @@ def rq_worker(url: str, *queues: str) -> subprocess.CompletedProcess:
 
 def test_rq_burst_worker_runs_jobs(request, target):
     pytest.importorskip("rq")
-    needs(request, target, "zsets", "blocking", "streams")
+    needs(request, target, "zsets", "streams")  # burst: LMOVE, no blocking pop
     from rq import Queue
     from rq.job import JobStatus
     from rq.registry import FailedJobRegistry, FinishedJobRegistry, StartedJobRegistry
