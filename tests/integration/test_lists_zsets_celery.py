@@ -35,9 +35,8 @@ from tests.pgserver import pg_server  # noqa: F401  (fixture)
 pytest.importorskip("celery")
 
 #: respd targets on which a part Celery needs is still missing: kind -> reason (a strict xfail until it lands)
-MISSING: dict = dict.fromkeys(("memory", "sql", "sql-2-nodes"), "kombu's Redis transport consumes with BRPOP (respd/blocking.py) and "
-                              "indexes unacknowledged messages in a sorted set (ZADD, ZRANGE BYSCORE REV, ZREM): "
-                              "neither is in respd yet (issue 15)")
+MISSING: dict = dict.fromkeys(("memory", "sql", "sql-2-nodes"), "kombu's Redis transport indexes unacknowledged "
+                              "messages in a sorted set (ZADD, ZRANGE BYSCORE REV, ZREM): not in respd yet (issue 15)")
 
 KINDS = [pytest.param(k, marks=pytest.mark.xfail(strict=True, reason=MISSING[k])) if k in MISSING else k
          for k in ("redis", "memory", "sql", "sql-2-nodes")]

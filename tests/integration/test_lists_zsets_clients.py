@@ -44,7 +44,6 @@ SHORT = 0.05  # a pop's timeout when it is meant to time out
 
 #: respd's missing parts, by what a test needs: a test needing one of these is a strict xfail on respd targets
 MISSING: dict = {
-    "blocking": "BLPOP, BRPOP, BLMOVE, BRPOPLPUSH and BLMPOP are not in respd yet (respd/blocking.py, issue 15)",
     "zsets": "sorted sets (ZADD, ZRANGEBYSCORE, ZREMRANGEBYSCORE, ZREM, ZCARD...) are not in respd yet (issue 15)",
     "bzpop": "BZPOPMIN, BZPOPMAX and BZMPOP are not in respd yet (issue 15)",
     "streams": "RQ 3 saves each job's result with XADD and reads it back with XREVRANGE: respd has no streams "
