@@ -24,6 +24,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
@@ -65,8 +66,8 @@ BLOCKING = {"blpop", "brpop", "blmove", "brpoplpush", "blmpop"}
 
 
 def wait_blocked(admin: redis.Redis, name: str, fut=None) -> None:
-    """Until the connection named ``name`` is in a blocking command (CLIENT LIST: its ``cmd``); polled. ``fut``:
-    the call's future, whose early end (an error, a reply) is reported at once."""
+    """Until the connection named ``name`` is blocked (CLIENT LIST: flag ``b``, ``cmd`` a blocking pop); polled.
+    ``fut``: the call's future, whose early end (an error, a reply) is reported at once."""
     wait_blocked_on(admin, name, fut, BLOCKING)
 
 
@@ -76,7 +77,7 @@ def wait_blocked_on(admin: redis.Redis, name: str, fut, commands) -> None:
         if fut is not None and fut.done():
             pytest.fail("%s answered instead of blocking: %r" % (name, fut.result()))
         mine = [c for c in admin.client_list() if c.get("name") == name]
-        if mine and mine[0].get("cmd") in commands:
+        if any(c.get("cmd") in commands and "b" in c.get("flags", "") for c in mine):
             return
         assert time.monotonic() < deadline, "%s never blocked: %r" % (name, mine)
         time.sleep(0.01)
@@ -88,7 +89,7 @@ async def await_blocked(admin, name: str, task=None) -> None:
         if task is not None and task.done():
             pytest.fail("%s answered instead of blocking: %r" % (name, task.result()))
         mine = [c for c in await admin.client_list() if c.get("name") == name]
-        if mine and mine[0].get("cmd") in BLOCKING:
+        if any(c.get("cmd") in BLOCKING and "b" in c.get("flags", "") for c in mine):
             return
         assert time.monotonic() < deadline, "%s never blocked: %r" % (name, mine)
         await asyncio.sleep(0.01)
@@ -185,6 +186,11 @@ async def _limits_asyncio(target):
 
 
 # ------------------------------------------------------------------------------------------------ blocking, sync
+def unique(name: str) -> str:
+    """A connection name no other test uses (CLIENT LIST is server-wide)."""
+    return "%s-%s" % (name, uuid.uuid4().hex[:8])
+
+
 def waiter(target, proto, parser, name):
     r = sync_client(target, proto, parser)
     r.client_setname(name)
@@ -234,7 +240,7 @@ def test_blocking_pops_answer_at_once_or_time_out(request, target, proto, parser
         assert [pair(x) if isinstance(x, (list, tuple)) else x for x in pipe.execute()] == [None, None, None,
                                                                                           ("l", "1")]
     finally:
-        r.close()
+        r.connection_pool.disconnect()  # a pool given to the client is not closed by it
 
 
 @matrix
@@ -246,10 +252,12 @@ def test_blocking_pops_served_by_another_clients_push(request, target, proto, pa
 
     def blocked(name, call):
         """Start ``call(client)`` in a thread on a connection of its own; return its future once it blocks."""
+        name = unique(name)
         w = waiter(target, proto, parser, name)
         waiters.append(w)
         fut = pool.submit(call, w)
         wait_blocked(r, name, fut)
+        fut.name = name
         return fut
 
     try:
@@ -292,10 +300,27 @@ def test_blocking_pops_served_by_another_clients_push(request, target, proto, pa
         pipe = r.pipeline(transaction=True)
         pipe.rpush("tx", "gone").lpop("tx")
         assert pipe.execute() == [1, "gone"]
-        wait_blocked(r, "w-late", late)
+        wait_blocked(r, late.name, late)
         assert not late.done()
         r.rpush("tx", "kept")
         assert pair(late.result(WAIT)) == ("tx", "kept")
+
+        # CLIENT UNBLOCK: as if its timeout ended (None), or with an -UNBLOCKED error
+        name = unique("w-unblock")
+        unblocked = waiter(target, proto, parser, name)
+        waiters.append(unblocked)
+        wid = unblocked.client_id()
+        fut = pool.submit(lambda: unblocked.brpop(["nothing"], timeout=0))
+        wait_blocked(r, name, fut)
+        assert r.client_unblock(wid) is True
+        assert fut.result(WAIT) is None
+        fut = pool.submit(lambda: unblocked.blmove("nothing", "dst2", 0))
+        wait_blocked(r, name, fut)
+        assert r.client_unblock(wid, error=True) is True
+        with pytest.raises(redis.ResponseError, match="^UNBLOCKED client unblocked via CLIENT UNBLOCK"):
+            fut.result(WAIT)
+        assert r.client_unblock(wid) is False  # not blocked any more
+        assert r.exists("nothing", "dst2") == 0
 
         # a waiter timing out leaves the key to the next push
         assert waiters[0].blpop(["never"], timeout=SHORT) is None
@@ -305,7 +330,7 @@ def test_blocking_pops_served_by_another_clients_push(request, target, proto, pa
         for w in waiters:  # a waiter still blocked after a failure: its connection closed under it
             w.connection_pool.disconnect()
         pool.shutdown(wait=False)
-        r.close()
+        r.connection_pool.disconnect()
 
 
 # ------------------------------------------------------------------------------------------------ blocking, asyncio
@@ -319,16 +344,17 @@ async def _blocking_asyncio(target, proto, parser):
     r = async_client(target, proto, parser)
     w1, w2 = async_client(target, proto, parser), async_client(target, proto, parser)
     try:
-        await w1.client_setname("aw-1")
-        await w2.client_setname("aw-2")
+        n1, n2 = unique("aw-1"), unique("aw-2")
+        await w1.client_setname(n1)
+        await w2.client_setname(n2)
         assert await r.blpop(["nothing"], timeout=SHORT) is None
         assert await r.blmpop(SHORT, 2, "n1", "n2", direction="RIGHT", count=2) is None
         assert await r.blmove("nothing", "x", SHORT) is None
 
         one = asyncio.create_task(w1.brpop(["jobs"], timeout=0))
-        await await_blocked(r, "aw-1", one)
+        await await_blocked(r, n1, one)
         two = asyncio.create_task(w2.blmove("jobs", "working", 0, "RIGHT", "LEFT"))
-        await await_blocked(r, "aw-2", two)
+        await await_blocked(r, n2, two)
         assert await r.lpush("jobs", "j1") == 1
         assert pair(await asyncio.wait_for(one, WAIT)) == ("jobs", "j1")
         assert not two.done()
@@ -337,14 +363,15 @@ async def _blocking_asyncio(target, proto, parser):
         assert await r.lrange("jobs", 0, -1) == ["j3"] and await r.lrange("working", 0, -1) == ["j2"]
 
         many = [asyncio.create_task(c.blpop(["fan"], timeout=WAIT)) for c in (w1, w2)]
-        await await_blocked(r, "aw-1", many[0])
-        await await_blocked(r, "aw-2", many[1])
+        await await_blocked(r, n1, many[0])
+        await await_blocked(r, n2, many[1])
         await r.rpush("fan", "a", "b", "c")
         got = sorted(pair(x)[1] for x in await asyncio.wait_for(asyncio.gather(*many), WAIT))
         assert got == ["a", "b"] and await r.lrange("fan", 0, -1) == ["c"]
     finally:
         for c in (r, w1, w2):
             await c.aclose()
+            await c.connection_pool.disconnect()  # a pool given to the client is not closed by it
 
 
 # ------------------------------------------------------------------------------------------------ RQ
@@ -532,7 +559,7 @@ def test_sorted_set_api_sync(request, target, proto, parser):
             r.zadd("str", {"a": 1})
         assert r.type("inf") == "zset" and r.object("encoding", "inf") == "listpack"
     finally:
-        r.close()
+        r.connection_pool.disconnect()  # a pool given to the client is not closed by it
 
 
 @pytest.mark.parametrize("transaction", [True, False])
@@ -572,7 +599,8 @@ def test_sorted_sets_as_applications_use_them(request, target, transaction):
 def test_blocking_sorted_set_pops(request, target, proto, parser):
     needs(request, target, "zsets", "blocking", "bzpop")
     r = sync_client(target, proto, parser)
-    w = waiter(target, proto, parser, "zwaiter")
+    name = unique("zwaiter")
+    w = waiter(target, proto, parser, name)
     pool = ThreadPoolExecutor(2)
     try:
         r.zadd("z", {"a": 1, "b": 2, "c": 3})
@@ -582,12 +610,12 @@ def test_blocking_sorted_set_pops(request, target, proto, parser):
         assert r.bzmpop(SHORT, 1, ["none"], min=True) is None
 
         fut = pool.submit(lambda: w.bzpopmax(["z2"], timeout=0))
-        wait_blocked_on(r, "zwaiter", fut, {"bzpopmax"})
+        wait_blocked_on(r, name, fut, {"bzpopmax"})
         r.zadd("z2", {"lo": -1, "hi": 1})
         assert tuple(fut.result(WAIT)) == ("z2", "hi", 1.0)
 
         fut = pool.submit(lambda: w.bzmpop(0, 2, ["z3", "z4"], min=True, count=2))
-        wait_blocked_on(r, "zwaiter", fut, {"bzmpop"})
+        wait_blocked_on(r, name, fut, {"bzmpop"})
         r.zadd("z4", {"p": 5, "q": 6, "s": 7})
         got = fut.result(WAIT)
         assert got[0] == "z4" and scored(got[1]) == [("p", 5.0), ("q", 6.0)]
@@ -597,4 +625,4 @@ def test_blocking_sorted_set_pops(request, target, proto, parser):
     finally:
         w.connection_pool.disconnect()
         pool.shutdown(wait=False)
-        r.close()
+        r.connection_pool.disconnect()

@@ -8,11 +8,12 @@ const [port, db] = process.argv.slice(2).map(Number);
 const settle = (p) => p.then((v) => v, (e) => e.message);
 const options = { host: "127.0.0.1", port, db, maxRetriesPerRequest: 0 };
 
-// until the connection named `name` is in a blocking command (CLIENT LIST's cmd field), polled
+// until the connection named `name` is blocked (CLIENT LIST: flag b, cmd a blocking pop), polled
 async function blocked(admin, name) {
   for (let i = 0; i < 3000; i++) {
     const lines = (await admin.client("LIST")).split("\n");
-    if (lines.some((l) => l.includes(" name=" + name + " ") && /\bcmd=(blpop|brpop|blmove)\b/.test(l))) return;
+    const mine = lines.filter((l) => l.includes(" name=" + name + " "));
+    if (mine.some((l) => / flags=\w*b /.test(l) && / cmd=(blpop|brpop|blmove) /.test(l))) return;
     await new Promise((ok) => setTimeout(ok, 10));
   }
   throw new Error(name + " never blocked");
