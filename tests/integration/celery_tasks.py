@@ -49,6 +49,13 @@ def make_app(broker_url: str) -> Celery:
         with redis.Redis.from_url(broker_url) as r:
             return r.rpush(key, value)
 
+    @app.task(name="respd.claim", shared=False, bind=True)
+    def claim(self, key, n):
+        """Record that this worker ran task ``n``: RPUSH "hostname n" on the list ``key``."""
+        with redis.Redis.from_url(broker_url) as r:
+            r.rpush(key, "%s %d" % (self.request.hostname, n))
+        return n
+
     @app.task(name="respd.fail", shared=False)
     def fail(message):
         raise ValueError(message)

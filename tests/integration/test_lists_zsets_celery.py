@@ -1,15 +1,17 @@
 """Celery with its Redis broker (issue 15) on redis-server (the reference), a respd memory store and a respd SQL
-store: a real worker process (``celery -A tests.integration.celery_tasks worker``, solo pool) consumes the tasks
-this process sends. The broker's commands: LPUSH to publish, BRPOP to consume, a hash and a sorted set for the
-messages delivered and not acknowledged yet (HSET/ZADD, HDEL/ZREM), sets for the exchange bindings. Results come
-back through Celery's ``rpc://`` backend (a reply list, LPUSH/BRPOP) because the Redis result backend needs
-PUBLISH/SUBSCRIBE, which respd has no sooner than issue 16; for the same reason the worker runs without remote
-control, events, gossip, mingle and heartbeats (all broadcast over pub/sub): see celery_tasks.py.
+store: two real worker processes (``celery -A tests.integration.celery_tasks worker``, solo pool) consume the
+tasks this process sends, each task once. The broker's commands: LPUSH to publish, BRPOP to consume, a hash and a
+sorted set for the messages delivered and not acknowledged yet (HSET/ZADD, HDEL/ZREM), sets for the exchange
+bindings. Results come back through Celery's ``rpc://`` backend (a reply list, LPUSH/BRPOP) because the Redis
+result backend needs PUBLISH/SUBSCRIBE, which respd has no sooner than issue 16; for the same reason the workers
+run without remote control, events, gossip, mingle and heartbeats (all broadcast over pub/sub): see
+celery_tasks.py.
 
-A fourth target, ``sql-2-nodes``: the worker's broker is one respd node and the client's another, on one SQL
-table, so every task and every result crosses nodes (BRPOP on one node woken by an LPUSH on the other).
+A fourth target, ``sql-2-nodes``: the first worker's broker is one respd node, the client's and the second
+worker's another, on one SQL table, so tasks and results cross nodes (BRPOP on one node woken by an LPUSH on the
+other).
 
-One worker per target serves the whole module (a worker start takes seconds): the tests share the broker's
+The two workers of a target serve the whole module (a worker start takes seconds): the tests share the broker's
 database, so each uses keys of its own and none flushes it.
 
 Before issue 15: ``unknown command 'BRPOP'`` on respd (the worker never takes a task), and ``'ZADD'`` once it did.
@@ -45,34 +47,42 @@ WAIT = 60  # seconds any single wait may take before the test fails (never a tim
 
 
 @dataclass
-class Worker:
+class Workers:
+    """Two worker processes sharing the task queue: the first on ``url``, the second on ``client_url``."""
     kind: str
-    url: str         # the worker's broker
-    client_url: str  # the test's broker: another respd node on the same table for "sql-2-nodes"
-    proc: subprocess.Popen
-    log: Path
-    mark: int = 0  # the log's length when the current test began
+    url: str         # the first worker's broker
+    client_url: str  # the test's and the second worker's: another respd node on the same table for "sql-2-nodes"
+    procs: list      # subprocess.Popen, one per worker
+    logs: list       # Path of each worker's log
+    marks: list      # each log's length when the current test began
 
     def log_text(self) -> str:
-        return self.log.read_text(errors="replace")[-6000:]
+        return "\n".join("--- worker %d:\n%s" % (i + 1, log.read_text(errors="replace")[-4000:])
+                         for i, log in enumerate(self.logs))
+
+    def mark(self) -> None:
+        self.marks = [len(log.read_text(errors="replace")) for log in self.logs]
 
     def new_errors(self) -> bool:
-        """Whether the worker logged a server error since the current test began (the failing tasks of the
-        tests log their own tracebacks: not these)."""
-        new = self.log.read_text(errors="replace")[self.mark:]
-        return "ResponseError" in new or "unknown command" in new
+        """Whether a worker died, or logged a server error since the current test began (the failing tasks of
+        the tests log their own tracebacks: not these)."""
+        for proc, log, mark in zip(self.procs, self.logs, self.marks):
+            new = log.read_text(errors="replace")[mark:]
+            if proc.poll() is not None or "ResponseError" in new or "unknown command" in new:
+                return True
+        return False
 
     def client(self) -> redis.Redis:
         return redis.Redis.from_url(self.client_url, socket_timeout=WAIT)
 
 
-def start_worker(url: str, log: Path) -> subprocess.Popen:
+def start_worker(url: str, log: Path, n: int) -> subprocess.Popen:
     env = dict(os.environ, RESPD_CELERY_BROKER=url, PYTHONPATH=str(REPO_ROOT))
     # no pub/sub in respd before issue 16: no gossip, mingle, heartbeats (and, in celery_tasks.py, no remote
     # control and no events)
     argv = [sys.executable, "-m", "celery", "-A", "tests.integration.celery_tasks", "worker", "--pool", "solo",
             "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "INFO",
-            "--hostname", "respd-tests@%h"]
+            "--hostname", "respd-tests-%d@%%h" % n]
     with open(log, "wb") as out:
         return subprocess.Popen(argv, cwd=str(REPO_ROOT), env=env, stdout=out, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL)
@@ -107,27 +117,31 @@ def worker(request, tmp_path_factory):
     url, client_url = ("redis://127.0.0.1:%d/%d" % (server.port, db) for server in servers)
     with redis.Redis.from_url(url) as r:
         r.flushdb()
-    log = tmp_path_factory.mktemp("celery") / "worker.log"
-    w = Worker(request.param, url, client_url, start_worker(url, log), log)
+    d = tmp_path_factory.mktemp("celery")
+    w = Workers(request.param, url, client_url, [], [d / "worker-1.log", d / "worker-2.log"], [0, 0])
     try:
+        for n, (broker, log) in enumerate(zip((url, client_url), w.logs), 1):
+            w.procs.append(start_worker(broker, log, n))
         deadline = time.monotonic() + WAIT
-        while " ready." not in w.log.read_text(errors="replace"):
-            if w.proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("the Celery worker did not start:\n" + w.log_text())
+        while not all(" ready." in log.read_text(errors="replace") for log in w.logs):
+            if any(p.poll() is not None for p in w.procs) or time.monotonic() > deadline:
+                pytest.fail("the Celery workers did not start:\n" + w.log_text())
             time.sleep(0.1)
         yield w
     finally:
-        w.proc.send_signal(signal.SIGTERM)  # a warm shutdown
-        try:
-            w.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            w.proc.kill()
-            w.proc.wait(10)
+        for p in w.procs:
+            p.send_signal(signal.SIGTERM)  # a warm shutdown
+        for p in w.procs:
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(10)
 
 
 @pytest.fixture(autouse=True)
 def log_mark(worker):
-    worker.mark = len(worker.log.read_text(errors="replace"))
+    worker.mark()
 
 
 @pytest.fixture(scope="module")
@@ -146,9 +160,8 @@ def get(result, worker, **kw):
         try:
             return result.get(timeout=1, **kw)
         except ResultTimeout:
-            log = worker.log_text()
-            if worker.proc.poll() is not None or worker.new_errors() or time.monotonic() > deadline:
-                pytest.fail("no result; the worker's log:\n" + log)
+            if worker.new_errors() or time.monotonic() > deadline:
+                pytest.fail("no result; the workers' logs:\n" + worker.log_text())
 
 
 def test_a_task_runs_in_the_worker(app, worker):
@@ -163,6 +176,17 @@ def test_many_tasks_each_run_once(app, worker):
     assert sorted(get(r, worker) for r in records) == list(range(1, 41))  # RPUSH's lengths: each once
     with worker.client() as r:
         assert sorted(int(x) for x in r.lrange("celery:done", 0, -1)) == list(range(40))
+
+
+def test_two_workers_run_each_task_once(app, worker):
+    """Two workers (on two nodes for "sql-2-nodes") take tasks from one queue: each of 120 runs exactly once
+    (which worker runs how many is not asserted)."""
+    results = [app.tasks["respd.claim"].delay("celery:claims", n) for n in range(120)]
+    assert sorted(get(r, worker) for r in results) == list(range(120))
+    with worker.client() as r:
+        claims = [x.decode().split() for x in r.lrange("celery:claims", 0, -1)]
+    assert sorted(int(n) for _, n in claims) == list(range(120))  # none twice, none lost
+    assert {host.split("@")[0] for host, _ in claims} <= {"respd-tests-1", "respd-tests-2"}
 
 
 def test_a_result_waited_for_with_blpop(app, worker):
