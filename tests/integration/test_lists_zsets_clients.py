@@ -10,9 +10,8 @@ memory store and a respd SQL store (``tests.integration.scripting_targets``); Ce
 * RQ: a burst worker (``rq worker --burst``, a process of its own) runs enqueued jobs; its registries are sorted
   sets, its dequeue is BLMOVE/LMOVE; scheduled and dependent jobs (sorted sets, no worker);
 * ioredis' BLPOP/BRPOP served by a push (tests/integration/js/blocking.js);
-* redis-py's sorted-set API, RESP2 and RESP3 (scores are bulk strings in one, doubles in the other), sorted sets
-  as applications use them (a sliding-log rate limiter, a leaderboard, a delayed-job schedule), and the blocking
-  BZPOPMIN/BZPOPMAX/BZMPOP.
+* redis-py's blocking sorted-set pops BZPOPMIN/BZPOPMAX/BZMPOP (the sorted-set API through redis-py is
+  test_zsets_clients.py's, with the sorted sets).
 
 No timing is asserted anywhere: a pop with a short timeout must answer None, how long it took is not checked.
 """
@@ -477,122 +476,6 @@ def scored(reply) -> list:
     if reply and not isinstance(reply[0], (list, tuple)):
         reply = list(zip(reply[0::2], reply[1::2]))
     return [(m, float(s)) for m, s in reply]
-
-
-@matrix
-def test_sorted_set_api_sync(request, target, proto, parser):
-    needs(request, target, "zsets")
-    r = sync_client(target, proto, parser)
-    try:
-        assert r.zadd("board", {"ada": 10, "bob": 7.5, "cy": 7.5, "dee": -3}) == 4
-        assert r.zadd("board", {"ada": 12, "eve": 1}, ch=True) == 2  # CH: changed + added
-        assert r.zadd("board", {"ada": 5}, gt=True) == 0 and r.zscore("board", "ada") == 12.0
-        assert r.zadd("board", {"ada": 5}, lt=True, ch=True) == 1 and r.zscore("board", "ada") == 5.0
-        assert r.zadd("board", {"zed": 1}, xx=True) == 0 and r.zscore("board", "zed") is None
-        assert r.zadd("board", {"ada": 100}, nx=True) == 0
-        assert r.zadd("board", {"ada": 2.5}, incr=True) == 7.5
-        assert r.zadd("board", {"ada": 1}, incr=True, nx=True) is None  # NX refused the increment
-        assert r.zincrby("board", -0.25, "eve") == 0.75
-        assert r.zcard("board") == 5 and r.zcard("no-such-key") == 0
-        assert r.zmscore("board", ["ada", "nope", "dee"]) == [7.5, None, -3.0]
-        assert r.zrange("board", 0, -1) == ["dee", "eve", "ada", "bob", "cy"]  # ties in member order
-        assert scored(r.zrange("board", 0, 1, withscores=True)) == [("dee", -3.0), ("eve", 0.75)]
-        assert r.zrange("board", 0, -1, desc=True) == ["cy", "bob", "ada", "eve", "dee"]
-        assert r.zrank("board", "ada") == 2 and r.zrevrank("board", "ada") == 2 and r.zrank("board", "x") is None
-        assert r.zcount("board", 0, 7.5) == 4 and r.zcount("board", "(0.75", "+inf") == 3
-        assert r.zrange("board", "(0", 8, byscore=True) == ["eve", "ada", "bob", "cy"]
-        assert r.zrange("board", 8, "(0", byscore=True, desc=True, offset=1, num=2) == ["bob", "ada"]
-        assert r.zrangebyscore("board", "-inf", 1) == ["dee", "eve"]
-        assert scored(r.zrevrangebyscore("board", "+inf", 7.5, withscores=True)) == [("cy", 7.5), ("bob", 7.5),
-                                                                                    ("ada", 7.5)]
-        assert r.zrangestore("top2", "board", 0, 1, desc=True) == 2 and r.zrange("top2", 0, -1) == ["bob", "cy"]
-
-        assert r.zadd("words", {w: 0 for w in ("apple", "banana", "cherry", "date")}) == 4
-        assert r.zrangebylex("words", "[b", "(d") == ["banana", "cherry"]
-        assert r.zrange("words", "[cherry", "-", bylex=True, desc=True) == ["cherry", "banana", "apple"]
-        assert r.zlexcount("words", "-", "+") == 4 and r.zremrangebylex("words", "[a", "[b") == 1
-
-        assert r.zrem("board", "eve", "nope") == 1
-        assert r.zremrangebyscore("board", "-inf", "(0") == 1  # dee
-        assert r.zremrangebyrank("board", -1, -1) == 1  # cy, the highest
-        assert r.zrange("board", 0, -1) == ["ada", "bob"]
-
-        r.zadd("a", {"x": 1, "y": 2, "z": 3})
-        r.zadd("b", {"y": 10, "z": 20, "w": 30})
-        assert scored(r.zunion(["a", "b"], withscores=True)) == [("x", 1.0), ("y", 12.0), ("z", 23.0),
-                                                                  ("w", 30.0)]
-        assert scored(r.zinter({"a": 2, "b": 1}, aggregate="MAX", withscores=True)) == [("y", 10.0), ("z", 20.0)]
-        assert r.zdiff(["a", "b"]) == ["x"]
-        assert r.zunionstore("u", ["a", "b"], aggregate="MIN") == 4 and r.zscore("u", "z") == 3.0
-        assert r.zinterstore("i", {"a": 1, "b": 0.5}) == 2 and r.zscore("i", "z") == 13.0
-        assert r.zdiffstore("d", ["b", "a"]) == 1 and r.zrange("d", 0, -1) == ["w"]
-        assert r.zintercard(2, ["a", "b"]) == 2 and r.zintercard(2, ["a", "b"], limit=1) == 1
-
-        assert scored(r.zpopmin("a")) == [("x", 1.0)]
-        assert scored(r.zpopmax("b", 2)) == [("w", 30.0), ("z", 20.0)]
-        key, popped = r.zmpop(2, ["none", "b"], min=True)
-        assert key == "b" and scored(popped) == [("y", 10.0)]
-        assert r.exists("b") == 0 and r.zmpop(1, ["b"], max=True) is None
-        assert r.zrandmember("a") in {"y", "z"} and sorted(r.zrandmember("a", 5)) == ["y", "z"]
-        assert len(r.zrandmember("a", -4)) == 4
-        assert sorted(scored(r.zrandmember("a", 2, withscores=True))) == [("y", 2.0), ("z", 3.0)]
-
-        big = {"m%d" % i: i for i in range(300)}  # past zset-max-listpack-entries (128): a skiplist
-        assert r.zadd("big", big) == 300 and r.object("encoding", "big") == "skiplist"
-        assert dict(r.zscan_iter("big", count=40)) == {m: float(s) for m, s in big.items()}
-        assert dict(r.zscan_iter("big", match="m29?")) == {"m29%d" % i: 290.0 + i for i in range(10)}
-        assert r.zrange("big", 100, 102) == ["m100", "m101", "m102"]
-
-        r.zadd("inf", {"lo": "-inf", "hi": "inf", "mid": 0})
-        assert scored(r.zrange("inf", 0, -1, withscores=True)) == [("lo", float("-inf")), ("mid", 0.0),
-                                                                    ("hi", float("inf"))]
-        with pytest.raises(redis.ResponseError, match="not a valid float"):
-            r.zadd("inf", {"nan": "nan"})
-        with pytest.raises(redis.ResponseError, match="resulting score is not a number"):
-            r.zincrby("inf", float("-inf"), "hi")
-        with pytest.raises(redis.ResponseError, match="min or max is not a float"):
-            r.zcount("inf", "low", 1)
-        with pytest.raises(redis.ResponseError, match="XX and NX options at the same time are not compatible"):
-            r.execute_command("ZADD", "inf", "NX", "XX", 1, "a")
-        r.set("str", "v")
-        with pytest.raises(redis.ResponseError, match="^WRONGTYPE"):
-            r.zadd("str", {"a": 1})
-        assert r.type("inf") == "zset" and r.object("encoding", "inf") == "listpack"
-    finally:
-        r.connection_pool.disconnect()  # a pool given to the client is not closed by it
-
-
-@pytest.mark.parametrize("transaction", [True, False])
-def test_sorted_sets_as_applications_use_them(request, target, transaction):
-    """A sliding-log rate limiter (ZREMRANGEBYSCORE, ZADD, ZCARD, EXPIRE in one pipeline), a leaderboard, and a
-    delayed-job schedule polled with ZRANGEBYSCORE ... LIMIT and claimed with ZREM."""
-    needs(request, target, "zsets")
-    with target.client(decode_responses=True) as r:
-        def allow(user, now, limit=3, window=60):
-            pipe = r.pipeline(transaction=transaction)
-            pipe.zremrangebyscore("rl:" + user, 0, now - window)
-            pipe.zadd("rl:" + user, {"%s-%f" % (user, now): now})
-            pipe.zcard("rl:" + user)
-            pipe.expire("rl:" + user, window)
-            return pipe.execute()[2] <= limit
-
-        # a refused attempt is logged too; entries older than the window are dropped first
-        assert [allow("u", t) for t in (0, 10, 20, 30, 71, 95)] == [True, True, True, False, True, True]
-        assert r.zrange("rl:u", 0, -1, withscores=True)[-1][1] == 95.0
-        assert r.zcard("rl:u") == 2 and 0 < r.ttl("rl:u") <= 60
-
-        for i, (player, points) in enumerate([("ada", 30), ("bob", 50), ("cy", 40), ("ada", 25), ("bob", 1)]):
-            r.zincrby("lb", points, player)
-        assert scored(r.zrevrange("lb", 0, 2, withscores=True)) == [("ada", 55.0), ("bob", 51.0), ("cy", 40.0)]
-        assert r.zrevrank("lb", "cy") == 2 and r.zscore("lb", "bob") == 51.0
-
-        now = 1_700_000_000
-        r.zadd("delayed", {"job-%d" % i: now + i * 10 for i in range(10)})
-        due = r.zrangebyscore("delayed", "-inf", now + 35, start=0, num=3)
-        assert due == ["job-0", "job-1", "job-2"]
-        claimed = [j for j in due if r.zrem("delayed", j) == 1]
-        assert claimed == due and r.zrem("delayed", "job-0") == 0  # a second claimer gets nothing
-        assert r.zrangebyscore("delayed", "-inf", now + 35) == ["job-3"]
 
 
 @matrix
