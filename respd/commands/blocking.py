@@ -129,6 +129,8 @@ def _bpop(sess, argv, left: bool):
             return True, [key, pop_from(lst, left)]
         return store.update(key, LIST, fn)
 
+    if len(set(keys)) == 1:  # one key (a queue): its own attempt is the first look, one row locked on SQL
+        return blocking(sess, keys, deadline, lambda: attempt(keys[0]), attempt)
     return blocking(sess, keys, deadline, initial, attempt)
 
 
@@ -221,5 +223,7 @@ def blmpop(sess, argv):
             return True, [key, [pop_from(lst, left) for _ in range(min(count, len(lst)))]]
         return store.update(key, LIST, fn)
 
+    if len(set(keys)) == 1:
+        return blocking(sess, keys, deadline, lambda: attempt(keys[0]), attempt)
     return blocking(sess, keys, deadline, initial, attempt)
 
