@@ -200,7 +200,7 @@ def pack_value(value) -> bytes:
     if t is Members:
         return msgpack.packb(msgpack.ExtType(SET_EXT, msgpack.packb(list(value), use_bin_type=True)))
     if t is ListValue:
-        return msgpack.packb(list(value), use_bin_type=True)
+        return msgpack.packb(value.to_list(), use_bin_type=True)
     return pack(value)
 
 

@@ -2,7 +2,11 @@
 
 A hash within Redis' listpack limits is kept as its msgpack payload (``codec.Packed``: one bytes object, as compact
 as a listpack) and decoded for each command; past the limits it is kept as a ``values.Hash`` for good, as Redis
-converts a listpack to a hashtable. Sets are kept as ``values.Members``. Commands change the objects in place;
+converts a listpack to a hashtable. Sets are kept as ``values.Members``. A list of at most
+``values.LIST_PACKED_ENTRIES`` elements and ``LIST_PACKED_BYTES`` bytes is kept as its payload too (about 2 bytes
+over its elements' own, as a listpack); a longer one as a ``ListValue`` (packed chunks, ``backends.quicklist``),
+changed in place, and back as a payload once it shrinks to half the limits (so a list near them does not convert
+on every command). Commands change the objects in place;
 nothing here yields to the event loop, so each operation is atomic.
 """
 from __future__ import annotations
@@ -40,6 +44,10 @@ class Collections:
             if obj.fits_listpack():
                 return Packed(codec.pack_value(obj))
             obj.compact = False
+        elif type(obj) is ListValue:
+            if _small_list(obj, values.LIST_PACKED_ENTRIES, values.LIST_PACKED_BYTES):
+                return Packed(codec.pack_value(obj))
+            return obj.compact()
         return obj
 
     def read(self, key: bytes, kind: bytes) -> Any:
@@ -79,6 +87,8 @@ class Collections:
                 return result
             if obj is not v:  # decoded from a payload
                 data[key] = self._kept(obj)
+            elif type(v) is ListValue and _shrunk(v):
+                data[key] = Packed(codec.pack_value(v))
             if self._watched:
                 self.watches.touch(key)
         return result
@@ -121,9 +131,23 @@ class _MemoryValues(Values):
             if s._live(key):
                 s._remove(key)
             return
-        s._data[key] = s._kept(obj)
+        if type(obj) is ListValue and s._data.get(key) is obj:  # a list kept as an object, changed in place
+            if _shrunk(obj):
+                s._data[key] = Packed(codec.pack_value(obj))
+        else:
+            s._data[key] = s._kept(obj)
         if s._watched:
             s.watches.touch(key)
+
+
+def _small_list(lst: ListValue, entries: int, size: int) -> bool:
+    """Whether a list has at most entries elements of at most size bytes in all."""
+    return len(lst) <= entries and sum(map(len, lst.slice(0, len(lst)))) <= size
+
+
+def _shrunk(lst: ListValue) -> bool:
+    """Whether a list kept as an object has shrunk enough to be kept as its payload again."""
+    return _small_list(lst, values.LIST_PACKED_ENTRIES // 2, values.LIST_PACKED_BYTES // 2)
 
 
 def value_size(v: Any) -> int:
@@ -134,6 +158,8 @@ def value_size(v: Any) -> int:
         return sys.getsizeof(v)
     if t is Packed:
         return sys.getsizeof(v) + sys.getsizeof(v.payload)
+    if t is ListValue:
+        return v.memory_usage()
     if t is Hash:
         sample = [sys.getsizeof(f) + sys.getsizeof(x) for f, x in itertools.islice(v.items(), _SAMPLES)]
     else:
