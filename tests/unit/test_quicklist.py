@@ -1,15 +1,20 @@
 """backends.quicklist.ListValue against collections.deque: every operation list commands use, over random sequences
-that cross the chunk and buffer boundaries (small chunks, long elements split by size, the default sizes)."""
+that cross the chunk and buffer boundaries (small chunks, long elements split by size, the default sizes); and what a
+memory store keeps for short and long lists (issue 15's memory target)."""
 from __future__ import annotations
 
 import random
+import sys
 from collections import deque
 
 import msgpack
 import pytest
 
-from backends import quicklist
+from backends import quicklist, values
+from backends.codec import Packed
+from backends.memory import MemoryStore
 from backends.quicklist import ListValue
+from backends.values import LIST
 
 
 def _check(lv: ListValue, dq: deque) -> None:
@@ -143,3 +148,42 @@ def test_long_elements_split_chunks_by_size():
     assert len(lv._chunks) == 5 and all(len(p) <= quicklist.CHUNK_BYTES for p in lv._chunks)
     lv[3] = b"short"
     assert lv.to_list()[3] == b"short" and len(lv) == 10
+
+
+def _kept_bytes(v) -> int:
+    """The bytes a memory store's kept list value takes: its object(s) and every element or chunk it holds."""
+    if type(v) is Packed:
+        return sys.getsizeof(v) + sys.getsizeof(v.payload)
+    if type(v) is ListValue:
+        return (sys.getsizeof(v) + sys.getsizeof(v._chunks) + sys.getsizeof(v._counts)
+                + sum(map(sys.getsizeof, v._chunks)) + sum(map(sys.getsizeof, v._head + v._tail)))
+    return sys.getsizeof(v) + sum(map(sys.getsizeof, v))  # a deque of bytes (before issue 15's packing)
+
+
+def test_a_memory_store_keeps_lists_packed():
+    """Issue 15's memory target: a short list is kept as its payload, a long one as chunks, both within a few bytes
+    of their 16-byte elements (redis-server: about 19 bytes per element); a long list that shrinks to half the
+    limit goes back to a payload. (A deque of bytes objects took about 72 bytes per element.)"""
+    s = MemoryStore("t:lists", max_size=0, cleanup_interval=0)
+
+    def push(elements):
+        def fn(lst):
+            lst.extend(elements)
+            return True, len(lst)
+        return fn
+
+    s.update(b"short", LIST, push([b"element:%08d" % i for i in range(10)]))
+    short = s._data[b"short"]
+    assert type(short) is Packed and _kept_bytes(short) / 10 < 30
+    for start in range(0, 100_000, 1000):
+        s.update(b"long", LIST, push([b"element:%08d" % i for i in range(start, start + 1000)]))
+    long = s._data[b"long"]
+    assert type(long) is ListValue and _kept_bytes(long) / 100_000 < 21
+    assert s.read(b"long", LIST).slice(99_998, 100_000) == [b"element:00099998", b"element:00099999"]
+
+    def trim(lst):
+        lst.trim(0, values.LIST_PACKED_ENTRIES // 2 - 1)
+        return True, None
+    s.update(b"long", LIST, trim)
+    assert type(s._data[b"long"]) is Packed
+    assert list(s.read(b"long", LIST)) == [b"element:%08d" % i for i in range(values.LIST_PACKED_ENTRIES // 2)]
