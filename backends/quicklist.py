@@ -43,7 +43,7 @@ def _pack(elements: list) -> bytes:
 
 
 def _unpack(payload: bytes) -> list:
-    return msgpack.unpackb(payload, raw=True)
+    return msgpack.unpackb(payload)  # chunks hold only bin, which unpacks as bytes (faster than raw=True)
 
 
 def _pieces(elements: list) -> list:
@@ -152,6 +152,20 @@ class ListValue:
         inner = tail[:cut]
         del tail[:cut]
         self._pack_right(inner)
+
+    def _absorb_left(self) -> None:
+        """Unpack the first chunk into the head buffer (whose limit it fits): the next reads of the list's first
+        elements (LRANGE 0 99 again) find them unpacked. The buffer stays within what pushes allow."""
+        items = _unpack(self._chunks.popleft())
+        self._mid -= self._counts.popleft()
+        items.reverse()
+        items.extend(self._head)
+        self._head = items
+
+    def _absorb_right(self) -> None:
+        items = _unpack(self._chunks.pop())
+        self._mid -= self._counts.pop()
+        self._tail[:0] = items
 
     def _refill_head(self) -> bool:
         """Give an empty head buffer the next elements (a chunk, else the whole tail buffer): False if none."""
@@ -364,6 +378,15 @@ class ListValue:
     def slice(self, start: int, stop: int) -> list:
         """The elements at positions start..stop-1 (0 <= start <= stop <= len), from the nearer end of the chunks."""
         h, mid = len(self._head), self._mid
+        if mid and stop > h and start < h + mid:
+            # a range from the head buffer into the first chunk (LRANGE 0 99): unpack that chunk into the buffer for
+            # good, so the next such read finds it unpacked (the tail likewise)
+            if start <= h and h + self._counts[0] <= 2 * CHUNK:
+                self._absorb_left()
+                h, mid = len(self._head), self._mid
+            elif stop >= h + mid and len(self._tail) + self._counts[-1] <= 2 * CHUNK:
+                self._absorb_right()
+                h, mid = len(self._head), self._mid
         out = []
         if start < h:
             out = self._head[h - min(stop, h):h - start]
