@@ -200,7 +200,7 @@ def pack_value(value) -> bytes:
     if t is Members:
         return msgpack.packb(msgpack.ExtType(SET_EXT, msgpack.packb(list(value), use_bin_type=True)))
     if t is ListValue:
-        return msgpack.packb(value.to_list(), use_bin_type=True)
+        return value.payload()
     return pack(value)
 
 
@@ -248,7 +248,11 @@ def as_kind(store_id: str, key: bytes, payload: bytes, kind: bytes):
         if tag not in _ARRAY_TAGS:
             raise WrongType()
         obj = _unpack_raw(store_id, key, payload)
-        if set(map(type, obj)) <= _BYTES:
+        try:
+            b"".join(obj)  # only bytes join (msgpack gives no other bytes-like object): faster than looking at types
+        except TypeError:
+            pass
+        else:
             return ListValue(obj)
         return ListValue(x if type(x) is bytes else _scalar_text(store_id, key, x, "element") for x in obj)
     if kind == SET:

@@ -45,9 +45,8 @@ class Collections:
                 return Packed(codec.pack_value(obj))
             obj.compact = False
         elif type(obj) is ListValue:
-            if _small_list(obj, values.LIST_PACKED_ENTRIES, values.LIST_PACKED_BYTES):
-                return Packed(codec.pack_value(obj))
-            return obj.compact()
+            payload = obj.small_payload(values.LIST_PACKED_ENTRIES, values.LIST_PACKED_BYTES)
+            return obj.compact() if payload is None else Packed(payload)
         return obj
 
     def read(self, key: bytes, kind: bytes) -> Any:
@@ -87,8 +86,8 @@ class Collections:
                 return result
             if obj is not v:  # decoded from a payload
                 data[key] = self._kept(obj)
-            elif type(v) is ListValue and _shrunk(v):
-                data[key] = Packed(codec.pack_value(v))
+            elif type(v) is ListValue and len(v) <= values.LIST_PACKED_ENTRIES // 2:
+                data[key] = _shrunk(v)
             if self._watched:
                 self.watches.touch(key)
         return result
@@ -132,22 +131,19 @@ class _MemoryValues(Values):
                 s._remove(key)
             return
         if type(obj) is ListValue and s._data.get(key) is obj:  # a list kept as an object, changed in place
-            if _shrunk(obj):
-                s._data[key] = Packed(codec.pack_value(obj))
+            if len(obj) <= values.LIST_PACKED_ENTRIES // 2:
+                s._data[key] = _shrunk(obj)
         else:
             s._data[key] = s._kept(obj)
         if s._watched:
             s.watches.touch(key)
 
 
-def _small_list(lst: ListValue, entries: int, size: int) -> bool:
-    """Whether a list has at most entries elements of at most size bytes in all."""
-    return len(lst) <= entries and sum(map(len, lst.slice(0, len(lst)))) <= size
-
-
-def _shrunk(lst: ListValue) -> bool:
-    """Whether a list kept as an object has shrunk enough to be kept as its payload again."""
-    return _small_list(lst, values.LIST_PACKED_ENTRIES // 2, values.LIST_PACKED_BYTES // 2)
+def _shrunk(lst: ListValue):
+    """What to keep for a list kept as an object that has shrunk to half LIST_PACKED_ENTRIES: its payload when
+    that takes at most half LIST_PACKED_BYTES, else the list still."""
+    payload = lst.small_payload(values.LIST_PACKED_ENTRIES // 2, values.LIST_PACKED_BYTES // 2, measure=True)
+    return lst if payload is None else Packed(payload)
 
 
 def value_size(v: Any) -> int:

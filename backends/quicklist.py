@@ -27,6 +27,7 @@ Elements are never checked: callers hand bytes.
 from __future__ import annotations
 
 import sys
+import threading
 from collections import deque
 from itertools import chain, islice
 
@@ -36,10 +37,21 @@ import msgpack
 CHUNK = 64
 #: a chunk of more than one element is split to stay within about this many payload bytes (Redis' 8 KB nodes)
 CHUNK_BYTES = 8192
+#: the chunks of a list that has none yet (a short list decoded for one command makes no deques)
+_NO_CHUNKS = ()
+
+
+_local = threading.local()  # a Packer per thread (scripts on SQL stores run in worker threads)
 
 
 def _pack(elements: list) -> bytes:
-    return msgpack.packb(elements, use_bin_type=True)
+    """The msgpack array of elements (bytes, each a bin): a kept Packer, without packb's set-up (a third of the cost
+    for a short list)."""
+    try:
+        return _local.packer.pack(elements)
+    except AttributeError:
+        _local.packer = msgpack.Packer(use_bin_type=True)
+        return _local.packer.pack(elements)
 
 
 def _unpack(payload: bytes) -> list:
@@ -75,8 +87,7 @@ class ListValue:
 
     def __init__(self, elements=()):
         self._head: list = []
-        self._chunks: deque = deque()
-        self._counts: deque = deque()
+        self._chunks = self._counts = _NO_CHUNKS  # deques once the first chunk is packed
         self._mid = 0
         self._tail: list = list(elements)
 
@@ -93,7 +104,8 @@ class ListValue:
     def copy(self) -> "ListValue":
         c = ListValue()
         c._head, c._tail, c._mid = self._head[:], self._tail[:], self._mid
-        c._chunks, c._counts = deque(self._chunks), deque(self._counts)
+        if self._chunks:
+            c._chunks, c._counts = deque(self._chunks), deque(self._counts)
         return c
 
     def to_list(self) -> list:
@@ -114,6 +126,22 @@ class ListValue:
             self._tail = []
         return self
 
+    def payload(self) -> bytes:
+        """The msgpack array of every element (a list's payload in the value codec)."""
+        return _pack(self._tail if not self._head and not self._mid else self.to_list())
+
+    def small_payload(self, entries: int, size: int, measure: bool = False):
+        """The list's payload (the msgpack array of its elements) when it has at most entries elements and the
+        payload at most size bytes, else None. A long list is not packed to find out; with ``measure`` neither is
+        one whose elements add up to more than size (a caller that asks after every command of a list it keeps)."""
+        if len(self._head) + self._mid + len(self._tail) > entries:
+            return None
+        items = self._tail if not self._head and not self._mid else self.to_list()
+        if measure and sum(map(len, items)) > size:
+            return None
+        payload = _pack(items)
+        return payload if len(payload) <= size else None
+
     def memory_usage(self) -> int:
         """MEMORY USAGE's estimate: the object, its buffers, and its chunks (5 sampled, as Redis samples)."""
         n = sys.getsizeof(self) + sys.getsizeof(self._chunks) + sys.getsizeof(self._counts)
@@ -127,12 +155,16 @@ class ListValue:
     # -------------------------------------------------------------------------------------- packing
     def _pack_left(self, elements: list) -> None:
         """Put elements (in list order) before the chunks."""
+        if self._chunks is _NO_CHUNKS:
+            self._chunks, self._counts = deque(), deque()
         for payload, count in reversed(_pieces(elements)):
             self._chunks.appendleft(payload)
             self._counts.appendleft(count)
         self._mid += len(elements)
 
     def _pack_right(self, elements: list) -> None:
+        if self._chunks is _NO_CHUNKS:
+            self._chunks, self._counts = deque(), deque()
         for payload, count in _pieces(elements):
             self._chunks.append(payload)
             self._counts.append(count)
@@ -230,8 +262,7 @@ class ListValue:
 
     def clear(self) -> None:
         self._head, self._tail = [], []
-        self._chunks.clear()
-        self._counts.clear()
+        self._chunks = self._counts = _NO_CHUNKS
         self._mid = 0
 
     # -------------------------------------------------------------------------------------- by position
