@@ -7,13 +7,17 @@ split further to stay near ``CHUNK_BYTES`` when its elements are long. The buffe
 head buffer holds the first elements in reverse order (its last item is the list's first element), the tail buffer
 the last elements in order. So:
 
-- a push appends to a buffer; once a buffer holds ``2 * CHUNK`` elements, all but the ``CHUNK`` outermost are
-  packed into chunks: O(1) amortized per push;
+- a push appends to a buffer; once a buffer holds ``BUFFER`` elements, all but the ``KEEP`` outermost are packed
+  into chunks: O(1) amortized per push, and at most ``BUFFER - 1`` elements unpacked at each end after pushes (what
+  keeps a list of a few hundred elements pushed one by one compact);
 - a pop takes from its buffer; an empty buffer first unpacks the nearest chunk (at most ``CHUNK`` elements; with no
-  chunk left, the other buffer moves over): O(1) amortized per pop, and a push and a pop alternating at one end
-  never pack and unpack the same chunk over and over (a buffer packs at ``2 * CHUNK``, unpacks only when empty);
+  chunk left, the other buffer moves over): O(1) amortized per pop. A push and a pop alternating at one end never
+  pack and unpack chunks over and over: a buffer unpacks only when empty and packs leaving ``KEEP`` elements, so
+  between two such O(CHUNK) steps come at least ``KEEP`` plain ones;
 - an index walks the chunk counts from the nearer end, then unpacks one chunk: O(N / CHUNK + CHUNK); a range of
-  N elements from S costs O(S / CHUNK + N + CHUNK) (Redis: O(S + N));
+  N elements from S costs O(S / CHUNK + N + CHUNK) (Redis: O(S + N)); a range that runs from a buffer into the
+  next chunk unpacks that chunk into the buffer (up to ``2 * CHUNK`` elements there), so reading the first
+  elements again (LRANGE 0 99) costs what a deque's slice does;
 - a search (LPOS, LINSERT's pivot) skips a chunk whose payload does not contain the element's bytes without
   unpacking it.
 
@@ -35,6 +39,9 @@ import msgpack
 
 #: most elements in one chunk (and half a buffer's limit)
 CHUNK = 64
+#: a buffer this long is packed into chunks, but for its KEEP outermost elements
+BUFFER = 32
+KEEP = 8
 #: a chunk of more than one element is split to stay within about this many payload bytes (Redis' 8 KB nodes)
 CHUNK_BYTES = 8192
 #: the chunks of a list that has none yet (a short list decoded for one command makes no deques)
@@ -172,7 +179,7 @@ class ListValue:
 
     def _flush_head(self) -> None:
         head = self._head
-        cut = len(head) - CHUNK  # the CHUNK outermost stay unpacked
+        cut = len(head) - KEEP  # the KEEP outermost stay unpacked
         inner = head[:cut]
         del head[:cut]
         inner.reverse()
@@ -180,7 +187,7 @@ class ListValue:
 
     def _flush_tail(self) -> None:
         tail = self._tail
-        cut = len(tail) - CHUNK
+        cut = len(tail) - KEEP
         inner = tail[:cut]
         del tail[:cut]
         self._pack_right(inner)
@@ -230,24 +237,24 @@ class ListValue:
     def appendleft(self, x: bytes) -> None:
         head = self._head
         head.append(x)
-        if len(head) >= 2 * CHUNK:
+        if len(head) >= BUFFER:
             self._flush_head()
 
     def append(self, x: bytes) -> None:
         tail = self._tail
         tail.append(x)
-        if len(tail) >= 2 * CHUNK:
+        if len(tail) >= BUFFER:
             self._flush_tail()
 
     def extendleft(self, elements) -> None:
         """Push each element to the head in turn (the last one ends up first), as deque.extendleft."""
         self._head.extend(elements)
-        if len(self._head) >= 2 * CHUNK:
+        if len(self._head) >= BUFFER:
             self._flush_head()
 
     def extend(self, elements) -> None:
         self._tail.extend(elements)
-        if len(self._tail) >= 2 * CHUNK:
+        if len(self._tail) >= BUFFER:
             self._flush_tail()
 
     def popleft(self) -> bytes:
@@ -336,7 +343,7 @@ class ListValue:
         h = len(self._head)
         if i <= h:
             self._head.insert(h - i, x)
-            if len(self._head) >= 2 * CHUNK:
+            if len(self._head) >= BUFFER:
                 self._flush_head()
             return
         i -= h
@@ -348,7 +355,7 @@ class ListValue:
             self._replace(k, items)
             return
         self._tail.insert(i - self._mid, x)
-        if len(self._tail) >= 2 * CHUNK:
+        if len(self._tail) >= BUFFER:
             self._flush_tail()
 
     # -------------------------------------------------------------------------------------- walks

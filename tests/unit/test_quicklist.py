@@ -104,10 +104,13 @@ def _one_step(rng: random.Random, lv: ListValue, dq: deque, big: bool) -> None:
             lv[-n - 1]
 
 
-@pytest.mark.parametrize("chunk,big", [(2, False), (3, True), (64, False), (64, True)])
+@pytest.mark.parametrize("chunk,buffer,keep,big", [(2, 4, 1, False), (3, 5, 2, True), (4, 3, 0, False),
+                                                   (64, 32, 8, False), (64, 32, 8, True)])
 @pytest.mark.parametrize("seed", range(4))
-def test_list_value_behaves_as_a_deque(monkeypatch, chunk, big, seed):
+def test_list_value_behaves_as_a_deque(monkeypatch, chunk, buffer, keep, big, seed):
     monkeypatch.setattr(quicklist, "CHUNK", chunk)
+    monkeypatch.setattr(quicklist, "BUFFER", buffer)
+    monkeypatch.setattr(quicklist, "KEEP", keep)
     rng = random.Random(seed * 1000 + chunk)
     lv, dq = ListValue(), deque()
     for _ in range(400):
@@ -117,12 +120,14 @@ def test_list_value_behaves_as_a_deque(monkeypatch, chunk, big, seed):
 
 def test_pushes_and_pops_pack_and_unpack_chunks():
     """A long list lives in chunks (each a msgpack array of bin, 2 bytes of header per short element), with at most
-    2 * CHUNK elements unpacked at each end; popping it all gives the elements back in order."""
+    BUFFER - 1 elements unpacked at each end; popping it all gives the elements back in order."""
     lv = ListValue()
     for i in range(10_000):
         lv.append(b"%015d" % i)
-    assert len(lv._tail) < 2 * quicklist.CHUNK and len(lv._chunks) > 100
-    assert all(len(p) == 3 + 64 * 17 for p in list(lv._chunks)[:5])  # array 16 header, then bin 8 entries
+    assert len(lv._tail) < quicklist.BUFFER and len(lv._chunks) > 100
+    step = quicklist.BUFFER - quicklist.KEEP  # what each flush of the tail packs
+    assert all(len(p) == 3 + step * 17 for p in list(lv._chunks)[:5])  # array 16 header, then bin 8 entries
+    assert len(ListValue([b"x" * 15] * 1000).compact()._chunks[0]) == 3 + 64 * 17  # bulk: chunks of CHUNK
     assert lv[5000] == b"%015d" % 5000 and lv[-1] == b"%015d" % 9999
     assert lv.slice(4990, 5010) == [b"%015d" % i for i in range(4990, 5010)]
     assert [lv.popleft() for _ in range(10_000)] == [b"%015d" % i for i in range(10_000)]
@@ -130,17 +135,24 @@ def test_pushes_and_pops_pack_and_unpack_chunks():
 
 
 def test_alternating_push_and_pop_at_one_end_does_not_repack():
-    """At a buffer's boundary a push and a pop alternating touch only the buffer (no chunk packed or unpacked)."""
+    """At a buffer's boundary a push and a pop alternating touch only the buffer: after at most one pack (the
+    buffer a chunk was unpacked into is full), no chunk is packed or unpacked again."""
     lv = ListValue()
     lv.extend(b"x" for _ in range(1000))
     lv.compact()
     assert not lv._head
-    lv.popleft()  # unpacks one chunk into the head buffer
-    chunks = len(lv._chunks)
-    for _ in range(500):
-        lv.appendleft(b"y")
-        assert lv.popleft() == b"y"
-    assert len(lv._chunks) == chunks
+    for first, second in ((lv.popleft, lv.appendleft), (lv.appendleft, lv.popleft)):
+        for _ in range(quicklist.BUFFER):  # empty the buffer, or fill it
+            if first == lv.popleft:
+                lv.popleft()
+            else:
+                lv.appendleft(b"y")
+        lv.popleft(), lv.appendleft(b"y")
+        chunks = list(lv._chunks)
+        for _ in range(500):
+            lv.appendleft(b"y")
+            assert lv.popleft() == b"y"
+        assert list(lv._chunks) == chunks
 
 
 def test_long_elements_split_chunks_by_size():
