@@ -22,6 +22,8 @@ from .values import HASH, LIST, SET, Hash, ListValue, Members
 
 #: how many entries MEMORY USAGE samples in a collection (Redis' default SAMPLES)
 _SAMPLES = 5
+#: a list kept as an object goes back to a payload at this length
+_SHRUNK = values.LIST_PACKED_ENTRIES // 2
 
 
 class Collections:
@@ -86,7 +88,7 @@ class Collections:
                 return result
             if obj is not v:  # decoded from a payload
                 data[key] = self._kept(obj)
-            elif type(v) is ListValue and len(v) <= values.LIST_PACKED_ENTRIES // 2:
+            elif type(v) is ListValue and v.chunked <= _SHRUNK and len(v) <= _SHRUNK:  # (chunked: no call)
                 data[key] = _shrunk(v)
             if self._watched:
                 self.watches.touch(key)
@@ -131,7 +133,7 @@ class _MemoryValues(Values):
                 s._remove(key)
             return
         if type(obj) is ListValue and s._data.get(key) is obj:  # a list kept as an object, changed in place
-            if len(obj) <= values.LIST_PACKED_ENTRIES // 2:
+            if obj.chunked <= _SHRUNK and len(obj) <= _SHRUNK:
                 s._data[key] = _shrunk(obj)
         else:
             s._data[key] = s._kept(obj)
@@ -142,7 +144,7 @@ class _MemoryValues(Values):
 def _shrunk(lst: ListValue):
     """What to keep for a list kept as an object that has shrunk to half LIST_PACKED_ENTRIES: its payload when
     that takes at most half LIST_PACKED_BYTES, else the list still."""
-    payload = lst.small_payload(values.LIST_PACKED_ENTRIES // 2, values.LIST_PACKED_BYTES // 2, measure=True)
+    payload = lst.small_payload(_SHRUNK, values.LIST_PACKED_BYTES // 2, measure=True)
     return lst if payload is None else Packed(payload)
 
 

@@ -90,27 +90,27 @@ class ListValue:
     """A list of bytes (see the module's text). ``ListValue(iterable)`` holds the elements unpacked until the first
     ``compact`` or until a buffer fills (a SQL store decodes, changes and writes back a list per command)."""
 
-    __slots__ = ("_head", "_chunks", "_counts", "_mid", "_tail")
+    __slots__ = ("_head", "_chunks", "_counts", "chunked", "_tail")  # chunked: how many elements the chunks hold
 
     def __init__(self, elements=()):
         self._head: list = []
         self._chunks = self._counts = _NO_CHUNKS  # deques once the first chunk is packed
-        self._mid = 0
+        self.chunked = 0
         self._tail: list = list(elements)
 
     # -------------------------------------------------------------------------------------- size, copies
     def __len__(self) -> int:
-        return len(self._head) + self._mid + len(self._tail)
+        return len(self._head) + self.chunked + len(self._tail)
 
     def __bool__(self) -> bool:
-        return bool(self._head or self._mid or self._tail)
+        return bool(self._head or self.chunked or self._tail)
 
     def __repr__(self) -> str:
         return "ListValue(%r)" % (self.to_list(),)
 
     def copy(self) -> "ListValue":
         c = ListValue()
-        c._head, c._tail, c._mid = self._head[:], self._tail[:], self._mid
+        c._head, c._tail, c.chunked = self._head[:], self._tail[:], self.chunked
         if self._chunks:
             c._chunks, c._counts = deque(self._chunks), deque(self._counts)
         return c
@@ -135,15 +135,15 @@ class ListValue:
 
     def payload(self) -> bytes:
         """The msgpack array of every element (a list's payload in the value codec)."""
-        return _pack(self._tail if not self._head and not self._mid else self.to_list())
+        return _pack(self._tail if not self._head and not self.chunked else self.to_list())
 
     def small_payload(self, entries: int, size: int, measure: bool = False):
         """The list's payload (the msgpack array of its elements) when it has at most entries elements and the
         payload at most size bytes, else None. A long list is not packed to find out; with ``measure`` neither is
         one whose elements add up to more than size (a caller that asks after every command of a list it keeps)."""
-        if len(self._head) + self._mid + len(self._tail) > entries:
+        if len(self._head) + self.chunked + len(self._tail) > entries:
             return None
-        items = self._tail if not self._head and not self._mid else self.to_list()
+        items = self._tail if not self._head and not self.chunked else self.to_list()
         if measure and sum(map(len, items)) > size:
             return None
         payload = _pack(items)
@@ -167,7 +167,7 @@ class ListValue:
         for payload, count in reversed(_pieces(elements)):
             self._chunks.appendleft(payload)
             self._counts.appendleft(count)
-        self._mid += len(elements)
+        self.chunked += len(elements)
 
     def _pack_right(self, elements: list) -> None:
         if self._chunks is _NO_CHUNKS:
@@ -175,7 +175,7 @@ class ListValue:
         for payload, count in _pieces(elements):
             self._chunks.append(payload)
             self._counts.append(count)
-        self._mid += len(elements)
+        self.chunked += len(elements)
 
     def _flush_head(self) -> None:
         head = self._head
@@ -196,21 +196,21 @@ class ListValue:
         """Unpack the first chunk into the head buffer (whose limit it fits): the next reads of the list's first
         elements (LRANGE 0 99 again) find them unpacked. The buffer stays within what pushes allow."""
         items = _unpack(self._chunks.popleft())
-        self._mid -= self._counts.popleft()
+        self.chunked -= self._counts.popleft()
         items.reverse()
         items.extend(self._head)
         self._head = items
 
     def _absorb_right(self) -> None:
         items = _unpack(self._chunks.pop())
-        self._mid -= self._counts.pop()
+        self.chunked -= self._counts.pop()
         self._tail[:0] = items
 
     def _refill_head(self) -> bool:
         """Give an empty head buffer the next elements (a chunk, else the whole tail buffer): False if none."""
         if self._chunks:
             items = _unpack(self._chunks.popleft())
-            self._mid -= self._counts.popleft()
+            self.chunked -= self._counts.popleft()
             items.reverse()
             self._head = items
             return True
@@ -224,7 +224,7 @@ class ListValue:
     def _refill_tail(self) -> bool:
         if self._chunks:
             self._tail = _unpack(self._chunks.pop())
-            self._mid -= self._counts.pop()
+            self.chunked -= self._counts.pop()
             return True
         if self._head:
             head = self._head
@@ -270,19 +270,19 @@ class ListValue:
     def clear(self) -> None:
         self._head, self._tail = [], []
         self._chunks = self._counts = _NO_CHUNKS
-        self._mid = 0
+        self.chunked = 0
 
     # -------------------------------------------------------------------------------------- by position
     def _locate(self, i: int) -> tuple[int, int]:
-        """Chunk number and offset in it of the i-th element of the chunks (0 <= i < _mid), walking the counts from
+        """Chunk number and offset in it of the i-th element of the chunks (0 <= i < chunked), walking the counts from
         the nearer end."""
-        if i < self._mid // 2:
+        if i < self.chunked // 2:
             for k, c in enumerate(self._counts):
                 if i < c:
                     return k, i
                 i -= c
         else:
-            j = self._mid - 1 - i  # position from the right
+            j = self.chunked - 1 - i  # position from the right
             last = len(self._counts) - 1
             for k, c in enumerate(reversed(self._counts)):
                 if j < c:
@@ -304,10 +304,10 @@ class ListValue:
         if i < h:
             return self._head[h - 1 - i]
         i -= h
-        if i < self._mid:
+        if i < self.chunked:
             k, off = self._locate(i)
             return _unpack(self._chunks[k])[off]
-        return self._tail[i - self._mid]
+        return self._tail[i - self.chunked]
 
     def __setitem__(self, i: int, x: bytes) -> None:
         i = self._position(i)
@@ -316,16 +316,16 @@ class ListValue:
             self._head[h - 1 - i] = x
             return
         i -= h
-        if i < self._mid:
+        if i < self.chunked:
             k, off = self._locate(i)
             items = _unpack(self._chunks[k])
             items[off] = x
             self._replace(k, items)
             return
-        self._tail[i - self._mid] = x
+        self._tail[i - self.chunked] = x
 
     def _replace(self, k: int, items: list) -> None:
-        """Chunk k now holds items (split when they outgrew one chunk); the caller keeps ``_mid`` right."""
+        """Chunk k now holds items (split when they outgrew one chunk); the caller keeps ``chunked`` right."""
         pieces = _pieces(items)
         if len(pieces) == 1:
             self._chunks[k], self._counts[k] = pieces[0]
@@ -347,14 +347,14 @@ class ListValue:
                 self._flush_head()
             return
         i -= h
-        if i < self._mid:
+        if i < self.chunked:
             k, off = self._locate(i)
             items = _unpack(self._chunks[k])
             items.insert(off, x)
-            self._mid += 1
+            self.chunked += 1
             self._replace(k, items)
             return
-        self._tail.insert(i - self._mid, x)
+        self._tail.insert(i - self.chunked, x)
         if len(self._tail) >= BUFFER:
             self._flush_tail()
 
@@ -415,16 +415,16 @@ class ListValue:
 
     def slice(self, start: int, stop: int) -> list:
         """The elements at positions start..stop-1 (0 <= start <= stop <= len), from the nearer end of the chunks."""
-        h, mid = len(self._head), self._mid
+        h, mid = len(self._head), self.chunked
         if mid and stop > h and start < h + mid:
             # a range from the head buffer into the first chunk (LRANGE 0 99): unpack that chunk into the buffer for
             # good, so the next such read finds it unpacked (the tail likewise)
             if start <= h and h + self._counts[0] <= 2 * CHUNK:
                 self._absorb_left()
-                h, mid = len(self._head), self._mid
+                h, mid = len(self._head), self.chunked
             elif stop >= h + mid and len(self._tail) + self._counts[-1] <= 2 * CHUNK:
                 self._absorb_right()
-                h, mid = len(self._head), self._mid
+                h, mid = len(self._head), self.chunked
         out = []
         if start < h:
             out = self._head[h - min(stop, h):h - start]
@@ -472,11 +472,11 @@ class ListValue:
             if c <= n:
                 self._chunks.popleft()
                 self._counts.popleft()
-                self._mid -= c
+                self.chunked -= c
                 n -= c
                 continue
             items = _unpack(self._chunks.popleft())
-            self._mid -= self._counts.popleft()
+            self.chunked -= self._counts.popleft()
             rest = items[n:]
             rest.reverse()
             self._head = rest
@@ -495,11 +495,11 @@ class ListValue:
             if c <= n:
                 self._chunks.pop()
                 self._counts.pop()
-                self._mid -= c
+                self.chunked -= c
                 n -= c
                 continue
             items = _unpack(self._chunks.pop())
-            self._mid -= self._counts.pop()
+            self.chunked -= self._counts.pop()
             self._tail = items[:len(items) - n]
             return
         if n:

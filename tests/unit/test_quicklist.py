@@ -21,7 +21,7 @@ def _check(lv: ListValue, dq: deque) -> None:
     want = list(dq)
     assert len(lv) == len(dq) and bool(lv) == bool(dq)
     assert lv.to_list() == want and list(lv) == want and list(reversed(lv)) == want[::-1]
-    assert lv._mid == sum(lv._counts) and len(lv._chunks) == len(lv._counts)
+    assert lv.chunked == sum(lv._counts) and len(lv._chunks) == len(lv._counts)
     for payload, count in zip(lv._chunks, lv._counts):
         assert len(msgpack.unpackb(payload)) == count > 0
 
