@@ -197,6 +197,16 @@ LMPOP_COUNT_POSITIVE = "ERR count should be greater than 0"
 # -- sorted sets (respd/commands/zsets.py): keep this line, add below it
 
 # -- blocking operations (respd/blocking.py, BLPOP and its kin): keep this line, add below it
+TIMEOUT_NOT_FLOAT = "ERR timeout is not a float or out of range"
+TIMEOUT_NEGATIVE = "ERR timeout is negative"
+UNBLOCKED = "UNBLOCKED client unblocked via CLIENT UNBLOCK"
+UNBLOCK_REASON = "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"
+
+
+def subcommand_syntax(sub: bytes, container: str) -> bytes:
+    """Redis' addReplySubcommandSyntaxError: the subcommand as typed."""
+    return (b"ERR unknown subcommand or wrong number of arguments for '" + _c_string(sub)[:128] + b"'. Try "
+            + container.encode() + b" HELP.")
 
 
 

@@ -157,7 +157,8 @@ class Command:
             return 0, 0, 0
         first = min(k.first for k in self.keys)
         lasts = [k.last if k.last else k.first for k in self.keys]
-        last = -1 if any(x < 0 for x in lasts) else max(lasts)
+        negative = [x for x in lasts if x < 0]
+        last = min(negative) if negative else max(lasts)  # BLPOP's -2: every argument but the timeout
         step = self.keys[0].step
         return first, last, step
 

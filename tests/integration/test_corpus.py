@@ -24,31 +24,13 @@ FILTERS = ["--skip-tag", "optional", "--skip-tag", "quirk"]
 TYPES_GROUPS = ("scripting", "hashes", "sets", "lists")
 
 _NEEDS_FAMILIES = "needs a command family respd does not implement yet (sorted sets, pub/sub)"
-_BLOCKING = "blocking list commands (BLPOP, BRPOP, BLMOVE, BLMPOP...) are not implemented yet (issue 15)"
+_BLOCKING = "its last step calls BZPOPMIN: sorted sets are not implemented yet (issue 15)"
 #: cases respd is known to fail, with the reason (each becomes a strict xfail)
 KNOWN_FAILURES = {
     "scripting/setresp3-redis-replies": _NEEDS_FAMILIES,
     "scripting/disallowed-commands": _NEEDS_FAMILIES,
     "scripting/scripts-cannot-block": _BLOCKING,
     "scripting/lua-stdlib": "issue 13 asks for os.clock in scripts; Redis 7.0.15 has no os table at all",
-    "lists/blpop-nonblocking-when-data": _BLOCKING,
-    "lists/blpop-timeout": _BLOCKING,
-    "lists/blpop-timeout-resp3": _BLOCKING,
-    "lists/blpop-timeout-errors": _BLOCKING,
-    "lists/blpop-served-within-timeout": _BLOCKING,
-    "lists/blpop-times-out-on-other-conn": _BLOCKING,
-    "lists/blpop-first-nonempty-key": _BLOCKING,
-    "lists/blpop-clients-served-fifo": _BLOCKING,
-    "lists/brpop-served": _BLOCKING,
-    "lists/blmpop-served": _BLOCKING,
-    "lists/blmpop-served-resp3": _BLOCKING,
-    "lists/blpop-served-resp3": _BLOCKING,
-    "lists/blpop-served-by-lmove": _BLOCKING,
-    "lists/blpop-served-after-exec": _BLOCKING,
-    "lists/blpop-in-multi-does-not-block": _BLOCKING,
-    "lists/blpop-closed-client-consumes-nothing": _BLOCKING,
-    "lists/blpop-key-deleted-and-recreated": _BLOCKING,
-    "lists/blpop-two-keys-same-push": _BLOCKING,
 }
 
 
