@@ -34,6 +34,7 @@ from decimal import Decimal
 import msgpack
 
 from backends.base import CorruptValue, WrongType
+from backends import values
 from backends.values import HASH, LIST, SET, Hash, ListValue, Members
 
 _pack_len16 = struct.Struct(">BH").pack
@@ -285,7 +286,8 @@ def as_kind(store_id: str, key: bytes, payload: bytes, kind: bytes):
 
 def to_memory(store_id: str, key: bytes, payload: bytes):
     """What a memory store keeps for a dumped payload (COPY/MOVE from another store): a string as bytes, a hash
-    within listpack limits and any other typed value as ``Packed``, a larger hash as ``Hash``, a set as ``Members``."""
+    within listpack limits, a list within ``values.LIST_PACKED_*`` and any other typed value as ``Packed``, a larger
+    hash as ``Hash``, a longer list as a compacted ``ListValue``, a set as ``Members``."""
     tag = payload[0] if payload else 0xC1
     large = type(payload) is LargePayload
     payload = bytes(payload)
@@ -302,9 +304,11 @@ def to_memory(store_id: str, key: bytes, payload: bytes):
         return h
     if tag in _ARRAY_TAGS:
         try:
-            return as_kind(store_id, key, payload, LIST)
+            lst = as_kind(store_id, key, payload, LIST)
         except WrongType:
             return Packed(payload)  # an array holding nested values: kept as it is (its commands answer WRONGTYPE)
+        small = lst.small_payload(values.LIST_PACKED_ENTRIES, values.LIST_PACKED_BYTES)
+        return lst.compact() if small is None else Packed(small)  # as a memory store keeps a list it made
     if tag in _EXT_TAGS and type_name(store_id, key, payload) == b"set":
         m = as_kind(store_id, key, payload, SET)
         if large:

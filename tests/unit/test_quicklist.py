@@ -199,3 +199,16 @@ def test_a_memory_store_keeps_lists_packed():
     s.update(b"long", LIST, trim)
     assert type(s._data[b"long"]) is Packed
     assert list(s.read(b"long", LIST)) == [b"element:%08d" % i for i in range(values.LIST_PACKED_ENTRIES // 2)]
+
+
+def test_a_restored_list_is_kept_as_a_made_one():
+    """RESTORE, COPY and MOVE into a memory store keep a list as the store keeps one it made: a short one as its
+    payload, a long one in chunks (not as a buffer of bytes objects)."""
+    s = MemoryStore("t:restore", max_size=0, cleanup_interval=0)
+    short = [b"element:%08d" % i for i in range(10)]
+    long = [b"element:%08d" % i for i in range(5000)]
+    assert s.restore(b"short", msgpack.packb(short), None, False)
+    assert s.restore(b"long", msgpack.packb(long), None, False)
+    assert type(s._data[b"short"]) is Packed and list(s.read(b"short", LIST)) == short
+    kept = s._data[b"long"]
+    assert type(kept) is ListValue and not kept._tail and kept.chunked == 5000 and kept.to_list() == long
