@@ -2,7 +2,8 @@
 
 A hash within Redis' listpack limits is kept as its msgpack payload (``codec.Packed``: one bytes object, as compact
 as a listpack) and decoded for each command; past the limits it is kept as a ``values.Hash`` for good, as Redis
-converts a listpack to a hashtable. Sets are kept as ``values.Members``. Commands change the objects in place;
+converts a listpack to a hashtable. A sorted set is kept the same way: as its payload while it is listpack-sized
+(``ZSet.compact``), as a ``zsets.ZSet`` once it is not. Sets are kept as ``values.Members``. Commands change the objects in place;
 nothing here yields to the event loop, so each operation is atomic.
 """
 from __future__ import annotations
@@ -15,6 +16,7 @@ from . import codec, values
 from .base import WRONG, Values, WrongType
 from .codec import Packed
 from .values import HASH, LIST, SET, Hash, ListValue, Members
+from .zsets import ZSET, ZSet
 
 #: how many entries MEMORY USAGE samples in a collection (Redis' default SAMPLES)
 _SAMPLES = 5
@@ -31,6 +33,8 @@ class Collections:
             return codec.as_kind(self.id, key, v.payload, kind)
         if (t is Hash and kind == HASH) or (t is Members and kind == SET) or (t is ListValue and kind == LIST):
             return v
+        if t is ZSet and kind == ZSET:
+            return v
         raise WrongType()
 
     def _kept(self, obj):
@@ -40,6 +44,8 @@ class Collections:
             if obj.fits_listpack():
                 return Packed(codec.pack_value(obj))
             obj.compact = False
+        elif type(obj) is ZSet and obj.compact:
+            return Packed(codec.pack_value(obj))  # a listpack-sized sorted set: its payload (put keeps compact true)
         return obj
 
     def read(self, key: bytes, kind: bytes) -> Any:
@@ -136,6 +142,8 @@ def value_size(v: Any) -> int:
         return sys.getsizeof(v) + sys.getsizeof(v.payload)
     if t is Hash:
         sample = [sys.getsizeof(f) + sys.getsizeof(x) for f, x in itertools.islice(v.items(), _SAMPLES)]
+    elif t is ZSet:  # per member: the bytes, the score, the (score, member) tuple, the dict entry and list slot
+        sample = [sys.getsizeof(m) + 24 + 56 + 48 for m in itertools.islice(v, _SAMPLES)]
     else:
         sample = [sys.getsizeof(m) for m in itertools.islice(v, _SAMPLES)]
     return sys.getsizeof(v) + (sum(sample) * len(v) // len(sample) if sample else 0)

@@ -5,7 +5,8 @@ A key holds one of these types (``TYPE``'s answer in brackets):
 - a string [string]: ``bytes``;
 - a hash [hash]: ``Hash``, a dict ``{field: value}`` of bytes in insertion order;
 - a set [set]: ``Members``, a set of bytes;
-- a list [list]: ``ListValue``, a deque of bytes (Redis 7.0 keeps every list as a quicklist).
+- a list [list]: ``ListValue``, a deque of bytes (Redis 7.0 keeps every list as a quicklist);
+- a sorted set [zset]: ``ZSet`` (``backends.zsets``), members with scores in Redis' order.
 
 Every store hands commands these objects (``Store.read``/``update``/``update_many``) and keeps them in its own form:
 a memory store keeps a small hash as its msgpack payload (``codec.Packed``: as compact as Redis' listpack) and a
@@ -23,6 +24,8 @@ import bisect
 import zlib
 from collections import deque
 from typing import Iterable, Optional
+
+from .zsets import ZSET, ZSet
 
 #: Redis 7.0.15's compiled-in defaults for the compact encodings (CONFIG hash-max-listpack-*, set-max-intset-entries).
 HASH_MAX_LISTPACK_ENTRIES = 512
@@ -102,6 +105,8 @@ def empty(kind: bytes):
         return Members()
     if kind == LIST:
         return ListValue()
+    if kind == ZSET:
+        return ZSet()
     raise ValueError("not a collection type: %r" % (kind,))
 
 
@@ -125,6 +130,8 @@ def copy_of(value):
         return Members(value, intset=value.intset)
     if type(value) is ListValue:
         return ListValue(value)
+    if type(value) is ZSet:
+        return ZSet(value.items(), compact=value.compact)
     return value
 
 

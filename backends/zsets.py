@@ -1,0 +1,203 @@
+"""The sorted set of the value model: ``ZSet``, members with their scores in Redis' order.
+
+Redis orders a sorted set by score, then by member bytes (memcmp, the shorter first on a common prefix), which is
+how Python compares a ``(score, member)`` tuple. A ``ZSet`` is a dict ``{member: score}`` (ZSCORE, ZMSCORE, ZADD's
+lookups in O(1)) beside ``order``, a ``sortedcontainers.SortedList`` of ``(score, member)`` tuples (insert, remove,
+rank and the item at a rank in O(log n), as Redis' skiplist). Change a ZSet only through ``put``/``discard``/
+``pop_extreme``/``remove_span``: they keep both in step (the dict's own ``__setitem__`` does not touch ``order``).
+
+``compact`` says whether Redis would keep it as a listpack (OBJECT ENCODING listpack or skiplist): at most
+``ZSET_MAX_LISTPACK_ENTRIES`` members, none longer than ``ZSET_MAX_LISTPACK_VALUE`` bytes. As in Redis, ``put``
+converts it for good while it lives in a store; a ZSet built from a payload is judged by its contents. A listpack
+keeps a score as its text (``d2string``), which turns -0 into 0: a compact ZSet stores 0 for -0 too.
+"""
+from __future__ import annotations
+
+from itertools import islice
+from typing import Iterable, Optional
+
+from sortedcontainers import SortedList
+
+#: TYPE's name of a sorted set
+ZSET = b"zset"
+
+#: Redis 7.0.15's compiled-in defaults (CONFIG zset-max-listpack-entries, zset-max-listpack-value)
+ZSET_MAX_LISTPACK_ENTRIES = 128
+ZSET_MAX_LISTPACK_VALUE = 64
+
+
+class _Top:
+    """Compares greater than any member: ``(score, TOP)`` sorts after every element of that score."""
+
+    __slots__ = ()
+
+    def __lt__(self, other):
+        return False
+
+    def __gt__(self, other):
+        return True
+
+
+TOP = _Top()
+
+
+class ZSet(dict):
+    """A sorted set: ``{member: score}`` plus ``order``, the ``(score, member)`` pairs in Redis' order."""
+
+    __slots__ = ("order", "compact", "snap")
+
+    def __init__(self, pairs: Iterable[tuple[bytes, float]] = (), compact: Optional[bool] = None):
+        dict.__init__(self, pairs)
+        if compact is None:
+            compact = fits_listpack(self)
+        if compact:
+            for m, s in self.items():
+                if s == 0.0:
+                    dict.__setitem__(self, m, 0.0)
+        self.order = SortedList(zip(self.values(), self.keys()))
+        self.compact = compact
+        self.snap = None
+
+    # -- changes
+    def put(self, member: bytes, score: float) -> None:
+        """Set member's score (added when new). An equal score changes nothing, as Redis compares with ``==``."""
+        old = self.get(member)
+        if old is not None:
+            if old == score:
+                return
+            self.order.remove((old, member))
+        elif self.compact and (len(self) >= ZSET_MAX_LISTPACK_ENTRIES or len(member) > ZSET_MAX_LISTPACK_VALUE):
+            self.compact = False
+        if self.compact and score == 0.0:
+            score = 0.0  # the listpack's "-0" reads back as 0
+        dict.__setitem__(self, member, score)
+        self.order.add((score, member))
+
+    def discard(self, member: bytes) -> bool:
+        score = self.get(member)
+        if score is None:
+            return False
+        dict.__delitem__(self, member)
+        self.order.remove((score, member))
+        return True
+
+    def pop_extreme(self, maximum: bool, count: int) -> list[tuple[bytes, float]]:
+        """Take up to count members from the low end (or the high end), in the order they leave."""
+        order = self.order
+        out = []
+        for _ in range(min(count, len(order))):
+            score, member = order.pop(-1 if maximum else 0)
+            dict.__delitem__(self, member)
+            out.append((member, score))
+        return out
+
+    def remove_span(self, start: int, stop: int) -> int:
+        """Remove the members at ranks start..stop-1; how many went."""
+        if stop <= start:
+            return 0
+        order = self.order
+        for _, member in order.islice(start, stop):
+            dict.__delitem__(self, member)
+        del order[start:stop]
+        return stop - start
+
+    def clear(self) -> None:
+        dict.clear(self)
+        self.order.clear()
+
+    # -- reads
+    def rank(self, member: bytes) -> Optional[int]:
+        score = self.get(member)
+        if score is None:
+            return None
+        return self.order.bisect_left((score, member))
+
+    def span(self, start: int, stop: int, reverse: bool = False) -> list[tuple[float, bytes]]:
+        """The (score, member) pairs at ranks start..stop-1 (counted from the top when reverse), in that walk."""
+        if stop <= start:
+            return []
+        n = len(self.order)
+        if reverse:
+            return list(self.order.islice(n - stop, n - start, reverse=True))
+        return list(self.order.islice(start, stop))
+
+    def score_span(self, lo: float, lo_ex: bool, hi: float, hi_ex: bool) -> tuple[int, int]:
+        """The ranks [i, j) of the members with a score within the range (each end exclusive or not)."""
+        order = self.order
+        i = order.bisect_left((lo, TOP)) if lo_ex else order.bisect_left((lo,))
+        j = order.bisect_left((hi,)) if hi_ex else order.bisect_left((hi, TOP))
+        return i, max(i, j)
+
+    def lex_span(self, lo, hi) -> tuple[int, int]:
+        """The ranks [i, j) of the members within a lex range (``lo``/``hi``: ``LexBound``), found by bisection over
+        the members as Redis' skiplist walk finds them (meaningful when every score is equal, as Redis says)."""
+        order = self.order
+        n = len(order)
+
+        def first(pred) -> int:  # the first rank whose member satisfies pred (pred monotone over the ranks)
+            a, b = 0, n
+            while a < b:
+                mid = (a + b) // 2
+                if pred(order[mid][1]):
+                    b = mid
+                else:
+                    a = mid + 1
+            return a
+
+        i = first(lo.at_or_above_min)
+        j = first(lambda m: not hi.at_or_below_max(m))
+        return i, max(i, j)
+
+    def items_ordered(self, reverse: bool = False):
+        return reversed(self.order) if reverse else iter(self.order)
+
+    def at(self, rank: int) -> tuple[float, bytes]:
+        return self.order[rank]
+
+
+class LexBound:
+    """One end of a lex range: ``-`` (below every member), ``+`` (above every member), or a member, included or
+    excluded."""
+
+    __slots__ = ("value", "excluded", "inf")
+
+    def __init__(self, value: bytes, excluded: bool, inf: int = 0):
+        self.value = value
+        self.excluded = excluded
+        self.inf = inf  # -1 for "-", 1 for "+", 0 for a member
+
+    def at_or_above_min(self, m: bytes) -> bool:
+        """Redis' zslLexValueGteMin with this bound as the min."""
+        if self.inf:
+            return self.inf < 0
+        return m > self.value if self.excluded else m >= self.value
+
+    def at_or_below_max(self, m: bytes) -> bool:
+        """Redis' zslLexValueLteMax with this bound as the max."""
+        if self.inf:
+            return self.inf > 0
+        return m < self.value if self.excluded else m <= self.value
+
+
+def fits_listpack(zs) -> bool:
+    """Whether a sorted set's contents fit Redis' listpack limits."""
+    if len(zs) > ZSET_MAX_LISTPACK_ENTRIES:
+        return False
+    limit = ZSET_MAX_LISTPACK_VALUE
+    for m in zs:
+        if len(m) > limit:
+            return False
+    return True
+
+
+def from_flat(flat: list, compact: Optional[bool] = None) -> ZSet:
+    """A ZSet from [member, score, member, score, ...]."""
+    return ZSet(zip(islice(flat, 0, None, 2), islice(flat, 1, None, 2)), compact)
+
+
+def flat(zs: ZSet) -> list:
+    """[member, score, ...] in score order (the codec's array)."""
+    out = []
+    for s, m in zs.order:
+        out += (m, s)
+    return out
