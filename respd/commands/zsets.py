@@ -1,14 +1,13 @@
 """Sorted set commands, one value: ZADD, ZINCRBY, ZREM, ZCARD, ZSCORE, ZMSCORE, ZRANK, ZREVRANK, ZPOPMIN, ZPOPMAX,
-ZMPOP, ZRANDMEMBER, ZSCAN; and over several keys ZUNION, ZINTER, ZDIFF, their STORE forms and ZINTERCARD (Redis
-7.0.15's t_zset.c, reply for reply). The ranges (ZRANGE and its kin, ZCOUNT, ZREMRANGEBY...) are in ``zranges``.
+ZMPOP, ZRANDMEMBER, ZSCAN (Redis 7.0.15's t_zset.c, reply for reply). The ranges (ZRANGE and its kin, ZCOUNT,
+ZREMRANGEBY...) are in ``zranges``; ZUNION, ZINTER, ZDIFF, their STORE forms and ZINTERCARD in ``zalgebra``.
 
 Values are ``backends.zsets.ZSet``. Scores are doubles printed as Redis 7.0 prints them (``addReplyDouble``:
 ``%.17g``, so 1.1 reads 1.1000000000000001; a bulk string in RESP2, a double in RESP3); ZSCAN prints them as the
 listpack holds them (``d2string``: an integral score as an integer).
 
 Order of checks, as Redis makes them: ZADD's options, pair count and option conflicts, then every score, then the
-key's type; counts (ZPOPMIN, ZMPOP, ZRANDMEMBER) before the key; ZUNION/ZINTER/ZDIFF look at every key (a key
-holding neither a sorted set nor a set answers WRONGTYPE) before they parse WEIGHTS/AGGREGATE/WITHSCORES/LIMIT.
+key's type; counts (ZPOPMIN, ZMPOP, ZRANDMEMBER) before the key.
 
 ``pop_extreme`` and ``zmpop_reply``/``bzpop_reply`` are what the blocking pops (BZPOPMIN, BZPOPMAX, BZMPOP) build on.
 """
@@ -18,9 +17,8 @@ import math
 import random
 import re
 
-from backends.base import WrongType
 from backends.glob import compile_glob
-from backends.values import SET, Members, scan_page
+from backends.values import scan_page
 from backends.zsets import ZSET, ZSet
 
 from .. import errors
@@ -327,7 +325,7 @@ def zpopmax(sess, argv):
     return _zpop(sess, argv, True)
 
 
-def _range_long(arg: bytes, error: str, minimum: int) -> int:
+def range_long(arg: bytes, error: str, minimum: int) -> int:
     n = parse_int(arg, error)
     if n < minimum:
         raise CommandError(error)
@@ -337,7 +335,7 @@ def _range_long(arg: bytes, error: str, minimum: int) -> int:
 def parse_zmpop(argv: list, numkeys_at: int):
     """ZMPOP/BZMPOP's arguments after the command (and BZMPOP's timeout): (keys, maximum, count), Redis' errors
     in Redis' order (numkeys, MIN|MAX, COUNT)."""
-    numkeys = _range_long(argv[numkeys_at], errors.NUMKEYS_POSITIVE, 1)
+    numkeys = range_long(argv[numkeys_at], errors.NUMKEYS_POSITIVE, 1)
     where_at = numkeys_at + numkeys + 1
     if where_at >= len(argv):
         raise CommandError(errors.SYNTAX)
@@ -348,7 +346,7 @@ def parse_zmpop(argv: list, numkeys_at: int):
     i = where_at + 1
     while i < len(argv):
         if count is None and argv[i].upper() == b"COUNT" and i + 1 < len(argv):
-            count = _range_long(argv[i + 1], errors.LMPOP_COUNT_POSITIVE, 1)
+            count = range_long(argv[i + 1], errors.LMPOP_COUNT_POSITIVE, 1)
             i += 2
         else:
             raise CommandError(errors.SYNTAX)
@@ -453,198 +451,3 @@ def zscan(sess, argv):
         return [b"%d" % nxt, out]
 
     return then(sess.store.read(argv[1], ZSET), fn)
-
-
-# ---------------------------------------------------------------------------------------------- ZUNION / ZINTER / ZDIFF
-def _source(v, key: bytes):
-    """A sorted set or a set (its members scored 1) as {member: score}-like, or None when missing."""
-    try:
-        return v.get(key, ZSET)
-    except WrongType:
-        s = v.get(key, SET)  # WrongType again: neither
-        return None if s is None else s
-
-
-def _pairs_of(src):
-    """(member, score) of an input in its order (a sorted set by score; a set's members score 1)."""
-    if type(src) is ZSet:
-        return ((m, s) for s, m in src.order)
-    return ((m, 1.0) for m in (src.ordered() if type(src) is Members else src))
-
-
-def _score_of(src, member):
-    if type(src) is ZSet:
-        return src.get(member)
-    return 1.0 if member in src else None
-
-
-def _aggregate(target: float, value: float, how: bytes) -> float:
-    if how == b"SUM":
-        total = target + value
-        return 0.0 if total != total else total  # inf + -inf: Redis keeps 0
-    if how == b"MIN":
-        return value if value < target else target
-    return value if value > target else target
-
-
-def _weighted(weight: float, score: float) -> float:
-    value = weight * score
-    return 0.0 if value != value else value
-
-
-def _options(argv: list, at: int, nsrc: int, op: str, store: bool, card: bool):
-    """WEIGHTS/AGGREGATE/WITHSCORES/LIMIT after the keys: (weights, aggregate, withscores, limit)."""
-    weights = [1.0] * nsrc
-    how, withscores, limit = b"SUM", False, 0
-    n = len(argv)
-    while at < n:
-        remaining = n - at
-        word = argv[at].lower()
-        if op != "diff" and not card and remaining >= nsrc + 1 and word == b"weights":
-            weights = [parse_score(a, errors.ZWEIGHT_NOT_FLOAT) for a in argv[at + 1:at + 1 + nsrc]]
-            at += 1 + nsrc
-        elif op != "diff" and not card and remaining >= 2 and word == b"aggregate":
-            how = argv[at + 1].upper()
-            if how not in (b"SUM", b"MIN", b"MAX"):
-                raise CommandError(errors.SYNTAX)
-            at += 2
-        elif not store and not card and word == b"withscores":
-            withscores = True
-            at += 1
-        elif card and remaining >= 2 and word == b"limit":
-            limit = _range_long(argv[at + 1], errors.LIMIT_NEGATIVE, 0)
-            at += 2
-        else:
-            raise CommandError(errors.SYNTAX)
-    return weights, how, withscores, limit
-
-
-def combine(op: str, srcs: list, weights: list, how: bytes, limit: int = 0, card: bool = False):
-    """The (member -> score) result of ZUNION/ZINTER/ZDIFF over the inputs (None: a missing key), as Redis
-    computes it; with card, the size of the intersection (stopping at limit)."""
-    entries = [(s if s is not None else (), w) for s, w in zip(srcs, weights)]
-    if op == "diff":
-        first = entries[0][0]
-        rest = [s for s, _ in entries[1:] if s]
-        return {m: sc for m, sc in _pairs_of(first) if not any(_score_of(o, m) is not None for o in rest)} \
-            if first else {}
-    entries.sort(key=lambda e: len(e[0]))  # smallest first, stable (Redis' qsort by cardinality)
-    if op == "inter":
-        out = {}
-        found = 0
-        first, w0 = entries[0]
-        if not first:
-            return 0 if card else out
-        for m, sc in _pairs_of(first):
-            score = _weighted(w0, sc)
-            for src, w in entries[1:]:
-                value = _score_of(src, m)
-                if value is None:
-                    break
-                score = _aggregate(score, w * value, how)
-            else:
-                if card:
-                    found += 1
-                    if limit and found >= limit:
-                        break
-                else:
-                    out[m] = score
-        return found if card else out
-    acc: dict = {}
-    for src, w in entries:
-        for m, sc in _pairs_of(src):
-            score = _weighted(w, sc)
-            cur = acc.get(m)
-            acc[m] = score if cur is None else _aggregate(cur, score, how)
-    return acc
-
-
-def _algebra(sess, argv, op: str, store: bool = False, card: bool = False):
-    name = argv[0].lower().decode("latin-1")
-    at = 2 if store else 1
-    numkeys = parse_int(argv[at])
-    if numkeys < 1:
-        raise CommandError(errors.zset_numkeys(name))
-    if numkeys > len(argv) - at - 1:
-        raise CommandError(errors.SYNTAX)
-    keys = argv[at + 1:at + 1 + numkeys]
-    proto = sess.proto
-    dst = argv[1] if store else None
-
-    def fn(v):
-        srcs = [_source(v, k) for k in keys]
-        weights, how, withscores, limit = _options(argv, at + 1 + numkeys, numkeys, op, store, card)
-        result = combine(op, srcs, weights, how, limit, card)
-        if card:
-            return result
-        zs = ZSet(result.items())
-        if store:
-            v.put(dst, zs)  # an empty result deletes dst
-            return len(zs)
-        pairs = [(m, s) for s, m in zs.order]
-        return with_scores(proto, pairs) if withscores else [m for m, _ in pairs]
-
-    reads = [k for k in dict.fromkeys(keys) if k != dst]
-    return sess.store.update_many([dst] if store else [], reads, fn)
-
-
-_INTER_COMPLEXITY = ("O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number "
-                     "of input sorted sets and M being the number of elements in the resulting sorted set.")
-_UNION_COMPLEXITY = ("O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and M being the "
-                     "number of elements in the resulting sorted set.")
-_DIFF_COMPLEXITY = ("O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is "
-                    "the size of the first set, and K is the size of the result set.")
-_READ_ALL = (Keys(1, "RO access", keynum=True),)
-_STORE_KEYS = (Keys(1, "OW update"), Keys(2, "RO access", keynum=True))
-
-
-@command("zunion", arity=-3, flags="readonly movablekeys", keys=_READ_ALL, categories="read sortedset slow",
-         since="6.2.0", summary="Add multiple sorted sets", complexity=_UNION_COMPLEXITY, **_GROUP)
-def zunion(sess, argv):
-    return _algebra(sess, argv, "union")
-
-
-@command("zinter", arity=-3, flags="readonly movablekeys", keys=_READ_ALL, categories="read sortedset slow",
-         since="6.2.0", summary="Intersect multiple sorted sets", complexity=_INTER_COMPLEXITY, **_GROUP)
-def zinter(sess, argv):
-    return _algebra(sess, argv, "inter")
-
-
-@command("zdiff", arity=-3, flags="readonly movablekeys", keys=_READ_ALL, categories="read sortedset slow",
-         since="6.2.0", summary="Subtract multiple sorted sets", complexity=_DIFF_COMPLEXITY, **_GROUP)
-def zdiff(sess, argv):
-    return _algebra(sess, argv, "diff")
-
-
-@command("zunionstore", arity=-4, flags="write denyoom movablekeys", keys=_STORE_KEYS,
-         categories="write sortedset slow", since="2.0.0",
-         summary="Add multiple sorted sets and store the resulting sorted set in a new key",
-         complexity="O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M being the "
-                    "number of elements in the resulting sorted set.", **_GROUP)
-def zunionstore(sess, argv):
-    return _algebra(sess, argv, "union", store=True)
-
-
-@command("zinterstore", arity=-4, flags="write denyoom movablekeys", keys=_STORE_KEYS,
-         categories="write sortedset slow", since="2.0.0",
-         summary="Intersect multiple sorted sets and store the resulting sorted set in a new key",
-         complexity=_INTER_COMPLEXITY, **_GROUP)
-def zinterstore(sess, argv):
-    return _algebra(sess, argv, "inter", store=True)
-
-
-@command("zdiffstore", arity=-4, flags="write denyoom movablekeys", keys=_STORE_KEYS,
-         categories="write sortedset slow", since="6.2.0",
-         summary="Subtract multiple sorted sets and store the resulting sorted set in a new key",
-         complexity=_DIFF_COMPLEXITY, **_GROUP)
-def zdiffstore(sess, argv):
-    return _algebra(sess, argv, "diff", store=True)
-
-
-@command("zintercard", arity=-3, flags="readonly movablekeys", keys=_READ_ALL, categories="read sortedset slow",
-         since="7.0.0", summary="Intersect multiple sorted sets and return the cardinality of the result",
-         complexity="O(N*K) worst case with N being the smallest input sorted set, K being the number of input "
-                    "sorted sets.", **_GROUP)
-def zintercard(sess, argv):
-    """ZINTERCARD numkeys key [key ...] [LIMIT limit] -> the size of the intersection, at most limit (0: none)."""
-    return _algebra(sess, argv, "inter", card=True)
