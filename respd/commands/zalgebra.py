@@ -23,7 +23,7 @@ from .zsets import parse_score, range_long, with_scores
 _GROUP = dict(group="sorted-set", pure=True)
 
 
-# ---------------------------------------------------------------------------------------------- ZUNION / ZINTER / ZDIFF
+# ---------------------------------------------------------------------------------------------- inputs
 def _source(v, key: bytes):
     """A sorted set or a set (its members scored 1) as {member: score}-like, or None when missing."""
     try:

@@ -257,8 +257,8 @@ def zrank(sess, argv):
 
 
 @command("zrevrank", arity=3, flags="readonly fast", keys=_RO_ACCESS, categories="read sortedset fast",
-         since="2.0.0", summary="Determine the index of a member in a sorted set, with scores ordered from high to low",
-         complexity="O(log(N))", **_GROUP)
+         since="2.0.0", complexity="O(log(N))", **_GROUP,
+         summary="Determine the index of a member in a sorted set, with scores ordered from high to low")
 def zrevrank(sess, argv):
     return _rank(sess, argv, True)
 
@@ -382,7 +382,7 @@ def zmpop(sess, argv):
          complexity="O(N) where N is the number of elements returned", **_GROUP)
 def zrandmember(sess, argv):
     """ZRANDMEMBER key [count [WITHSCORES]]: one member (null when missing); a count >= 0, distinct members (the
-    whole set in order when count >= its size); a negative count, that many picks with repeats."""
+    whole set from the highest score down when count >= its size); a negative count, that many picks with repeats."""
     if len(argv) == 2:
         return then(sess.store.read(argv[1], ZSET), lambda zs: zs.at(random.randrange(len(zs)))[1] if zs else None)
     count = parse_int(argv[2])
@@ -405,7 +405,7 @@ def zrandmember(sess, argv):
                 raise CommandError(errors.ZRANDMEMBER_TOO_MANY % RANDOM_REPLY_MAX)
             ranks = [random.randrange(size) for _ in range(n)]
         elif count >= size:
-            ranks = range(size)
+            ranks = range(size - 1, -1, -1)  # Redis walks a sorted set from its top (zuiInitIterator)
         else:
             ranks = random.sample(range(size), count)
             if zs.compact or count * 3 > size:
