@@ -70,6 +70,8 @@ def strtod_all(text: bytes):
 def parse_score(arg: bytes, error: str = errors.NOT_FLOAT) -> float:
     """Redis' string2d (scores, increments, weights): strtod over the whole argument, no leading space, no NaN,
     no overflow to infinity nor underflow to zero (an explicit inf is fine)."""
+    if arg.isdigit() and len(arg) < 16:
+        return float(arg)  # the common case: ASCII digits, exact in a double
     value = strtod_all(arg) if arg and not arg[:1].isspace() else None
     if value is None or type(value) is tuple:
         raise CommandError(error)
@@ -115,14 +117,18 @@ _ZADD_FLAGS = {b"nx": "nx", b"xx": "xx", b"ch": "ch", b"incr": "incr", b"gt": "g
 
 
 def _zadd(sess, argv, incr: bool):
-    flags = {"incr"} if incr else set()
     at = 2
-    while at < len(argv):
-        flag = _ZADD_FLAGS.get(argv[at].lower())
-        if flag is None:
-            break
-        flags.add(flag)
-        at += 1
+    flags = ()
+    if argv[2][:1].isalpha():  # options come first; a score never starts with a letter but for inf/infinity
+        flags = {"incr"} if incr else set()
+        while at < len(argv):
+            flag = _ZADD_FLAGS.get(argv[at].lower())
+            if flag is None:
+                break
+            flags.add(flag)
+            at += 1
+    elif incr:
+        flags = ("incr",)
     rest = len(argv) - at
     if rest % 2 or not rest:
         raise CommandError(errors.SYNTAX)
