@@ -36,7 +36,7 @@ def _source(v, key: bytes):
 def _pairs_of(src):
     """(member, score) of an input in its order (a sorted set by score; a set's members score 1)."""
     if type(src) is ZSet:
-        return ((m, s) for s, m in src.order)
+        return src.pairs()
     return ((m, 1.0) for m in (src.ordered() if type(src) is Members else src))
 
 
@@ -149,7 +149,7 @@ def _algebra(sess, argv, op: str, store: bool = False, card: bool = False):
         if store:
             v.put(dst, zs)  # an empty result deletes dst
             return len(zs)
-        pairs = [(m, s) for s, m in zs.order]
+        pairs = zs.pairs()
         return with_scores(proto, pairs) if withscores else [m for m, _ in pairs]
 
     reads = [k for k in dict.fromkeys(keys) if k != dst]

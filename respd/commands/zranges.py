@@ -98,7 +98,7 @@ def _limited(i: int, j: int, offset: int, limit: int, reverse: bool) -> tuple[in
 
 
 def select(zs: ZSet, rangetype: str, spec, reverse: bool, offset: int = 0, limit: int = -1) -> list:
-    """The (score, member) pairs of a range in the order Redis walks them."""
+    """The (member, score) pairs of a range in the order Redis walks them."""
     n = len(zs)
     if rangetype == RANK:
         bounds = _rank_bounds(n, *spec)
@@ -115,7 +115,7 @@ def select(zs: ZSet, rangetype: str, spec, reverse: bool, offset: int = 0, limit
     a, b = _limited(i, j, offset, limit, reverse)
     if b <= a:
         return []
-    return list(zs.order.islice(a, b, reverse=reverse))
+    return zs.pairs(a, b, reverse)
 
 
 def _parse(argv: list, src_at: int, store: bool, rangetype, reverse):
@@ -168,8 +168,8 @@ def _zrange(sess, argv, rangetype=None, reverse=None):
             return []
         picked = select(zs, rangetype, spec, reverse, offset, limit)
         if withscores:
-            return with_scores(proto, [(m, s) for s, m in picked])
-        return [m for _, m in picked]
+            return with_scores(proto, picked)
+        return [m for m, _ in picked]
 
     return then(sess.store.read(argv[1], ZSET), fn)
 
@@ -237,7 +237,7 @@ def zrangestore(sess, argv):
     def fn(v):
         zs = v.get(src, ZSET)
         picked = select(zs, rangetype, spec, reverse, offset, limit) if zs else []
-        result = ZSet((m, s) for s, m in picked)
+        result = ZSet(picked)
         v.put(dst, result)
         return len(result)
 

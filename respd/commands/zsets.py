@@ -390,7 +390,7 @@ def zrandmember(sess, argv):
     """ZRANDMEMBER key [count [WITHSCORES]]: one member (null when missing); a count >= 0, distinct members (the
     whole set from the highest score down when count >= its size); a negative count, that many picks with repeats."""
     if len(argv) == 2:
-        return then(sess.store.read(argv[1], ZSET), lambda zs: zs.at(random.randrange(len(zs)))[1] if zs else None)
+        return then(sess.store.read(argv[1], ZSET), lambda zs: zs.at(random.randrange(len(zs)))[0] if zs else None)
     count = parse_int(argv[2])
     if count < -_LONG_MAX:
         raise CommandError(errors.SRANDMEMBER_RANGE)
@@ -418,8 +418,8 @@ def zrandmember(sess, argv):
                 ranks.sort()  # Redis answers a listpack's picks in its order
         picked = [zs.at(r) for r in ranks]
         if not withscores:
-            return [m for _, m in picked]
-        return with_scores(proto, [(m, s) for s, m in picked])
+            return [m for m, _ in picked]
+        return with_scores(proto, picked)
 
     return then(sess.store.read(argv[1], ZSET), fn)
 
@@ -444,7 +444,7 @@ def zscan(sess, argv):
             return [b"0", []]
         opts = _ZSCAN_OPTIONS.parse(argv, 3)
         if zs.compact or whole:
-            nxt, members = 0, [m for _, m in zs.order]
+            nxt, members = 0, zs.members_ordered()
         else:
             nxt, members = scan_page(zs, cursor, opts.get("COUNT", 10))
         pattern = opts.get("MATCH")

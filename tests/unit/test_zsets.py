@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import math
 
+import msgpack
 import pytest
 
 from backends import codec
-from backends.zsets import ZSET, ZSet
+from backends.base import CorruptValue, WrongType
+from backends.zsets import ZSET, ZSet, order_key
 from respd.commands.catalog import COMMANDS
 from respd.commands.zsets import d2string, parse_score, score_text
 from respd.errors import CommandError
@@ -111,15 +113,15 @@ def test_zset_orders_by_score_then_member_bytes():
     z = ZSet()
     for m, s in [(b"b", 1.0), (b"a", 1.0), (b"", 1.0), (b"\xff", 0.0), (b"ab", 1.0), (b"x", -math.inf)]:
         z.put(m, s)
-    assert [m for _, m in z.order] == [b"x", b"\xff", b"", b"a", b"ab", b"b"]
+    assert z.members_ordered() == [b"x", b"\xff", b"", b"a", b"ab", b"b"]
     assert z.rank(b"ab") == 4 and z.rank(b"nope") is None
     z.put(b"x", 5.0)
-    assert z.order[-1] == (5.0, b"x") and len(z.order) == len(z) == 6
+    assert z.at(-1) == (b"x", 5.0) and len(z.order) == len(z) == 6
     assert z.pop_extreme(False, 2) == [(b"\xff", 0.0), (b"", 1.0)]
     assert z.score_span(1.0, True, math.inf, False) == (3, 4)
     assert z.score_span(1.0, False, 1.0, False) == (0, 3)
     assert z.remove_span(0, 2) == 2
-    assert sorted(z) == [b"b", b"x"] and list(z.order) == [(1.0, b"b"), (5.0, b"x")]
+    assert sorted(z) == [b"b", b"x"] and z.pairs() == [(b"b", 1.0), (b"x", 5.0)]
 
 
 def test_zset_encoding_flag_converts_once():
@@ -132,10 +134,17 @@ def test_zset_encoding_flag_converts_once():
     z.pop_extreme(True, 100)
     assert not z.compact                                   # one way while in a store...
     back = codec.as_kind("s", b"k", codec.pack_value(z), ZSET)
-    assert back.compact and back.order == z.order          # ...judged by its contents when decoded
+    assert back.compact and back.pairs() == z.pairs()      # ...judged by its contents when decoded
     z = ZSet()
     z.put(b"x" * 65, 1.0)
     assert not z.compact
+
+
+def test_order_keys_sort_as_scores_then_members():
+    scores = [-math.inf, -1e308, -1.5, -5e-324, -0.0, 0.0, 5e-324, 1e-300, 1.0, 1.5, 2.0, 1e308, math.inf]
+    keys = [order_key(s, b"m") for s in scores]
+    assert keys == sorted(keys) and order_key(-0.0, b"") == order_key(0.0, b"")
+    assert order_key(1.0, b"a") < order_key(1.0, b"a\x00") < order_key(1.0, b"b") < order_key(1.5, b"")
 
 
 def test_compact_zset_keeps_zero_for_negative_zero():
@@ -148,14 +157,11 @@ def test_compact_zset_keeps_zero_for_negative_zero():
 
 
 def test_codec_rejects_bad_sorted_set_payloads():
-    import msgpack
-    from backends.base import CorruptValue, WrongType
-
     def payload(items):
         return msgpack.packb(msgpack.ExtType(90, msgpack.packb(items, use_bin_type=True)))
 
     z = codec.as_kind("s", b"k", payload([b"a", 2, b"b", 1.5]), ZSET)  # foreign int scores read as floats
-    assert list(z.order) == [(1.5, b"b"), (2.0, b"a")]
+    assert z.pairs() == [(b"b", 1.5), (b"a", 2.0)]
     assert codec.type_name("s", b"k", payload([b"a", 1.0])) == b"zset"
     for bad in ([b"a"], [b"a", b"1"], [1, 1.0], [b"a", float("nan")]):
         with pytest.raises(CorruptValue):
