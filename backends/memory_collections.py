@@ -142,8 +142,8 @@ def value_size(v: Any) -> int:
         return sys.getsizeof(v) + sys.getsizeof(v.payload)
     if t is Hash:
         sample = [sys.getsizeof(f) + sys.getsizeof(x) for f, x in itertools.islice(v.items(), _SAMPLES)]
-    elif t is ZSet:  # per member: the bytes, the score, the (score, member) tuple, the dict entry and list slot
-        sample = [sys.getsizeof(m) + 24 + 56 + 48 for m in itertools.islice(v, _SAMPLES)]
+    elif t is ZSet:  # per member: the bytes, the score, the order key (8 more bytes), the dict entry and list slot
+        sample = [2 * sys.getsizeof(m) + 8 + 24 + 48 for m in itertools.islice(v, _SAMPLES)]
     else:
         sample = [sys.getsizeof(m) for m in itertools.islice(v, _SAMPLES)]
     return sys.getsizeof(v) + (sum(sample) * len(v) // len(sample) if sample else 0)
