@@ -226,8 +226,9 @@ def _scalar_text(store_id: str, key: bytes, obj, what: str) -> bytes:
 
 
 def as_kind(store_id: str, key: bytes, payload: bytes, kind: bytes):
-    """The collection of type ``kind`` a payload holds (a new ``Hash``, ``Members``, ``ListValue`` or ``ZSet``, judged by its contents for
-    its encoding). WrongType when the payload holds another type; CorruptValue when it does not decode.
+    """The collection of type ``kind`` a payload holds (a new ``Hash``, ``Members``, ``ListValue`` or ``ZSet``,
+    judged by its contents for its encoding). WrongType when the payload holds another type; CorruptValue when it
+    does not decode.
 
     A map reads as a hash whatever program wrote it: str and bin keys and values as their bytes, numbers and
     booleans as their text (``_scalar_text``); a nested value makes it WrongType with the reason."""

@@ -3,8 +3,8 @@
 A hash within Redis' listpack limits is kept as its msgpack payload (``codec.Packed``: one bytes object, as compact
 as a listpack) and decoded for each command; past the limits it is kept as a ``values.Hash`` for good, as Redis
 converts a listpack to a hashtable. A sorted set is kept the same way: as its payload while it is listpack-sized
-(``ZSet.compact``), as a ``zsets.ZSet`` once it is not. Sets are kept as ``values.Members``. Commands change the objects in place;
-nothing here yields to the event loop, so each operation is atomic.
+(``ZSet.compact``), as a ``zsets.ZSet`` once it is not. Sets are kept as ``values.Members``. Commands change the
+objects in place; nothing here yields to the event loop, so each operation is atomic.
 """
 from __future__ import annotations
 
