@@ -168,6 +168,11 @@ class Store:
 
     #: ``True`` when the methods are coroutines (network-backed stores).
     is_async: bool = False
+    #: called with a key the store has just created or replaced (set by ``respd.blocking`` once a client blocks on
+    #: this store: clients blocked in BLPOP and its kin wait for keys to appear). A memory store calls it for every
+    #: key it writes whole; a SQL store for each list or sorted set it creates, on every node, through
+    #: PostgreSQL's NOTIFY (``backends.pg.listen``).
+    on_created: Optional[Callable[[bytes], None]] = None
     kind: str = "store"
 
     def __init__(self, store_id: str, max_size: int = 0):

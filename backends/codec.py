@@ -175,6 +175,21 @@ def type_name(store_id: str, key: bytes, payload: bytes) -> bytes:
     return b"unknown"
 
 
+_EXT_TYPE_AT = {0xd4: 1, 0xd5: 1, 0xd6: 1, 0xd7: 1, 0xd8: 1, 0xc7: 2, 0xc8: 3, 0xc9: 5}
+
+
+def is_list_or_zset(payload: bytes) -> bool:
+    """Whether a payload is a list (an array) or a sorted set (ext 90), from its header alone: the types clients
+    block on (BLPOP, BZPOPMIN...), whose creation wakes them."""
+    if not payload:
+        return False
+    b = payload[0]
+    if 0x90 <= b <= 0x9f or b in (0xdc, 0xdd):
+        return True
+    at = _EXT_TYPE_AT.get(b)
+    return at is not None and len(payload) > at and payload[at] == ZSET_EXT
+
+
 def is_string(payload: bytes) -> bool:
     """Whether decode would return a string rather than raise WrongType (CorruptValue counts as string:
     the error surfaces when the value is read)."""

@@ -124,6 +124,8 @@ class MemoryStore(Collections, Store):
             self._expires[key] = expire
         if self._watched:
             self.watches.touch(key)
+        if self.on_created is not None:
+            self.on_created(key)
 
     # ------------------------------------------------------------------------------------------ reads
     def get(self, key: bytes) -> Optional[bytes]:

@@ -213,6 +213,16 @@ def zset_numkeys(command: str) -> str:
 
 
 # -- blocking operations (respd/blocking.py, BLPOP and its kin): keep this line, add below it
+TIMEOUT_NOT_FLOAT = "ERR timeout is not a float or out of range"
+TIMEOUT_NEGATIVE = "ERR timeout is negative"
+UNBLOCKED = "UNBLOCKED client unblocked via CLIENT UNBLOCK"
+UNBLOCK_REASON = "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"
+
+
+def subcommand_syntax(sub: bytes, container: str) -> bytes:
+    """Redis' addReplySubcommandSyntaxError: the subcommand as typed."""
+    return (b"ERR unknown subcommand or wrong number of arguments for '" + _c_string(sub)[:128] + b"'. Try "
+            + container.encode() + b" HELP.")
 
 
 

@@ -72,6 +72,7 @@ def run_requests(c: ClientState) -> int:
     twice, not once per GET. A call's time is its share of its row: handler, reply encoding, the loop's own work."""
     sess = c.sess
     app = c.app
+    blocking = app.blocking
     reader = c.reader
     drain = reader.drain
     batch = c.batch
@@ -119,6 +120,8 @@ def run_requests(c: ClientState) -> int:
                         reply = OK if type(reply) is tuple else then(reply, ok_or_null)
                     else:
                         reply = cmd.handler(sess, argv)
+                        if blocking.ready:  # it created a key clients wait for: they are served before what follows
+                            blocking.serve()
                 except Exception as e:
                     reply = error_reply(e, cmd, sess)
                 # the commonest replies (+OK, short bulks, integers) encoded here, saving a call (as replies.encode)
@@ -157,6 +160,8 @@ def run_requests(c: ClientState) -> int:
                 row = None
             mode = sess.reply_mode
             reply = execute(sess, argv)
+            if blocking.ready:
+                blocking.serve()
             plain = is_plain(sess, app)
             if type(reply) is _Coroutine:
                 c.coro = reply

@@ -23,6 +23,7 @@ from typing import Optional
 import trio
 
 from .errors import STORE_START_FAILED, StartupError
+from .net import waiting
 from .net.cron import clients_cron
 from .net.listen import AcceptTrouble, accept_loop, open_listeners
 from .net.poller import Poller
@@ -42,6 +43,7 @@ def make_app(reg: Registry, overrides: Optional[dict] = None) -> App:
     stores, databases = build_stores(reg)
     app = App(stores, databases, settings, Auth(), tuple(reg.files))
     app.threads = Threads(app)
+    waiting.install(app)
     configure_security(app, reg)
     return app
 
@@ -96,6 +98,7 @@ async def serve(app: App, *, task_status=trio.TASK_STATUS_IGNORED, handle_signal
         async with trio.open_nursery() as main:
             app.poller = Poller(app)
             main.start_soon(app.poller.run)
+            app.blocking.nursery = main  # database listeners for clients blocked on SQL stores
             app.auth.sleep = trio.sleep  # delayed WRONGPASS replies sleep in their client's task
             main.start_soon(app.auth.failure_log.run, trio.sleep)  # failed-AUTH summaries, a last one at shutdown
             main.start_soon(clients_cron, app)

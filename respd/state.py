@@ -11,6 +11,7 @@ import time
 import uuid
 
 from . import errors, outbuf, units
+from .blocking import Blocking
 from .errors import CommandError, StartupError
 from .protocol import string2ll
 from .session import Session
@@ -87,6 +88,7 @@ class App:
         self.error_stats: dict[bytes, int] = {}   # error code (ERR, WRONGTYPE...) -> replies (INFO errorstats)
         self._mem_checked = 0.0
         self._mem_over = False
+        self.blocking = Blocking()                # clients blocked in BLPOP and its kin (respd.blocking)
         self.killers: dict[int, object] = {}   # client id -> kill(graceful) closing its connection (trio layer)
         self.draining = False      # shutting down: no more reading from clients
         self.draining_late = False  # shutting down, past the grace period: no more executing either
@@ -120,7 +122,7 @@ class App:
         and close once the replies to what they had read are sent (see server.serve for the deadlines)."""
         self.draining = True
         for sess in list(self.clients.values()):
-            if sess.idle:
+            if sess.idle or sess.blocked is not None:
                 self.kill_client(sess, graceful=True)
 
     def protected_mode(self) -> bool:

@@ -285,3 +285,14 @@ def went_away(conn: TrioConnection) -> bool:
     """For an idle connection: closed, or its socket is readable (the server closed it or sent a FATAL notice,
     as a PostgreSQL shutting down does), so it cannot be used."""
     return conn.closed or bool(ready_now(conn.pgconn.socket, WAIT_R))
+
+
+def consume_notifies(pgconn) -> None:
+    """Hand the notifications libpq has read to the connection's notify handlers (as psycopg's own generators do
+    between statements)."""
+    while True:
+        n = pgconn.notifies()
+        if n is None:
+            return
+        if pgconn.notify_handler:
+            pgconn.notify_handler(n)

@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 from backends import codec, values
 from backends.base import WRONG, ValueTooLarge, Values, now_ms
+from backends.pg.listen import NOTIFY, wake_payload
 from backends.sql.transactions import Retry, Session
 
 #: Default bound of a collection's encoded size on a SQL store (registry field ``max_value_size``).
@@ -23,6 +24,11 @@ class Collections:
     """Mixed into ``SQLStore`` (its attributes: ``backends.sql.store``)."""
 
     max_value_size = MAX_VALUE_SIZE
+
+    def _wake(self, key: bytes) -> tuple:
+        """The statement telling every node's listener (``backends.pg.listen``) that key was created, sent in the
+        transaction that creates it: clients blocked on the key anywhere look at it once it commits."""
+        return (NOTIFY, (wake_payload(self.table_oid, key),))
 
     def _collection_payload(self, key: bytes, obj) -> bytes:
         payload = codec.pack_value(obj)
@@ -53,7 +59,9 @@ class Collections:
                     await s.finish((self.q.del1, (k, now)))
                     self.watches.touch(key)
                 return result
-            await self._write_locked(s, key, k, rows, live, self._collection_payload(key, obj))
+            payload = self._collection_payload(key, obj)
+            wake = not live and codec.is_list_or_zset(payload)
+            await self._write_locked(s, key, k, rows, live, payload, wake)
             return result
 
         return await self._session(body)
@@ -99,6 +107,8 @@ class Collections:
             payload = self._collection_payload(view.keys[k], obj)
             if k not in live:
                 new_keys += 1
+                if codec.is_list_or_zset(payload):
+                    last.append(self._wake(view.keys[k]))
             if k in rows:
                 exp = rows[k][1] if (keep_ttl and k in live) else None
                 last.append((self.q.update_row, (payload, exp, k)))

@@ -70,6 +70,7 @@ class SQLStore(Reads, Writes, Collections, Store):
         self.cleanup_interval = float(cleanup_interval)
         self.create_table = bool(create_table)
         self._started = False
+        self.table_oid = 0             # the table's oid, read at start (wake-ups of blocked clients name it)
         self._cursors = Cursors()
         self._run = Runner(store_id, database, Health(store_id, database_where(database.dsn)))
         self._one = self._run.one
@@ -98,6 +99,9 @@ class SQLStore(Reads, Writes, Collections, Store):
             with trio.fail_after(max(self.db.command_timeout, self.db.connect_timeout) * 2):
                 async with self.db.connection() as conn:
                     key_column = await schema.prepare(conn, self.id, self.table, self.create_table)
+                    # the table as notifications name it (backends.pg.listen): the same on every node
+                    self.table_oid = (await execute(conn, b"SELECT to_regclass(%s)::oid::bigint",
+                                                    (self.table.regclass(),)))[0][0]
         except StoreError:
             await self.db.aclose()
             raise

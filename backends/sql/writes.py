@@ -160,16 +160,19 @@ class Writes:
 
         return await self._session(body)
 
-    async def _write_locked(self, s: Session, key: bytes, k, rows: list, live: bool, payload: bytes) -> None:
+    async def _write_locked(self, s: Session, key: bytes, k, rows: list, live: bool, payload: bytes,
+                            wake: bool = False) -> None:
         """The end of a locked read-modify-write of one key (``rows``: what ``q.lock1`` found): write the payload
         and commit, keeping a live row's TTL (an expired row is revived without one); a new key needs room, and
-        when another writer created it meanwhile the operation starts over (``Retry``)."""
+        when another writer created it meanwhile the operation starts over (``Retry``). ``wake``: the key is a new
+        list or sorted set, announced to blocked clients (``_wake``) in the same commit."""
         if not live:
             await self._check_room(s, 1)
+        extra = (self._wake(key),) if wake else ()
         if rows:
-            await s.finish((self.q.update_row, (payload, rows[0][1] if live else None, k)))
+            await s.finish((self.q.update_row, (payload, rows[0][1] if live else None, k)), *extra)
         else:
-            (inserted,) = await s.finish((self.q.insert_new, (k, payload, None)))
+            (inserted, *_) = await s.finish((self.q.insert_new, (k, payload, None)), *extra)
             if not inserted:
                 raise Retry()
         self.watches.touch(key)
@@ -244,10 +247,10 @@ class Writes:
     async def rename(self, src: bytes, dst: bytes, nx: bool = False) -> bool:
         ks, kd = self._k(src), self._k(dst)
         if nx:
-            ok = await self._session(lambda s: self._renamenx(s, ks, kd), savepoint=True)
+            ok = await self._session(lambda s: self._renamenx(s, ks, kd, dst), savepoint=True)
         else:
             # in a user transaction, the savepoint also removes dst's placeholder when src is missing
-            ok = await self._session(lambda s: self._rename(s, ks, kd), savepoint=True)
+            ok = await self._session(lambda s: self._rename(s, ks, kd, dst), savepoint=True)
         if ok and ks != kd:
             self.watches.touch(src)
             self.watches.touch(dst)
@@ -277,14 +280,15 @@ class Writes:
             raise NoSuchKey()
         return found
 
-    async def _rename(self, s: Session, ks, kd) -> bool:
+    async def _rename(self, s: Session, ks, kd, dst: bytes) -> bool:
         found = await self._lock_pair(s, ks, kd)
         if ks != kd:
             payload, exp = found[ks]
-            await s.finish((self.q.upsert, (kd, payload, exp)), (self.q.del1, (ks, now_ms())))
+            extra = (self._wake(dst),) if codec.is_list_or_zset(payload) else ()
+            await s.finish((self.q.upsert, (kd, payload, exp)), (self.q.del1, (ks, now_ms())), *extra)
         return True
 
-    async def _renamenx(self, s: Session, ks, kd) -> bool:
+    async def _renamenx(self, s: Session, ks, kd, dst: bytes) -> bool:
         found = await self._lock_pair(s, ks, kd)
         now = now_ms()
         if ks == kd or kd in found:
@@ -294,7 +298,7 @@ class Writes:
         # still absent, and undo when not.
         if not await s.run(self.q.set_nx, (kd, payload, exp, now)):
             raise Abort(False)
-        await s.finish((self.q.del1, (ks, now)))
+        await s.finish((self.q.del1, (ks, now)), *((self._wake(dst),) if codec.is_list_or_zset(payload) else ()))
         return True
 
     async def copy(self, src: bytes, dst: bytes, replace: bool = False) -> bool:

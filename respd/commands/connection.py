@@ -300,6 +300,27 @@ def client_kill(sess, argv):
     return killed
 
 
+@command("unblock", parent="CLIENT", arity=-3, flags=_C, categories="admin slow dangerous connection",
+         group="connection", since="5.0.0",
+         summary="Unblock a client blocked in a blocking command from a different connection.",
+         complexity="O(log N) where N is the number of client connections")
+def client_unblock(sess, argv):
+    """CLIENT UNBLOCK client-id [TIMEOUT|ERROR] -> 1 when that client was blocked (BLPOP and its kin) and is now
+    answered as if its timeout had passed, or with ``-UNBLOCKED``; 0 otherwise. The reason is checked before the
+    id, as Redis does."""
+    if len(argv) > 4:
+        raise CommandError(errors.subcommand_syntax(argv[1], "CLIENT"))
+    error = False
+    if len(argv) == 4:
+        reason = argv[3].lower()
+        if reason == b"error":
+            error = True
+        elif reason != b"timeout":
+            raise CommandError(errors.UNBLOCK_REASON)
+    target = sess.app.clients.get(parse_int(argv[2]))
+    return 1 if target is not None and sess.app.blocking.unblock(target, error) else 0
+
+
 @command("help", parent="CLIENT", arity=2, flags="loading stale", categories="slow connection",
          group="connection", since="5.0.0", summary="Returns helpful text about the different subcommands.")
 def client_help(sess, argv):
@@ -319,6 +340,7 @@ def client_help(sess, argv):
         "    * USER <username>", "      Kill connections authenticated by <username>.",
         "    * SKIPME (YES|NO)", "      Skip killing current connection (default: yes).",
         "REPLY (ON|OFF|SKIP)", "    Control the replies sent to the current connection.",
+        "UNBLOCK <clientid> [TIMEOUT|ERROR]", "    Unblock the specified blocked client.",
         "NO-EVICT (ON|OFF)", "    Protect the current client connection from eviction.",
         "NO-TOUCH (ON|OFF)", "    Will not touch LRU/LFU stats when this mode is on.",
         "HELP", "    Print this help.")]

@@ -61,7 +61,7 @@ def _slice(lst, start: int, end: int) -> list:
     return out
 
 
-def _where(arg: bytes) -> bool:
+def where(arg: bytes) -> bool:
     """LEFT/RIGHT (any case): True for LEFT (the head)."""
     low = arg.lower()
     if low == b"left":
@@ -83,6 +83,11 @@ def _pop(lst, left: bool, count: int) -> list:
     """Take up to count elements from one end, in the order they leave (the tail first for the right end)."""
     take = lst.popleft if left else lst.pop
     return [take() for _ in range(min(count, len(lst)))]
+
+
+def pop_from(lst, left: bool) -> bytes:
+    """One element from the head (left) or the tail."""
+    return lst.popleft() if left else lst.pop()
 
 
 # ---------------------------------------------------------------------------------------------- push
@@ -391,47 +396,50 @@ def ltrim(sess, argv):
 
 
 # ---------------------------------------------------------------------------------------------- LMOVE
-def _move(sess, src: bytes, dst: bytes, from_left: bool, to_left: bool):
-    """Pop one element from src's end and push it on dst's: the element, or null when src is missing. A destination
-    of another type answers WRONGTYPE with nothing changed; src == dst rotates the list."""
-    def fn(v):
-        s = v.get(src, LIST)
-        if not s:
-            return None
-        if src == dst:
-            value = s.popleft() if from_left else s.pop()
-            if to_left:
-                s.appendleft(value)
-            else:
-                s.append(value)
-            v.changed(src)
-            return value
-        d = v.get(dst, LIST)
-        value = s[0] if from_left else s[-1]
-        if d is None:  # the new key first: the store may have no room, and nothing has changed yet
-            v.put(dst, ListValue((value,)))
+def move_in(v, src: bytes, dst: bytes, from_left: bool, to_left: bool):
+    """In an ``update_many`` view: pop one element from src's end and push it on dst's; the element, or None when
+    src is missing. A destination of another type raises WrongType with nothing changed; src == dst rotates the
+    list."""
+    s = v.get(src, LIST)
+    if not s:
+        return None
+    if src == dst:
+        value = s.popleft() if from_left else s.pop()
+        if to_left:
+            s.appendleft(value)
         else:
-            if to_left:
-                d.appendleft(value)
-            else:
-                d.append(value)
-            v.changed(dst)
-        if from_left:
-            s.popleft()
-        else:
-            s.pop()
+            s.append(value)
         v.changed(src)
         return value
+    d = v.get(dst, LIST)
+    value = s[0] if from_left else s[-1]
+    if d is None:  # the new key first: the store may have no room, and nothing has changed yet
+        v.put(dst, ListValue((value,)))
+    else:
+        if to_left:
+            d.appendleft(value)
+        else:
+            d.append(value)
+        v.changed(dst)
+    if from_left:
+        s.popleft()
+    else:
+        s.pop()
+    v.changed(src)
+    return value
 
-    return sess.store.update_many([src] if src == dst else [src, dst], [], fn)
+
+def _move(sess, src: bytes, dst: bytes, from_left: bool, to_left: bool):
+    return sess.store.update_many([src] if src == dst else [src, dst], [],
+                                  lambda v: move_in(v, src, dst, from_left, to_left))
 
 
 @command("lmove", arity=5, flags="write denyoom", keys=_MOVE_KEYS, categories="write list slow", group="list",
          pure=True, since="6.2.0", summary="Pop an element from a list, push it to another list and return it")
 def lmove(sess, argv):
     """LMOVE source destination LEFT|RIGHT LEFT|RIGHT -> the element moved (null when source is missing)."""
-    from_left = _where(argv[3])
-    to_left = _where(argv[4])
+    from_left = where(argv[3])
+    to_left = where(argv[4])
     return _move(sess, argv[1], argv[2], from_left, to_left)
 
 
@@ -443,6 +451,27 @@ def rpoplpush(sess, argv):
 
 
 # ---------------------------------------------------------------------------------------------- LMPOP
+def lmpop_arguments(argv: list, at: int) -> tuple:
+    """LMPOP's (and BLMPOP's) ``numkeys key [key ...] LEFT|RIGHT [COUNT count]`` from argv[at]: (keys, left,
+    count), in Redis' order of checks."""
+    numkeys = parse_int(argv[at], errors.NUMKEYS_POSITIVE)
+    if numkeys < 1:
+        raise CommandError(errors.NUMKEYS_POSITIVE)
+    where_at = at + 1 + numkeys
+    if where_at >= len(argv):
+        raise CommandError(errors.SYNTAX)
+    left = where(argv[where_at])
+    count = None
+    i = where_at + 1
+    while i < len(argv):
+        if count is None and argv[i].upper() == b"COUNT" and i + 1 < len(argv):
+            count = _mpop_count(argv[i + 1])
+            i += 2
+        else:
+            raise CommandError(errors.SYNTAX)
+    return argv[at + 1:where_at], left, count or 1
+
+
 def _mpop_count(arg: bytes) -> int:
     n = parse_int(arg, errors.LMPOP_COUNT_POSITIVE)
     if n < 1:
@@ -457,23 +486,7 @@ def lmpop(sess, argv):
     """LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count] -> [key, [elements]] from the first key holding a list
     (up to count elements, 1 by default), or a null array when none does. Keys are looked at in order: a key of
     another type before the first list answers WRONGTYPE."""
-    numkeys = parse_int(argv[1], errors.NUMKEYS_POSITIVE)
-    if numkeys < 1:
-        raise CommandError(errors.NUMKEYS_POSITIVE)
-    where_at = 2 + numkeys
-    if where_at >= len(argv):
-        raise CommandError(errors.SYNTAX)
-    left = _where(argv[where_at])
-    count = None
-    i = where_at + 1
-    while i < len(argv):
-        if count is None and argv[i].upper() == b"COUNT" and i + 1 < len(argv):
-            count = _mpop_count(argv[i + 1])
-            i += 2
-        else:
-            raise CommandError(errors.SYNTAX)
-    count = count or 1
-    keys = argv[2:where_at]
+    keys, left, count = lmpop_arguments(argv, 1)
 
     def fn(v):
         for key in keys:

@@ -93,8 +93,9 @@ def _server(sess, app, now: float) -> list[str]:
 def _clients(sess, app, now: float) -> list[str]:
     # client_recent_max_input/output_buffer: respd does not sample the clients' buffers (0, as on an idle Redis)
     return ["connected_clients:%d" % len(app.clients), "cluster_connections:0", "maxclients:%d" % app.maxclients,
-            "client_recent_max_input_buffer:0", "client_recent_max_output_buffer:0", "blocked_clients:0",
-            "tracking_clients:0", "clients_in_timeout_table:0"]
+            "client_recent_max_input_buffer:0", "client_recent_max_output_buffer:0",
+            "blocked_clients:%d" % app.blocking.blocked,
+            "tracking_clients:0", "clients_in_timeout_table:%d" % app.blocking.timed()]
 
 
 def _memory(sess, app, now: float) -> list[str]:

@@ -159,7 +159,8 @@ class Command:
             return 0, 0, 0
         first = min(k.first for k in ranges)
         lasts = [k.last if k.last else k.first for k in ranges]
-        last = -1 if any(x < 0 for x in lasts) else max(lasts)
+        negative = [x for x in lasts if x < 0]
+        last = min(negative) if negative else max(lasts)  # BLPOP's -2: every argument but the timeout
         step = ranges[0].step
         return first, last, step
 

@@ -23,6 +23,7 @@ unread requests wait in the kernel. Pending output counts as ``omem`` in CLIENT 
 from __future__ import annotations
 
 import logging
+import socket
 import time
 
 import trio
@@ -154,9 +155,16 @@ async def finish_chunk(c: Conn, status: int, send_out=_send_out) -> bool:
             c.coro = None
             c.busy = True
             try:
-                reply = await coro
+                if c.sess.blocked is not None:  # BLPOP and its kin: the client may hang up meanwhile
+                    reply = await _blocked(c, coro)
+                    if reply is _HUNG_UP:
+                        return False
+                else:
+                    reply = await coro
             finally:
                 c.busy = False
+            if app.blocking.ready:  # the awaited command (EXEC, EVAL...) created keys clients wait for
+                app.blocking.serve()
             status = add_reply(c, reply)
             if status == DONE:
                 if app.draining_late:
@@ -183,6 +191,51 @@ async def finish_chunk(c: Conn, status: int, send_out=_send_out) -> bool:
         return False
     _after_chunk(c)
     return True
+
+
+_HUNG_UP = object()
+
+
+async def _blocked(c: Conn, coro):
+    """Await a blocked client's reply while watching its socket: when it hangs up the wait is cancelled (the
+    waiter leaves every queue) and ``_HUNG_UP`` returned. A plain TCP client's requests sent meanwhile are read and
+    kept for after the reply (up to the query buffer limit; then reading stops). A TLS stream cannot be read in a
+    task that may be cancelled (that breaks it): its socket is only peeked at for the hang-up, until it has data."""
+    reply = _HUNG_UP
+
+    async def watch(cancel) -> None:
+        transport = c.transport
+        if type(transport) is RawTransport:
+            reader = c.reader
+            while reader.buffered() < c.app.client_query_buffer_limit:
+                try:
+                    data = await transport.recv()
+                except _GONE:
+                    data = b""
+                if not data:
+                    cancel()
+                    return
+                reader.feed(data)
+        elif transport.sock is not None:
+            await trio.lowlevel.wait_readable(transport.sock)
+            try:
+                gone = not transport.sock.recv(1, socket.MSG_PEEK)
+            except BlockingIOError:
+                gone = False
+            except OSError:
+                gone = True
+            if gone:
+                cancel()
+                return
+        await trio.sleep_forever()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(watch, nursery.cancel_scope.cancel)
+        try:
+            reply = await coro
+        finally:
+            nursery.cancel_scope.cancel()
+    return reply
 
 
 def _after_chunk(c: Conn) -> None:

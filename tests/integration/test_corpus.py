@@ -25,30 +25,12 @@ TYPES_GROUPS = ("scripting", "hashes", "sets", "lists", "zsets")
 
 _NEEDS_PUBSUB = "needs a command family respd does not implement yet (pub/sub: SUBSCRIBE)"
 _BLOCKING_ZSETS = "blocking sorted set pops (BZPOPMIN, BZPOPMAX, BZMPOP) are not implemented yet (issue 15)"
-_BLOCKING = "blocking list commands (BLPOP, BRPOP, BLMOVE, BLMPOP...) are not implemented yet (issue 15)"
+_BLOCKING = "its last step calls BZPOPMIN: the blocking sorted set pops are not implemented yet (issue 15)"
 #: cases respd is known to fail, with the reason (each becomes a strict xfail)
 KNOWN_FAILURES = {
     "scripting/disallowed-commands": _NEEDS_PUBSUB,
     "scripting/scripts-cannot-block": _BLOCKING,
     "scripting/lua-stdlib": "issue 13 asks for os.clock in scripts; Redis 7.0.15 has no os table at all",
-    "lists/blpop-nonblocking-when-data": _BLOCKING,
-    "lists/blpop-timeout": _BLOCKING,
-    "lists/blpop-timeout-resp3": _BLOCKING,
-    "lists/blpop-timeout-errors": _BLOCKING,
-    "lists/blpop-served-within-timeout": _BLOCKING,
-    "lists/blpop-times-out-on-other-conn": _BLOCKING,
-    "lists/blpop-first-nonempty-key": _BLOCKING,
-    "lists/blpop-clients-served-fifo": _BLOCKING,
-    "lists/brpop-served": _BLOCKING,
-    "lists/blmpop-served": _BLOCKING,
-    "lists/blmpop-served-resp3": _BLOCKING,
-    "lists/blpop-served-resp3": _BLOCKING,
-    "lists/blpop-served-by-lmove": _BLOCKING,
-    "lists/blpop-served-after-exec": _BLOCKING,
-    "lists/blpop-in-multi-does-not-block": _BLOCKING,
-    "lists/blpop-closed-client-consumes-nothing": _BLOCKING,
-    "lists/blpop-key-deleted-and-recreated": _BLOCKING,
-    "lists/blpop-two-keys-same-push": _BLOCKING,
     "zsets/bzpop-nonblocking-when-data": _BLOCKING_ZSETS,
     "zsets/bzpopmin-served": _BLOCKING_ZSETS,
     "zsets/bzpopmax-served-resp3": _BLOCKING_ZSETS,

@@ -1,0 +1,224 @@
+"""The blocking pops: BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP (Redis 7.0.15's t_list.c and blocked.c).
+
+Each command is its non-blocking form (LPOP, LMOVE, LMPOP...) over its keys first: when a key has something, the
+reply is the same as Redis' at once. When none has, the client blocks (``respd.blocking``): a ``Waiter`` whose
+``attempt`` is that form on one key, tried when the key is created; its deadline comes from the timeout argument
+(seconds as a double, 0 = forever). Inside MULTI and scripts a client cannot block (Redis' CLIENT_DENY_BLOCKING):
+the command answers as if it had timed out at once.
+
+Order of checks, as Redis makes them: BLPOP/BRPOP/BLMPOP parse the timeout first, BLMOVE its directions and then
+the timeout; then the keys in order (a key of another type before the first one holding a list answers WRONGTYPE).
+When a blocked client is served, a key of another type is skipped (the client stays blocked, as in Redis 7.0),
+and BLMOVE's destination holding another type answers WRONGTYPE to the blocked client and unblocks it.
+"""
+from __future__ import annotations
+
+import math
+import types
+from fractions import Fraction
+
+from backends.base import WrongType, now_ms
+from backends.values import LIST
+
+from .. import errors
+from ..blocking import SKIP, Waiter
+from ..errors import CommandError, store_error
+from ..replies import NULL_ARRAY, Err
+from .args import INT64_MAX, parse_long_double, round_long_double
+from .lists import lmpop_arguments, move_in, pop_from, where
+from .table import Keys, command, then
+
+_Coroutine = types.CoroutineType
+_BPOP_KEYS = (Keys(1, "RW access delete", last=-2),)
+_BMOVE_KEYS = (Keys(1, "RW access delete"), Keys(2, "RW insert"))
+
+
+# ---------------------------------------------------------------------------------------------- the framework
+def parse_timeout(arg: bytes) -> int:
+    """A timeout in seconds (Redis' getTimeoutFromObjectOrReply, UNIT_SECONDS) -> the deadline in Unix ms, 0 for
+    none. The value is a long double; its milliseconds are rounded up; what does not fit a 64-bit integer
+    (infinities, 1e16...) is negative to Redis, as the C conversion makes it."""
+    value = parse_long_double(arg, errors.TIMEOUT_NOT_FLOAT)
+    if isinstance(value, float):  # ±inf
+        raise CommandError(errors.TIMEOUT_NEGATIVE)
+    ms = math.ceil(round_long_double(value * Fraction(1000)))
+    if ms < 0 or ms > INT64_MAX:
+        raise CommandError(errors.TIMEOUT_NEGATIVE)
+    return now_ms() + ms if ms else 0
+
+
+def _cannot_block(sess) -> bool:
+    """Inside EXEC or a script a client cannot block (Redis' CLIENT_DENY_BLOCKING)."""
+    return sess.in_exec or sess.in_script
+
+
+def blocking(sess, keys: list[bytes], deadline: int, initial, attempt):
+    """The reply of a blocking command: ``initial()`` (the non-blocking form over every key: a reply, or None when
+    nothing is there), else a block on keys with ``attempt`` (see ``respd.blocking``). On an async store the whole
+    wait, first attempt included, is the coroutine: the waiter is registered before the first look at the keys, so
+    a creation announced meanwhile is not missed."""
+    if _cannot_block(sess):
+        return then(initial(), _or_timeout)
+    w = Waiter(sess, keys, _skipping(attempt), deadline)
+    if sess.store.is_async:
+        w.initial = initial
+        return sess.app.blocking.block(w)
+    r = initial()
+    if r is not None:
+        return r
+    return sess.app.blocking.block(w)
+
+
+def _or_timeout(r):
+    return NULL_ARRAY if r is None else r
+
+
+def _skipping(attempt):
+    """attempt(key) with WrongType (the key holds another type) as SKIP; other store errors become the waiter's
+    error reply."""
+    def run(key: bytes):
+        try:
+            r = attempt(key)
+        except WrongType:
+            return SKIP
+        except Exception as e:  # StoreFull for BLMOVE's destination, a store outage: the blocked client's answer
+            return _error(e)
+        if type(r) is _Coroutine:
+            return _skipping_async(r)
+        return r
+    return run
+
+
+async def _skipping_async(coro):
+    try:
+        return await coro
+    except WrongType:
+        return SKIP
+    except Exception as e:
+        return _error(e)
+
+
+def _error(e: Exception):
+    if isinstance(e, CommandError):
+        return Err(e.text)
+    return store_error(e)
+
+
+# ---------------------------------------------------------------------------------------------- BLPOP, BRPOP
+def _bpop(sess, argv, left: bool):
+    deadline = parse_timeout(argv[-1])
+    keys = argv[1:-1]
+    store = sess.store
+
+    def initial():
+        def fn(v):
+            for key in keys:
+                lst = v.get(key, LIST)
+                if lst:
+                    value = pop_from(lst, left)
+                    v.changed(key)
+                    return [key, value]
+            return None
+        return store.update_many(list(dict.fromkeys(keys)), [], fn)
+
+    def attempt(key: bytes):
+        def fn(lst):
+            if not lst:
+                return False, None
+            return True, [key, pop_from(lst, left)]
+        return store.update(key, LIST, fn)
+
+    return blocking(sess, keys, deadline, initial, attempt)
+
+
+@command("blpop", arity=-3, flags="write noscript blocking", keys=_BPOP_KEYS, categories="write list slow blocking",
+         group="list", since="2.0.0",
+         summary="Remove and get the first element in a list, or block until one is available",
+         complexity="O(N) where N is the number of provided keys.")
+def blpop(sess, argv):
+    """BLPOP key [key ...] timeout -> [key, element] from the first key holding a list, or once one is pushed;
+    a null array when the timeout passes."""
+    return _bpop(sess, argv, True)
+
+
+@command("brpop", arity=-3, flags="write noscript blocking", keys=_BPOP_KEYS, categories="write list slow blocking",
+         group="list", since="2.0.0",
+         summary="Remove and get the last element in a list, or block until one is available",
+         complexity="O(N) where N is the number of provided keys.")
+def brpop(sess, argv):
+    return _bpop(sess, argv, False)
+
+
+# ---------------------------------------------------------------------------------------------- BLMOVE, BRPOPLPUSH
+def _bmove(sess, src: bytes, dst: bytes, from_left: bool, to_left: bool, deadline: int):
+    store = sess.store
+    pair = [src] if src == dst else [src, dst]
+
+    def initial():
+        return store.update_many(pair, [], lambda v: move_in(v, src, dst, from_left, to_left))
+
+    def attempt(key: bytes):
+        def fn(v):
+            s = v.get(src, LIST)  # WrongType: the source holds another type now, stay blocked
+            if not s:
+                return None
+            try:
+                return move_in(v, src, dst, from_left, to_left)
+            except WrongType as e:  # the destination does: Redis answers the blocked client WRONGTYPE
+                return store_error(e)
+        return store.update_many(pair, [], fn)
+
+    return blocking(sess, [src], deadline, initial, attempt)
+
+
+@command("blmove", arity=6, flags="write denyoom noscript blocking", keys=_BMOVE_KEYS,
+         categories="write list slow blocking", group="list", since="6.2.0",
+         summary="Pop an element from a list, push it to another list and return it; or block until one is available",
+         complexity="O(1)")
+def blmove(sess, argv):
+    """BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout -> the element moved; a null array on timeout."""
+    from_left = where(argv[3])
+    to_left = where(argv[4])
+    return _bmove(sess, argv[1], argv[2], from_left, to_left, parse_timeout(argv[5]))
+
+
+@command("brpoplpush", arity=4, flags="write denyoom noscript blocking", keys=_BMOVE_KEYS,
+         categories="write list slow blocking", group="list", since="2.2.0",
+         summary="Pop an element from a list, push it to another list and return it; or block until one is available",
+         complexity="O(1)")
+def brpoplpush(sess, argv):
+    return _bmove(sess, argv[1], argv[2], False, True, parse_timeout(argv[3]))
+
+
+# ---------------------------------------------------------------------------------------------- BLMPOP
+@command("blmpop", arity=-5, flags="write blocking movablekeys", keys=(Keys(2, "RW access delete", keynum=True),),
+         categories="write list slow blocking", group="list", since="7.0.0",
+         summary="Pop elements from a list, or block until one is available",
+         complexity="O(N+M) where N is the number of provided keys and M is the number of elements returned.")
+def blmpop(sess, argv):
+    """BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count] -> [key, [elements]] as LMPOP, or once a key
+    gets a list; a null array on timeout."""
+    deadline = parse_timeout(argv[1])
+    keys, left, count = lmpop_arguments(argv, 2)
+    store = sess.store
+
+    def initial():
+        def fn(v):
+            for key in keys:
+                lst = v.get(key, LIST)
+                if lst:
+                    popped = [pop_from(lst, left) for _ in range(min(count, len(lst)))]
+                    v.changed(key)
+                    return [key, popped]
+            return None
+        return store.update_many(list(dict.fromkeys(keys)), [], fn)
+
+    def attempt(key: bytes):
+        def fn(lst):
+            if not lst:
+                return False, None
+            return True, [key, [pop_from(lst, left) for _ in range(min(count, len(lst)))]]
+        return store.update(key, LIST, fn)
+
+    return blocking(sess, keys, deadline, initial, attempt)
+
