@@ -116,7 +116,24 @@ def with_scores(proto: int, pairs, flat_in_resp3: bool = False) -> list:
 _ZADD_FLAGS = {b"nx": "nx", b"xx": "xx", b"ch": "ch", b"incr": "incr", b"gt": "gt", b"lt": "lt"}
 
 
+def _zadd_one(sess, key: bytes, score: float, member: bytes):
+    """ZADD key score member, the common form: 1 when added, else 0."""
+    def fn(zs: ZSet):
+        cur = zs.get(member)
+        if cur is None:
+            zs.put(member, score)
+            return True, 1
+        if cur != score:
+            zs.put(member, score)
+            return True, 0
+        return False, 0
+
+    return sess.store.update(key, ZSET, fn)
+
+
 def _zadd(sess, argv, incr: bool):
+    if len(argv) == 4 and not incr and not argv[2][:1].isalpha():
+        return _zadd_one(sess, argv[1], parse_score(argv[2]), argv[3])
     at = 2
     flags = ()
     if argv[2][:1].isalpha():  # options come first; a score never starts with a letter but for inf/infinity
