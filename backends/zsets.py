@@ -152,10 +152,21 @@ class ZSet(dict):
         return i, max(i, j)
 
     def lex_span(self, lo, hi) -> tuple[int, int]:
-        """The ranks [i, j) of the members within a lex range (``lo``/``hi``: ``LexBound``), found by bisection over
-        the members as Redis' skiplist walk finds them (meaningful when every score is equal, as Redis says)."""
+        """The ranks [i, j) ZLEXCOUNT counts and ZREMRANGEBYLEX removes (``lo``/``hi``: ``LexBound``): from the first
+        member at or above lo, the run of members at or below hi. A listpack-sized set is walked from its head as
+        Redis walks a listpack; a larger one is bisected (as the skiplist is searched). The two agree whenever every
+        score is equal, the only case where Redis defines lex ranges."""
+        if not self._lex_possible(lo, hi):
+            return 0, 0
         order = self.order
         n = len(order)
+        if self.compact:
+            members = [k[8:] for k in order]
+            i = next((r for r, m in enumerate(members) if lo.at_or_above_min(m)), n)
+            j = i
+            while j < n and hi.at_or_below_max(members[j]):
+                j += 1
+            return i, j
 
         def first(pred) -> int:  # the first rank whose member satisfies pred (pred monotone over the ranks)
             a, b = 0, n
@@ -170,6 +181,65 @@ class ZSet(dict):
         i = first(lo.at_or_above_min)
         j = first(lambda m: not hi.at_or_below_max(m))
         return i, max(i, j)
+
+    def _lex_possible(self, lo, hi) -> bool:
+        """Redis' zslIsInLexRange/zzlIsInLexRange: a sane range, the last member at or above its min and the first
+        at or below its max."""
+        order = self.order
+        return (lex_range_possible(lo, hi) and len(order) > 0 and lo.at_or_above_min(order[-1][8:])
+                and hi.at_or_below_max(order[0][8:]))
+
+    def lex_walk(self, lo, hi, reverse: bool, offset: int, limit: int) -> list:
+        """ZRANGEBYLEX's (member, score) pairs as Redis walks them: from the first member in range (the last one when
+        reverse), offset members skipped (a negative offset skips everything), then members while they stay within
+        the far bound, at most limit of them (a negative limit: no bound)."""
+        if offset < 0:
+            return []
+        if not self.compact:
+            i, j = self.lex_span(lo, hi)
+            keep = max(0, j - i - offset)
+            if limit >= 0:
+                keep = min(keep, limit)
+            return self.pairs(j - offset - keep, j - offset, True) if reverse else self.pairs(i + offset,
+                                                                                           i + offset + keep)
+        if not self._lex_possible(lo, hi):
+            return []
+        members = [k[8:] for k in self.order]
+        n = len(members)
+        if reverse:
+            r = next((r for r in range(n - 1, -1, -1) if hi.at_or_below_max(members[r])), None)
+            if r is None or not lo.at_or_above_min(members[r]):
+                return []
+            r -= offset
+            out = []
+            while r >= 0 and limit != 0 and lo.at_or_above_min(members[r]):
+                out.append((members[r], self[members[r]]))
+                r -= 1
+                limit -= 1
+            return out
+        r = next((r for r, m in enumerate(members) if lo.at_or_above_min(m)), None)
+        if r is None or not hi.at_or_below_max(members[r]):
+            return []
+        r += offset
+        out = []
+        while r < n and limit != 0 and hi.at_or_below_max(members[r]):
+            out.append((members[r], self[members[r]]))
+            r += 1
+            limit -= 1
+        return out
+
+
+def lex_range_possible(lo, hi) -> bool:
+    """Redis' zslIsInLexRange's first test: a min above the max, or equal ones with an exclusive end, is empty."""
+    if lo.inf and lo.inf == hi.inf:
+        cmp = 0
+    elif lo.inf < 0 or hi.inf > 0:
+        cmp = -1
+    elif lo.inf > 0 or hi.inf < 0:
+        cmp = 1
+    else:
+        cmp = (lo.value > hi.value) - (lo.value < hi.value)
+    return cmp < 0 or (cmp == 0 and not (lo.excluded or hi.excluded))
 
 
 class LexBound:

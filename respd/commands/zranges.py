@@ -8,7 +8,8 @@ the conflicts (LIMIT with a rank range, WITHSCORES with BYLEX), then min and max
 
 Score bounds are parsed as Redis' zslParseRange parses them (strtod: leading spaces, an empty bound (0), overflow to
 inf are accepted; NaN and trailing text are not), lex bounds as zslParseLexRange (``-``, ``+``, ``(x``, ``[x``).
-Lex ranges assume every score is equal, as Redis documents (the answer is otherwise unspecified).
+Lex ranges assume every score is equal, as Redis documents; over a listpack-sized sorted set respd walks the members
+as Redis walks a listpack, so mixed scores answer as Redis answers too (a larger one is bisected).
 """
 from __future__ import annotations
 
@@ -106,12 +107,11 @@ def select(zs: ZSet, rangetype: str, spec, reverse: bool, offset: int = 0, limit
             return []
         start, end = bounds
         return zs.span(start, end + 1, reverse)
-    if rangetype == SCORE:
-        if offset > 0 and offset >= n:
-            return []
-        i, j = zs.score_span(*spec)
-    else:
-        i, j = zs.lex_span(*spec)
+    if rangetype == LEX:
+        return zs.lex_walk(*spec, reverse, offset, limit)
+    if offset > 0 and offset >= n:
+        return []
+    i, j = zs.score_span(*spec)
     a, b = _limited(i, j, offset, limit, reverse)
     if b <= a:
         return []

@@ -52,6 +52,10 @@ def _pairs(reply) -> list:
     return [(m, s.encode() if isinstance(s, str) else s) for m, s in pairs]
 
 
+def _ttl(reply: bytes) -> bytes:
+    return b"a TTL" if reply[:1] == b":" and int(reply[1:-2]) > 0 else reply
+
+
 class ListsZsets(RuleBasedStateMachine):
     """``ports`` = (redis port, respd port); ``respd_db``: the respd database of the store under test."""
     ports: tuple = ()
@@ -87,6 +91,8 @@ class ListsZsets(RuleBasedStateMachine):
     def check(self, *argv):
         self.steps.append(argv)
         expected, got = self.pair.run(list(argv))
+        if argv[0] == "TTL":  # the two servers' clocks run between the calls: 1000 may read 999 on one of them
+            expected, got = _ttl(expected), _ttl(got)
         if got != expected:
             self.fail("different replies", expected, got)
         return expected

@@ -4,8 +4,9 @@ fixed order, so nothing is left to chance but a TTL's last second), and so must 
 
 The keys, members and scores are few, so sequences meet missing keys, keys of another type (a string, a set, which
 ZUNION and its kin accept), ties broken by member bytes, infinities, NaN results, non-float scores and bounds,
-exclusive bounds, LIMITs and counts on both sides of every bound. Lex ranges run on one key whose scores are all 0
-(Redis leaves them unspecified otherwise); ZRANDMEMBER is left out (Redis draws at random).
+exclusive bounds, LIMITs and counts on both sides of every bound. Lex ranges run mostly on one key whose scores are
+all 0, and on the others too (listpack-sized with mixed scores: Redis walks the listpack, and so does respd);
+ZRANDMEMBER is left out (Redis draws at random).
 """
 from __future__ import annotations
 
@@ -112,12 +113,14 @@ def _command(rng: random.Random) -> list:
         for _ in range(rng.randint(1, 3)):
             pairs += ["0"] + members(1)
         return ["ZADD", LEX] + pairs
-    if c == "LEXOP":
+    if c == "LEXOP":  # mostly on "lex" (all scores 0); on the others scores differ: listpack-sized, walked as Redis
         op = rng.choice(["ZRANGEBYLEX", "ZREVRANGEBYLEX", "ZLEXCOUNT", "ZREMRANGEBYLEX", "ZRANGE"])
+        k = rng.choice([LEX, LEX, zkey()])
         if op == "ZRANGE":
-            return [op, LEX, lex(), lex(), "BYLEX"] + options([["REV"], ["LIMIT", "0", "2"]], 1)
-        extra = options([["LIMIT", rng.choice(["0", "1", "-1"]), rng.choice(["1", "-1", "2"])]], 1)
-        return [op, LEX, lex(), lex()] + (extra if "RANGEBY" in op else [])
+            return [op, k, lex(), lex(), "BYLEX"] + options([["REV"], ["LIMIT", rng.choice(["0", "1", "3"]), "2"]],
+                                                            1)
+        extra = options([["LIMIT", rng.choice(["0", "1", "-1", "2", "4"]), rng.choice(["1", "-1", "2"])]], 1)
+        return [op, k, lex(), lex()] + (extra if "RANGEBY" in op else [])
     if c == "SADD":
         return [c, "s"] + [rng.choice(["1", "2", "3"]) for _ in range(rng.randint(1, 2))]
     if c == "OBJECT":
