@@ -145,13 +145,15 @@ def error_reply(e: Exception, cmd: Command, sess) -> Err:
 
 
 async def awaited(coro, cmd: Command, sess, t0: int, argv=None) -> Any:
-    """The reply of an async command; its waiting time (from t0) adds to the command's time in commandstats. With
-    argv (the checked path), the command is then shown to the monitors."""
+    """The reply of an async command; its waiting time (from t0) adds to the command's time in commandstats, except
+    a blocking command's (BLPOP...: Redis counts the time it runs, not the time it waits). With argv (the checked
+    path), the command is then shown to the monitors."""
     try:
         r = await coro
     except Exception as e:
         r = error_reply(e, cmd, sess)
-    cmd.ns += _clock() - t0
+    if "blocking" not in cmd.flags:
+        cmd.ns += _clock() - t0
     if type(r) is Err:
         count_failed(sess.app, cmd, r)
     if argv is not None and sess.app.monitors:

@@ -6,8 +6,8 @@ reply is the same as Redis' at once. When none has, the client blocks (``respd.b
 (seconds as a double, 0 = forever). Inside MULTI and scripts a client cannot block (Redis' CLIENT_DENY_BLOCKING):
 the command answers as if it had timed out at once.
 
-Order of checks, as Redis makes them: BLPOP/BRPOP/BLMPOP parse the timeout first, BLMOVE its directions and then
-the timeout; then the keys in order (a key of another type before the first one holding a list answers WRONGTYPE).
+Order of checks, as Redis makes them: BLPOP/BRPOP parse the timeout first, BLMOVE its directions and then the
+timeout, BLMPOP its other arguments and then the timeout; then the keys in order (a key of another type before the first one holding a list answers WRONGTYPE).
 When a blocked client is served, a key of another type is skipped (the client stays blocked, as in Redis 7.0),
 and BLMOVE's destination holding another type answers WRONGTYPE to the blocked client and unblocks it.
 """
@@ -52,13 +52,14 @@ def _cannot_block(sess) -> bool:
     return sess.in_exec or sess.in_script
 
 
-def blocking(sess, keys: list[bytes], deadline: int, initial, attempt):
+def blocking(sess, keys: list[bytes], deadline: int, initial, attempt, move: bool = False):
     """The reply of a blocking command: ``initial()`` (the non-blocking form over every key: a reply, or None when
     nothing is there), else a block on keys with ``attempt`` (see ``respd.blocking``). On an async store the whole
     wait, first attempt included, is the coroutine: the waiter is registered before the first look at the keys, so
-    a creation announced meanwhile is not missed."""
+    a creation announced meanwhile is not missed. Where it cannot block, it answers a null array as a timeout
+    would, except BLMOVE/BRPOPLPUSH (``move``), which answer a null bulk there as Redis does."""
     if _cannot_block(sess):
-        return then(initial(), _or_timeout)
+        return initial() if move else then(initial(), _or_timeout)
     w = Waiter(sess, keys, _skipping(attempt), deadline)
     if sess.store.is_async:
         w.initial = initial
@@ -128,6 +129,8 @@ def _bpop(sess, argv, left: bool):
             return True, [key, pop_from(lst, left)]
         return store.update(key, LIST, fn)
 
+    if len(set(keys)) == 1:  # one key (a queue): its own attempt is the first look, one row locked on SQL
+        return blocking(sess, keys, deadline, lambda: attempt(keys[0]), attempt)
     return blocking(sess, keys, deadline, initial, attempt)
 
 
@@ -168,7 +171,7 @@ def _bmove(sess, src: bytes, dst: bytes, from_left: bool, to_left: bool, deadlin
                 return store_error(e)
         return store.update_many(pair, [], fn)
 
-    return blocking(sess, [src], deadline, initial, attempt)
+    return blocking(sess, [src], deadline, initial, attempt, move=True)
 
 
 @command("blmove", arity=6, flags="write denyoom noscript blocking", keys=_BMOVE_KEYS,
@@ -198,8 +201,8 @@ def brpoplpush(sess, argv):
 def blmpop(sess, argv):
     """BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count] -> [key, [elements]] as LMPOP, or once a key
     gets a list; a null array on timeout."""
-    deadline = parse_timeout(argv[1])
     keys, left, count = lmpop_arguments(argv, 2)
+    deadline = parse_timeout(argv[1])  # after the other arguments, as Redis parses them
     store = sess.store
 
     def initial():
@@ -220,5 +223,7 @@ def blmpop(sess, argv):
             return True, [key, [pop_from(lst, left) for _ in range(min(count, len(lst)))]]
         return store.update(key, LIST, fn)
 
+    if len(set(keys)) == 1:
+        return blocking(sess, keys, deadline, lambda: attempt(keys[0]), attempt)
     return blocking(sess, keys, deadline, initial, attempt)
 

@@ -156,6 +156,8 @@ async def finish_chunk(c: Conn, status: int, send_out=_send_out) -> bool:
             c.busy = True
             try:
                 if c.sess.blocked is not None:  # BLPOP and its kin: the client may hang up meanwhile
+                    if c.out:  # the replies before it leave now, not when it is served
+                        await send_out(c)
                     reply = await _blocked(c, coro)
                     if reply is _HUNG_UP:
                         return False

@@ -127,7 +127,7 @@ def test_redis_rules_gate_list_commands_as_redis(rule_app, user_name):
     assert allowed == _REDIS_ALLOWS[user_name]
 
 
-#: ACL CAT list on redis-server 7.0.15 (respd has neither the blocking pops yet nor SORT)
+#: ACL CAT list on redis-server 7.0.15 (respd has no SORT)
 _REDIS_LIST_CATEGORY = {"blmove", "blmpop", "blpop", "brpop", "brpoplpush", "lindex", "linsert", "llen", "lmove",
                         "lmpop", "lpop", "lpos", "lpush", "lpushx", "lrange", "lrem", "lset", "ltrim", "rpop",
                         "rpoplpush", "rpush", "rpushx", "sort", "sort_ro"}
@@ -137,4 +137,4 @@ def test_acl_cat_list_names_redis_list_commands(rule_app):
     admin, _ = rule_app
     names = {n.decode() for n in acl_run(admin, "ACL CAT list").split(b"\r\n")[2::2]}
     assert names == {n for n in _REDIS_LIST_CATEGORY if n.encode() in COMMANDS}
-    assert len(names) == 17
+    assert len(names) == 22
