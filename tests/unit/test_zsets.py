@@ -14,8 +14,9 @@ from backends import codec
 from backends.base import CorruptValue, WrongType
 from backends.zsets import ZSET, ZSet, order_key
 from respd.commands.catalog import COMMANDS
-from respd.commands.zsets import d2string, parse_score, score_text
+from respd.commands.zsets import bzpop_reply, d2string, parse_score, parse_zmpop, pop_extreme, score_text, zmpop_reply
 from respd.errors import CommandError
+from respd.replies import encode
 from respd.security.users import Auth
 from respd.state import App
 from tests.unit.acl_cases import NOPERM_KEY, build, session as acl_session, user, policy
@@ -240,3 +241,19 @@ def test_acl_cat_sortedset_names_redis_sorted_set_commands(rule_app):
     names = {n.decode() for n in acl_run(admin, "ACL CAT sortedset").split(b"\r\n")[2::2]}
     assert names == {n for n in _REDIS_ZSET_CATEGORY if n.encode() in COMMANDS}
     assert len(names) == 32
+
+
+# ------------------------------------------------------------------------------------------ for the blocking pops
+def test_pop_helpers_build_the_blocking_replies_redis_sends():
+    """pop_extreme, bzpop_reply and zmpop_reply, the pieces BZPOPMIN/BZPOPMAX/BZMPOP build on, give the bytes
+    redis-server 7.0.15 sends (cases-types.json: zsets/bzpop-nonblocking-when-data, bzpopmax-served-resp3,
+    bzmpop-served)."""
+    z = ZSet([(b"a", 1.0), (b"b", 2.0), (b"c", 3.0)])
+    assert encode(bzpop_reply(2, b"z", pop_extreme(z, False, 1)), 2) == b"*3\r\n$1\r\nz\r\n$1\r\na\r\n$1\r\n1\r\n"
+    assert encode(bzpop_reply(3, b"z", [(b"b", 2.5)]), 3) == b"*3\r\n$1\r\nz\r\n$1\r\nb\r\n,2.5\r\n"
+    assert encode(zmpop_reply(2, b"z2", pop_extreme(z, True, 5)), 2) == (
+        b"*2\r\n$2\r\nz2\r\n*2\r\n*2\r\n$1\r\nc\r\n$1\r\n3\r\n*2\r\n$1\r\nb\r\n$1\r\n2\r\n")
+    assert not z
+    assert parse_zmpop([b"BZMPOP", b"0", b"2", b"z1", b"z2", b"MAX", b"COUNT", b"2"], 2) == ([b"z1", b"z2"], True, 2)
+    with pytest.raises(CommandError, match="numkeys should be greater than 0"):
+        parse_zmpop([b"BZMPOP", b"0", b"0", b"z", b"MIN"], 2)
