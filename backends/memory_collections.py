@@ -44,8 +44,10 @@ class Collections:
             if obj.fits_listpack():
                 return Packed(codec.pack_value(obj))
             obj.compact = False
-        elif type(obj) is ZSet and obj.compact:
-            return Packed(codec.pack_value(obj))  # a listpack-sized sorted set: its payload (put keeps compact true)
+        elif type(obj) is ZSet:
+            if obj.compact:
+                return Packed(codec.pack_value(obj))  # a listpack-sized sorted set: its payload
+            obj.order  # noqa: B018  (a skiplist-sized one kept as an object keeps its index from now on)
         return obj
 
     def read(self, key: bytes, kind: bytes) -> Any:

@@ -50,7 +50,7 @@ def order_key(score: float, member: bytes) -> bytes:
 class ZSet(dict):
     """A sorted set: ``{member: score}`` plus ``order``, a SortedList of ``order_key(score, member)`` entries."""
 
-    __slots__ = ("order", "compact", "snap")
+    __slots__ = ("_order", "compact", "snap")
 
     def __init__(self, pairs: Iterable[tuple[bytes, float]] = (), compact: Optional[bool] = None):
         dict.__init__(self, pairs)
@@ -60,31 +60,45 @@ class ZSet(dict):
             for m, s in self.items():
                 if s == 0.0:
                     dict.__setitem__(self, m, 0.0)
-        self.order = SortedList(map(order_key, self.values(), self.keys()))
+        # a new sorted set keeps its index from the start (ZADDs pay for it one by one); one made from pairs (a SQL
+        # row, a memory store's payload, a STORE result) builds it on first use: ZSCORE, ZMSCORE, ZCARD never do
+        self._order = SortedList() if not self else None
         self.compact = compact
         self.snap = None
+
+    @property
+    def order(self) -> SortedList:
+        """The index (built on first use for a sorted set made from pairs)."""
+        order = self._order
+        if order is None:
+            order = self._order = SortedList(map(order_key, self.values(), self.keys()))
+        return order
 
     # -- changes
     def put(self, member: bytes, score: float) -> None:
         """Set member's score (added when new). An equal score changes nothing, as Redis compares with ``==``."""
         old = self.get(member)
+        order = self._order
         if old is not None:
             if old == score:
                 return
-            self.order.remove(order_key(old, member))
+            if order is not None:
+                order.remove(order_key(old, member))
         elif self.compact and (len(self) >= ZSET_MAX_LISTPACK_ENTRIES or len(member) > ZSET_MAX_LISTPACK_VALUE):
             self.compact = False
         if self.compact and score == 0.0:
             score = 0.0  # the listpack's "-0" reads back as 0
         dict.__setitem__(self, member, score)
-        self.order.add(order_key(score, member))
+        if order is not None:
+            order.add(order_key(score, member))
 
     def discard(self, member: bytes) -> bool:
         score = self.get(member)
         if score is None:
             return False
         dict.__delitem__(self, member)
-        self.order.remove(order_key(score, member))
+        if self._order is not None:
+            self._order.remove(order_key(score, member))
         return True
 
     def pop_extreme(self, maximum: bool, count: int) -> list[tuple[bytes, float]]:
@@ -110,7 +124,7 @@ class ZSet(dict):
 
     def clear(self) -> None:
         dict.clear(self)
-        self.order.clear()
+        self._order = None
 
     # -- reads
     def rank(self, member: bytes) -> Optional[int]:

@@ -34,9 +34,9 @@ def _source(v, key: bytes):
 
 
 def _pairs_of(src):
-    """(member, score) of an input in its order (a sorted set by score; a set's members score 1)."""
+    """(member, score) of an input (a set's members score 1)."""
     if type(src) is ZSet:
-        return src.pairs()
+        return src.items()  # the order within one input changes no result: its index is not needed
     return ((m, 1.0) for m in (src.ordered() if type(src) is Members else src))
 
 

@@ -257,3 +257,21 @@ def test_pop_helpers_build_the_blocking_replies_redis_sends():
     assert parse_zmpop([b"BZMPOP", b"0", b"2", b"z1", b"z2", b"MAX", b"COUNT", b"2"], 2) == ([b"z1", b"z2"], True, 2)
     with pytest.raises(CommandError, match="numkeys should be greater than 0"):
         parse_zmpop([b"BZMPOP", b"0", b"0", b"z", b"MIN"], 2)
+
+
+async def test_index_is_built_on_first_use_and_kept_by_a_memory_store(make_store, call, store_kind):
+    """A sorted set decoded from a payload builds its index only when a command needs the order (ZSCORE never
+    does); one that a memory store keeps as an object (past the listpack limits) keeps its index from then on, so
+    no later range pays for building it."""
+    z = codec.as_kind("s", b"k", codec.pack_value(ZSet([(b"a", 1.0), (b"b", 2.0)])), ZSET)
+    assert z._order is None and z[b"b"] == 2.0
+    assert z.rank(b"b") == 1 and z._order is not None
+    if store_kind != "memory":
+        return
+    store = await make_store("t:index")
+    sess = App({store.id: store}, {0: store}, {"port": 0}, Auth()).new_session()
+    assert await call(sess, "ZADD z 1 a") == b":1\r\n"
+    for n in range(200):
+        await call(sess, "ZADD z %d m%d" % (n, n))
+    kept = store._data[b"z"]
+    assert type(kept) is ZSet and not kept.compact and kept._order is not None and len(kept._order) == 201
