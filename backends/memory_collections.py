@@ -2,12 +2,13 @@
 
 A hash within Redis' listpack limits is kept as its msgpack payload (``codec.Packed``: one bytes object, as compact
 as a listpack) and decoded for each command; past the limits it is kept as a ``values.Hash`` for good, as Redis
-converts a listpack to a hashtable. Sets are kept as ``values.Members``. A list of at most
+converts a listpack to a hashtable. A sorted set is kept the same way: as its payload while it is listpack-sized
+(``ZSet.compact``), as a ``zsets.ZSet`` once it is not. Sets are kept as ``values.Members``. A list of at most
 ``values.LIST_PACKED_ENTRIES`` elements and ``LIST_PACKED_BYTES`` bytes is kept as its payload too (about 2 bytes
 over its elements' own, as a listpack); a longer one as a ``ListValue`` (packed chunks, ``backends.quicklist``),
 changed in place, and back as a payload once it shrinks to half the limits (so a list near them does not convert
-on every command). Commands change the objects in place;
-nothing here yields to the event loop, so each operation is atomic.
+on every command). Commands change the objects in place; nothing here yields to the event loop, so each operation
+is atomic.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from . import codec, values
 from .base import WRONG, Values, WrongType
 from .codec import Packed
 from .values import HASH, LIST, SET, Hash, ListValue, Members
+from .zsets import ZSET, ZSet
 
 #: how many entries MEMORY USAGE samples in a collection (Redis' default SAMPLES)
 _SAMPLES = 5
@@ -37,6 +39,8 @@ class Collections:
             return codec.as_kind(self.id, key, v.payload, kind)
         if (t is Hash and kind == HASH) or (t is Members and kind == SET) or (t is ListValue and kind == LIST):
             return v
+        if t is ZSet and kind == ZSET:
+            return v
         raise WrongType()
 
     def _kept(self, obj):
@@ -49,6 +53,10 @@ class Collections:
         elif type(obj) is ListValue:
             payload = obj.small_payload(values.LIST_PACKED_ENTRIES, values.LIST_PACKED_BYTES)
             return obj.compact() if payload is None else Packed(payload)
+        elif type(obj) is ZSet:
+            if obj.compact:
+                return Packed(codec.pack_value(obj))  # a listpack-sized sorted set: its payload
+            obj.order  # noqa: B018  (a skiplist-sized one kept as an object keeps its index from now on)
         return obj
 
     def read(self, key: bytes, kind: bytes) -> Any:
@@ -160,6 +168,8 @@ def value_size(v: Any) -> int:
         return v.memory_usage()
     if t is Hash:
         sample = [sys.getsizeof(f) + sys.getsizeof(x) for f, x in itertools.islice(v.items(), _SAMPLES)]
+    elif t is ZSet:  # per member: the bytes, the score, the order key (8 more bytes), the dict entry and list slot
+        sample = [2 * sys.getsizeof(m) + 8 + 24 + 48 for m in itertools.islice(v, _SAMPLES)]
     else:
         sample = [sys.getsizeof(m) for m in itertools.islice(v, _SAMPLES)]
     return sys.getsizeof(v) + (sum(sample) * len(v) // len(sample) if sample else 0)

@@ -7,6 +7,7 @@ A key holds one of these types (``TYPE``'s answer in brackets):
 - a set [set]: ``Members``, a set of bytes;
 - a list [list]: ``ListValue`` (``backends.quicklist``): packed chunks with a buffer at each end, as Redis 7.0's
   quicklist (OBJECT ENCODING quicklist).
+- a sorted set [zset]: ``ZSet`` (``backends.zsets``), members with scores in Redis' order.
 
 Every store hands commands these objects (``Store.read``/``update``/``update_many``) and keeps them in its own form:
 a memory store keeps a small hash or list as its msgpack payload (``codec.Packed``: as compact as Redis' listpack)
@@ -25,6 +26,7 @@ import zlib
 from typing import Iterable, Optional
 
 from .quicklist import ListValue
+from .zsets import ZSET, ZSet
 
 #: Redis 7.0.15's compiled-in defaults for the compact encodings (CONFIG hash-max-listpack-*, set-max-intset-entries).
 HASH_MAX_LISTPACK_ENTRIES = 512
@@ -102,6 +104,8 @@ def empty(kind: bytes):
         return Members()
     if kind == LIST:
         return ListValue()
+    if kind == ZSET:
+        return ZSet()
     raise ValueError("not a collection type: %r" % (kind,))
 
 
@@ -125,6 +129,8 @@ def copy_of(value):
         return Members(value, intset=value.intset)
     if type(value) is ListValue:
         return value.copy()
+    if type(value) is ZSet:
+        return ZSet(value.items(), compact=value.compact)
     return value
 
 
