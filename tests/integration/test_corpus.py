@@ -24,18 +24,10 @@ FILTERS = ["--skip-tag", "optional", "--skip-tag", "quirk"]
 TYPES_GROUPS = ("scripting", "hashes", "sets", "lists", "zsets")
 
 _NEEDS_PUBSUB = "needs a command family respd does not implement yet (pub/sub: SUBSCRIBE)"
-_BLOCKING_ZSETS = "blocking sorted set pops (BZPOPMIN, BZPOPMAX, BZMPOP) are not implemented yet (issue 15)"
-_BLOCKING = "its last step calls BZPOPMIN: the blocking sorted set pops are not implemented yet (issue 15)"
 #: cases respd is known to fail, with the reason (each becomes a strict xfail)
 KNOWN_FAILURES = {
     "scripting/disallowed-commands": _NEEDS_PUBSUB,
-    "scripting/scripts-cannot-block": _BLOCKING,
     "scripting/lua-stdlib": "issue 13 asks for os.clock in scripts; Redis 7.0.15 has no os table at all",
-    "zsets/bzpop-nonblocking-when-data": _BLOCKING_ZSETS,
-    "zsets/bzpopmin-served": _BLOCKING_ZSETS,
-    "zsets/bzpopmax-served-resp3": _BLOCKING_ZSETS,
-    "zsets/bzmpop-served": _BLOCKING_ZSETS,
-    "zsets/bzpopmin-wrongtype": _BLOCKING_ZSETS,
 }
 
 
