@@ -34,7 +34,9 @@ from decimal import Decimal
 import msgpack
 
 from backends.base import CorruptValue, WrongType
+from backends import values
 from backends.values import HASH, LIST, SET, Hash, ListValue, Members
+from backends.zsets import ZSET, ZSet, flat, from_flat
 
 _pack_len16 = struct.Struct(">BH").pack
 _pack_len32 = struct.Struct(">BI").pack
@@ -215,7 +217,9 @@ def pack_value(value) -> bytes:
     if t is Members:
         return msgpack.packb(msgpack.ExtType(SET_EXT, msgpack.packb(list(value), use_bin_type=True)))
     if t is ListValue:
-        return msgpack.packb(list(value), use_bin_type=True)
+        return value.payload()
+    if t is ZSet:
+        return msgpack.packb(msgpack.ExtType(ZSET_EXT, msgpack.packb(flat(value), use_bin_type=True)))
     return pack(value)
 
 
@@ -238,8 +242,9 @@ def _scalar_text(store_id: str, key: bytes, obj, what: str) -> bytes:
 
 
 def as_kind(store_id: str, key: bytes, payload: bytes, kind: bytes):
-    """The collection of type ``kind`` a payload holds (a new ``Hash`` or ``Members``, judged by its contents for
-    its encoding). WrongType when the payload holds another type; CorruptValue when it does not decode.
+    """The collection of type ``kind`` a payload holds (a new ``Hash``, ``Members``, ``ListValue`` or ``ZSet``,
+    judged by its contents for its encoding). WrongType when the payload holds another type; CorruptValue when it
+    does not decode.
 
     A map reads as a hash whatever program wrote it: str and bin keys and values as their bytes, numbers and
     booleans as their text (``_scalar_text``); a nested value makes it WrongType with the reason."""
@@ -263,7 +268,11 @@ def as_kind(store_id: str, key: bytes, payload: bytes, kind: bytes):
         if tag not in _ARRAY_TAGS:
             raise WrongType()
         obj = _unpack_raw(store_id, key, payload)
-        if set(map(type, obj)) <= _BYTES:
+        try:
+            b"".join(obj)  # only bytes join (msgpack gives no other bytes-like object): faster than looking at types
+        except TypeError:
+            pass
+        else:
             return ListValue(obj)
         return ListValue(x if type(x) is bytes else _scalar_text(store_id, key, x, "element") for x in obj)
     if kind == SET:
@@ -276,12 +285,38 @@ def as_kind(store_id: str, key: bytes, payload: bytes, kind: bytes):
         if type(members) is not list or any(type(m) is not bytes for m in members):
             raise CorruptValue(store_id, key, "a set payload must hold an array of strings")
         return Members(members)
+    if kind == ZSET:
+        if tag not in _EXT_TAGS:
+            raise WrongType()
+        obj = _unpack_raw(store_id, key, payload)
+        if type(obj) is not msgpack.ExtType or obj.code != ZSET_EXT:
+            raise WrongType()
+        return _zset(store_id, key, _unpack_raw(store_id, key, obj.data))
     raise WrongType()
+
+
+def _zset(store_id: str, key: bytes, items) -> ZSet:
+    """The ZSet of a sorted set payload's array (member, score, ...): scores may be any msgpack number; a NaN, a
+    member that is not a string or an odd length is CorruptValue."""
+    if type(items) is not list or len(items) % 2:
+        raise CorruptValue(store_id, key, "a sorted set payload must hold an array of member, score pairs")
+    scores = items[1::2]
+    if any(type(m) is not bytes for m in items[0::2]) or any(type(s) is not float for s in scores):
+        for i in range(1, len(items), 2):
+            s = items[i]
+            if type(s) is int:
+                items[i] = float(s)
+            elif type(s) is not float or type(items[i - 1]) is not bytes:
+                raise CorruptValue(store_id, key, "a sorted set payload must hold strings with numeric scores")
+    if any(s != s for s in scores):
+        raise CorruptValue(store_id, key, "a sorted set payload holds a NaN score")
+    return from_flat(items)
 
 
 def to_memory(store_id: str, key: bytes, payload: bytes):
     """What a memory store keeps for a dumped payload (COPY/MOVE from another store): a string as bytes, a hash
-    within listpack limits and any other typed value as ``Packed``, a larger hash as ``Hash``, a set as ``Members``."""
+    within listpack limits, a list within ``values.LIST_PACKED_*`` and any other typed value as ``Packed``, a larger
+    hash as ``Hash``, a longer list as a compacted ``ListValue``, a set as ``Members``."""
     tag = payload[0] if payload else 0xC1
     large = type(payload) is LargePayload
     payload = bytes(payload)
@@ -298,14 +333,24 @@ def to_memory(store_id: str, key: bytes, payload: bytes):
         return h
     if tag in _ARRAY_TAGS:
         try:
-            return as_kind(store_id, key, payload, LIST)
+            lst = as_kind(store_id, key, payload, LIST)
         except WrongType:
             return Packed(payload)  # an array holding nested values: kept as it is (its commands answer WRONGTYPE)
-    if tag in _EXT_TAGS and type_name(store_id, key, payload) == b"set":
-        m = as_kind(store_id, key, payload, SET)
-        if large:
-            m.intset = False
-        return m
+        small = lst.small_payload(values.LIST_PACKED_ENTRIES, values.LIST_PACKED_BYTES)
+        return lst.compact() if small is None else Packed(small)  # as a memory store keeps a list it made
+    if tag in _EXT_TAGS:
+        name = type_name(store_id, key, payload)
+        if name == b"set":
+            m = as_kind(store_id, key, payload, SET)
+            if large:
+                m.intset = False
+            return m
+        if name == ZSET:
+            z = as_kind(store_id, key, payload, ZSET)
+            if z.compact and not large:
+                return Packed(payload)
+            z.compact = False
+            return z
     return Packed(payload)
 
 

@@ -34,6 +34,7 @@ from .codec import Packed
 from .glob import compile_glob
 from .memory_collections import Collections, value_size
 from .values import Hash, Members
+from .zsets import ZSet
 
 _U64 = (1 << 64) - 1
 _SLICE = 2000
@@ -177,7 +178,7 @@ class MemoryStore(Collections, Store):
             return b"string"
         if t is Packed:
             return codec.type_name(self.id, key, v.payload)
-        return values.HASH if t is Hash else values.SET if t is Members else values.LIST
+        return values.HASH if t is Hash else values.SET if t is Members else values.ZSET if t is ZSet else values.LIST
 
     def keys(self, pattern: bytes) -> list[bytes]:
         match = compile_glob(pattern)
@@ -220,7 +221,7 @@ class MemoryStore(Collections, Store):
             t = type(v)
             if t is not Packed:
                 if want == (b"string" if t is bytes else values.HASH if t is Hash else values.SET if t is Members
-                            else values.LIST):
+                            else values.ZSET if t is ZSet else values.LIST):
                     out.append(k)
                 continue
             try:
@@ -251,7 +252,8 @@ class MemoryStore(Collections, Store):
             return None
         v = self._data[key]
         payload = codec.pack_value(v)
-        if (type(v) is Hash and not v.compact) or (type(v) is Members and not v.intset):
+        if (type(v) is Hash and not v.compact) or (type(v) is Members and not v.intset) or (
+                type(v) is ZSet and not v.compact):
             payload = codec.LargePayload(payload)  # the encoding goes with it (to_memory)
         return payload, self._expires.get(key)
 

@@ -2,8 +2,13 @@
 
 A hash within Redis' listpack limits is kept as its msgpack payload (``codec.Packed``: one bytes object, as compact
 as a listpack) and decoded for each command; past the limits it is kept as a ``values.Hash`` for good, as Redis
-converts a listpack to a hashtable. Sets are kept as ``values.Members``. Commands change the objects in place;
-nothing here yields to the event loop, so each operation is atomic.
+converts a listpack to a hashtable. A sorted set is kept the same way: as its payload while it is listpack-sized
+(``ZSet.compact``), as a ``zsets.ZSet`` once it is not. Sets are kept as ``values.Members``. A list of at most
+``values.LIST_PACKED_ENTRIES`` elements and ``LIST_PACKED_BYTES`` bytes is kept as its payload too (about 2 bytes
+over its elements' own, as a listpack); a longer one as a ``ListValue`` (packed chunks, ``backends.quicklist``),
+changed in place, and back as a payload once it shrinks to half the limits (so a list near them does not convert
+on every command). Commands change the objects in place; nothing here yields to the event loop, so each operation
+is atomic.
 """
 from __future__ import annotations
 
@@ -15,9 +20,12 @@ from . import codec, values
 from .base import WRONG, Values, WrongType
 from .codec import Packed
 from .values import HASH, LIST, SET, Hash, ListValue, Members
+from .zsets import ZSET, ZSet
 
 #: how many entries MEMORY USAGE samples in a collection (Redis' default SAMPLES)
 _SAMPLES = 5
+#: a list kept as an object goes back to a payload at this length
+_SHRUNK = values.LIST_PACKED_ENTRIES // 2
 
 
 class Collections:
@@ -31,6 +39,8 @@ class Collections:
             return codec.as_kind(self.id, key, v.payload, kind)
         if (t is Hash and kind == HASH) or (t is Members and kind == SET) or (t is ListValue and kind == LIST):
             return v
+        if t is ZSet and kind == ZSET:
+            return v
         raise WrongType()
 
     def _kept(self, obj):
@@ -40,6 +50,13 @@ class Collections:
             if obj.fits_listpack():
                 return Packed(codec.pack_value(obj))
             obj.compact = False
+        elif type(obj) is ListValue:
+            payload = obj.small_payload(values.LIST_PACKED_ENTRIES, values.LIST_PACKED_BYTES)
+            return obj.compact() if payload is None else Packed(payload)
+        elif type(obj) is ZSet:
+            if obj.compact:
+                return Packed(codec.pack_value(obj))  # a listpack-sized sorted set: its payload
+            obj.order  # noqa: B018  (a skiplist-sized one kept as an object keeps its index from now on)
         return obj
 
     def read(self, key: bytes, kind: bytes) -> Any:
@@ -79,6 +96,8 @@ class Collections:
                 return result
             if obj is not v:  # decoded from a payload
                 data[key] = self._kept(obj)
+            elif type(v) is ListValue and v.chunked <= _SHRUNK and len(v) <= _SHRUNK:  # (chunked: no call)
+                data[key] = _shrunk(v)
             if self._watched:
                 self.watches.touch(key)
         return result
@@ -121,9 +140,20 @@ class _MemoryValues(Values):
             if s._live(key):
                 s._remove(key)
             return
-        s._data[key] = s._kept(obj)
+        if type(obj) is ListValue and s._data.get(key) is obj:  # a list kept as an object, changed in place
+            if obj.chunked <= _SHRUNK and len(obj) <= _SHRUNK:
+                s._data[key] = _shrunk(obj)
+        else:
+            s._data[key] = s._kept(obj)
         if s._watched:
             s.watches.touch(key)
+
+
+def _shrunk(lst: ListValue):
+    """What to keep for a list kept as an object that has shrunk to half LIST_PACKED_ENTRIES: its payload when
+    that takes at most half LIST_PACKED_BYTES, else the list still."""
+    payload = lst.small_payload(_SHRUNK, values.LIST_PACKED_BYTES // 2, measure=True)
+    return lst if payload is None else Packed(payload)
 
 
 def value_size(v: Any) -> int:
@@ -134,8 +164,12 @@ def value_size(v: Any) -> int:
         return sys.getsizeof(v)
     if t is Packed:
         return sys.getsizeof(v) + sys.getsizeof(v.payload)
+    if t is ListValue:
+        return v.memory_usage()
     if t is Hash:
         sample = [sys.getsizeof(f) + sys.getsizeof(x) for f, x in itertools.islice(v.items(), _SAMPLES)]
+    elif t is ZSet:  # per member: the bytes, the score, the order key (8 more bytes), the dict entry and list slot
+        sample = [2 * sys.getsizeof(m) + 8 + 24 + 48 for m in itertools.islice(v, _SAMPLES)]
     else:
         sample = [sys.getsizeof(m) for m in itertools.islice(v, _SAMPLES)]
     return sys.getsizeof(v) + (sum(sample) * len(v) // len(sample) if sample else 0)

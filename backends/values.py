@@ -5,12 +5,14 @@ A key holds one of these types (``TYPE``'s answer in brackets):
 - a string [string]: ``bytes``;
 - a hash [hash]: ``Hash``, a dict ``{field: value}`` of bytes in insertion order;
 - a set [set]: ``Members``, a set of bytes;
-- a list [list]: ``ListValue``, a deque of bytes (Redis 7.0 keeps every list as a quicklist).
+- a list [list]: ``ListValue`` (``backends.quicklist``): packed chunks with a buffer at each end, as Redis 7.0's
+  quicklist (OBJECT ENCODING quicklist).
+- a sorted set [zset]: ``ZSet`` (``backends.zsets``), members with scores in Redis' order.
 
 Every store hands commands these objects (``Store.read``/``update``/``update_many``) and keeps them in its own form:
-a memory store keeps a small hash as its msgpack payload (``codec.Packed``: as compact as Redis' listpack) and a
-large one as a ``Hash``; a SQL store keeps the msgpack payload of every value (``backends.codec`` lists the
-encodings). Lists and sorted sets come next and follow the same pattern.
+a memory store keeps a small hash or list as its msgpack payload (``codec.Packed``: as compact as Redis' listpack)
+and a large one as a ``Hash`` or a ``ListValue``; a SQL store keeps the msgpack payload of every value (``backends.codec`` lists the
+encodings). Sorted sets come next and follow the same pattern.
 
 ``Hash.compact`` and ``Members.intset`` say which encoding Redis would use (``OBJECT ENCODING``: listpack or
 hashtable, intset or hashtable). As in Redis, a value only ever converts from the compact encoding to the large one
@@ -21,13 +23,19 @@ from __future__ import annotations
 
 import bisect
 import zlib
-from collections import deque
 from typing import Iterable, Optional
+
+from .quicklist import ListValue
+from .zsets import ZSET, ZSet
 
 #: Redis 7.0.15's compiled-in defaults for the compact encodings (CONFIG hash-max-listpack-*, set-max-intset-entries).
 HASH_MAX_LISTPACK_ENTRIES = 512
 HASH_MAX_LISTPACK_VALUE = 64
 SET_MAX_INTSET_ENTRIES = 512
+#: a memory store keeps a list of at most this many elements and bytes as its payload (respd's choice: Redis 7.0 has
+#: no such encoding; its quicklist nodes hold up to 8 KB), and repacks one kept as an object at half of them
+LIST_PACKED_ENTRIES = 128
+LIST_PACKED_BYTES = 8192
 
 #: TYPE's names of the collection types
 HASH, SET, LIST = b"hash", b"set", b"list"
@@ -88,12 +96,6 @@ class Members(set):
         return list(self)
 
 
-class ListValue(deque):
-    """A list: a deque of bytes (O(1) at both ends, as Redis' quicklist)."""
-
-    __slots__ = ()
-
-
 def empty(kind: bytes):
     """A new empty collection of TYPE name ``kind`` (what ``Store.update`` hands fn for a missing key)."""
     if kind == HASH:
@@ -102,6 +104,8 @@ def empty(kind: bytes):
         return Members()
     if kind == LIST:
         return ListValue()
+    if kind == ZSET:
+        return ZSet()
     raise ValueError("not a collection type: %r" % (kind,))
 
 
@@ -124,7 +128,9 @@ def copy_of(value):
     if type(value) is Members:
         return Members(value, intset=value.intset)
     if type(value) is ListValue:
-        return ListValue(value)
+        return value.copy()
+    if type(value) is ZSet:
+        return ZSet(value.items(), compact=value.compact)
     return value
 
 

@@ -113,18 +113,24 @@ def _bulks(*args: bytes) -> bytes:
 
 def fill_collection(port: int, command: bytes, key: bytes, count: int, member_format: bytes, value_size: int = 0,
                     per_command: int = 1000, batch: int = 10) -> int:
-    """Fill one hash or set: ``command`` (``HSET`` or ``SADD``) of ``key`` with members ``member_format % i``
-    (i = 0..count-1), ``per_command`` members per command and ``batch`` commands per pipeline; for ``HSET`` each
-    member (a field) gets a ``value_size``-byte value. Returns how many members the replies say were added (``count``
-    on an empty key); an error reply raises ServerError."""
+    """Fill one collection: ``command`` (``HSET``, ``SADD``, ``ZADD``, ``LPUSH`` or ``RPUSH``) of ``key`` with members
+    ``member_format % i`` (i = 0..count-1; a format without ``%`` is every member as it is, as redis-benchmark pushes
+    one data string), ``per_command`` members per command and ``batch`` commands per pipeline; for ``HSET`` each
+    member (a field) gets a ``value_size``-byte value, for ``ZADD`` the score i. Returns how many members the
+    replies say were added (``count`` on an empty key; a push answers the list's length); an error reply raises
+    ServerError."""
     value = b"h" * value_size
+    name = command.upper()
     added = 0
     with Client(port) as c:
         commands = []
         for start in range(0, count, per_command):
-            members = [member_format % i for i in range(start, min(count, start + per_command))]
-            if command.upper() == b"HSET":
+            span = range(start, min(count, start + per_command))
+            members = [member_format % i for i in span] if b"%" in member_format else [member_format] * len(span)
+            if name == b"HSET":
                 args = [a for m in members for a in (m, value)]
+            elif name == b"ZADD":
+                args = [a for i, m in zip(span, members) for a in (b"%d" % i, m)]
             else:
                 args = members
             commands.append(_bulks(command, key, *args))
@@ -133,8 +139,31 @@ def fill_collection(port: int, command: bytes, key: bytes, count: int, member_fo
             for reply in c.pipeline(b"".join(chunk), len(chunk)):
                 if isinstance(reply, hiredis.ReplyError):
                     raise ServerError("%s %s: %s" % (command.decode(), key.decode(errors="replace"), reply))
-                added += reply
+                added = reply if name in (b"LPUSH", b"RPUSH") else added + reply
     return added
+
+
+def load_lists(port: int, lists: int, key_format: bytes, length: int, element_format: bytes, batch: int = 1000,
+               per_command: int = 1000) -> int:
+    """``lists`` lists ``key_format % i``, each of ``length`` elements ``element_format % (i * length + j)``
+    (j = 0..length-1) written by RPUSH commands of at most ``per_command`` elements, pipelined by ``batch``
+    commands. Returns the number of replies that are not the list's length after the push (0 expected)."""
+    bad = 0
+    with Client(port) as c:
+        parts, want = [], []
+        for i in range(lists):
+            key = key_format % i
+            base = i * length
+            for j in range(0, length, per_command):
+                stop = min(length, j + per_command)
+                parts.append(_bulks(b"RPUSH", key, *[element_format % (base + x) for x in range(j, stop)]))
+                want.append(stop)
+                if len(parts) >= batch:
+                    bad += sum(r != w for r, w in zip(c.pipeline(b"".join(parts), len(parts)), want))
+                    parts, want = [], []
+        if parts:
+            bad += sum(r != w for r, w in zip(c.pipeline(b"".join(parts), len(parts)), want))
+    return bad
 
 
 def load_hashes(port: int, hashes: int, key_format: bytes, fields: int, field_format: bytes,

@@ -42,8 +42,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
-from resp_load import (Client, ServerError, fill_collection, load_hashes, make_cache_mix,  # noqa: E402
-                       mass_insert, run_cache_mix, run_redis_py_mix)
+from resp_load import (Client, ServerError, fill_collection, load_hashes, load_lists,  # noqa: E402
+                       make_cache_mix, mass_insert, run_cache_mix, run_redis_py_mix)
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -55,19 +55,21 @@ TARGET_P1 = (0.35, 0.45)
 TARGET_P16 = (0.55, 0.70)
 TARGET_EVALSHA = (0.35, 0.45)   # issue 13: EVALSHA of a GET + SET script, c50 P1 (stretch: as the P1 string rows)
 TARGET_COLLECTION_P1 = (0.50, None)  # issue 14: HSET, HGET, SADD, SPOP c50 P1 (the issue names no stretch)
+TARGET_LIST_ZSET_P1 = (0.50, None)   # issue 15: LPUSH, LPOP, RPOP, LRANGE_100, ZADD, ZPOPMIN c50 P1
 TARGET_MEM_RATIO = 1.6      # respd RSS per key <= 1.6 x redis-server RSS per key
 TARGET_FIELD_MEM_RATIO = 2.0    # issue 14: respd RSS per hash field <= 2 x redis-server RSS per field
+TARGET_LIST_MEM_RATIO = 2.0     # issue 15: respd RSS per list element <= 2 x redis-server RSS per element
 TARGET_STARTUP_MS = 300.0   # respd: process start -> first PING reply
 
 # Request counts per mode. P1 figures are ~20k ops/s for respd, P16 ~110k: each respd measurement lasts ~1 s in
 # quick mode and ~5 s in full mode.
 MODES = {
     "quick": dict(runs=1, n_p1=20_000, n_p16=100_000, n_multi=20_000, mix_ops=40_000, pymix_ops=5_000,
-                  mem_keys=100_000, mem_hashes=100_000, startup_trials=3, idle_seconds=3.0, n_sql=3_000,
+                  mem_keys=100_000, mem_hashes=100_000, mem_lists=100_000, startup_trials=3, idle_seconds=3.0, n_sql=3_000,
                   quiet_wait=1.0),
     # 5 runs: on this VM the host's load moves redis-server's figures by up to 1.5x between runs of one suite
     "full": dict(runs=5, n_p1=100_000, n_p16=500_000, n_multi=100_000, mix_ops=200_000, pymix_ops=25_000,
-                 mem_keys=1_000_000, mem_hashes=100_000, startup_trials=5, idle_seconds=5.0, n_sql=20_000,
+                 mem_keys=1_000_000, mem_hashes=100_000, mem_lists=100_000, startup_trials=5, idle_seconds=5.0, n_sql=20_000,
                  quiet_wait=5.0),
 }
 CLIENTS = 50
@@ -85,10 +87,18 @@ GET_SET_SHA = hashlib.sha1(GET_SET_SCRIPT.encode()).hexdigest()
 # redis-benchmark's own names: -t hset writes HSET myhash element:__rand_int__ <data>, -t sadd SADD myset
 # element:__rand_int__, -t spop SPOP myset (7.0.15's redis-benchmark.c)
 BENCH_HASH, BENCH_SET, BENCH_MEMBER = b"myhash", b"myset", b"element:%012d"
-COLLECTION_COMMANDS = ("HSET", "HGET", "SADD", "SPOP")   # the rows' first words
+# -t lpush,lpop,rpop: LPUSH mylist <data>, LPOP mylist, RPOP mylist; -t lrange_100 first LPUSHes -n elements to mylist
+# (a row of its own), then LRANGE mylist 0 99; -t zadd: ZADD myzset <score> element:__rand_int__ (score
+# __rand_int__ with -r), -t zpopmin: ZPOPMIN myzset. <data> is -d bytes of "x" (3 by default).
+BENCH_LIST, BENCH_ZSET, BENCH_DATA = b"mylist", b"myzset", b"xxx"
+LRANGE_FILL = 10_000         # elements LPUSHed to mylist before the LRANGE_100 rows
+COLLECTION_COMMANDS = ("HSET", "HGET", "SADD", "SPOP", "LPUSH", "LPOP", "RPOP", "LRANGE_100", "ZADD", "ZPOPMIN")
 # memory per field (issue 14): hashes x fields, 16-byte keys and field names, 32-byte values
 FIELD_MEM_FIELDS = 10
 FIELD_MEM_KEY, FIELD_MEM_FIELD, FIELD_MEM_VALUE = b"hash:%011d", b"field:%010d", b"value:%026d"
+# memory per list element (issue 15): many short lists (16-byte keys, 16-byte elements), and one long list
+LIST_MEM_LENGTH, LIST_MEM_LONG = 10, 1_000_000
+LIST_MEM_KEY, LIST_MEM_ELEMENT = b"list:%011d", b"element:%08d"
 
 
 # ------------------------------------------------------------------------------------------------ /proc
@@ -254,7 +264,7 @@ class Workload:
     args: list = field(default_factory=list)  # redis-benchmark arguments after -h/-p/-n/--csv
     n: int = 0
     preload: Optional[tuple] = None          # (keys, value_size, key_format) loaded after FLUSHALL
-    fill: Optional[tuple] = None             # (HSET|SADD, key, members, value_size): one collection filled then
+    fill: Optional[tuple] = None             # (command, key, members, value_size or data): one collection filled
     target: Optional[tuple] = None           # (min ratio, stretch ratio)
     setup: list = field(default_factory=list)  # commands sent after FLUSHALL and the preload (SCRIPT LOAD ...)
     check: Optional[Callable] = None         # check(server) after the measurement: raises if the run went wrong
@@ -282,6 +292,7 @@ def build_workloads(m: dict) -> list:
     wl.append(Workload("cache mix P1", "mix", n=m["mix_ops"]))
     wl.append(Workload("redis-py mix P1", "pymix", n=m["pymix_ops"]))
     wl.extend(collection_workloads(m))
+    wl.extend(list_zset_workloads(m))
     return wl
 
 
@@ -310,6 +321,54 @@ def collection_workloads(m: dict) -> list:
                                 "%d), so no SPOP finds it empty; SCARD checked > 0 after the run"
                                 % (fmt_num(members), fmt_num(pops), CLIENTS * depth)))
     return wl
+
+
+def list_zset_workloads(m: dict) -> list:
+    """Issue 15's list and sorted-set rows: redis-benchmark's own LPUSH, LPOP, RPOP, LRANGE_100, ZADD and ZPOPMIN.
+
+    The pops and LRANGE_100 need a filled key, as redis-benchmark's own runs have it (``-t lpush,lpop`` pops what
+    the LPUSH test pushed; ``-t lrange_100`` first runs an LPUSH test of ``-n`` requests): here the key is filled
+    before the measurement (pipelined, not measured) and the measured run sends only the row's command."""
+    wl = []
+    for depth, n, target in ((1, m["n_p1"], TARGET_LIST_ZSET_P1), (16, m["n_p16"], None)):
+        common = ["-c", str(CLIENTS), "-P", str(depth), "-r", str(KEYSPACE)]
+        pops = min(n, KEYSPACE)  # as SPOP's rows: the key holds every pop of the run and a pipeline more
+        fill = pops + CLIENTS * depth
+        wl.append(Workload("LPUSH P%d" % depth, "rb", ["-t", "lpush"] + common, n, target=target,
+                           note="one list `mylist`, 3-byte elements (redis-benchmark's default data)"))
+        for cmd in ("LPOP", "RPOP"):
+            wl.append(Workload("%s P%d" % (cmd, depth), "rb", ["-t", cmd.lower()] + common, pops, target=target,
+                               fill=("LPUSH", BENCH_LIST, fill, BENCH_DATA), check=list_left,
+                               note="`mylist` preloaded with %s 3-byte elements (the run's %s requests plus %d), "
+                                    "so no pop finds it empty; LLEN checked > 0 after the run"
+                                    % (fmt_num(fill), fmt_num(pops), CLIENTS * depth)))
+        wl.append(Workload("LRANGE_100 P%d" % depth, "rb", common + ["LRANGE", BENCH_LIST.decode(), "0", "99"], n,
+                           target=target, fill=("LPUSH", BENCH_LIST, LRANGE_FILL, BENCH_DATA),
+                           note="`LRANGE mylist 0 99` (redis-benchmark's LRANGE_100 command) on `mylist` preloaded "
+                                "with %s 3-byte elements (redis-benchmark's own run first LPUSHes -n of them, "
+                                "measured as a row of its own)" % fmt_num(LRANGE_FILL)))
+        wl.append(Workload("ZADD P%d" % depth, "rb", ["-t", "zadd"] + common, n, target=target,
+                           note="one sorted set `myzset`, `ZADD myzset __rand_int__ element:__rand_int__` "
+                                "(scores and members up to %s)" % fmt_num(KEYSPACE)))
+        wl.append(Workload("ZPOPMIN P%d" % depth, "rb", ["-t", "zpopmin"] + common, pops, target=target,
+                           fill=("ZADD", BENCH_ZSET, fill, BENCH_MEMBER), check=zset_left,
+                           note="`myzset` preloaded with %s members `element:%%012d` scored 0..%s, so no ZPOPMIN "
+                                "finds it empty; ZCARD checked > 0 after the run" % (fmt_num(fill), fmt_num(fill - 1))))
+    return wl
+
+
+def list_left(server: "Server") -> None:
+    """LPOP/RPOP's check: the preloaded list still has elements, so every pop of the run popped one."""
+    left = server.call("LLEN", BENCH_LIST)
+    if not left:
+        raise RuntimeError("the pops emptied %s: some found no element (LLEN %r)" % (BENCH_LIST.decode(), left))
+
+
+def zset_left(server: "Server") -> None:
+    """ZPOPMIN's check: the preloaded sorted set still has members."""
+    left = server.call("ZCARD", BENCH_ZSET)
+    if not left:
+        raise RuntimeError("ZPOPMIN emptied %s: some pops found no member (ZCARD %r)" % (BENCH_ZSET.decode(), left))
 
 
 def set_left(server: "Server") -> None:
@@ -378,7 +437,10 @@ def prepare(server: Server, preload: Optional[tuple], setup: list = (), fill: Op
             raise RuntimeError("%s: %d error replies while preloading %d keys" % (server.name, errors, keys))
     if fill:
         command, key, members, size = fill
-        added = fill_collection(server.port, command.encode(), key, members, BENCH_MEMBER, size)
+        if type(size) is bytes:  # a list's or sorted set's members: the one data string, or a member format
+            added = fill_collection(server.port, command.encode(), key, members, size)
+        else:
+            added = fill_collection(server.port, command.encode(), key, members, BENCH_MEMBER, size)
         if added != members:
             raise RuntimeError("%s: %s %s added %d of %d members" % (server.name, command, key.decode(), added,
                                                                      members))
@@ -690,6 +752,50 @@ class Suite:
                 s.stop()
         self.extra["field_memory"] = out
 
+    # -- memory per list element (fresh processes)
+    def run_list_memory(self) -> None:
+        """Issue 15: RSS growth (and redis-server's used_memory growth) per element after loading N lists of
+        LIST_MEM_LENGTH elements, and after loading one list of LIST_MEM_LONG elements, each in a fresh respd and a
+        fresh redis-server (RPUSH of up to 1,000 elements per command, pipelined)."""
+        lists = self.m["mem_lists"] if self.args.mem_lists is None else self.args.mem_lists
+        out = {}
+        for shape, count, length in (("short", lists, LIST_MEM_LENGTH), ("long", 1, LIST_MEM_LONG)):
+            elements = count * length
+            res = out[shape] = {"lists": count, "length": length, "elements": elements}
+            for name, argv_fn, env in (("respd", respd_argv(self.args.config), self.respd_env),
+                                       ("redis", redis_argv(self.workdir), None)):
+                s = Server("%s-list-memory" % name, argv_fn, self.workdir, env)
+                try:
+                    s.start()
+                    time.sleep(0.5)
+                    before, used_before = s.rss(), used_memory(s)
+                    t0 = time.perf_counter()
+                    bad = load_lists(s.port, count, LIST_MEM_KEY, length, LIST_MEM_ELEMENT)
+                    load_s = time.perf_counter() - t0
+                    time.sleep(0.5)
+                    after, used_after = s.rss(), used_memory(s)
+                    dbsize = s.call("DBSIZE")
+                    llen = s.call("LLEN", LIST_MEM_KEY % (count - 1))
+                    encoding = s.call("OBJECT", "ENCODING", LIST_MEM_KEY % 0)
+                    res[name] = {"rss_before": before, "rss_after": after, "per_element": (after - before) / elements,
+                                 "used_before": used_before, "used_after": used_after,
+                                 "used_per_element": (used_after - used_before) / elements
+                                 if used_before is not None and used_after is not None else None,
+                                 "dbsize": dbsize, "llen_last": llen, "bad_replies": bad, "load_s": load_s,
+                                 "encoding": encoding.decode() if encoding else None, "argv": s.argv}
+                    if dbsize != count or llen != length or bad:
+                        self.errors.append("list memory %s: DBSIZE %s after loading %d lists, LLEN of the last %s, "
+                                           "%d unexpected replies" % (name, dbsize, count, llen, bad))
+                    self.log("list memory %s: %d lists x %d elements, RSS %.1f -> %.1f MB, %.1f B/element, %s, "
+                             "loaded in %.1f s" % (name, count, length, before / 1e6, after / 1e6,
+                                                   (after - before) / elements, res[name]["encoding"], load_s))
+                except Exception as e:
+                    self.errors.append("list memory %s: %s" % (name, e))
+                    self.log("  FAILED list memory %s: %s" % (name, e))
+                finally:
+                    s.stop()
+        self.extra["list_memory"] = out
+
     def close(self) -> None:
         for s in self.servers.values():
             s.stop()
@@ -762,6 +868,49 @@ def machine_info() -> dict:
             "kernel": platform.release(), "python": platform.python_version(), "versions": vers,
             "redis_server": rs, "redis_benchmark": rb, "respd_commit": git, "head": head,
             "respd_dirty": bool(dirty), "respd_dirty_files": dirty.splitlines()}
+
+
+def used_memory(s: "Server") -> Optional[int]:
+    """INFO memory's used_memory (respd answers it too: what its allocator reports, for the record only)."""
+    info = s.call("INFO", "memory").decode(errors="replace")
+    for line in info.splitlines():
+        if line.startswith("used_memory:"):
+            return int(line.split(":")[1])
+    return None
+
+
+def render_list_memory(L: list, lm: Optional[dict]) -> None:
+    """The memory-per-list-element section (issue 15): many short lists, one long list."""
+    if lm is None:
+        L.append("## Memory per list element: not run")
+        L.append("")
+        return
+    L.append("## Memory per list element (16-byte keys, 16-byte elements)")
+    L.append("")
+    L.append("| lists × elements | server | RSS before | RSS after | RSS bytes / element | redis used_memory / element "
+             "| ratio (RSS) | OBJECT ENCODING | load time |")
+    L.append("|---|---|---|---|---|---|---|---|---|")
+    verdicts = []
+    for shape in ("short", "long"):
+        x = lm.get(shape)
+        if not x or "respd" not in x or "redis" not in x:
+            continue  # a failed side is listed under Failures
+        r, d = x["respd"], x["redis"]
+        ratio = r["per_element"] / d["per_element"] if d["per_element"] > 0 else None
+        label = "%s × %s" % (fmt_num(x["lists"]), fmt_num(x["length"]))
+        for name, y in (("respd", r), ("redis-server", d)):
+            um = fmt_num(y["used_per_element"], 1) if name == "redis-server" else "–"
+            L.append("| %s | %s | %s MB | %s MB | %s | %s | %s | %s | %.1f s |" % (
+                label, name, fmt_num(y["rss_before"] / 1e6, 1), fmt_num(y["rss_after"] / 1e6, 1),
+                fmt_num(y["per_element"], 1), um, ("**%s×**" % fmt_num(ratio, 2)) if name == "respd" else "",
+                y.get("encoding") or "–", y["load_s"]))
+        verdicts.append("%s: %s" % (label, "–" if ratio is None else
+                                    "met" if ratio <= TARGET_LIST_MEM_RATIO else "**MISSED**"))
+    L.append("")
+    L.append("respd / redis-server RSS per element, target ≤ %.1f×: %s. RSS growth / elements after RPUSH of up to "
+             "1,000 elements per command, pipelined by 1,000 commands, each shape in fresh processes."
+             % (TARGET_LIST_MEM_RATIO, "; ".join(verdicts) or "–"))
+    L.append("")
 
 
 def render_field_memory(L: list, fm: Optional[dict]) -> None:
@@ -848,7 +997,7 @@ def render(suite: Suite, workloads: list, info: dict, started: str, mode_name: s
         L.append("")
     notes = [w for w in workloads if w.name in res and w.name.split()[0] in COLLECTION_COMMANDS]
     if notes:
-        L.append("Hash and set rows:")
+        L.append("Hash, set, list and sorted-set rows:")
         L.append("")
         for w in notes:
             L.append("- %s: %s" % (w.name, w.note))
@@ -927,6 +1076,7 @@ def render(suite: Suite, workloads: list, info: dict, started: str, mode_name: s
         L.append("## Memory: not run")
         L.append("")
     render_field_memory(L, suite.extra.get("field_memory"))
+    render_list_memory(L, suite.extra.get("list_memory"))
 
     st = suite.extra.get("startup")
     if st:
@@ -1044,8 +1194,12 @@ def parse_args(argv=None):
                    "0 skips it)")
     p.add_argument("--mem-hashes", type=int, help="hashes of %d fields for the memory-per-field test (default "
                    "100,000, quick too; 0 skips it)" % FIELD_MEM_FIELDS)
+    p.add_argument("--mem-lists", type=int, help="lists of %d elements for the memory-per-element test, which "
+                   "also loads one list of %s elements (default 100,000, quick too; 0 skips both)"
+                   % (LIST_MEM_LENGTH, "{:,}".format(LIST_MEM_LONG)))
     p.add_argument("--scale", type=float, default=1.0, help="multiply every request count by this factor")
-    p.add_argument("--no-memory", action="store_true", help="skip both memory tests (per key, per hash field)")
+    p.add_argument("--no-memory", action="store_true", help="skip the memory tests (per key, per hash field, per "
+                   "list element)")
     p.add_argument("--no-startup", action="store_true", help="skip startup time and idle CPU")
     p.add_argument("--no-sql", action="store_true", help="skip the SQL store even when %s is set" % PG_DSN_ENV)
     p.add_argument("--sql", action="store_true", help="require the SQL-store run (fail if %s is unset)"
@@ -1106,6 +1260,10 @@ def main(argv=None) -> int:
             suite.extra["field_memory"] = None
         else:
             suite.run_field_memory()
+        if args.no_memory or args.mem_lists == 0:
+            suite.extra["list_memory"] = None
+        else:
+            suite.run_list_memory()
     except KeyboardInterrupt:
         suite.log("interrupted: reporting what was measured")
     finally:

@@ -195,6 +195,22 @@ LPOS_MAXLEN_NEGATIVE = "ERR MAXLEN can't be negative"
 LMPOP_COUNT_POSITIVE = "ERR count should be greater than 0"
 
 # -- sorted sets (respd/commands/zsets.py): keep this line, add below it
+ZADD_XX_NX = "ERR XX and NX options at the same time are not compatible"
+ZADD_GT_LT_NX = "ERR GT, LT, and/or NX options at the same time are not compatible"
+ZADD_INCR_PAIRS = "ERR INCR option supports a single increment-element pair"
+ZSCORE_NAN = "ERR resulting score is not a number (NaN)"
+ZRANGE_NOT_FLOAT = "ERR min or max is not a float"
+ZRANGE_NOT_LEX = "ERR min or max not valid string range item"
+ZRANGE_LIMIT_BY_RANK = "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX"
+ZRANGE_WITHSCORES_BYLEX = "ERR syntax error, WITHSCORES not supported in combination with BYLEX"
+ZWEIGHT_NOT_FLOAT = "ERR weight value is not a float"
+ZRANDMEMBER_TOO_MANY = "ERR ZRANDMEMBER count too large for respd (at most %d members with repeats)"
+
+
+def zset_numkeys(command: str) -> str:
+    """ZUNION/ZINTER/ZDIFF(STORE)/ZINTERCARD with numkeys below 1."""
+    return "ERR at least 1 input key is needed for '%s' command" % command
+
 
 # -- blocking operations (respd/blocking.py, BLPOP and its kin): keep this line, add below it
 TIMEOUT_NOT_FLOAT = "ERR timeout is not a float or out of range"

@@ -25,7 +25,7 @@ them at once. Small integers and bulk-length headers come from caches (see TECH.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 
 class Simple:
@@ -122,6 +122,7 @@ CRLF = b"\r\n"
 _INTS = [b":%d\r\n" % i for i in range(10000)]
 _BULK_HDR = [b"$%d\r\n" % i for i in range(4096)]
 _ARR_HDR = [b"*%d\r\n" % i for i in range(1024)]
+_BULK_LEN = [b"$%d" % i for i in range(4096)]  # bulk headers without their CRLF (``_bulk_array``)
 _NULL2 = b"$-1\r\n"
 _NULL3 = b"_\r\n"
 
@@ -158,6 +159,20 @@ def encode(reply: Any, proto: int) -> bytes:
     return b"".join(out)
 
 
+def _bulk_array(reply, n: int) -> Optional[bytes]:
+    """The RESP array of n bulks when every item is bytes shorter than 4096, else None: the parts (header, then
+    each bulk's length line and bytes) joined by CRLF. Anything else in the array fails the length lookup or the
+    join (TypeError, IndexError) and is encoded item by item."""
+    try:
+        parts = [b""] * (2 * n + 2)
+        parts[0] = b"*%d" % n
+        parts[1:-1:2] = map(_BULK_LEN.__getitem__, map(len, reply))
+        parts[2:-1:2] = reply
+        return CRLF.join(parts)
+    except (TypeError, IndexError):
+        return None
+
+
 def _encode_into(reply: Any, proto: int, out: list) -> None:
     t = type(reply)
     if t is bytes:
@@ -171,6 +186,11 @@ def _encode_into(reply: Any, proto: int, out: list) -> None:
         out.append(_NULL3 if proto == 3 else _NULL2)
     elif t is list or t is tuple:
         n = len(reply)
+        if n >= 8:  # LRANGE, MGET, HGETALL...: an array of short bulks in one join, at C speed (half the time)
+            whole = _bulk_array(reply, n)
+            if whole is not None:
+                out.append(whole)
+                return
         append = out.append
         append(_ARR_HDR[n] if n < 1024 else b"*%d\r\n" % n)
         null = _NULL3 if proto == 3 else _NULL2

@@ -1,4 +1,5 @@
-"""The blocking pops: BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP (Redis 7.0.15's t_list.c and blocked.c).
+"""The blocking pops: BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP, BZPOPMIN, BZPOPMAX, BZMPOP (Redis 7.0.15's
+t_list.c, t_zset.c and blocked.c).
 
 Each command is its non-blocking form (LPOP, LMOVE, LMPOP...) over its keys first: when a key has something, the
 reply is the same as Redis' at once. When none has, the client blocks (``respd.blocking``): a ``Waiter`` whose
@@ -6,8 +7,8 @@ reply is the same as Redis' at once. When none has, the client blocks (``respd.b
 (seconds as a double, 0 = forever). Inside MULTI and scripts a client cannot block (Redis' CLIENT_DENY_BLOCKING):
 the command answers as if it had timed out at once.
 
-Order of checks, as Redis makes them: BLPOP/BRPOP parse the timeout first, BLMOVE its directions and then the
-timeout, BLMPOP its other arguments and then the timeout; then the keys in order (a key of another type before the first one holding a list answers WRONGTYPE).
+Order of checks, as Redis makes them: BLPOP/BRPOP/BZPOPMIN/BZPOPMAX parse the timeout first, BLMOVE its directions
+and then the timeout, BLMPOP/BZMPOP their other arguments and then the timeout; then the keys in order (a key of another type before the first one holding a list answers WRONGTYPE).
 When a blocked client is served, a key of another type is skipped (the client stays blocked, as in Redis 7.0),
 and BLMOVE's destination holding another type answers WRONGTYPE to the blocked client and unblocks it.
 """
@@ -19,6 +20,7 @@ from fractions import Fraction
 
 from backends.base import WrongType, now_ms
 from backends.values import LIST
+from backends.zsets import ZSET
 
 from .. import errors
 from ..blocking import SKIP, Waiter
@@ -26,6 +28,7 @@ from ..errors import CommandError, store_error
 from ..replies import NULL_ARRAY, Err
 from .args import INT64_MAX, parse_long_double, round_long_double
 from .lists import lmpop_arguments, move_in, pop_from, where
+from .zsets import bzpop_reply, parse_zmpop, pop_extreme, zmpop_reply
 from .table import Keys, command, then
 
 _Coroutine = types.CoroutineType
@@ -105,33 +108,40 @@ def _error(e: Exception):
     return store_error(e)
 
 
-# ---------------------------------------------------------------------------------------------- BLPOP, BRPOP
-def _bpop(sess, argv, left: bool):
-    deadline = parse_timeout(argv[-1])
-    keys = argv[1:-1]
+# ---------------------------------------------------------------------------------------------- pops of one key
+def _pop_first(sess, keys: list[bytes], kind: bytes, take, deadline: int):
+    """A blocking pop from the first of keys holding a value of kind: ``take(value, key)`` pops from it and gives
+    the reply (the value is never empty). Keys are looked at in order; one of another type before the first that
+    has something answers WRONGTYPE."""
     store = sess.store
 
     def initial():
         def fn(v):
             for key in keys:
-                lst = v.get(key, LIST)
-                if lst:
-                    value = pop_from(lst, left)
+                value = v.get(key, kind)
+                if value:
+                    reply = take(value, key)
                     v.changed(key)
-                    return [key, value]
+                    return reply
             return None
         return store.update_many(list(dict.fromkeys(keys)), [], fn)
 
     def attempt(key: bytes):
-        def fn(lst):
-            if not lst:
+        def fn(value):
+            if not value:
                 return False, None
-            return True, [key, pop_from(lst, left)]
-        return store.update(key, LIST, fn)
+            return True, take(value, key)
+        return store.update(key, kind, fn)
 
     if len(set(keys)) == 1:  # one key (a queue): its own attempt is the first look, one row locked on SQL
         return blocking(sess, keys, deadline, lambda: attempt(keys[0]), attempt)
     return blocking(sess, keys, deadline, initial, attempt)
+
+
+# ---------------------------------------------------------------------------------------------- BLPOP, BRPOP
+def _bpop(sess, argv, left: bool):
+    deadline = parse_timeout(argv[-1])
+    return _pop_first(sess, argv[1:-1], LIST, lambda lst, key: [key, pop_from(lst, left)], deadline)
 
 
 @command("blpop", arity=-3, flags="write noscript blocking", keys=_BPOP_KEYS, categories="write list slow blocking",
@@ -203,27 +213,52 @@ def blmpop(sess, argv):
     gets a list; a null array on timeout."""
     keys, left, count = lmpop_arguments(argv, 2)
     deadline = parse_timeout(argv[1])  # after the other arguments, as Redis parses them
-    store = sess.store
 
-    def initial():
-        def fn(v):
-            for key in keys:
-                lst = v.get(key, LIST)
-                if lst:
-                    popped = [pop_from(lst, left) for _ in range(min(count, len(lst)))]
-                    v.changed(key)
-                    return [key, popped]
-            return None
-        return store.update_many(list(dict.fromkeys(keys)), [], fn)
+    def take(lst, key):
+        return [key, [pop_from(lst, left) for _ in range(min(count, len(lst)))]]
 
-    def attempt(key: bytes):
-        def fn(lst):
-            if not lst:
-                return False, None
-            return True, [key, [pop_from(lst, left) for _ in range(min(count, len(lst)))]]
-        return store.update(key, LIST, fn)
+    return _pop_first(sess, keys, LIST, take, deadline)
 
-    if len(set(keys)) == 1:
-        return blocking(sess, keys, deadline, lambda: attempt(keys[0]), attempt)
-    return blocking(sess, keys, deadline, initial, attempt)
 
+# ---------------------------------------------------------------------------------------------- BZPOPMIN, BZPOPMAX
+_BZPOP_COMPLEXITY = "O(log(N)) with N being the number of elements in the sorted set."
+
+
+def _bzpop(sess, argv, maximum: bool):
+    deadline = parse_timeout(argv[-1])
+    proto = sess.proto
+    return _pop_first(sess, argv[1:-1], ZSET, lambda zs, key: bzpop_reply(proto, key, pop_extreme(zs, maximum, 1)),
+                      deadline)
+
+
+@command("bzpopmin", arity=-3, flags="write noscript blocking fast", keys=_BPOP_KEYS,
+         categories="write sortedset fast blocking", group="sorted-set", since="5.0.0",
+         summary="Remove and return the member with the lowest score from one or more sorted sets, or block until "
+                 "one is available", complexity=_BZPOP_COMPLEXITY)
+def bzpopmin(sess, argv):
+    """BZPOPMIN key [key ...] timeout -> [key, member, score] from the first key holding a sorted set, or once one
+    is created; a null array when the timeout passes."""
+    return _bzpop(sess, argv, False)
+
+
+@command("bzpopmax", arity=-3, flags="write noscript blocking fast", keys=_BPOP_KEYS,
+         categories="write sortedset fast blocking", group="sorted-set", since="5.0.0",
+         summary="Remove and return the member with the highest score from one or more sorted sets, or block until "
+                 "one is available", complexity=_BZPOP_COMPLEXITY)
+def bzpopmax(sess, argv):
+    return _bzpop(sess, argv, True)
+
+
+@command("bzmpop", arity=-5, flags="write blocking movablekeys", keys=(Keys(2, "RW access delete", keynum=True),),
+         categories="write sortedset slow blocking", group="sorted-set", since="7.0.0",
+         summary="Remove and return members with scores in a sorted set or block until one is available",
+         complexity="O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in "
+                    "the sorted set, and M being the number of elements popped.")
+def bzmpop(sess, argv):
+    """BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count] -> [key, [[member, score], ...]] as ZMPOP, or once
+    a key gets a sorted set; a null array on timeout."""
+    keys, maximum, count = parse_zmpop(argv, 2)
+    deadline = parse_timeout(argv[1])  # after the other arguments, as Redis parses them
+    proto = sess.proto
+    return _pop_first(sess, keys, ZSET,
+                      lambda zs, key: zmpop_reply(proto, key, pop_extreme(zs, maximum, count)), deadline)

@@ -265,7 +265,7 @@ def _object(sess, key: bytes, answer):
             return None
         if t == b"string":
             return then(store.get(key), lambda v: None if v is None else answer(v))
-        if t in (values.HASH, values.SET, values.LIST):
+        if t in (values.HASH, values.SET, values.LIST, values.ZSET):
             return then(store.read(key, t), lambda v: None if v is None else answer(v))
         return answer(t)
 
@@ -283,6 +283,8 @@ def _encoding(value) -> bytes:
         return b"intset" if value.intset else b"hashtable"
     if t is values.ListValue:
         return b"quicklist"  # Redis 7.0 keeps every list as a quicklist
+    if t is values.ZSet:
+        return b"listpack" if value.compact else b"skiplist"
     return b"listpack"  # a type respd has no commands for yet (its TYPE name: a sorted set is small at first)
 
 

@@ -1,9 +1,9 @@
 """List commands: LPUSH, RPUSH, LPUSHX, RPUSHX, LPOP, RPOP, LLEN, LRANGE, LINDEX, LSET, LINSERT, LREM, LTRIM, LPOS,
 LMOVE, RPOPLPUSH, LMPOP (Redis 7.0.15's t_list.c, reply for reply; the blocking pops come later).
 
-Values are ``backends.values.ListValue`` (a deque of bytes: O(1) at both ends, O(distance to the nearest end) by
-index, as Redis' quicklist). Readers make one ``store.read``; writers one ``store.update`` whose fn changes the deque
-in place (an emptied list deletes the key, as Redis does); LMOVE, RPOPLPUSH and LMPOP one ``store.update_many``.
+Values are ``backends.values.ListValue`` (``backends.quicklist``: packed chunks with a buffer at each end, as Redis'
+quicklist: O(1) amortized at both ends, O(N / chunk + chunk) by index, deque's methods plus ``slice`` and ``trim``).
+Readers make one ``store.read``; writers one ``store.update`` whose fn changes the list in place (an emptied list deletes the key, as Redis does); LMOVE, RPOPLPUSH and LMPOP one ``store.update_many``.
 
 Order of checks, as Redis makes them: LRANGE, LTRIM, LREM, LPOS, LPOP's count and LMPOP's arguments are parsed
 before the key is looked up (so they answer their errors even for a key of another type); LINDEX and LSET look the
@@ -49,16 +49,6 @@ def _bounds(llen: int, start: int, end: int):
     if start > end or start >= llen:
         return None
     return start, min(end, llen - 1)
-
-
-def _slice(lst, start: int, end: int) -> list:
-    """lst[start:end + 1] walking from the nearer end of the deque."""
-    llen = len(lst)
-    if start <= llen - 1 - end:
-        return list(islice(lst, start, end + 1))
-    out = list(islice(reversed(lst), llen - 1 - end, llen - start))
-    out.reverse()
-    return out
 
 
 def where(arg: bytes) -> bool:
@@ -190,7 +180,7 @@ def lrange(sess, argv):
         if not lst:
             return []
         span = _bounds(len(lst), start, end)
-        return [] if span is None else _slice(lst, *span)
+        return [] if span is None else lst.slice(span[0], span[1] + 1)
 
     return then(sess.store.read(argv[1], LIST), fn)
 
@@ -237,7 +227,7 @@ def _lpos_scan(lst, element: bytes, rank: int, count: int, maxlen: int) -> list:
         skip, count = 1, 0  # its COUNT test overflows, so COUNT never stops the walk
     found = []
     matches = 0
-    if not from_tail:  # deque.index finds each match at C speed
+    if not from_tail:  # ListValue.index finds each match at C speed
         stop = min(maxlen, llen) if maxlen else llen
         at = 0
         while True:
@@ -385,11 +375,7 @@ def ltrim(sess, argv):
         if span is None:
             lst.clear()
             return True, OK
-        first, last = span
-        for _ in range(len(lst) - 1 - last):
-            lst.pop()
-        for _ in range(first):
-            lst.popleft()
+        lst.trim(*span)
         return True, OK
 
     return sess.store.update(argv[1], LIST, fn)

@@ -152,14 +152,16 @@ class Command:
         return self.key_flags(argv) if self.key_flags is not None else self.keys
 
     def first_key(self) -> tuple[int, int, int]:
-        """(first, last, step) as COMMAND INFO reports them."""
-        if not self.keys or any(k.keynum for k in self.keys):
+        """(first, last, step) as COMMAND INFO reports them: from the range specs (Redis'
+        populateCommandLegacyRangeSpec skips keynum ones: ZUNIONSTORE's destination gives 1 1 1)."""
+        ranges = [k for k in self.keys if not k.keynum]
+        if not ranges:
             return 0, 0, 0
-        first = min(k.first for k in self.keys)
-        lasts = [k.last if k.last else k.first for k in self.keys]
+        first = min(k.first for k in ranges)
+        lasts = [k.last if k.last else k.first for k in ranges]
         negative = [x for x in lasts if x < 0]
         last = min(negative) if negative else max(lasts)  # BLPOP's -2: every argument but the timeout
-        step = self.keys[0].step
+        step = ranges[0].step
         return first, last, step
 
 

@@ -17,6 +17,9 @@ COMMANDS = [
     ["BLMOVE", "k", "d", "UP", "RIGHT", "{t}"], ["BRPOPLPUSH", "k", "d", "{t}"],
     ["BLMPOP", "{t}", "1", "k", "LEFT"], ["BLMPOP", "{t}", "0", "k", "LEFT"], ["BLMPOP", "{t}", "2", "k", "LEFT"],
     ["BLMPOP", "{t}", "1", "k", "LEFT", "COUNT", "0"], ["BLMPOP", "{t}", "1", "k", "MIDDLE"],
+    ["BZPOPMIN", "k", "{t}"], ["BZPOPMAX", "k1", "k2", "{t}"], ["BZMPOP", "{t}", "1", "k", "MIN"],
+    ["BZMPOP", "{t}", "0", "k", "MAX"], ["BZMPOP", "{t}", "1", "k", "MAX", "COUNT", "-1"],
+    ["BZMPOP", "{t}", "1", "k", "LEFT"],
 ]
 
 
@@ -33,13 +36,19 @@ def test_blocking_arguments_inside_multi(redis, respd, template):
                     assert got == expected, (cmd, t)
 
 
-def test_blocking_pops_take_at_once_and_check_types_in_order(redis, respd):
+@pytest.mark.parametrize("proto", ["2", "3"])
+def test_blocking_pops_take_at_once_and_check_types_in_order(redis, respd, proto):
     flush_both(redis.port, respd.port)
     with Pair(redis.port, respd.port) as pair:
+        pair.run(["HELLO", proto])
         for cmd in (["SET", "s", "v"], ["RPUSH", "l", "a", "b", "c"], ["BLPOP", "missing", "l", "s", "0"],
                     ["BLPOP", "missing", "s", "l", "0"], ["BRPOP", "l", "0"], ["BLMOVE", "l", "s", "LEFT", "LEFT", "0"],
                     ["BLMOVE", "s", "l", "LEFT", "LEFT", "0"], ["BLMPOP", "0", "3", "x", "l", "s", "RIGHT", "COUNT", "9"],
                     ["EXISTS", "l"], ["BRPOPLPUSH", "s", "x", "0"], ["RPUSH", "m", "1"], ["BRPOPLPUSH", "m", "m", "0"],
-                    ["LRANGE", "m", "0", "-1"]):
+                    ["LRANGE", "m", "0", "-1"], ["ZADD", "z", "1", "a", "2", "b", "3", "c"],
+                    ["BZPOPMIN", "missing", "s", "z", "0"], ["BZPOPMIN", "missing", "z", "s", "0"],
+                    ["BZPOPMAX", "z", "0"], ["BZMPOP", "0", "2", "s", "z", "MIN"], ["BZMPOP", "0", "1", "z", "MAX",
+                    "COUNT", "5"], ["EXISTS", "z"], ["RPUSH", "l2", "x"], ["ZADD", "z2", "1", "m"],
+                    ["BZPOPMIN", "l2", "0"], ["BLPOP", "z2", "0"]):
             expected, got = pair.run(cmd)
             assert got == expected, cmd

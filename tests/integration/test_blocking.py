@@ -157,3 +157,32 @@ def test_blocked_clients_in_threads_are_served_in_order(server, r):
         for c in clients:
             c.close()
 
+
+
+def test_bzpopmin_bzpopmax_bzmpop_served_by_zadd(server, r):
+    with blocked_client(server) as b1, blocked_client(server) as b2, blocked_client(server) as b3:
+        low = in_thread(lambda: b1.bzpopmin("board", 0))
+        wait_blocked(r, 1)
+        high = in_thread(lambda: b2.bzpopmax(["other", "board"], 0))
+        wait_blocked(r, 2)
+        many = in_thread(lambda: b3.bzmpop(0, 1, ["board"], min=True, count=10))
+        wait_blocked(r, 3)
+        r.zadd("board", {"a": 1, "b": 2.5, "c": 3, "d": 4})
+        assert low() == (b"board", b"a", 1.0)
+        assert high() == (b"board", b"d", 4.0)
+        assert many() == [b"board", [[b"b", b"2.5"], [b"c", b"3"]]]
+    assert r.exists("board") == 0
+
+
+def test_a_key_created_with_another_type_leaves_the_client_blocked(server, r):
+    """Redis 7.0: a list waiter stays blocked when its key appears as a sorted set (and the other way round), and is
+    served once the key is a list."""
+    with blocked_client(server) as b1, blocked_client(server) as b2:
+        lst = in_thread(lambda: b1.blpop("k", 0))
+        wait_blocked(r, 1)
+        zs = in_thread(lambda: b2.bzpopmin("k", 0))
+        wait_blocked(r, 2)
+        r.zadd("k", {"m": 7})
+        assert zs() == (b"k", b"m", 7.0)
+        r.rpush("k", "e")
+        assert lst() == (b"k", b"e")

@@ -79,6 +79,16 @@ def test_blmove_and_blmpop_across_nodes(nodes):
     assert cb.lrange("src", 0, -1) == [b"two"]
 
 
+def test_bzpopmin_on_one_node_is_woken_by_zadd_on_the_other(nodes):
+    a, b, ca, cb, _ = nodes
+    with redis.Redis(port=a.port, db=1, socket_timeout=GUARD) as blocked:
+        done = in_thread(lambda: blocked.bzpopmin(["delayed", "jobs"], 0))
+        wait_blocked(ca, 1)
+        assert cb.zadd("jobs", {"j1": 10, "j2": 5}) == 2
+        assert done() == (b"jobs", b"j2", 5.0)
+    assert ca.zrange("jobs", 0, -1, withscores=True) == [(b"j1", 10.0)]
+
+
 def test_a_client_that_hangs_up_while_blocked_takes_nothing(nodes):
     a, b, ca, cb, _ = nodes
     s = socket.create_connection(("127.0.0.1", a.port))

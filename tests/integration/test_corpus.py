@@ -21,15 +21,12 @@ CASES_FILE = SHARED_DIR / "compat" / "cases.json"
 TYPES_FILE = SHARED_DIR / "compat" / "cases-types.json"
 FILTERS = ["--skip-tag", "optional", "--skip-tag", "quirk"]
 #: the groups of cases-types.json whose family respd implements
-TYPES_GROUPS = ("scripting", "hashes", "sets", "lists")
+TYPES_GROUPS = ("scripting", "hashes", "sets", "lists", "zsets")
 
-_NEEDS_FAMILIES = "needs a command family respd does not implement yet (sorted sets, pub/sub)"
-_BLOCKING = "its last step calls BZPOPMIN: sorted sets are not implemented yet (issue 15)"
+_NEEDS_PUBSUB = "needs a command family respd does not implement yet (pub/sub: SUBSCRIBE)"
 #: cases respd is known to fail, with the reason (each becomes a strict xfail)
 KNOWN_FAILURES = {
-    "scripting/setresp3-redis-replies": _NEEDS_FAMILIES,
-    "scripting/disallowed-commands": _NEEDS_FAMILIES,
-    "scripting/scripts-cannot-block": _BLOCKING,
+    "scripting/disallowed-commands": _NEEDS_PUBSUB,
     "scripting/lua-stdlib": "issue 13 asks for os.clock in scripts; Redis 7.0.15 has no os table at all",
 }
 

@@ -21,6 +21,7 @@ from tests.unit.hash_command_cases import HASHES
 from tests.unit.list_command_cases import LISTS
 from tests.unit.scripting_command_cases import SCRIPTING
 from tests.unit.set_command_cases import SETS
+from tests.unit.zset_command_cases import ZSETS
 
 
 class Advance:
@@ -443,7 +444,7 @@ TRANSACTIONS = {
 CASES = {}
 for _group, _table in (("strings", STRINGS), ("keyspace", KEYSPACE), ("connection", CONNECTION),
                        ("transactions", TRANSACTIONS), ("scripting", SCRIPTING),
-                       ("hashes", HASHES), ("sets", SETS), ("lists", LISTS)):
+                       ("hashes", HASHES), ("sets", SETS), ("lists", LISTS), ("zsets", ZSETS)):
     for _name, _steps in _table.items():
         CASES["%s/%s" % (_group, _name)] = _steps
 
@@ -542,4 +543,7 @@ async def run_case(app, clock, call, steps):
 SQL_DIFFERENCES = {
     "strings/set-binary-and-empty": "a VARCHAR key column holds UTF-8 text only: binary keys are refused with "
                                     "-ERR invalid key (a BYTEA key column makes them work)",
+    "zsets/encoding-stays-skiplist": "a SQL store judges a sorted set's encoding by its contents each time it "
+                                     "decodes the row, as Redis judges a value it loads: a skiplist shrunk below the "
+                                     "listpack limits reads as listpack",
 }

@@ -93,3 +93,57 @@ async def _state(run) -> list:
 @pytest.mark.parametrize("seed", range(SEQUENCES))
 async def test_random_list_sequences_answer_as_redis(seed, app, call, redis):
     await replay(seed, app, call, redis, STEPS, _command, _fixed, _state)
+
+
+# ---------------------------------------------------------------------------------------------- long lists
+# Lists of hundreds of elements: a memory store keeps them as packed chunks (backends.quicklist) and converts them to
+# and from a payload at LIST_PACKED_ENTRIES and half of it; bulk pushes, pops of many, and indexes reaching into the
+# middle cross every chunk and buffer boundary.
+LONG_KEYS = ["a", "b"]
+
+
+def _long_command(rng: random.Random) -> list:
+    def key():
+        return rng.choice(LONG_KEYS)
+
+    def elements(n):
+        return ["%s%d" % (rng.choice("xyz"), rng.randrange(40)) if rng.random() < 0.9 else "long" * 600
+                for _ in range(n)]
+
+    def index():
+        n = rng.choice([5, 70, 140, 400])
+        return str(rng.randint(-n, n))
+
+    c = rng.choice(["LPUSH", "RPUSH", "RPUSH", "LPOP", "RPOP", "LRANGE", "LINDEX", "LSET", "LINSERT", "LREM",
+                    "LTRIM", "LPOS", "LMOVE", "LLEN"])
+    if c in ("LPUSH", "RPUSH"):
+        return [c, key()] + elements(rng.choice([1, 3, 60, 150]))
+    if c in ("LPOP", "RPOP"):
+        return [c, key()] + rng.choice([[], [str(rng.choice([1, 30, 70, 130]))]])
+    if c in ("LRANGE", "LTRIM"):
+        if c == "LTRIM" and rng.random() < 0.7:  # mostly trims that keep much
+            return [c, key(), str(rng.randint(0, 20)), str(-rng.randint(1, 20))]
+        return [c, key(), index(), index()]
+    if c == "LINDEX":
+        return [c, key(), index()]
+    if c == "LSET":
+        return [c, key(), index()] + elements(1)
+    if c == "LINSERT":
+        return [c, key(), rng.choice(["BEFORE", "AFTER"])] + elements(2)
+    if c == "LREM":
+        return [c, key(), rng.choice(["0", "1", "-2"])] + elements(1)
+    if c == "LPOS":
+        return [c, key()] + elements(1) + rng.choice([[], ["RANK", "-1"], ["COUNT", "0"], ["RANK", "2", "MAXLEN",
+                                                                                            "100"]])
+    if c == "LMOVE":
+        return [c, key(), key(), rng.choice(["LEFT", "RIGHT"]), rng.choice(["LEFT", "RIGHT"])]
+    return [c, key()]
+
+
+async def _long_state(run) -> list:
+    return [(key, await run(["LRANGE", key, "0", "-1"])) for key in LONG_KEYS]
+
+
+@pytest.mark.parametrize("seed", range(24))
+async def test_random_long_list_sequences_answer_as_redis(seed, app, call, redis):
+    await replay(seed, app, call, redis, 80, _long_command, lambda argv, raw: raw, _long_state)

@@ -71,3 +71,25 @@ def test_format_double(value, text):
 def test_unencodable_type_is_an_error():
     with pytest.raises(TypeError):
         encode(object(), 2)
+
+
+def _bulk(b: bytes) -> bytes:
+    return b"$%d\r\n%s\r\n" % (len(b), b)
+
+
+@pytest.mark.parametrize("tail,resp2,resp3", [
+    ([], b"", b""),                                              # all short bulks: one join
+    ([b"x" * 4096], _bulk(b"x" * 4096), _bulk(b"x" * 4096)),     # a long bulk: item by item
+    ([None], b"$-1\r\n", b"_\r\n"),
+    ([7], b":7\r\n", b":7\r\n"),
+    ([[b"n"]], b"*1\r\n$1\r\nn\r\n", b"*1\r\n$1\r\nn\r\n"),
+    ([Double(2.5)], b"$3\r\n2.5\r\n", b",2.5\r\n"),
+    (["s"], b"$1\r\ns\r\n", b"$1\r\ns\r\n"),
+])
+def test_arrays_of_bulks_encode_alike_whatever_they_hold(tail, resp2, resp3):
+    """Arrays of 8 or more short bulks (LRANGE, MGET) are encoded in one join; an array holding anything else is
+    encoded item by item: the bytes are the same."""
+    items = [b"", b"a", b"x" * 4095] + [b"%d" % i for i in range(6)]
+    head = b"*%d\r\n" % (len(items) + len(tail)) + b"".join(map(_bulk, items))
+    assert encode(items + tail, 2) == head + resp2
+    assert encode(tuple(items + tail), 3) == head + resp3

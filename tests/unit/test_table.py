@@ -49,13 +49,13 @@ def test_declared_facts():
 
 
 def test_pure_commands_are_data_commands():
-    """The pipeline runs a pure command without the per-request checks: only top-level string, keyspace, hash, set
-    and list commands that touch nothing but keys may say so."""
+    """The pipeline runs a pure command without the per-request checks: only top-level string, keyspace, hash, set,
+    list and sorted set commands that touch nothing but keys may say so."""
     pure = [c for c in _all() if c.pure]
     assert {"get", "set", "mget", "del", "scan", "copy", "move"} <= {c.name for c in pure}
     for c in pure:
         assert c.container is None and not c.subcommands, c.name
-        assert {"string", "keyspace", "hash", "set", "list"} & set(c.categories), c.name
+        assert {"string", "keyspace", "hash", "set", "list", "sortedset"} & set(c.categories), c.name
         assert "dangerous" not in c.categories, c.name
         assert not (c.no_auth or c.multi_immediate or c.runs_queue or "admin" in c.flags), c.name
 
