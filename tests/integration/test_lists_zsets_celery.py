@@ -37,8 +37,7 @@ from tests.pgserver import pg_server  # noqa: F401  (fixture)
 pytest.importorskip("celery")
 
 #: respd targets on which a part Celery needs is still missing: kind -> reason (a strict xfail until it lands)
-MISSING: dict = dict.fromkeys(("memory", "sql", "sql-2-nodes"), "kombu's Redis transport indexes unacknowledged "
-                              "messages in a sorted set (ZADD, ZRANGE BYSCORE REV, ZREM): not in respd yet (issue 15)")
+MISSING: dict = {}
 
 KINDS = [pytest.param(k, marks=pytest.mark.xfail(strict=True, reason=MISSING[k])) if k in MISSING else k
          for k in ("redis", "memory", "sql", "sql-2-nodes")]

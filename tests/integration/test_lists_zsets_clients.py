@@ -1,15 +1,17 @@
 """Lists, sorted sets and blocking pops through real clients (issue 15) on redis-server (the reference), a respd
 memory store and a respd SQL store (``tests.integration.scripting_targets``); Celery has a module of its own
-(test_lists_zsets_celery.py: its worker is shared by its tests, which must not flush the broker between them).
+(test_lists_zsets_celery.py: its workers are shared by its tests, which must not flush the broker between them).
 
 * ``limits``' moving window (the rate limiter under Flask-Limiter and slowapi): a list per limit, kept by two Lua
   scripts (LPUSH/LTRIM/EXPIRE to acquire, LINDEX in a binary search to count), sync and asyncio;
 * redis-py's blocking pops BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP, sync and asyncio, RESP2 and RESP3: served at
   once, timing out with None, blocked (timeout 0 = forever) and served by another client's push, FIFO among
-  waiters, non-blocking inside MULTI, Redis' errors;
-* RQ: a burst worker (``rq worker --burst``, a process of its own) runs enqueued jobs; its registries are sorted
-  sets, its dequeue is BLMOVE/LMOVE; scheduled and dependent jobs (sorted sets, no worker);
-* ioredis' BLPOP/BRPOP served by a push (tests/integration/js/blocking.js);
+  waiters, non-blocking inside MULTI, CLIENT UNBLOCK, Redis' errors;
+* RQ: a burst worker (``rq worker --burst``, a process of its own) runs enqueued jobs: its registries are sorted
+  sets, it dequeues with LMOVE; on respd a strict xfail until streams exist, since RQ 3 keeps each job's result in
+  a stream (XADD in the transaction that finishes the job, XREVRANGE to read it); scheduled and dependent jobs,
+  RQ's scheduler, and a worker's dequeue with a timeout (BLMOVE), without a worker;
+* ioredis' BLPOP/BRPOP/BLMOVE served by a push (tests/integration/js/blocking.js);
 * redis-py's blocking sorted-set pops BZPOPMIN/BZPOPMAX/BZMPOP (the sorted-set API through redis-py is
   test_zsets_clients.py's, with the sorted sets).
 
@@ -42,10 +44,9 @@ matrix = pytest.mark.parametrize("proto,parser", [(2, "hiredis"), (2, "python"),
 WAIT = 30  # seconds any single wait may take before the test fails (never a timed assertion)
 SHORT = 0.05  # a pop's timeout when it is meant to time out
 
-#: respd's missing parts, by what a test needs: a test needing one of these is a strict xfail on respd targets
+#: respd's missing parts, by what a test needs: a test needing one of these is a strict xfail on respd targets (RQ's
+#: worker runs jobs by LMOVE in burst mode, with sorted sets for its registries: only the streams are missing)
 MISSING: dict = {
-    "zsets": "sorted sets (ZADD, ZRANGEBYSCORE, ZREMRANGEBYSCORE, ZREM, ZCARD...) are not in respd yet (issue 15)",
-    "bzpop": "BZPOPMIN, BZPOPMAX and BZMPOP are not in respd yet (issue 15)",
     "streams": "RQ 3 saves each job's result with XADD and reads it back with XREVRANGE: respd has no streams "
                "(no issue yet)",
 }
@@ -108,7 +109,7 @@ def storage(target):
     s.get_connection().connection_pool.disconnect()
 
 
-def test_limits_moving_window(request, target, storage):
+def test_limits_moving_window(target, storage):
     from limits import RateLimitItemPerHour, RateLimitItemPerMinute
     from limits.strategies import MovingWindowRateLimiter
     limiter = MovingWindowRateLimiter(storage)
@@ -197,8 +198,7 @@ def waiter(target, proto, parser, name):
 
 
 @matrix
-def test_blocking_pops_answer_at_once_or_time_out(request, target, proto, parser):
-    needs(request, target, "blocking")
+def test_blocking_pops_answer_at_once_or_time_out(target, proto, parser):
     r = sync_client(target, proto, parser)
     try:
         r.rpush("q", "a", "b", "c", "d")
@@ -243,8 +243,7 @@ def test_blocking_pops_answer_at_once_or_time_out(request, target, proto, parser
 
 
 @matrix
-def test_blocking_pops_served_by_another_clients_push(request, target, proto, parser):
-    needs(request, target, "blocking")
+def test_blocking_pops_served_by_another_clients_push(target, proto, parser):
     r = sync_client(target, proto, parser)
     waiters = []
     pool = ThreadPoolExecutor(8)
@@ -334,8 +333,7 @@ def test_blocking_pops_served_by_another_clients_push(request, target, proto, pa
 
 # ------------------------------------------------------------------------------------------------ blocking, asyncio
 @matrix
-def test_blocking_pops_asyncio(request, target, proto, parser):
-    needs(request, target, "blocking")
+def test_blocking_pops_asyncio(target, proto, parser):
     asyncio.run(_blocking_asyncio(target, proto, parser))
 
 
@@ -384,7 +382,7 @@ def rq_worker(url: str, *queues: str) -> subprocess.CompletedProcess:
 
 def test_rq_burst_worker_runs_jobs(request, target):
     pytest.importorskip("rq")
-    needs(request, target, "zsets", "streams")  # burst: LMOVE, no blocking pop
+    needs(request, target, "streams")
     from rq import Queue
     from rq.job import JobStatus
     from rq.registry import FailedJobRegistry, FinishedJobRegistry, StartedJobRegistry
@@ -408,12 +406,11 @@ def test_rq_burst_worker_runs_jobs(request, target):
         assert r.type(FinishedJobRegistry(queue=q).key) == b"zset"
 
 
-def test_rq_scheduled_and_dependent_jobs(request, target):
+def test_rq_scheduled_and_dependent_jobs(target):
     """RQ's registries without a worker: scheduled jobs (a sorted set scored by the time they are due) moved to
     their queue by RQ's scheduler when due; a job deferred until another finishes; the worker's dequeue
     (BLMOVE onto the intermediate queue, a timeout when nothing is queued)."""
     pytest.importorskip("rq")
-    needs(request, target, "zsets", "blocking")
     from rq import Queue
     from rq.exceptions import DequeueTimeout
     from rq.job import JobStatus
@@ -457,8 +454,7 @@ def test_rq_scheduled_and_dependent_jobs(request, target):
 
 
 # ------------------------------------------------------------------------------------------------ ioredis
-def test_ioredis_blocking_pops(request, ioredis, target):
-    needs(request, target, "blocking")
+def test_ioredis_blocking_pops(ioredis, target):
     cp = subprocess.run(["node", "blocking.js", str(target.port), str(target.db)], cwd=ioredis,
                         capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
     assert cp.returncode == 0, cp.stdout + cp.stderr
@@ -479,8 +475,7 @@ def scored(reply) -> list:
 
 
 @matrix
-def test_blocking_sorted_set_pops(request, target, proto, parser):
-    needs(request, target, "zsets", "blocking", "bzpop")
+def test_blocking_sorted_set_pops(target, proto, parser):
     r = sync_client(target, proto, parser)
     name = unique("zwaiter")
     w = waiter(target, proto, parser, name)
