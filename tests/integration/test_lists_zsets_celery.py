@@ -18,6 +18,7 @@ Before issue 15: ``unknown command 'BRPOP'`` on respd (the worker never takes a 
 """
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -74,6 +75,17 @@ class Workers:
     def client(self) -> redis.Redis:
         return redis.Redis.from_url(self.client_url, socket_timeout=WAIT)
 
+    def stop(self) -> None:
+        for p in self.procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)  # a warm shutdown
+        for p in self.procs:
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(10)
+
 
 def start_worker(url: str, log: Path, n: int) -> subprocess.Popen:
     env = dict(os.environ, RESPD_CELERY_BROKER=url, PYTHONPATH=str(REPO_ROOT))
@@ -128,14 +140,7 @@ def worker(request, tmp_path_factory):
             time.sleep(0.1)
         yield w
     finally:
-        for p in w.procs:
-            p.send_signal(signal.SIGTERM)  # a warm shutdown
-        for p in w.procs:
-            try:
-                p.wait(30)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait(10)
+        w.stop()
 
 
 @pytest.fixture(autouse=True)
@@ -228,3 +233,22 @@ def test_the_broker_is_left_clean(app, worker):
         assert r.hlen("unacked") == 0 and r.zcard("unacked_index") == 0
         assert r.type("unacked_index") in (b"zset", b"none")
         assert any(m.startswith(b"celery\x06\x16") for m in r.smembers("_kombu.binding.celery"))
+
+
+def test_a_held_task_goes_back_to_the_queue_at_shutdown(app, worker):
+    """The last test of a target (it stops the workers): a task due in an hour is held by a worker, unacknowledged
+    (its message in the ``unacked`` hash, its tag in the ``unacked_index`` sorted set, the queue's list empty);
+    the workers' warm shutdown puts it back on the queue (HGET, then LPUSH, ZREM and HDEL in one MULTI under
+    WATCH) for the next worker."""
+    res = app.tasks["respd.add"].apply_async((1, 1), countdown=3600)
+    with worker.client() as r:
+        deadline = time.monotonic() + WAIT
+        while not (r.hlen("unacked") == 1 and r.llen("celery") == 0):
+            assert time.monotonic() < deadline and not worker.new_errors(), worker.log_text()
+            time.sleep(0.02)
+        assert r.zcard("unacked_index") == 1
+        worker.stop()
+        assert [p.returncode for p in worker.procs] == [0, 0], worker.log_text()
+        assert r.hlen("unacked") == 0 and r.zcard("unacked_index") == 0
+        assert r.llen("celery") == 1
+        assert json.loads(r.lindex("celery", 0))["headers"]["id"] == res.id
