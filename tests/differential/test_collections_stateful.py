@@ -592,8 +592,10 @@ def sql_respd(pg_server, tmp_path_factory):  # noqa: F811
     proc.stop()
 
 
-def run_machine(redis_port, respd_port, db, proto, examples, by_contents=False):
-    class Machine(Collections):
+def run_machine(redis_port, respd_port, db, proto, examples, by_contents=False, machine=None):
+    """Run a state machine (``machine``, a class like ``Collections``; that one by default) against redis-server
+    and respd's database db."""
+    class Machine(machine or Collections):
         ports = (redis_port, respd_port)
         respd_db = db
         encoding_by_contents = by_contents

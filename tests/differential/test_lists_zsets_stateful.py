@@ -17,11 +17,12 @@ from __future__ import annotations
 import pytest
 
 hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import HealthCheck, settings, strategies as st  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule  # noqa: E402
 
 from tests.differential.common import Pair, flush_both  # noqa: E402
-from tests.differential.test_collections_stateful import Err, decode, sql_respd  # noqa: E402,F401  (fixture)
+from tests.differential.test_collections_stateful import (  # noqa: E402,F401  (fixtures: server_db, sql_respd)
+    Err, decode, run_machine, server_db, sql_respd)
 from tests.helpers import RawClient  # noqa: E402
 from tests.pgserver import pg_server  # noqa: E402,F401  (fixture)
 
@@ -325,38 +326,16 @@ class ListsZsets(RuleBasedStateMachine):
 
 
 # ------------------------------------------------------------------------------------------------ runs
-def run_machine(redis_port, respd_port, db, proto, examples, by_contents=False):
-    class Machine(ListsZsets):
-        ports = (redis_port, respd_port)
-        respd_db = db
-        encoding_by_contents = by_contents
-
-    Machine.proto = proto
-    Machine.TestCase.settings = settings(max_examples=examples, stateful_step_count=30, deadline=None,
-                                         suppress_health_check=list(HealthCheck), database=None)
-    Machine.TestCase().runTest()
-
-
 @pytest.mark.parametrize("proto", [2, 3])
 def test_memory_store_matches_redis(redis, respd, proto):
-    run_machine(redis.port, respd.port, 0, proto, examples=25)
+    run_machine(redis.port, respd.port, 0, proto, examples=25, machine=ListsZsets)
 
 
 @pytest.mark.parametrize("proto", [2, 3])
 def test_sql_store_matches_redis(redis, sql_respd, proto):
     if not sql_respd.alive():
         pytest.fail("the SQL respd died:\n" + sql_respd.stderr_text())
-    run_machine(redis.port, sql_respd.port, 1, proto, examples=12, by_contents=True)
-
-
-@pytest.fixture(params=["redis", "memory", "sql"])
-def server_db(request):
-    """(port, database) of redis-server, a respd memory store, a respd SQL store (database 1)."""
-    if request.param == "redis":
-        return request.getfixturevalue("redis").port, 0
-    if request.param == "memory":
-        return request.getfixturevalue("respd").port, 0
-    return request.getfixturevalue("sql_respd").port, 1
+    run_machine(redis.port, sql_respd.port, 1, proto, examples=12, by_contents=True, machine=ListsZsets)
 
 
 @pytest.mark.parametrize("how", ["MOVE", "COPY"])

@@ -16,7 +16,8 @@ import redis
 from tests.helpers import RespdProcess, sql_registry, write_registry
 from tests.integration.test_scripting_sql_nodes import ports, run_threads  # noqa: F401  (ports: a fixture)
 from tests.integration.test_sql_nodes import nodes  # noqa: F401  (fixture: two respd on one table)
-from tests.pgserver import PgServer, find_bindir, pg_server  # noqa: F401  (fixture)
+from tests.pgserver import pg_server  # noqa: F401  (fixture)
+from tests.sql.test_outage import own_server  # noqa: F401  (fixture: a PostgreSQL of the test's own)
 
 GUARD = 120  # seconds a blocked call may wait before the test gives up on it (a hang guard, not a measurement)
 
@@ -169,21 +170,10 @@ def test_four_producers_four_consumers_move_10000_elements_once_each(ports):
 
 
 # ------------------------------------------------------------------------------------------------ outage
-@pytest.fixture
-def own_pg():
-    """A PostgreSQL of this test's own, to restart."""
-    if find_bindir() is None:
-        pytest.skip("no PostgreSQL binaries")
-    srv = PgServer()
-    srv.start()
-    yield srv
-    srv.cleanup()
-
-
-def test_a_postgresql_restart_strands_no_waiter(own_pg, tmp_path):
+def test_a_postgresql_restart_strands_no_waiter(own_server, tmp_path):
     """A client blocked on a SQL store while PostgreSQL restarts is served by a push made after the restart (the
     listener reconnects and the waiter looks again)."""
-    config = write_registry(tmp_path, "reg.yaml", sql_registry(own_pg.dsn, "blocking_outage", command_timeout="2s",
+    config = write_registry(tmp_path, "reg.yaml", sql_registry(own_server.dsn, "blocking_outage", command_timeout="2s",
                                                                  connect_timeout="2s"))
     a = RespdProcess(configs=[config]).start(60)
     b = RespdProcess(configs=[config]).start(60)
@@ -192,8 +182,8 @@ def test_a_postgresql_restart_strands_no_waiter(own_pg, tmp_path):
         with redis.Redis(port=a.port, db=1, socket_timeout=GUARD) as blocked:
             done = in_thread(lambda: blocked.brpop("q", 0))
             wait_blocked(ca, 1)
-            own_pg.stop()
-            own_pg.start()
+            own_server.stop()
+            own_server.start()
             with redis.Redis(port=b.port, db=1, socket_timeout=GUARD) as cb:
                 for _ in range(200):  # node B's pool reconnects on its own; its first commands may fail meanwhile
                     try:

@@ -57,13 +57,13 @@ def raw(pg_server):  # noqa: F811
     conn.close()
 
 
-def row(raw, key: str):
-    got = raw.execute('SELECT value FROM "%s" WHERE key = %%s' % TABLE, (key,)).fetchone()
+def row(raw, key: str, table: str = TABLE):
+    got = raw.execute('SELECT value FROM "%s" WHERE key = %%s' % table, (key,)).fetchone()
     return None if got is None else bytes(got[0])
 
 
-def plant(raw, key: str, payload: bytes) -> None:
-    raw.execute('INSERT INTO "%s" (key, value) VALUES (%%s, %%s)' % TABLE, (key, payload))
+def plant(raw, key: str, payload: bytes, table: str = TABLE) -> None:
+    raw.execute('INSERT INTO "%s" (key, value) VALUES (%%s, %%s)' % table, (key, payload))
 
 
 # ------------------------------------------------------------------------------------------------ Lua tables

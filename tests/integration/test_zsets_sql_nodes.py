@@ -17,6 +17,8 @@ import pytest
 import redis
 
 from tests.helpers import RespdProcess, sql_registry, write_registry
+from tests.integration.test_hashes_sets_sql_nodes import raw  # noqa: F401  (fixture)
+from tests.integration.test_hashes_sets_sql_nodes import plant as shared_plant, row as shared_row
 from tests.integration.test_scripting_sql_nodes import ports, run_threads  # noqa: F401  (ports: a fixture)
 from tests.integration.test_sql_nodes import nodes  # noqa: F401  (fixture: two respd on one table)
 from tests.pgserver import pg_server  # noqa: F401  (fixture)
@@ -43,20 +45,12 @@ def sql(server):
     c.close()
 
 
-@pytest.fixture
-def raw(pg_server):  # noqa: F811
-    conn = psycopg.connect(pg_server.dsn, autocommit=True)
-    yield conn
-    conn.close()
-
-
 def row(raw, key: str):
-    got = raw.execute('SELECT value FROM "%s" WHERE key = %%s' % TABLE, (key,)).fetchone()
-    return None if got is None else bytes(got[0])
+    return shared_row(raw, key, TABLE)
 
 
 def plant(raw, key: str, payload: bytes) -> None:
-    raw.execute('INSERT INTO "%s" (key, value) VALUES (%%s, %%s)' % TABLE, (key, payload))
+    shared_plant(raw, key, payload, TABLE)
 
 
 def zset_payload(items: list) -> bytes:
