@@ -406,6 +406,26 @@ def test_rq_burst_worker_runs_jobs(request, target):
         assert r.type(FinishedJobRegistry(queue=q).key) == b"zset"
 
 
+def test_rq_burst_worker_runs_jobs_that_keep_no_result(target):
+    """RQ's burst worker running jobs with ``result_ttl=0`` (no result kept, so no stream): the jobs run (their side
+    effects are there), the queue empties, nothing is left started. On respd this is what works until streams exist
+    (the test above keeps results, which RQ 3 writes with XADD)."""
+    pytest.importorskip("rq")
+    from rq import Queue
+    from rq.registry import StartedJobRegistry
+    from tests.integration import rq_jobs
+    with target.client() as r:
+        q = Queue("noresult", connection=r)
+        for i in range(3):
+            q.enqueue(rq_jobs.note, "rq:ran:%d" % i, "job %d" % i, result_ttl=0)
+        assert q.count == 3
+        cp = rq_worker(target.url, "noresult")
+        assert cp.returncode == 0, cp.stdout + cp.stderr
+        assert q.count == 0
+        assert [r.get("rq:ran:%d" % i) for i in range(3)] == [b"job 0", b"job 1", b"job 2"]
+        assert StartedJobRegistry(queue=q).get_job_ids() == []
+
+
 def test_rq_scheduled_and_dependent_jobs(target):
     """RQ's registries without a worker: scheduled jobs (a sorted set scored by the time they are due) moved to
     their queue by RQ's scheduler when due; a job deferred until another finishes; the worker's dequeue
