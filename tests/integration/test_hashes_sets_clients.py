@@ -13,7 +13,7 @@ SQL store (``tests.integration.scripting_targets``):
   application whose session interface keeps them so (attributes written and read back, removed, the TTL set and
   renewed on access, an expired session gone);
 * RQ: the job hash (HSET) saved and read back by RQ, and ``Queue.enqueue`` (SADD rq:queues, then HSET and RPUSH in
-  one transaction); running jobs needs sorted sets (issue 15).
+  one transaction); its worker is tested in test_lists_zsets_clients.py.
 
 Before issue 14 every one of these failed with ``unknown command 'HSET'`` / ``'SADD'`` on respd.
 """

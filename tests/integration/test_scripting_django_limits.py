@@ -4,8 +4,8 @@ store and a respd SQL store (issue 13).
 django-redis' ``incr``/``decr`` run an EVAL and, when it fails, fall back to a TTL + GET + SET that is not atomic:
 before issue 13, 4 threads × 300 ``incr`` ended at 702 on a memory store and 545 on a SQL store instead of 1200.
 ``limits``' fixed-window and sliding-window-counter strategies count in Lua scripts (EVALSHA): with several
-threads hitting one limit, exactly the limit's number of hits may pass. The moving-window strategy needs lists,
-which respd does not serve yet.
+threads hitting one limit, exactly the limit's number of hits may pass. The moving-window strategy (lists) is
+tested in test_lists_zsets_clients.py.
 """
 from __future__ import annotations
 
