@@ -25,15 +25,17 @@ key has nothing for it, or ``SKIP`` when the key holds another type (Redis leave
 """
 from __future__ import annotations
 
+import logging
 from collections import deque
 from functools import partial
 from typing import Any, Callable, Optional
 
-from .errors import UNBLOCKED
+from .errors import INTERNAL_ERROR, UNBLOCKED
 from .replies import NULL_ARRAY, Err
 
 #: ``Waiter.attempt``'s answer when the key holds a type the waiter does not wait for
 SKIP = object()
+log = logging.getLogger("respd.blocking")
 
 
 class Waiter:
@@ -144,7 +146,12 @@ class Blocking:
                 for w in list(queue):
                     if w.done:
                         continue
-                    r = w.attempt(key)
+                    try:
+                        r = w.attempt(key)
+                    except Exception:  # a defect: the blocked client gets an error, the pushing client nothing
+                        log.exception("serving a blocked client failed")
+                        self.finish(w, Err(INTERNAL_ERROR % w.sess.last_cmd.decode(errors="replace")))
+                        continue
                     if r is SKIP:
                         continue
                     if r is None:

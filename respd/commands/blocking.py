@@ -18,7 +18,7 @@ import math
 import types
 from fractions import Fraction
 
-from backends.base import WrongType, now_ms
+from backends.base import StoreError, StoreUnavailable, WrongType, now_ms
 from backends.values import LIST
 from backends.zsets import ZSET
 
@@ -78,14 +78,15 @@ def _or_timeout(r):
 
 
 def _skipping(attempt):
-    """attempt(key) with WrongType (the key holds another type) as SKIP; other store errors become the waiter's
-    error reply."""
+    """attempt(key) as a blocked client's attempt: WrongType (the key holds another type) is SKIP, and so is a store
+    outage (the client stays blocked and looks again once PostgreSQL is back: the listener reconnecting wakes it);
+    other errors (StoreFull for BLMOVE's destination...) are the blocked client's reply."""
     def run(key: bytes):
         try:
             r = attempt(key)
-        except WrongType:
+        except (WrongType, StoreUnavailable):
             return SKIP
-        except Exception as e:  # StoreFull for BLMOVE's destination, a store outage: the blocked client's answer
+        except (CommandError, StoreError) as e:
             return _error(e)
         if type(r) is _Coroutine:
             return _skipping_async(r)
@@ -96,16 +97,14 @@ def _skipping(attempt):
 async def _skipping_async(coro):
     try:
         return await coro
-    except WrongType:
+    except (WrongType, StoreUnavailable):
         return SKIP
-    except Exception as e:
+    except (CommandError, StoreError) as e:
         return _error(e)
 
 
 def _error(e: Exception):
-    if isinstance(e, CommandError):
-        return Err(e.text)
-    return store_error(e)
+    return Err(e.text) if isinstance(e, CommandError) else store_error(e)
 
 
 # ---------------------------------------------------------------------------------------------- pops of one key

@@ -13,6 +13,7 @@ import time
 import pytest
 import redis
 
+from respd.net.waiting import RECHECK
 from tests.helpers import RespdProcess, sql_registry, write_registry
 from tests.integration.test_scripting_sql_nodes import ports, run_threads  # noqa: F401  (ports: a fixture)
 from tests.integration.test_sql_nodes import nodes  # noqa: F401  (fixture: two respd on one table)
@@ -171,8 +172,9 @@ def test_four_producers_four_consumers_move_10000_elements_once_each(ports):
 
 # ------------------------------------------------------------------------------------------------ outage
 def test_a_postgresql_restart_strands_no_waiter(own_server, tmp_path):
-    """A client blocked on a SQL store while PostgreSQL restarts is served by a push made after the restart (the
-    listener reconnects and the waiter looks again)."""
+    """A client blocked on a SQL store while PostgreSQL is down and restarts stays blocked (its looks while the
+    store is unavailable fail quietly) and is served by a push made after the restart (the listener reconnects and
+    the waiter looks again)."""
     config = write_registry(tmp_path, "reg.yaml", sql_registry(own_server.dsn, "blocking_outage", command_timeout="2s",
                                                                  connect_timeout="2s"))
     a = RespdProcess(configs=[config]).start(60)
@@ -183,6 +185,7 @@ def test_a_postgresql_restart_strands_no_waiter(own_server, tmp_path):
             done = in_thread(lambda: blocked.brpop("q", 0))
             wait_blocked(ca, 1)
             own_server.stop()
+            time.sleep(RECHECK + 1)  # down long enough for the waiter's periodic look to fail: it stays blocked
             own_server.start()
             with redis.Redis(port=b.port, db=1, socket_timeout=GUARD) as cb:
                 for _ in range(200):  # node B's pool reconnects on its own; its first commands may fail meanwhile
