@@ -9,8 +9,8 @@ cancelled out of it and leaves nothing behind.
 - On a SQL store the waiter makes its own attempts: the first over every key (its command's non-blocking form),
   then one each time it is woken -- by its database's ``Listener`` when a node creates one of its keys, by the
   waiter before it when that one got an element (the next in line may get the next one), by the listener
-  reconnecting (notifications may have been lost) -- and, for the first waiter of a key, every
-  ``RECHECK`` seconds. Each attempt is one atomic store operation, so each element goes to exactly one client
+  reconnecting (notifications may have been lost), or by a look every ``RECHECK`` seconds that asks, in one
+  statement per store, whether any waited-for key exists. Each attempt is one atomic store operation, so each element goes to exactly one client
   whichever node it is on. A waiter leaving for any reason wakes the next one on its keys.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from functools import partial
 
 import trio
 
-from backends.base import now_ms
+from backends.base import StoreError, now_ms
 from backends.pg.listen import Listener, read_payload
 
 from ..blocking import SKIP, Blocking, Waiter
@@ -28,7 +28,7 @@ from ..replies import NULL_ARRAY
 
 log = logging.getLogger("respd.blocking")
 
-#: seconds between the attempts of the first waiter of a SQL key when nothing wakes it (a lost notification)
+#: seconds between looks at the keys clients wait for on SQL stores, in case a notification was lost
 RECHECK = 5.0
 
 
@@ -87,15 +87,15 @@ async def _wait_async(blocking: Blocking, w: Waiter):
                 return r
             if w.reply is not None:  # CLIENT UNBLOCK
                 return w.reply
-            with trio.move_on_at(min(deadline, trio.current_time() + RECHECK)) as scope:
+            # without a listener (no server nursery: the pipeline driven alone) the waiter looks on its own
+            own_look = trio.current_time() + RECHECK if blocking.nursery is None else float("inf")
+            with trio.move_on_at(min(deadline, own_look)):
                 await flag.event.wait()
             if w.reply is not None:
                 return w.reply
             if trio.current_time() >= deadline:
                 return NULL_ARRAY
             r = None
-            if scope.cancelled_caught and not any(blocking.first(store, k) is w for k in w.keys):
-                continue  # a periodic look is for the first waiter of a key only
             flag.event = trio.Event()
             for key in w.keys:
                 got = await w.attempt(key)
@@ -121,6 +121,7 @@ async def _listening(blocking: Blocking, db) -> None:
         listener = Listener(db, partial(_notified, blocking, db), partial(_reconnected, blocking, db))
         blocking.listeners[db] = listener
         blocking.nursery.start_soon(listener.run)
+        blocking.nursery.start_soon(_look_now_and_then, blocking, db)
     if not listener.connected.is_set():
         with trio.move_on_after(db.connect_timeout):
             await listener.connected.wait()
@@ -134,6 +135,28 @@ def _notified(blocking: Blocking, db, payload: str) -> None:
     for store in blocking.stores.values():
         if store.is_async and getattr(store, "db", None) is db and store.table_oid == oid:
             blocking.created(store, key)
+
+
+async def _look_now_and_then(blocking: Blocking, db) -> None:
+    """Every ``RECHECK`` seconds, one statement per SQL store of db that has blocked clients: do any of their keys
+    exist? If so, the first waiter of each key looks (a notification was lost). Idle blocked clients cost one
+    query per store per interval, however many they are."""
+    while True:
+        await trio.sleep(RECHECK)
+        by_store: dict = {}
+        for (store, key), queue in list(blocking.keys.items()):
+            if store.is_async and getattr(store, "db", None) is db and queue:
+                by_store.setdefault(store, []).append(key)
+        for store, keys in by_store.items():
+            try:
+                found = await store.exists(keys)
+            except StoreError:
+                continue  # PostgreSQL is away: the listener's reconnection wakes everyone
+            if found:
+                for key in keys:
+                    w = blocking.first(store, key)
+                    if w is not None and w.wake is not None:
+                        w.wake()
 
 
 def _reconnected(blocking: Blocking, db) -> None:

@@ -10,8 +10,11 @@ import socket
 import threading
 import time
 
+import msgpack
+import psycopg
 import pytest
 import redis
+import yaml
 
 from respd.net.waiting import RECHECK
 from tests.helpers import RespdProcess, sql_registry, write_registry
@@ -89,6 +92,20 @@ def test_bzpopmin_on_one_node_is_woken_by_zadd_on_the_other(nodes):
         assert cb.zadd("jobs", {"j1": 10, "j2": 5}) == 2
         assert done() == (b"jobs", b"j2", 5.0)
     assert ca.zrange("jobs", 0, -1, withscores=True) == [(b"j1", 10.0)]
+
+
+def test_a_list_written_without_a_notification_is_found_by_the_periodic_look(nodes, pg_server):  # noqa: F811
+    """Another program inserts a list row directly (no NOTIFY): the blocked client still gets it, from the look
+    every RECHECK seconds (a lost notification strands nobody)."""
+    a, b, ca, cb, config = nodes
+    table = yaml.safe_load(open(config))["entries"][2]["table_name"]
+    with redis.Redis(port=a.port, db=1, socket_timeout=GUARD) as blocked:
+        done = in_thread(lambda: blocked.blpop("foreign", 0))
+        wait_blocked(ca, 1)
+        with psycopg.connect(pg_server.dsn, autocommit=True) as raw:
+            raw.execute('INSERT INTO "%s" (key, value) VALUES (%%s, %%s)' % table,
+                        ("foreign", msgpack.packb([b"from-outside"], use_bin_type=True)))
+        assert done() == (b"foreign", b"from-outside")
 
 
 def test_a_client_that_hangs_up_while_blocked_takes_nothing(nodes):
