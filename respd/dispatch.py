@@ -21,6 +21,7 @@ from backends.base import StoreError
 
 from . import errors
 from . import monitor as _monitor
+from .pubsub import ALLOWED_SUBSCRIBED
 from . import scriptcall
 from .commands import catalog  # noqa: F401  (importing the catalogue declares every command)
 from .commands.table import Command, is_pending, lookup, named
@@ -66,6 +67,10 @@ def execute(sess, argv: list[bytes]) -> Any:
         if sess.multi is not None:
             sess.multi_error = True
         return _rejected(sess, cmd, Err(errors.MONITOR_KEYSPACE))  # Redis flags a monitor as a replica
+    if sess.subs is not None and sess.proto == 2 and cmd.name not in ALLOWED_SUBSCRIBED:
+        if sess.multi is not None:
+            sess.multi_error = True
+        return _rejected(sess, cmd, Err(errors.pubsub_context(cmd.name)))
     if sess.multi is not None and not cmd.multi_immediate:
         sess.multi.append((cmd, argv))
         return QUEUED

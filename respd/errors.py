@@ -219,6 +219,18 @@ UNBLOCKED = "UNBLOCKED client unblocked via CLIENT UNBLOCK"
 UNBLOCK_REASON = "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"
 
 
+# -- pub/sub (respd/commands/pubsub.py, respd/pubsub.py): keep this line, add below it
+def pubsub_deny_blocking(command: str) -> str:
+    """SUBSCRIBE and its kin run where a reply per command is expected (SSUBSCRIBE inside EXEC)."""
+    return "ERR %s isn't allowed for a DENY BLOCKING client" % command
+
+
+def pubsub_context(command: str) -> str:
+    """A RESP2 client holding subscriptions runs anything else."""
+    return ("ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in "
+            "this context" % command)
+
+
 def subcommand_syntax(sub: bytes, container: str) -> bytes:
     """Redis' addReplySubcommandSyntaxError: the subcommand as typed."""
     return (b"ERR unknown subcommand or wrong number of arguments for '" + _c_string(sub)[:128] + b"'. Try "

@@ -3,8 +3,8 @@
 A limit per client class is ``hard soft soft_seconds``: a client whose pending output reaches ``hard`` bytes is
 closed at once; one that stays at or above ``soft`` bytes for longer than ``soft_seconds`` is closed too; 0 turns a
 limit off. Classes are ``normal``, ``replica`` (alias ``slave``, the name Redis replies with) and ``pubsub``;
-respd has no replicas and no Pub/Sub yet, so only ``normal`` applies today, the others are kept for CONFIG
-GET/SET and for later. Defaults are Redis 7.0's: ``normal 0 0 0 slave 256mb 64mb 60 pubsub 32mb 8mb 60``.
+respd has no replicas: ``normal`` and ``pubsub`` (clients holding subscriptions, ``respd.pubsub``) apply,
+``replica`` is kept for CONFIG GET/SET. Defaults are Redis 7.0's: ``normal 0 0 0 slave 256mb 64mb 60 pubsub 32mb 8mb 60``.
 
 What "pending output" means in respd (``net.client.Conn.pending``): the encoded replies respd holds for a client
 because the kernel would not take them (the client does not read). Redis measures its reply list before writing,
@@ -80,9 +80,10 @@ def over(limit: Limit, used: int, since: float, now: float) -> tuple[bool, float
 
 def check(c, now: float) -> None:
     """Close client ``c`` (a ``net.client.Conn``) if its pending output is over ``client-output-buffer-limit``
-    (Redis' normal class; respd has no replica or Pub/Sub clients yet), logging it as Redis does."""
+    (the pubsub class for a client holding subscriptions, else the normal class; respd has no replicas), logging
+    it as Redis does."""
     app = c.app
-    limit = app.obuf_limits[NORMAL]
+    limit = app.obuf_limits[PUBSUB if c.sess.subs is not None else NORMAL]
     if not (limit.hard or limit.soft) or c.sess.closing:
         return
     close, c.soft_since = over(limit, c.pending(), c.soft_since, now)

@@ -11,7 +11,7 @@ class Session:
     __slots__ = ("app", "id", "proto", "store", "db", "name", "lib_name", "lib_ver", "user", "authenticated", "multi",
                  "multi_error", "watched", "watch_deadline", "dirty", "in_exec", "in_script", "created", "last_cmd",
                  "last_cmd_time", "addr", "laddr", "fd", "closing", "idle", "reply_mode", "no_evict", "no_touch",
-                 "permissions", "io", "blocked", "__weakref__")
+                 "permissions", "io", "blocked", "subs", "__weakref__")
 
     def __init__(self, app: Any, client_id: int, addr: str = "", laddr: str = "", fd: int = -1):
         self.app = app
@@ -44,6 +44,7 @@ class Session:
         self.no_touch = False
         self.permissions = None             # the user's compiled Permissions (security.engine), None = allow all
         self.io = None                      # the connection's buffers (net.client.Conn), None without one
+        self.subs = None                    # respd.pubsub.Subscriptions while it holds any (Pub/Sub)
         self.blocked = None                 # the Waiter while blocked in BLPOP and its kin (respd.blocking)
 
     # ----------------------------------------------------------------------------------------- WATCH
@@ -79,17 +80,19 @@ def client_line(sess: Session, now: float) -> bytes:
     Buffers (``sess.io.buffers()``): qbuf = bytes received and not parsed yet, argv-mem = arguments of requests
     parsed and not run yet, oll/omem = reply pieces/bytes respd holds because the client has not taken them,
     tot-mem = their sum (respd has no fixed per-client buffers: qbuf-free, rbs, rbp, obl are 0). Flags: O for a
-    monitor, x in MULTI, b blocked (BLPOP...), N for none."""
+    monitor, P holding Pub/Sub subscriptions, x in MULTI, b blocked (BLPOP...), N for none."""
     db = sess.db if sess.db is not None else -1
     io = sess.io
     qbuf, argv_mem, oll, omem, events = io.buffers() if io is not None else (0, 0, 0, 0, b"r")
-    flags = ((b"O" if sess.id in sess.app.monitors else b"") + (b"x" if sess.multi is not None else b"")
+    subs = sess.subs
+    sub, psub, ssub = (len(subs.channels), len(subs.patterns), len(subs.shards)) if subs is not None else (0, 0, 0)
+    flags = ((b"O" if sess.id in sess.app.monitors else b"") + (b"P" if subs is not None else b"") + (b"x" if sess.multi is not None else b"")
              + (b"b" if sess.blocked is not None else b"")) or b"N"
-    return (b"id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=0 psub=0 ssub=0 multi=%d "
+    return (b"id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d ssub=%d multi=%d "
             b"qbuf=%d qbuf-free=0 argv-mem=%d multi-mem=0 rbs=0 rbp=0 obl=0 oll=%d omem=%d tot-mem=%d events=%s "
             b"cmd=%s user=%s redir=-1 lib-name=%s lib-ver=%s store=%s resp=%d\n") % (
         sess.id, sess.addr.encode(), sess.laddr.encode(), sess.fd, sess.name, int(now - sess.created),
-        int(now - sess.last_cmd_time), flags, db,
+        int(now - sess.last_cmd_time), flags, db, sub, psub, ssub,
         -1 if sess.multi is None else len(sess.multi), qbuf, argv_mem, oll, omem, qbuf + argv_mem + omem, events,
         sess.last_cmd.encode() if isinstance(sess.last_cmd, str) else sess.last_cmd, sess.user.encode(),
         sess.lib_name, sess.lib_ver, sess.store.id.encode() if sess.store is not None else b"", sess.proto)

@@ -10,7 +10,7 @@ import resource
 import time
 import uuid
 
-from . import errors, outbuf, units
+from . import errors, outbuf, pubsub, units
 from .blocking import Blocking
 from .errors import CommandError, StartupError
 from .protocol import string2ll
@@ -66,6 +66,7 @@ class App:
         self.security = None                      # security.runtime.Security, installed by configure_security
         self.clients: dict[int, Session] = {}
         self.monitors: dict = {}                  # client id -> ClientState of clients in MONITOR (respd.monitor)
+        self.pubsub = pubsub.PubSub()             # who listens to which channel and pattern (respd.pubsub)
         self.next_client_id = 1
         self.started = time.time()
         self.run_id = uuid.uuid4().hex + uuid.uuid4().hex[:8]
@@ -113,6 +114,8 @@ class App:
 
     def end_session(self, sess: Session) -> None:
         self.monitors.pop(sess.id, None)
+        if sess.subs is not None:
+            pubsub.leave(sess)
         sess.close()
         self.clients.pop(sess.id, None)
         self.killers.pop(sess.id, None)

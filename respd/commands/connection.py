@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-from .. import REDIS_VERSION, errors
+from .. import REDIS_VERSION, errors, pubsub
 from ..errors import CommandError
 from ..replies import NO_REPLY, OK, PONG, Map, Simple, Verbatim
 from ..session import client_line
@@ -20,6 +20,8 @@ RESET = Simple("RESET")
 def ping(sess, argv):
     if len(argv) > 2:
         raise CommandError(errors.wrong_arity("ping"))
+    if sess.subs is not None and sess.proto == 2:  # Redis' subscribed-mode form: ["pong", argument or ""]
+        return [b"pong", argv[1] if len(argv) == 2 else b""]
     return PONG if len(argv) == 1 else argv[1]
 
 
@@ -108,6 +110,7 @@ def quit_(sess, argv):
          multi_immediate=True, summary="Resets the connection.")
 def reset(sess, argv):
     sess.app.monitors.pop(sess.id, None)  # leaves MONITOR mode
+    pubsub.leave(sess)  # and every Pub/Sub subscription, without confirmations
     sess.reset_multi()
     sess.unwatch()
     sess.proto = 2

@@ -9,7 +9,8 @@ without waiting; when something must be waited for (a reply that is a coroutine 
 block, a big reply, closing), ``finish_chunk`` carries the chunk on in the client's task. ``client_loop`` is the
 client's task: it takes chunks either from its own ``recv`` (TLS clients) or from the ``Poller`` (``net.poller``),
 which runs ``serve_chunk`` for every ready plain-TCP socket from one task without a task switch and hands a client
-to its task only for ``finish_chunk``. MONITOR clients are served by the same two functions (``_monitor``). No
+to its task only for ``finish_chunk``. MONITOR and Pub/Sub clients are served by the same two functions
+(``_monitor``). No
 exception escapes ``handle`` or the poller's per-client step: one client's failure must never cancel the others.
 
 Bounded output. A client is read from only while nothing is pending for it: replies to one receive are sent as they
@@ -109,7 +110,8 @@ def serve_chunk(c: Conn, data: bytes, now: float, run=run_requests) -> int:
     ``READ`` when the chunk is over and the client is to be read again; ``DROP`` when the connection is to close
     now (after a closing command's replies were all sent, the transport set to linger); otherwise the outcome
     ``finish_chunk`` carries on from in the client's task (replies not sent yet stay in ``c.out``). A monitor's
-    replies are left to ``finish_chunk``: they are sent under its lock (its writer task may be mid-send)."""
+    replies are left to ``finish_chunk``: they are sent under its lock (its writer task may be mid-send); so are
+    a subscriber's."""
     sess = c.sess
     sess.idle = False
     sess.last_cmd_time = now
@@ -118,7 +120,7 @@ def serve_chunk(c: Conn, data: bytes, now: float, run=run_requests) -> int:
     if status != DONE and status != CLOSE:
         return status
     if c.out:
-        if c.notify is not None:  # a monitor
+        if c.notify is not None:  # a monitor or subscriber
             return status
         data = _take_out(c)
         try:
@@ -365,7 +367,7 @@ async def client_loop(c: Conn, poller=None) -> None:
                 status = await poller.next(c)
             if not await finish_chunk(c, status):
                 return
-            if c.app.monitors and is_monitor(c) and not await _monitor(c):
+            if _out_of_band(c) and not await _monitor(c):
                 return
     finally:
         if poller is not None:
@@ -373,14 +375,20 @@ async def client_loop(c: Conn, poller=None) -> None:
             poller.remove(c)
 
 
+def _out_of_band(c: Conn) -> bool:
+    """Whether other clients' commands write to this client's output: MONITOR, or Pub/Sub subscriptions."""
+    return c.sess.subs is not None or (c.app.monitors and is_monitor(c))
+
+
 async def _monitor(c: Conn) -> bool:
-    """Serve a client in MONITOR mode, the out-of-band write path: the feed (``respd.monitor``) appends lines to the
-    client's output from other clients' commands and calls ``c.notify``, which wakes a writer task that sends
-    them; meanwhile this task reads the client's own commands (RESET, QUIT, PING...) and serves them as any
-    client's (``serve_chunk``, ``finish_chunk``). Both send under one lock, so replies and lines leave whole and in
-    order. No idle timeout applies (Redis exempts monitors too); the feed bounds the output
-    (``monitor.output_limit``). True when the client left monitor mode (RESET) with everything sent, False when
-    the connection is to close."""
+    """Serve a client with out-of-band output (MONITOR mode, Pub/Sub subscriptions): the MONITOR feed
+    (``respd.monitor``) or a PUBLISH (``respd.pubsub``) appends to the client's output from other clients' commands
+    and calls ``c.notify``, which wakes a writer task that sends it; meanwhile this task reads the client's own
+    commands (RESET, QUIT, PING, (UN)SUBSCRIBE...) and serves them as any client's (``serve_chunk``,
+    ``finish_chunk``). Both send under one lock, so replies, lines and messages leave whole and in order. No idle
+    timeout applies (Redis exempts monitors and subscribers too); the producers bound the output
+    (``monitor.output_limit``, client-output-buffer-limit pubsub). True when the client left that mode (RESET,
+    unsubscribing from everything) with everything sent, False when the connection is to close."""
     lock = trio.Lock()
     wake = trio.Event()
 
@@ -418,11 +426,11 @@ async def _monitor(c: Conn) -> bool:
 
 
 async def _monitor_requests(c: Conn, send_out) -> bool:
-    """The monitor's own requests, until it leaves monitor mode (True) or the connection is to close (False)."""
+    """The client's own requests, until it leaves out-of-band mode (True) or the connection is to close (False)."""
     app, sess = c.app, c.sess
     recv = c.transport.recv
     await send_out(c)
-    while is_monitor(c):
+    while _out_of_band(c):
         if app.draining:
             return False
         sess.idle = True

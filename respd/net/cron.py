@@ -39,17 +39,21 @@ async def clients_cron(app) -> None:
         await trio.sleep(CRON_PERIOD)
         timeout = app.timeout
         limit = app.obuf_limits[outbuf.NORMAL]
-        if not timeout and not (limit.hard or limit.soft):
+        sub_limit = app.obuf_limits[outbuf.PUBSUB]
+        ps = app.pubsub
+        if not timeout and not (limit.hard or limit.soft) \
+                and not ((sub_limit.hard or sub_limit.soft) and (ps.channels or ps.patterns or ps.shards)):
             continue
         now = _now()
-        monitors = app.monitors  # MONITOR clients never time out, as in Redis
+        monitors = app.monitors  # MONITOR and Pub/Sub clients never time out, as in Redis
         for sess in list(app.clients.values()):
             c = sess.io
             if c is None or sess.closing:
                 continue
             if c.held:
                 _see_reading(c, now)
-            if timeout and not c.busy and now - sess.last_cmd_time > timeout and sess.id not in monitors:
+            if timeout and not c.busy and now - sess.last_cmd_time > timeout and sess.id not in monitors \
+                    and sess.subs is None:
                 log.debug("Closing idle client")
                 app.kill_client(sess)
             elif c.held or c.out:
