@@ -4,7 +4,8 @@ A limit per client class is ``hard soft soft_seconds``: a client whose pending o
 closed at once; one that stays at or above ``soft`` bytes for longer than ``soft_seconds`` is closed too; 0 turns a
 limit off. Classes are ``normal``, ``replica`` (alias ``slave``, the name Redis replies with) and ``pubsub``;
 respd has no replicas: ``normal`` and ``pubsub`` (clients holding subscriptions, ``respd.pubsub``) apply,
-``replica`` is kept for CONFIG GET/SET. Defaults are Redis 7.0's: ``normal 0 0 0 slave 256mb 64mb 60 pubsub 32mb 8mb 60``.
+``replica`` is kept for CONFIG GET/SET.
+Defaults are Redis 7.0's: ``normal 0 0 0 slave 256mb 64mb 60 pubsub 32mb 8mb 60``.
 
 What "pending output" means in respd (``net.client.Conn.pending``): the encoded replies respd holds for a client
 because the kernel would not take them (the client does not read). Redis measures its reply list before writing,

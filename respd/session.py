@@ -86,7 +86,8 @@ def client_line(sess: Session, now: float) -> bytes:
     qbuf, argv_mem, oll, omem, events = io.buffers() if io is not None else (0, 0, 0, 0, b"r")
     subs = sess.subs
     sub, psub, ssub = (len(subs.channels), len(subs.patterns), len(subs.shards)) if subs is not None else (0, 0, 0)
-    flags = ((b"O" if sess.id in sess.app.monitors else b"") + (b"P" if subs is not None else b"") + (b"x" if sess.multi is not None else b"")
+    flags = ((b"O" if sess.id in sess.app.monitors else b"") + (b"P" if subs is not None else b"")
+             + (b"x" if sess.multi is not None else b"")
              + (b"b" if sess.blocked is not None else b"")) or b"N"
     return (b"id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d ssub=%d multi=%d "
             b"qbuf=%d qbuf-free=0 argv-mem=%d multi-mem=0 rbs=0 rbp=0 obl=0 oll=%d omem=%d tot-mem=%d events=%s "

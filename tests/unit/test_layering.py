@@ -38,7 +38,8 @@ FLOORS = (
     ("respd.security.users",), ("respd.security.rules",), ("respd.security.model", "respd.security"),
     ("respd.commands.table", "respd.commands.args", "respd.commands"),  # the table leaf the rules read
     ("respd.scripting.",),                             # the Lua runtime (sans-I/O), below the command families
-    ("respd.state", "respd.registry", "respd.session", "respd.outbuf", "respd.units", "respd.blocking"),
+    ("respd.state", "respd.registry", "respd.session", "respd.outbuf", "respd.units", "respd.blocking",
+     "respd.pubsub"),
     ("respd.protocol.", "respd.replies", "respd.errors", "respd"),
     ("backends.",),
 )
