@@ -28,6 +28,7 @@ from backends.glob import compile_glob
 
 from . import outbuf
 from .replies import CRLF, _BULK_HDR, _INTS
+from .session import client_line
 
 log = logging.getLogger("respd.connection")
 
@@ -230,8 +231,8 @@ def drop(c) -> None:
     """Disconnect a subscriber past its output limit: its subscriptions and pending output go at once."""
     sess, app = c.sess, c.app
     app.stat_obuf_disconnections += 1
-    log.warning("Client id=%d addr=%s (pubsub) closed for overcoming of output buffer limits: %d bytes pending.",
-                sess.id, sess.addr, c.size + getattr(c, "held", 0))
+    log.warning("Client %s closed for overcoming of output buffer limits.",
+                client_line(sess, time.time()).decode("utf-8", "replace").rstrip("\n"))
     leave(sess)
     c.out.clear()
     c.size = 0
