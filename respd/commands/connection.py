@@ -177,6 +177,7 @@ def client_info(sess, argv):
 def client_list(sess, argv):
     now = time.time()
     ids = None
+    kind = None
     if len(argv) > 2:
         opt = argv[2].upper()
         if opt == b"ID" and len(argv) > 3:
@@ -184,12 +185,17 @@ def client_list(sess, argv):
         elif opt == b"TYPE" and len(argv) == 4:
             if argv[3].lower() not in (b"normal", b"master", b"replica", b"pubsub"):
                 raise CommandError(errors.unknown_client_type(argv[3]))
-            if argv[3].lower() != b"normal":
-                return Verbatim(b"")
+            kind = argv[3].lower()
         else:
             raise CommandError(errors.SYNTAX)
     return Verbatim(b"".join(client_line(s, now) for s in sess.app.clients.values()
-                             if ids is None or s.id in ids))
+                             if (ids is None or s.id in ids) and (kind is None or _client_type(s) == kind)))
+
+
+def _client_type(sess) -> bytes:
+    """Redis' getClientType for respd's clients: ``pubsub`` while holding subscriptions, else ``normal`` (monitors
+    included, as in Redis; respd has no replicas or masters)."""
+    return b"pubsub" if sess.subs is not None else b"normal"
 
 
 @command("no-evict", parent="CLIENT", arity=3, flags=_C, categories="admin slow dangerous connection",
@@ -264,7 +270,7 @@ def _yes_no(val: bytes) -> bool:
 _KILL_OPTIONS = Options("[ID client-id] [TYPE type] [ADDR ip:port] [LADDR ip:port] [USER username] [SKIPME yes-no]",
                         convert={"ID": _client_id, "TYPE": _kill_type, "SKIPME": _yes_no})
 _KILL_FILTERS = (("ID", lambda cid: lambda s: s.id == cid),
-                 ("TYPE", lambda kind: lambda s: kind == b"normal"),  # respd clients are all normal clients
+                 ("TYPE", lambda kind: lambda s: kind == _client_type(s)),
                  ("ADDR", lambda addr: lambda s: s.addr.encode() == addr),
                  ("LADDR", lambda addr: lambda s: s.laddr.encode() == addr),
                  ("USER", lambda name: lambda s: s.user == name))

@@ -161,3 +161,19 @@ def test_info_and_client_list_counts(redis, respd):
             fields = [f for f in mine.split() if f.split("=")[0] in ("flags", "sub", "psub", "ssub", "multi")]
             return stats, fields
     assert look(respd.port) == look(redis.port)
+
+
+def test_client_list_and_kill_by_type(redis, respd):
+    def look(port):
+        with RawClient(port) as sub, RawClient(port) as plain, RawClient(port) as other:
+            sub.call("CLIENT", "SETNAME", "subscriber")
+            plain.call("CLIENT", "SETNAME", "plain")
+            sub.call("SUBSCRIBE", "ps:t")
+            names = {}
+            for kind in ("normal", "pubsub", "replica", "master"):
+                text = other.call("CLIENT", "LIST", "TYPE", kind).decode()
+                names[kind] = sorted(f[5:] for ln in text.split("\n") for f in ln.split() if f.startswith("name="))
+            killed = other.call("CLIENT", "KILL", "TYPE", "pubsub")
+            gone = sub.is_closed()
+            return names, killed, gone, other.call("PUBSUB", "NUMSUB", "ps:t")
+    assert look(respd.port) == look(redis.port)
