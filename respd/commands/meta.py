@@ -204,7 +204,7 @@ def _getkeys_target(inner: list):
         cmd = cmd.subcommands.get(inner[1].lower())
     if cmd is None:
         raise CommandError(errors.GETKEYS_INVALID_COMMAND)
-    if not cmd.keys and cmd.key_flags is None:
+    if not cmd.arg_keys and cmd.key_flags is None:
         raise CommandError(errors.GETKEYS_NO_KEYS)
     arity = cmd.info_arity if cmd.info_arity is not None else cmd.arity
     if (arity > 0 and len(inner) != arity) or len(inner) < -arity:

@@ -144,12 +144,14 @@ class Command:
         self.exact_args = self.arity if self.arity > 0 else -1
         self.min_args = -self.arity if self.arity < 0 else 1 << 30
         self.no_auth = "no_auth" in self.flags
+        # the specs that name keys: Redis' key extraction (GETKEYS, ACL) leaves out not_key specs (shard channels)
+        self.arg_keys = tuple(k for k in self.keys if "not_key" not in k.redis_flags)
         self.denyoom = "denyoom" in self.flags
         if self.policy is None and "admin" in self.categories:
             self.policy = ADMIN_POLICY
 
     def key_specs(self, argv: list[bytes]) -> tuple:
-        return self.key_flags(argv) if self.key_flags is not None else self.keys
+        return self.key_flags(argv) if self.key_flags is not None else self.arg_keys
 
     def first_key(self) -> tuple[int, int, int]:
         """(first, last, step) as COMMAND INFO reports them: from the range specs (Redis'

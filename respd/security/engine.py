@@ -236,7 +236,7 @@ class _Sel:
     def evaluate(self, app, sid: str, cmd, argv: list) -> Any:
         """None if allowed, else (DENIED_CMD, argv index, name) / (DENIED_KEY, argv index, key)."""
         if cmd.key_flags is None:
-            specs = cmd.keys
+            specs = cmd.arg_keys
             ck = (sid, cmd.name)
         else:
             specs = cmd.key_flags(argv)

@@ -177,3 +177,21 @@ def test_client_list_and_kill_by_type(redis, respd):
             gone = sub.is_closed()
             return names, killed, gone, other.call("PUBSUB", "NUMSUB", "ps:t")
     assert look(respd.port) == look(redis.port)
+
+
+def test_shard_channels_are_not_keys(redis, respd):
+    """SSUBSCRIBE/SUNSUBSCRIBE/SPUBLISH declare their channels with a not_key key spec (COMMAND INFO shows it), but
+    key extraction leaves them out: COMMAND GETKEYS finds no keys and ACL key patterns do not apply to them."""
+    def look(port):
+        with RawClient(port) as admin, RawClient(port) as user:
+            out = [admin.call("COMMAND", "GETKEYS", "SPUBLISH", "ch", "m"),
+                   admin.call("COMMAND", "GETKEYS", "SSUBSCRIBE", "a", "b"),
+                   admin.call("COMMAND", "GETKEYSANDFLAGS", "SUNSUBSCRIBE", "a"),
+                   admin.call("ACL", "SETUSER", "ps-user", "on", ">pw", "~foo*", "&*", "+@all")]
+            out.append(user.call("AUTH", "ps-user", "pw"))
+            out.append(user.call("SPUBLISH", "bar", "x"))
+            out.append(user.call("GET", "bar"))
+            out.append(user.call("SSUBSCRIBE", "bar"))
+            out.append(admin.call("ACL", "DELUSER", "ps-user"))
+            return out
+    assert look(respd.port) == look(redis.port)
