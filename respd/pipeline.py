@@ -14,7 +14,7 @@ from .commands.strings import ok_or_null
 from .commands.table import lookup, then
 from .dispatch import awaited, count_error, count_failed, error_reply, execute
 from .errors import BUSY_SCRIPT, PROTOCOL_ERROR, ProtocolError, SecurityClose
-from .replies import _BULK_HDR, _INTS, NO_REPLY, OK, Err, Simple, encode
+from .replies import _BULK_HDR, _INTS, NO_REPLY, OK, Err, Push, Simple, encode
 
 log = logging.getLogger("respd.dispatch")  # the name its log lines had before run_requests left dispatch.py
 _Coroutine = types.CoroutineType
@@ -300,5 +300,5 @@ def _suppressed(sess, mode: int, reply) -> bool:
         return True
     if mode == 2:
         sess.reply_mode = 0
-        return True
-    return mode == 1 and sess.reply_mode == 1
+        return type(reply) is not Push
+    return mode == 1 and sess.reply_mode == 1 and type(reply) is not Push

@@ -17,7 +17,7 @@ value                     RESP2                       RESP3
 ``Double``                bulk text                   double ``,``
 ``Verbatim``              bulk                        verbatim ``=len\\r\\ntxt:...``
 ``NULL_ARRAY``            ``*-1``                     null ``_``
-``Raw``                   the bytes as given          same
+``Raw``, ``Push``          the bytes as given          same
 ========================  ==========================  ===========================
 
 ``encode`` is the only writer; the connection joins the encodings of all replies to one received chunk and sends
@@ -103,6 +103,13 @@ class Raw:
 
     def __init__(self, data: bytes):
         self.data = data
+
+
+class Push(Raw):
+    """Frames already encoded that are pushed to the client whatever CLIENT REPLY says (Pub/Sub's (un)subscribe
+    confirmations: Redis sends them with its CLIENT_PUSHING flag, which OFF and SKIP do not silence)."""
+
+    __slots__ = ()
 
 
 class _NullArray:
@@ -230,7 +237,7 @@ def _encode_into(reply: Any, proto: int, out: list) -> None:
             _encode_into(reply.text, proto, out)
     elif t is _NullArray:
         out.append(_NULL3 if proto == 3 else b"*-1\r\n")
-    elif t is Raw:
+    elif t is Raw or t is Push:
         out.append(reply.data)
     elif t is bool:
         out.append((b"#t\r\n" if reply else b"#f\r\n") if proto == 3 else _INTS[int(reply)])

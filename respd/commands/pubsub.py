@@ -2,15 +2,16 @@
 and PUBSUB (CHANNELS, NUMSUB, NUMPAT, SHARDCHANNELS, SHARDNUMSUB, HELP), declared as Redis 7.0.15 declares them.
 
 The bookkeeping and the delivery live in ``respd.pubsub``. (Un)subscribe confirmations are several replies to one
-command (one per name), so they come back already encoded for the client's protocol (``Raw``): arrays in RESP2,
-push frames in RESP3. A client that now holds subscriptions is handed to the out-of-band write path by the pipeline
-(``pipeline.run_requests``), as MONITOR is. Messages reach subscribers on this node only.
+command (one per name), so they come back already encoded for the client's protocol (``Push``: sent even under
+CLIENT REPLY OFF): arrays in RESP2, push frames in RESP3. A client that now holds subscriptions is handed to the
+out-of-band write path by the pipeline (``pipeline.run_requests``), as MONITOR is. Messages reach subscribers on
+this node only.
 """
 from __future__ import annotations
 
 from .. import errors, pubsub
 from ..errors import CommandError
-from ..replies import Raw, Simple
+from ..replies import Push, Simple
 from .table import Keys, command, container
 
 _SUB = "pubsub noscript loading stale"
@@ -21,21 +22,21 @@ _SHARD_KEYS = (Keys(1, "not_key", last=-1),)
          complexity="O(N) where N is the number of channels to subscribe to.",
          summary="Listen for messages published to the given channels")
 def subscribe(sess, argv):
-    return Raw(pubsub.subscribe(sess, argv[1:], "channels"))
+    return Push(pubsub.subscribe(sess, argv[1:], "channels"))
 
 
 @command("unsubscribe", arity=-1, flags=_SUB, categories="pubsub slow", group="pubsub", since="2.0.0",
          complexity="O(N) where N is the number of clients already subscribed to a channel.",
          summary="Stop listening for messages posted to the given channels")
 def unsubscribe(sess, argv):
-    return Raw(pubsub.unsubscribe(sess, argv[1:], "channels"))
+    return Push(pubsub.unsubscribe(sess, argv[1:], "channels"))
 
 
 @command("psubscribe", arity=-2, flags=_SUB, categories="pubsub slow", group="pubsub", since="2.0.0",
          complexity="O(N) where N is the number of patterns the client is already subscribed to.",
          summary="Listen for messages published to channels matching the given patterns")
 def psubscribe(sess, argv):
-    return Raw(pubsub.psubscribe(sess, argv[1:]))
+    return Push(pubsub.psubscribe(sess, argv[1:]))
 
 
 @command("punsubscribe", arity=-1, flags=_SUB, categories="pubsub slow", group="pubsub", since="2.0.0",
@@ -43,7 +44,7 @@ def psubscribe(sess, argv):
                     "of total patterns subscribed in the system (by any client).",
          summary="Stop listening for messages posted to channels matching the given patterns")
 def punsubscribe(sess, argv):
-    return Raw(pubsub.unsubscribe(sess, argv[1:], "patterns"))
+    return Push(pubsub.unsubscribe(sess, argv[1:], "patterns"))
 
 
 @command("ssubscribe", arity=-2, flags=_SUB, keys=_SHARD_KEYS, categories="pubsub slow", group="pubsub",
@@ -52,14 +53,14 @@ def punsubscribe(sess, argv):
 def ssubscribe(sess, argv):
     if sess.in_exec:  # Redis refuses it to any DENY BLOCKING client, MULTI included (unlike SUBSCRIBE)
         raise CommandError(errors.pubsub_deny_blocking("SSUBSCRIBE"))
-    return Raw(pubsub.subscribe(sess, argv[1:], "shards"))
+    return Push(pubsub.subscribe(sess, argv[1:], "shards"))
 
 
 @command("sunsubscribe", arity=-1, flags=_SUB, keys=_SHARD_KEYS, categories="pubsub slow", group="pubsub",
          since="7.0.0", complexity="O(N) where N is the number of clients already subscribed to a shard channel.",
          summary="Stop listening for messages posted to the given shard channels")
 def sunsubscribe(sess, argv):
-    return Raw(pubsub.unsubscribe(sess, argv[1:], "shards"))
+    return Push(pubsub.unsubscribe(sess, argv[1:], "shards"))
 
 
 @command("publish", arity=3, flags="pubsub loading stale fast", categories="pubsub fast", group="pubsub",

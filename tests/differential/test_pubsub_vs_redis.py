@@ -76,6 +76,9 @@ def conversation(port: int, proto: str) -> list:
         cv.say(pub, "PUBLISH", "xy", "")
         cv.hear(sub, 1)
         cv.say(pub, "PUBLISH", "nobody", "x")
+        cv.say(pub, "EVAL", "return redis.call('publish', 'ps:a', 'from lua')", "0")  # a script publishes
+        cv.hear(sub, 2)
+        cv.say(pub, "EVAL", "return redis.call('subscribe', 'ps:a')", "0")
         cv.say(pub, "PUBLISH", "ps:b", b"\x00\r\n\xff binary")
         cv.hear(sub, 2)
         cv.say(sub, "PING")
@@ -194,4 +197,22 @@ def test_shard_channels_are_not_keys(redis, respd):
             out.append(user.call("SSUBSCRIBE", "bar"))
             out.append(admin.call("ACL", "DELUSER", "ps-user"))
             return out
+    assert look(respd.port) == look(redis.port)
+
+
+@pytest.mark.parametrize("mode", ["OFF", "SKIP"])
+def test_client_reply_off_does_not_silence_pubsub(redis, respd, mode):
+    """Confirmations and messages are pushes: CLIENT REPLY OFF/SKIP does not silence them (Redis'
+    CLIENT_PUSHING); the replies around them are silenced as usual."""
+    def look(port):
+        with RawClient(port) as sub, RawClient(port) as pub:
+            sub.send(encode_command("CLIENT", "REPLY", mode) + encode_command("SUBSCRIBE", "ps:off")
+                     + encode_command("PING"))
+            first = sub.read_reply()  # the confirmation
+            pub.call("PUBLISH", "ps:off", "m")
+            sub.send(encode_command("PING", "last"))
+            rest = sub.read_reply()  # the message (PING's reply is silenced in OFF mode, not in SKIP's second)
+            if mode == "SKIP":
+                rest += sub.read_reply()
+            return first, rest
     assert look(respd.port) == look(redis.port)
