@@ -39,7 +39,8 @@ class ClientState:
     """A client's request pipeline without I/O: its session, its reader, and the encoded replies not sent yet.
     The trio layer (``net.client.Conn``) adds the socket side."""
 
-    __slots__ = ("app", "sess", "reader", "out", "size", "coro", "mode", "batch", "pos", "notify", "echo")
+    __slots__ = ("app", "sess", "reader", "out", "size", "coro", "mode", "batch", "pos", "notify", "echo",
+                 "soft_since")
 
     def __init__(self, app, sess, reader) -> None:
         self.app = app
@@ -51,8 +52,9 @@ class ClientState:
         self.mode = 0                # reply mode before the awaited command (CLIENT REPLY)
         self.batch: list = []        # requests taken from the reader (reader.drain()), run up to batch[pos]
         self.pos = 0
-        self.notify = None           # MONITOR: called when the feed adds to out (set by the trio layer)
+        self.notify = None           # MONITOR, Pub/Sub: called when others add to out (set by the trio layer)
         self.echo = None             # MONITOR: the line about this client's own command, sent after its reply
+        self.soft_since = 0.0        # when pending output first reached the soft limit (outbuf.over), 0 = below
 
 
 def run_requests(c: ClientState) -> int:

@@ -256,10 +256,3 @@ def numsub(app, names: list, shard: bool = False) -> list:
         out.append(len(table.get(name, ())))
     return out
 
-
-def counts(sess) -> tuple:
-    """(sub, psub, ssub) for CLIENT LIST."""
-    subs = sess.subs
-    if subs is None:
-        return 0, 0, 0
-    return len(subs.channels), len(subs.patterns), len(subs.shards)

@@ -62,8 +62,7 @@ def _is_loopback(sockaddr) -> bool:
 class Conn(ClientState):
     """One client in the trio layer: the sans-I/O ``ClientState`` plus its transport and poller bookkeeping."""
 
-    __slots__ = ("transport", "fd", "wake", "status", "handed", "muted", "dead", "held", "busy", "soft_since",
-                 "outq")
+    __slots__ = ("transport", "fd", "wake", "status", "handed", "muted", "dead", "held", "busy", "outq")
 
     def __init__(self, app, sess, reader, transport, fd: int = -1) -> None:
         super().__init__(app, sess, reader)
@@ -76,7 +75,6 @@ class Conn(ClientState):
         self.dead = False            # killed: the poller must not serve it again
         self.held = 0                # bytes of a send in progress the kernel has not taken yet
         self.busy = False            # awaiting a command's reply (a SQL store): not idle, whatever the time
-        self.soft_since = 0.0        # when pending output first reached the soft limit (outbuf.over), 0 = below
         self.outq = 0                # the kernel's unacknowledged bytes when clients_cron last looked
 
     def pending(self) -> int:
