@@ -1,5 +1,5 @@
 """Pub/Sub with real clients on one respd node: redis-py's PubSub (sync ``get_message``/``listen``, patterns,
-``run_in_thread``, asyncio, RESP3), ``redis-cli SUBSCRIBE``, a subscriber that disconnects (no subscription left
+``run_in_thread``, asyncio, RESP3), ioredis (tests/integration/js/pubsub.js), ``redis-cli SUBSCRIBE``, a subscriber that disconnects (no subscription left
 behind) and a subscriber that stops reading (disconnected by ``client-output-buffer-limit pubsub`` while the
 publisher and a reading subscriber go on).
 
@@ -8,6 +8,7 @@ Waiting is done on conditions with a hang guard (``_until``), never on durations
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import queue
 import select
@@ -21,6 +22,7 @@ import redis as redis_py
 import redis.asyncio as redis_aio
 
 from tests.helpers import RawClient, encode_command, require
+from tests.integration.test_scripting_cli_node import ioredis  # noqa: F401  (fixture: npm ci'd ioredis)
 
 GUARD = 20.0  # seconds: a hang guard, never a measured expectation
 
@@ -233,3 +235,14 @@ def test_slow_subscriber_is_disconnected_by_the_pubsub_limit(respd_factory):
     slow.close()
     fast.close()
     r.close()
+
+
+def test_ioredis_subscribe(ioredis, respd):
+    cp = subprocess.run(["node", "pubsub.js", str(respd.port)], cwd=ioredis, capture_output=True, text=True,
+                        timeout=120, stdin=subprocess.DEVNULL)
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    out = json.loads(cp.stdout)
+    assert sorted(map(tuple, out.pop("messages"))) == [
+        ("message", "js-news", "hello"), ("message", "js-other", "x"), ("pmessage", "js-n*", "js-news", "hello")]
+    assert out == {"subscribed": 2, "psubscribed": 3, "receivers": [2, 1], "unsubscribed": 1, "punsubscribed": 0,
+                   "after": "PONG", "afterPublish": 0}
