@@ -216,3 +216,21 @@ def test_client_reply_off_does_not_silence_pubsub(redis, respd, mode):
                 rest += sub.read_reply()
             return first, rest
     assert look(respd.port) == look(redis.port)
+
+
+@pytest.mark.parametrize("proto", ["2", "3"])
+def test_pipelined_in_one_write(redis, respd, proto):
+    """Subscribing, refused and allowed commands, messages to itself and leaving, all in one received chunk."""
+    cmds = [["HELLO", proto], ["SUBSCRIBE", "ps:p1", "ps:p2"], ["PING"], ["GET", "k"], ["PUBLISH", "ps:p1", "me"],
+            ["UNSUBSCRIBE", "ps:p1"], ["PSUBSCRIBE", "ps:*"], ["UNSUBSCRIBE"], ["PUNSUBSCRIBE"], ["GET", "k"],
+            ["PING"]]
+
+    def look(port):
+        with RawClient(port) as c:
+            c.send(b"".join(encode_command(*cmd) for cmd in cmds))
+            c.send(encode_command("ECHO", "end"))
+            replies = []
+            while not replies or replies[-1] != b"$3\r\nend\r\n":
+                replies.append(c.read_reply())
+            return replies[1:]  # HELLO's map differs (server version, id)
+    assert look(respd.port) == look(redis.port)

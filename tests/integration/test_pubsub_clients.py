@@ -246,3 +246,21 @@ def test_ioredis_subscribe(ioredis, respd):
         ("message", "js-news", "hello"), ("message", "js-other", "x"), ("pmessage", "js-n*", "js-news", "hello")]
     assert out == {"subscribed": 2, "psubscribed": 3, "receivers": [2, 1], "unsubscribed": 1, "punsubscribed": 0,
                    "after": "PONG", "afterPublish": 0}
+
+
+def test_subscribers_do_not_time_out(respd_factory):
+    """With ``timeout`` set, an idle plain client is closed by the clients cron, a subscriber is not (Redis exempts
+    Pub/Sub clients). Once the plain client is gone the cron has run past the timeout for both."""
+    server = respd_factory()
+    admin = RawClient(server.port)
+    sub = RawClient(server.port)
+    sub.call("SUBSCRIBE", "still-here")
+    idle = RawClient(server.port)
+    idle.call("PING")
+    assert admin.call("CONFIG", "SET", "timeout", "1") == b"+OK\r\n"
+    assert idle.is_closed(GUARD), "the idle plain client was never closed"
+    with RawClient(server.port) as pub:
+        assert pub.call("PUBLISH", "still-here", "yes") == b":1\r\n"
+    assert sub.read_reply() == b"*3\r\n$7\r\nmessage\r\n$10\r\nstill-here\r\n$3\r\nyes\r\n"
+    for c in (admin, sub, idle):
+        c.close()
