@@ -22,6 +22,7 @@ import redis as redis_py
 import redis.asyncio as redis_aio
 
 from tests.helpers import RawClient, encode_command, require
+from tests.integration.common import tls_client
 from tests.integration.test_scripting_cli_node import ioredis  # noqa: F401  (fixture: npm ci'd ioredis)
 
 GUARD = 20.0  # seconds: a hang guard, never a measured expectation
@@ -264,3 +265,20 @@ def test_subscribers_do_not_time_out(respd_factory):
     assert sub.read_reply() == b"*3\r\n$7\r\nmessage\r\n$10\r\nstill-here\r\n$3\r\nyes\r\n"
     for c in (admin, sub, idle):
         c.close()
+
+
+def test_pubsub_over_tls_with_redis_py(tls_server, certs):
+    """TLS connections are served by their own task, not by the poller: the out-of-band path works there too."""
+    proc = tls_server()
+    sub_client = tls_client(proc, certs)
+    p = sub_client.pubsub()
+    p.subscribe("tls-ch")
+    assert p.get_message(timeout=GUARD)["type"] == "subscribe"
+    with tls_client(proc, certs) as c:
+        assert [c.publish("tls-ch", "m%d" % i) for i in range(3)] == [1, 1, 1]
+    assert [_message(p)["data"] for _ in range(3)] == [b"m0", b"m1", b"m2"]
+    p.unsubscribe("tls-ch")
+    assert p.get_message(timeout=GUARD)["type"] == "unsubscribe"
+    assert sub_client.set("k", "v") and sub_client.get("k") == b"v"  # the connection pool's own connection
+    p.close()
+    sub_client.close()
