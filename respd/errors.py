@@ -413,6 +413,8 @@ STORE_TEXTS = {
     "bad_ttl": "ttl must be a positive number of seconds",
     "ext_value": "the stored value has a msgpack type Lua cannot hold (ext %d)",
     "set_value": "the stored value is a Redis set, which has no Lua table form: read it with redis.call('SMEMBERS', key)",
+    "zset_value": ("the stored value is a Redis sorted set, which has no Lua table form: read it with "
+                   "redis.call('ZRANGE', key, 0, -1, 'WITHSCORES')"),
     "no_memory": "not enough memory",
     "internal": "internal error: %s",
 }

@@ -8,9 +8,10 @@ reply is the same as Redis' at once. When none has, the client blocks (``respd.b
 the command answers as if it had timed out at once.
 
 Order of checks, as Redis makes them: BLPOP/BRPOP/BZPOPMIN/BZPOPMAX parse the timeout first, BLMOVE its directions
-and then the timeout, BLMPOP/BZMPOP their other arguments and then the timeout; then the keys in order (a key of another type before the first one holding a list answers WRONGTYPE).
-When a blocked client is served, a key of another type is skipped (the client stays blocked, as in Redis 7.0),
-and BLMOVE's destination holding another type answers WRONGTYPE to the blocked client and unblocks it.
+and then the timeout, BLMPOP/BZMPOP their other arguments and then the timeout; then the keys in order (a key of
+another type before the first one holding a list answers WRONGTYPE). When a blocked client is served, a key of
+another type is skipped (the client stays blocked, as in Redis 7.0), and BLMOVE's destination holding another type
+answers WRONGTYPE to the blocked client and unblocks it.
 """
 from __future__ import annotations
 

@@ -6,12 +6,12 @@ cancelled out of it and leaves nothing behind.
 
 - On a memory store the waiter sleeps on an event until ``Blocking.serve`` hands it a reply (set before it is
   woken), ``CLIENT UNBLOCK`` does, or its deadline passes (a null array). Sleeping costs no CPU.
-- On a SQL store the waiter makes its own attempts: the first over every key (its command's non-blocking form),
-  then one each time it is woken -- by its database's ``Listener`` when a node creates one of its keys, by the
-  waiter before it when that one got an element (the next in line may get the next one), by the listener
-  reconnecting (notifications may have been lost), or by a look every ``RECHECK`` seconds that asks, in one
-  statement per store, whether any waited-for key exists. Each attempt is one atomic store operation, so each element goes to exactly one client
-  whichever node it is on. A waiter leaving for any reason wakes the next one on its keys.
+- On a SQL store the waiter makes its own attempts: the first over every key (its command's non-blocking form), then
+  one each time it is woken -- by its database's ``Listener`` when a node creates one of its keys, by the waiter
+  before it when that one got an element (the next in line may get the next one), by the listener reconnecting
+  (notifications may have been lost), or by a look every ``RECHECK`` seconds that asks, in one statement per store,
+  whether any waited-for key exists. Each attempt is one atomic store operation, so each element goes to exactly one
+  client whichever node it is on. A waiter leaving for any reason wakes the next one on its keys.
 """
 from __future__ import annotations
 

@@ -319,6 +319,8 @@ def _to_lua(table: Callable[[], Any], v: Any) -> Any:
     if t is msgpack.ExtType:
         if v.code == codec.SET_EXT:  # a Redis set has no Lua table that writes back as a set
             raise _Refused(STORE_TEXTS["set_value"])
+        if v.code == codec.ZSET_EXT:  # nor a sorted set
+            raise _Refused(STORE_TEXTS["zset_value"])
         raise _Refused(STORE_TEXTS["ext_value"] % v.code)
     raise _Refused(STORE_TEXTS["bad_value"] % t.__name__)
 

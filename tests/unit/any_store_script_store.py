@@ -373,7 +373,7 @@ return show(s:get('n')) .. ' / ' .. show(s:get('counter'))
 
 async def test_lua_tables_and_hashes_are_two_views_of_one_value(session):
     """A Lua table with string keys is a hash for Redis' commands (its numbers and booleans read as their text);
-    a hash written field by field reads back as a Lua table; a set has no Lua form and says so."""
+    a hash written field by field reads back as a Lua table; a set or a sorted set has no Lua form and says so."""
     from backends.values import HASH, SET, Members  # lazy: only this test reaches the value model directly
     sid = _sid(session).encode()
     await script(session, b"store.get(ARGV[1]):set('prefs', {theme = 'dark', fontSize = 14, beta = true})",
@@ -392,3 +392,7 @@ async def test_lua_tables_and_hashes_are_two_views_of_one_value(session):
         "nil \"the stored value is a Redis set, which has no Lua table form: read it with "
         "redis.call('SMEMBERS', key)\"")
     assert type(await _maybe(store.read(b"tags", SET))) is Members
+    await cmd(session, "ZADD", "board", "1.5", "a")
+    assert await script(session, b"return show(store.get(ARGV[1]):get('board'))", args=[sid]) == (
+        "nil \"the stored value is a Redis sorted set, which has no Lua table form: read it with "
+        "redis.call('ZRANGE', key, 0, -1, 'WITHSCORES')\"")
