@@ -15,13 +15,15 @@ import select
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 
+import pytest
 import redis as redis_py
 import redis.asyncio as redis_aio
 
-from tests.helpers import RawClient, encode_command, require
+from tests.helpers import REPO_ROOT, RawClient, encode_command, require
 from tests.integration.common import tls_client
 from tests.integration.test_scripting_cli_node import ioredis  # noqa: F401  (fixture: npm ci'd ioredis)
 
@@ -282,3 +284,32 @@ def test_pubsub_over_tls_with_redis_py(tls_server, certs):
     assert sub_client.set("k", "v") and sub_client.get("k") == b"v"  # the connection pool's own connection
     p.close()
     sub_client.close()
+
+
+def test_celery_redis_result_backend(respd, tmp_path):
+    """Celery with Redis as broker and result backend (results: SET + PUBLISH in MULTI, waited for with SUBSCRIBE)
+    and its remote control (a fanout exchange over Pub/Sub): a real worker's results and its ping reply."""
+    pytest.importorskip("celery")
+    from tests.integration.celery_pubsub_tasks import make_app  # lazy: only this test needs Celery
+    url = "redis://127.0.0.1:%d/3" % respd.port
+    env = dict(os.environ, RESPD_CELERY_URL=url, PYTHONPATH=str(REPO_ROOT))
+    log = tmp_path / "worker.log"
+    with open(log, "wb") as out:
+        worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "tests.integration.celery_pubsub_tasks",
+                                   "worker", "--pool", "solo", "--loglevel", "INFO", "--hostname", "pubsub@%h"],
+                                  cwd=str(REPO_ROOT), env=env, stdout=out, stderr=subprocess.STDOUT,
+                                  stdin=subprocess.DEVNULL)
+    app = make_app(url)
+    try:
+        results = [app.tasks["respd.pubsub.add"].delay(i, 1) for i in range(5)]
+        assert [r.get(timeout=GUARD * 3) for r in results] == [1, 2, 3, 4, 5], log.read_text()[-3000:]
+        replies = _until(lambda: app.control.ping(timeout=1.0), "the worker answers a remote-control ping")
+        assert any("ok" in next(iter(r.values())) for r in replies)
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(GUARD)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+        app.close()
