@@ -25,6 +25,8 @@ import redis.asyncio as redis_aio
 
 from tests.helpers import REPO_ROOT, RawClient, encode_command, require
 from tests.integration.common import tls_client
+from tests.integration.scripting_targets import sql_respd  # noqa: F401  (fixture)
+from tests.pgserver import pg_server  # noqa: F401  (fixture)
 from tests.integration.test_scripting_cli_node import ioredis  # noqa: F401  (fixture: npm ci'd ioredis)
 
 GUARD = 20.0  # seconds: a hang guard, never a measured expectation
@@ -313,3 +315,23 @@ def test_celery_redis_result_backend(respd, tmp_path):
             worker.kill()
             worker.wait()
         app.close()
+
+
+def test_resp3_subscriber_runs_commands_on_a_sql_store(sql_respd):
+    """A RESP3 subscriber may run any command; on a SQL store its replies are awaited (PostgreSQL) while messages
+    keep arriving: replies and messages come in the order they happened, none lost."""
+    with RawClient(sql_respd.port) as sub, RawClient(sql_respd.port) as pub:
+        sub.call("HELLO", "3")
+        assert sub.call("SELECT", "1") == b"+OK\r\n"
+        sub.call("SUBSCRIBE", "sql-ch")
+        sub.send(b"".join(encode_command("SET", "ps:k%d" % i, "v%d" % i) for i in range(20))
+                 + encode_command("MGET", "ps:k0", "ps:k19"))
+        for i in range(20):
+            assert pub.call("PUBLISH", "sql-ch", "m%d" % i) == b":1\r\n"
+        replies = sub.read_replies(41)
+        messages = [r for r in replies if r.startswith(b">3")]
+        others = [r for r in replies if not r.startswith(b">3")]
+        assert messages == [b">3\r\n$7\r\nmessage\r\n$6\r\nsql-ch\r\n$%d\r\nm%d\r\n" % (len(b"m%d" % i), i)
+                            for i in range(20)]
+        assert others == [b"+OK\r\n"] * 20 + [b"*2\r\n$2\r\nv0\r\n$3\r\nv19\r\n"]
+        sub.call("DEL", *["ps:k%d" % i for i in range(20)])
