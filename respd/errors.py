@@ -67,6 +67,7 @@ CLIENT_NAME = "ERR Client names cannot contain spaces, newlines or special chara
 MAX_CLIENTS = "ERR max number of clients reached"
 OOM = "OOM command not allowed when used memory > 'maxmemory'."
 NOPERM_KEY = "NOPERM this user has no permissions to access one of the keys used as arguments"
+NOPERM_CHANNEL = "NOPERM this user has no permissions to access one of the channels used as arguments"
 NOPERM_CMD = "NOPERM this user has no permissions to run the '{}' command"
 EXPIRE_NX_XX = "ERR NX and XX, GT or LT options at the same time are not compatible"
 EXPIRE_GT_LT = "ERR GT and LT options at the same time are not compatible"

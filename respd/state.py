@@ -85,6 +85,7 @@ class App:
         self.stat_rejected = 0
         self.stat_denied_cmd = 0
         self.stat_denied_key = 0
+        self.stat_denied_channel = 0
         self.stat_protocol_errors = 0
         self.error_stats: dict[bytes, int] = {}   # error code (ERR, WRONGTYPE...) -> replies (INFO errorstats)
         self._mem_checked = 0.0

@@ -179,6 +179,7 @@ def _stats(sess, app, now: float) -> list[str]:
             "io_threaded_writes_processed:0", "reply_buffer_shrinks:0", "reply_buffer_expands:0",
             "auth_failures:%d" % app.auth.failures, "acl_access_denied_auth:%d" % app.auth.failures,
             "acl_access_denied_cmd:%d" % app.stat_denied_cmd, "acl_access_denied_key:%d" % app.stat_denied_key,
+            "acl_access_denied_channel:%d" % app.stat_denied_channel,
             "protocol_errors:%d" % app.stat_protocol_errors]
 
 

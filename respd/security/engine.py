@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from typing import Any, Optional
 
-from backends.glob import LONG_PATTERN, translate
+from backends.glob import LONG_PATTERN, compile_glob, translate
 
 from .. import errors
 from ..commands.args import try_int
@@ -77,7 +77,12 @@ def redis_statements(rs: RuleSet, store_level: bool) -> list:
 
 
 # ============================================================================================ compiled engine
-DENIED_CMD, DENIED_KEY = 1, 2
+DENIED_CMD, DENIED_KEY, DENIED_CHANNEL = 1, 2, 3
+#: the channel arguments of the pub/sub commands Redis checks against a user's ``&pattern`` rules: (first argument,
+#: whether they are patterns). A pattern (PSUBSCRIBE) must equal one of the user's patterns; a channel must match
+#: one (Redis' ACLCheckChannelAgainstList). UNSUBSCRIBE and its kin are never refused.
+_CHANNEL_ARGS = {"publish": (1, 2, False), "spublish": (1, 2, False), "subscribe": (1, None, False),
+                 "ssubscribe": (1, None, False), "psubscribe": (1, None, True)}
 _OK = "ok"            # plan: nothing to check
 _DENY = "deny"        # plan: the command is denied
 
@@ -144,15 +149,32 @@ class _Plan:
 class _Sel:
     """One compiled permission set: a command gate and statements, with its decision caches."""
 
-    __slots__ = ("commands", "firstargs", "stmts", "actor", "decisions", "plans")
+    __slots__ = ("commands", "firstargs", "stmts", "actor", "decisions", "plans", "channels")
 
-    def __init__(self, commands: Optional[frozenset], firstargs: dict, stmts: list, actor):
+    def __init__(self, commands: Optional[frozenset], firstargs: dict, stmts: list, actor,
+                 channels: Optional[list] = None):
         self.commands = commands      # None = every command
         self.firstargs = firstargs
         self.stmts = stmts
         self.actor = actor
         self.decisions: dict = {}
         self.plans: dict = {}
+        self.channels = channels      # None = every channel (allchannels), else the &patterns
+
+    def channel_denied(self, cmd, argv: list):
+        """(DENIED_CHANNEL, index, channel) for the first channel argument the user's &patterns do not allow."""
+        spec = _CHANNEL_ARGS.get(cmd.name) if self.channels is not None else None
+        if spec is None:
+            return None
+        first, stop, is_pattern = spec
+        for i in range(first, len(argv) if stop is None else min(stop, len(argv))):
+            ch = argv[i]
+            if is_pattern:
+                if ch not in self.channels:
+                    return DENIED_CHANNEL, i, ch
+            elif not any(compile_glob(p, allkeys_star=False)(ch) for p in self.channels):
+                return DENIED_CHANNEL, i, ch
+        return None
 
     def decide(self, resource: str, action: str, keyed: bool = True):
         """True (allowed), False (denied), or a _KeyRule for key actions whose answer depends on the key."""
@@ -245,7 +267,7 @@ class _Sel:
         if plan is None:
             plan = self.plans[ck] = self.plan(app, sid, cmd, specs)
         if plan is _OK:
-            return None
+            return self.channel_denied(cmd, argv)
         if plan is _DENY:
             return DENIED_CMD, 0, cmd.name
         if plan.firstargs is not None and (len(argv) < 2 or argv[1].lower() not in plan.firstargs):
@@ -272,8 +294,10 @@ class _Sel:
                     if d is False or not d(key):
                         return DENIED_KEY, i, key
         if plan.cross:
-            return self._cross(app, cmd, argv)
-        return None
+            r = self._cross(app, cmd, argv)
+            if r is not None:
+                return r
+        return self.channel_denied(cmd, argv)
 
     def _cross(self, app, cmd, argv: list):
         """MOVE k db / COPY src dst DB db: the key written into another store (the command's ``cross_store`` says
@@ -405,6 +429,11 @@ def deny(sess, r) -> Err:
         if security is not None:
             security.log.add("key", obj, sess.user, sess)
         return Err(errors.NOPERM_KEY)
+    if kind == DENIED_CHANNEL:
+        app.stat_denied_channel += 1
+        if security is not None:
+            security.log.add("channel", obj, sess.user, sess)
+        return Err(errors.NOPERM_CHANNEL)
     app.stat_denied_cmd += 1
     if security is not None:
         security.log.add("command", obj.encode() if isinstance(obj, str) else obj, sess.user, sess)
@@ -425,7 +454,10 @@ def compile_user(user) -> Optional[Permissions]:
             stmts += list(user.policies)
         stmts = [s for s in (st.for_actor(user) for st in stmts) if s is not None]
         commands = None if rs.allowed >= all_names else frozenset(rs.allowed)
-        sels.append(_Sel(commands, {k: frozenset(v) for k, v in rs.firstargs.items()}, stmts, user))
+        # channels: Redis' &patterns for users of ACL rules; registry policies have no channel form yet (every
+        # channel, as before pub/sub existed)
+        channels = None if (user.policy_mode or rs.allchannels) else list(rs.channels)
+        sels.append(_Sel(commands, {k: frozenset(v) for k, v in rs.firstargs.items()}, stmts, user, channels))
     if user.policy_mode and len(sels) == 1 and sels[0].commands is None and not sels[0].firstargs:
         stmts = sels[0].stmts
         if all(s.allow for s in stmts) and any("*" in s.actions and "*" in s.resources and not s.conditions

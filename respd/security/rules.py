@@ -203,7 +203,7 @@ class RuleSet:
         return b" ".join(p for p in (self.keys_text(), self.channels_text(), self.commands_text()) if p)
 
     def unrestricted(self) -> bool:
-        return self.allkeys and self.allowed >= all_command_names()
+        return self.allkeys and self.allchannels and self.allowed >= all_command_names()
 
 
 # ------------------------------------------------------------------------------------------------------ users

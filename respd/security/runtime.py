@@ -46,6 +46,8 @@ class AclLog:
                 e["count"] += 1
                 e["updated"] = now
                 e["client-info"] = info
+                self.entries.remove(e)  # an entry seen again moves to the head, as Redis' addACLLogEntry does
+                self.entries.appendleft(e)
                 return
         self.entries.appendleft({"count": 1, "reason": reason, "context": context, "object": obj,
                                  "username": username, "updated": now, "client-info": info})

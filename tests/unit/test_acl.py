@@ -145,10 +145,12 @@ def redis_user(app, admin, name, *rules):
 
 def test_allow_all_users_have_no_permission_object(app, admin):
     assert admin.permissions is None
-    s = redis_user(app, admin, "all", "~*", "+@all")
+    s = redis_user(app, admin, "all", "~*", "&*", "+@all")
     assert s.permissions is None
-    s2 = redis_user(app, admin, "almost", "~*", "+@all", "-get")
+    s2 = redis_user(app, admin, "almost", "~*", "&*", "+@all", "-get")
     assert s2.permissions is not None
+    s3 = redis_user(app, admin, "nochannels", "~*", "+@all")  # resetchannels: pub/sub channels are checked
+    assert s3.permissions is not None
 
 
 def test_command_then_key_permission(app, admin):
