@@ -13,6 +13,7 @@ from tests.helpers import RawClient, encode_command
 #: fields respd adds at the end of a section, and the section respd adds after Keyspace for INFO everything
 RESPD_FIELDS = {"server": ["respd_version", "python_version"],
                 "stats": ["auth_failures", "acl_access_denied_auth", "acl_access_denied_cmd", "acl_access_denied_key",
+                          "acl_access_denied_channel",
                           "protocol_errors"]}
 RESPD_SECTIONS = {"everything": ["Stores"]}
 
