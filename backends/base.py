@@ -102,16 +102,22 @@ class StoreUnavailable(StoreError):
 
 # ---------------------------------------------------------------------------------------------- watch support
 class WatchTable:
-    """Which connections watch which keys of one store (Redis' ``watched_keys``).
+    """Which connections watch which keys of one store (Redis' ``watched_keys``), and who else hears of writes.
 
     A watcher is any object with a ``dirty`` attribute. Stores call ``touch(key)`` after every write that changed
-    the key and ``touch_all()`` on a flush; both are cheap when nobody watches.
+    the key and ``touch_all()`` on a flush; both are cheap when nobody watches or observes.
+
+    ``observers`` are callables ``f(key, local)`` told of every touch (``key`` None for a flush): client tracking
+    (invalidation) and the bus between nodes (``respd.net.bus``, which forwards a SQL store's local writes to the
+    other nodes and touches their tables with ``local=False`` there). A memory store only calls ``touch`` when
+    ``keys`` or ``observers`` is non-empty.
     """
 
-    __slots__ = ("keys",)
+    __slots__ = ("keys", "observers")
 
     def __init__(self) -> None:
         self.keys: dict[bytes, set] = {}
+        self.observers: list = []
 
     def add(self, key: bytes, watcher: Any) -> None:
         self.keys.setdefault(key, set()).add(watcher)
@@ -123,16 +129,22 @@ class WatchTable:
             if not ws:
                 del self.keys[key]
 
-    def touch(self, key: bytes) -> None:
+    def touch(self, key: bytes, local: bool = True) -> None:
         ws = self.keys.get(key)
         if ws:
             for w in ws:
                 w.dirty = True
+        if self.observers:
+            for f in self.observers:
+                f(key, local)
 
-    def touch_all(self) -> None:
+    def touch_all(self, local: bool = True) -> None:
         for ws in self.keys.values():
             for w in ws:
                 w.dirty = True
+        if self.observers:
+            for f in self.observers:
+                f(None, local)
 
 
 # ---------------------------------------------------------------------------------------------- the interface

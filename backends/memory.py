@@ -52,6 +52,7 @@ class MemoryStore(Collections, Store):
         self._data: dict[bytes, Any] = {}  # bytes, or codec.Packed for a typed value
         self._expires: dict[bytes, int] = {}
         self._watched = self.watches.keys
+        self._observers = self.watches.observers  # the same list: tracking and the bus add to it in place
         self._version = 0              # bumped by key creation/removal: tells when the SCAN snapshot is stale
         self._scan_hashes: list[int] = []
         self._scan_keys: list[bytes] = []
@@ -74,7 +75,7 @@ class MemoryStore(Collections, Store):
         del self._data[key]
         self._expires.pop(key, None)
         self._version += 1
-        if self._watched:
+        if self._watched or self._observers:
             self.watches.touch(key)
 
     def _check_room(self, key: bytes) -> None:
@@ -122,7 +123,7 @@ class MemoryStore(Collections, Store):
                 self._remove(key)
                 return
             self._expires[key] = expire
-        if self._watched:
+        if self._watched or self._observers:
             self.watches.touch(key)
         if self.on_created is not None:
             self.on_created(key)
@@ -288,7 +289,7 @@ class MemoryStore(Collections, Store):
                 data[key] = value
                 if self._expires:
                     self._expires.pop(key, None)
-                if self._watched:
+                if self._watched or self._observers:
                     self.watches.touch(key)
                 return _WRITTEN
             if expire is KEEP and not self._live(key):
@@ -349,7 +350,7 @@ class MemoryStore(Collections, Store):
         v = self._data[key]
         s = self._string(key, v)
         if expire is None:
-            if self._expires.pop(key, None) is not None and self._watched:
+            if self._expires.pop(key, None) is not None and (self._watched or self._observers):
                 self.watches.touch(key)
         elif expire is not KEEP:
             self._put(key, v, expire)
@@ -379,14 +380,14 @@ class MemoryStore(Collections, Store):
             self._remove(key)
             return 1
         self._expires[key] = at_ms
-        if self._watched:
+        if self._watched or self._observers:
             self.watches.touch(key)
         return 1
 
     def persist(self, key: bytes) -> int:
         if not self._live(key) or self._expires.pop(key, None) is None:
             return 0
-        if self._watched:
+        if self._watched or self._observers:
             self.watches.touch(key)
         return 1
 

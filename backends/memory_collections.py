@@ -98,7 +98,7 @@ class Collections:
                 data[key] = self._kept(obj)
             elif type(v) is ListValue and v.chunked <= _SHRUNK and len(v) <= _SHRUNK:  # (chunked: no call)
                 data[key] = _shrunk(v)
-            if self._watched:
+            if self._watched or self._observers:
                 self.watches.touch(key)
         return result
 
@@ -145,7 +145,7 @@ class _MemoryValues(Values):
                 s._data[key] = _shrunk(obj)
         else:
             s._data[key] = s._kept(obj)
-        if s._watched:
+        if s._watched or s._observers:
             s.watches.touch(key)
 
 
