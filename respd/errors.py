@@ -472,3 +472,9 @@ def unknown_command(argv: list[bytes]) -> bytes:
         budget = 128 - len(args)
         args += b"'" + _c_string(a)[:budget] + b"' "
     return b"ERR unknown command '" + _c_string(argv[0])[:128] + b"', with args beginning with: " + args
+
+
+# ------------------------------------------------------------------------------------------ client tracking (#16)
+
+
+# ------------------------------------------------------------------------------------------ keyspace notifications (#16)
