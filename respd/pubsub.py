@@ -223,6 +223,8 @@ def _deliver(app, sess, data: bytes, now: float) -> None:
         if close:
             drop(c)
             return
+        if c.soft_since:
+            app.obuf_watch.add(c)  # clients_cron closes it if it stays over the soft limit
     if c.notify is not None:
         c.notify()
 
