@@ -477,4 +477,6 @@ def dryrun(user, app, store, cmd, argv: list) -> Optional[bytes]:
         return None
     if r[0] == DENIED_KEY:
         return errors.ACL_DRYRUN_KEY % r[2]
+    if r[0] == DENIED_CHANNEL:
+        return errors.ACL_DRYRUN_CHANNEL % r[2]
     return (errors.ACL_DRYRUN_COMMAND % r[2]).encode()
