@@ -356,11 +356,14 @@ def _store_for(app, arg: bytes):
 class Permissions:
     """A user's compiled permissions: the object dispatch calls as ``sess.permissions``."""
 
-    def __init__(self, user, sels: list, filter_listing: bool, store_dependent: bool):
+    def __init__(self, user, sels: list, filter_listing: bool, store_dependent: bool, channels_only: bool = False):
         self.user = user
         self.sels = sels
         self.filter_listing = filter_listing
         self.store_dependent = store_dependent
+        #: every command on every key, only some channels (``~* +@all`` without ``&*``, Redis 7's default for a new
+        #: user): only the Pub/Sub commands are checked, and data commands keep the pipeline's direct path
+        self.channels_only = channels_only
 
     # ------------------------------------------------------------------------------------------------ checks
     def evaluate(self, app, sid: str, cmd, argv: list) -> Any:
@@ -375,6 +378,8 @@ class Permissions:
 
     def check(self, sess, cmd, argv: list) -> Optional[Err]:
         """None when allowed; else the NOPERM reply (the denial is counted and logged in ACL LOG)."""
+        if self.channels_only and cmd.name not in _CHANNEL_ARGS:
+            return None
         store = sess.store
         sid = store.id if store is not None else ""
         app = sess.app
@@ -495,7 +500,11 @@ def compile_user(user) -> Optional[Permissions]:
                                                for s in stmts):
             return None
     store_dependent = user.policy_mode
-    return Permissions(user, sels, filter_listing=user.policy_mode, store_dependent=store_dependent)
+    rs = user.rules
+    channels_only = (not user.policy_mode and not user.selectors and rs.allkeys and not rs.allchannels
+                     and rs.allowed >= all_names)
+    return Permissions(user, sels, filter_listing=user.policy_mode, store_dependent=store_dependent,
+                       channels_only=channels_only)
 
 
 def dryrun(user, app, store, cmd, argv: list) -> Optional[bytes]:

@@ -79,3 +79,21 @@ def test_channel_resources_need_no_store(tmp_path):
     build(tmp_path, [user("u"), policy("p", ["pubsub.publish"], ["orders"], users=["u"])])
     with pytest.raises(ConfigError):
         build(tmp_path, [user("u"), policy("p", ["store.key.get"], ["orders"], users=["u"])])
+
+
+def test_a_user_restricted_on_channels_only_keeps_the_direct_path(tmp_path):
+    """``~* +@all`` without ``&*`` (Redis 7's default for a new user) is checked on Pub/Sub commands only: its data
+    commands keep the pipeline's direct path (they took the checked path for every command before)."""
+    from respd.pipeline import is_plain
+    app = build(tmp_path)
+    admin = session(app)
+    assert run(admin, "ACL", "SETUSER", "app", "on", ">pw", "~*", "+@all") == b"+OK\r\n"
+    s = session(app, "app")
+    assert is_plain(s, app)
+    assert run(s, "SET", "k", "v") == b"+OK\r\n"
+    assert run(s, "PUBLISH", "ch", "m") == NOPERM_CHANNEL
+    assert run(admin, "ACL", "SETUSER", "app", "&ch") == b"+OK\r\n"
+    assert run(s, "PUBLISH", "ch", "m") == b":0\r\n"
+    assert run(admin, "ACL", "SETUSER", "app", "-get") == b"+OK\r\n"
+    assert not is_plain(s, app)
+    assert run(s, "GET", "k").startswith(b"-NOPERM")
