@@ -45,7 +45,7 @@ def cron_pass(app, now: float) -> int:
     so they are watched here); returns how many clients it looked at.
 
     Without ``timeout`` only the clients in ``app.obuf_watch`` are looked at: those whose send blocked
-    (``transport.send_all``) or whose pending output reached a soft limit (``outbuf.check``, ``pubsub._deliver``);
+    (``transport.send_all``) or whose pending output reached a soft limit (``outbuf.check``, ``pubsub._deliver_all``);
     a client leaves the set once nothing is pending for it. So clients that do nothing (thousands of idle
     subscribers) cost nothing here; with ``timeout`` every client is looked at, as Redis' clientsCron does."""
     timeout = app.timeout
