@@ -212,10 +212,9 @@ def _deliver_all(app, sessions: tuple, resp2: bytes, resp3: bytes) -> int:
     included, as in Redis' count).
 
     Written out for speed (a PUBLISH to many subscribers spends most of its time here): the limit's check is
-    skipped while a client's pending output is below both limits, and the clock read only when one is reached. A
-    writer is woken only when the output was empty: pending output always has a wake-up (or the client's own task's
-    send) on its way, and a writer takes all of ``c.out`` when it sends, so a pipeline of PUBLISHes wakes each
-    subscriber once."""
+    skipped while a client's pending output is below both limits, the clock read only when one is reached, and
+    ``notify`` called only when the writer has not been woken yet (``Conn.woken``: it takes all of ``c.out`` when
+    it runs, so a pipeline of PUBLISHes wakes each subscriber once)."""
     limit = app.obuf_limits[outbuf.PUBSUB]
     hard, soft = limit.hard, limit.soft
     lowest = min(hard, soft) if hard and soft else hard or soft  # 0: no limit
@@ -225,9 +224,7 @@ def _deliver_all(app, sessions: tuple, resp2: bytes, resp3: bytes) -> int:
         if c is None or sess.closing:  # a client being closed gets nothing more (Redis: CLOSE_ASAP)
             continue
         data = resp3 if sess.proto == 3 else resp2
-        out = c.out
-        wake = not out
-        out.append(data)
+        c.out.append(data)
         c.size += len(data)
         if lowest:
             used = c.size + getattr(c, "held", 0)
@@ -242,7 +239,7 @@ def _deliver_all(app, sessions: tuple, resp2: bytes, resp3: bytes) -> int:
                     app.obuf_watch.add(c)  # clients_cron closes it if it stays over the soft limit
             elif c.soft_since:
                 c.soft_since = 0.0  # below the soft limit again (outbuf.over's answer)
-        if wake and c.notify is not None:
+        if c.notify is not None and not c.woken:
             c.notify()
     return len(sessions)
 

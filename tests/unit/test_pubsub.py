@@ -90,13 +90,20 @@ async def test_client_kill_drops_the_subscriptions_at_once(app):
 
 
 async def test_a_pipeline_of_publishes_wakes_each_subscriber_once(app):
-    """A subscriber's writer is woken when its output goes from empty to pending; it takes all of it when it sends,
-    so the next PUBLISHes of the same pipeline add to that batch without another wake-up (issue 16's fan-out)."""
+    """A subscriber's writer is woken once (``notify`` sets ``Conn.woken``, as net.client's does); it takes all the
+    output when it runs, so the next PUBLISHes of the same pipeline add to that batch without another wake-up
+    (issue 16's fan-out)."""
     subs = [_client(app) for _ in range(3)]
     wakes = [0, 0, 0]
+
+    def notifier(i):
+        def notify():
+            wakes[i] += 1
+            subs[i].woken = True
+        return notify
     for i, c in enumerate(subs):
         _run(c, "SUBSCRIBE", "ch")
-        c.notify = (lambda i: lambda: wakes.__setitem__(i, wakes[i] + 1))(i)
+        c.notify = notifier(i)
     _run(subs[2], "PSUBSCRIBE", "c*")
     pub = _client(app)
     assert _run(pub, *["PUBLISH", "ch", "m"]) == b":4\r\n"
@@ -105,7 +112,8 @@ async def test_a_pipeline_of_publishes_wakes_each_subscriber_once(app):
     assert pub.out == [b":4\r\n"] * 15
     assert wakes == [1, 1, 1]
     assert len(subs[0].out) == 16 and len(subs[2].out) == 32
-    for c in subs:  # the writers take the output
+    for c in subs:  # the writers wake and take the output
+        c.woken = False
         c.out.clear()
         c.size = 0
     _run(pub, "PUBLISH", "ch", "m")
