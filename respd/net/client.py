@@ -392,16 +392,47 @@ async def _monitor(c: Conn) -> bool:
     unsubscribing from everything) with everything sent, False when the connection is to close."""
     lock = trio.Lock()
     parked = None  # the writer task while it waits for output
+    poller = c.app.poller if type(c.transport) is RawTransport else None
+    transport = c.transport
 
     # ``c.woken`` is an event's flag, visible to producers: one that finds it set need not call notify (a PUBLISH
     # to many subscribers, pipelined, calls it once per subscriber and batch: ``pubsub._deliver_all``)
     def notify() -> None:
-        nonlocal parked
         c.woken = True
+        if poller is not None and poller.round is not None:  # produced in the poller's round: flush at its end
+            poller.round.append(flush)
+        else:
+            wake_writer()
+
+    def wake_writer() -> None:
+        nonlocal parked
         task = parked
         if task is not None:
             parked = None
             _reschedule(task)
+
+    def flush() -> None:
+        """At the end of the poller's round: send the pending output now if the kernel takes it all (no task
+        switch: a PUBLISH to 100 subscribers would otherwise wake 100 writer tasks); else, or while a send is in
+        progress, the writer sends it."""
+        if not c.woken:  # the writer took it meanwhile
+            return
+        if lock.locked() or not c.out or c.sess.closing:
+            wake_writer()
+            return
+        data = _take_out(c)
+        try:
+            n = transport.send_now(data)
+        except BlockingIOError:
+            n = 0
+        except OSError:  # the writer meets the error and ends the connection
+            n = 0
+        if n == len(data):
+            c.woken = False
+            return
+        c.out.insert(0, data[n:] if n else data)
+        c.size += len(data) - n
+        wake_writer()
 
     def abort(_) -> trio.lowlevel.Abort:
         nonlocal parked
