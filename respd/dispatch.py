@@ -23,7 +23,9 @@ from . import errors
 from . import monitor as _monitor
 from .pubsub import ALLOWED_SUBSCRIBED
 from . import scriptcall
+from . import tracking as _tracking
 from .commands import catalog  # noqa: F401  (importing the catalogue declares every command)
+from .commands.meta import keys_of
 from .commands.table import Command, is_pending, lookup, named
 from .errors import CommandError, SecurityClose, store_error
 from .replies import QUEUED, Err
@@ -74,7 +76,17 @@ def execute(sess, argv: list[bytes]) -> Any:
     if sess.multi is not None and not cmd.multi_immediate:
         sess.multi.append((cmd, argv))
         return QUEUED
-    return run(sess, cmd, argv)
+    st = sess.tracking
+    if st is None:
+        return run(sess, cmd, argv)
+    tracking = app.tracking
+    if tracking.max_keys and len(tracking.table) > tracking.max_keys:
+        tracking.limit()
+    r = run(sess, cmd, argv)
+    # CLIENT CACHING applies to the next command (or transaction) only, as Redis' resetClient clears it
+    if st.caching and sess.multi is None and not cmd.name.startswith("client|"):
+        st.caching = False
+    return r
 
 
 def _exec_abort(sess, refusal: Err) -> Err:
@@ -110,6 +122,9 @@ def run(sess, cmd: Command, argv: list[bytes]) -> Any:
     reply is ready), an error reply in ``cmd.failed_calls`` and in errorstats. EXEC runs its queue through here, so
     queued commands count as Redis counts them, and EXEC's time includes theirs."""
     sess.last_cmd = cmd.name
+    tracking = sess.app.tracking.clients  # while any client tracks keys: who runs this command (NOLOOP...)
+    if tracking:
+        token = _tracking.current.set(sess)
     t0 = _clock()
     try:
         r = cmd.handler(sess, argv)
@@ -119,6 +134,10 @@ def run(sess, cmd: Command, argv: list[bytes]) -> Any:
             r = _run_script(sess, r)
     except Exception as e:
         r = error_reply(e, cmd, sess)
+    if tracking:
+        _tracking.current.reset(token)
+        if sess.tracking is not None and cmd.tracks_keys and not sess.tracking.bcast:
+            sess.app.tracking.remember(sess, [k for k, _ in keys_of(cmd, argv)])
     now = _clock()
     cmd.calls += 1
     cmd.ns += now - t0
@@ -153,10 +172,14 @@ async def awaited(coro, cmd: Command, sess, t0: int, argv=None) -> Any:
     """The reply of an async command; its waiting time (from t0) adds to the command's time in commandstats, except
     a blocking command's (BLPOP...: Redis counts the time it runs, not the time it waits). With argv (the checked
     path), the command is then shown to the monitors."""
+    token = _tracking.current.set(sess) if sess.app.tracking.clients else None  # the writes after its awaits
     try:
         r = await coro
     except Exception as e:
         r = error_reply(e, cmd, sess)
+    finally:
+        if token is not None:
+            _tracking.current.reset(token)
     if "blocking" not in cmd.flags:
         cmd.ns += _clock() - t0
     if type(r) is Err:

@@ -95,7 +95,7 @@ def _clients(sess, app, now: float) -> list[str]:
     return ["connected_clients:%d" % len(app.clients), "cluster_connections:0", "maxclients:%d" % app.maxclients,
             "client_recent_max_input_buffer:0", "client_recent_max_output_buffer:0",
             "blocked_clients:%d" % app.blocking.blocked,
-            "tracking_clients:0", "clients_in_timeout_table:%d" % app.blocking.timed()]
+            "tracking_clients:%d" % app.tracking.clients, "clients_in_timeout_table:%d" % app.blocking.timed()]
 
 
 def _memory(sess, app, now: float) -> list[str]:
@@ -172,8 +172,9 @@ def _stats(sess, app, now: float) -> list[str]:
             "pubsubshard_channels:%d" % len(app.pubsub.shards), "latest_fork_usec:0", "total_forks:0",
             "migrate_cached_sockets:0", "slave_expires_tracked_keys:0", "active_defrag_hits:0",
             "active_defrag_misses:0", "active_defrag_key_hits:0", "active_defrag_key_misses:0",
-            "total_active_defrag_time:0", "current_active_defrag_time:0", "tracking_total_keys:0",
-            "tracking_total_items:0", "tracking_total_prefixes:0", "unexpected_error_replies:0",
+            "total_active_defrag_time:0", "current_active_defrag_time:0",
+            "tracking_total_keys:%d" % len(app.tracking.table), "tracking_total_items:%d" % app.tracking.items,
+            "tracking_total_prefixes:%d" % len(app.tracking.prefixes), "unexpected_error_replies:0",
             "total_error_replies:%d" % sum(app.error_stats.values()), "dump_payload_sanitizations:0",
             "total_reads_processed:0", "total_writes_processed:0", "io_threaded_reads_processed:0",
             "io_threaded_writes_processed:0", "reply_buffer_shrinks:0", "reply_buffer_expands:0",

@@ -376,9 +376,23 @@ async def client_loop(c: Conn, poller=None) -> None:
             poller.remove(c)
 
 
+def wake_for_output(sess) -> None:
+    """An idle polled client was given out-of-band output (a client tracking invalidation redirected to it): hand it
+    to its task, which sends it and serves the client out of band (``_monitor``) from then on."""
+    c = sess.io
+    if c is None or c.notify is not None or sess.closing:
+        return
+    poller = c.app.poller
+    if poller is not None and not c.handed and c.wake is not None and poller.conns.get(c.fd) is c:
+        poller.hand_over(c, FLUSH)
+
+
 def _out_of_band(c: Conn) -> bool:
-    """Whether other clients' commands write to this client's output: MONITOR, or Pub/Sub subscriptions."""
-    return c.sess.subs is not None or (c.app.monitors and is_monitor(c))
+    """Whether other clients' commands write to this client's output: MONITOR, Pub/Sub subscriptions, or client
+    tracking (invalidation messages)."""
+    sess = c.sess
+    return (sess.subs is not None or sess.tracking is not None or sess.id in c.app.tracking.targets
+            or (c.app.monitors and is_monitor(c)))
 
 
 async def _monitor(c: Conn) -> bool:
