@@ -58,6 +58,8 @@ class MemoryStore(Collections, Store):
         self._scan_keys: list[bytes] = []
         self._scan_version = -1
         self.expired_keys = 0          # INFO stats
+        self._active_walk: list[bytes] = []   # active_expire's snapshot of the keys with a TTL, and its position
+        self._active_pos = 0
 
     # ------------------------------------------------------------------------------------------ internals
     def _live(self, key: bytes) -> bool:
@@ -66,10 +68,16 @@ class MemoryStore(Collections, Store):
             return False
         e = self._expires.get(key)
         if e is not None and e <= base.now_ms():
-            self._remove(key)
-            self.expired_keys += 1
+            self._expired(key)
             return False
         return True
+
+    def _expired(self, key: bytes) -> None:
+        """Remove a key whose time has passed, and say so (INFO's expired_keys, ``on_expired``)."""
+        self._remove(key)
+        self.expired_keys += 1
+        if self.on_expired is not None:
+            self.on_expired(key)
 
     def _remove(self, key: bytes) -> None:
         del self._data[key]
@@ -90,8 +98,7 @@ class MemoryStore(Collections, Store):
         now = base.now_ms()
         dead = [k for k, e in self._expires.items() if e <= now]
         for k in dead:
-            self._remove(k)
-        self.expired_keys += len(dead)
+            self._expired(k)
         return len(dead)
 
     def _string(self, key: bytes, v: Any) -> Optional[bytes]:
@@ -134,8 +141,7 @@ class MemoryStore(Collections, Store):
         if v is not None and self._expires:
             e = self._expires.get(key)
             if e is not None and e <= base.now_ms():
-                self._remove(key)
-                self.expired_keys += 1
+                self._expired(key)
                 return None
         return v
 
@@ -474,9 +480,29 @@ class MemoryStore(Collections, Store):
             for k in keys[i:i + _SLICE]:
                 e = exp.get(k)
                 if e is not None and e <= now:
-                    self._remove(k)
+                    self._expired(k)
                     removed += 1
             await trio.sleep(0)
-        self.expired_keys += removed
         return removed
+
+    def active_expire(self, budget: int) -> tuple[int, int]:
+        """Active expiry (while expired-key notifications are on, see ``respd.notify``): check the next ``budget``
+        keys that have a TTL, continuing a walk over a snapshot of them that is renewed once used up, and remove
+        those past their time; (checked, removed). Bounded work per call whatever the store's size."""
+        walk = self._active_walk
+        if self._active_pos >= len(walk):
+            walk = self._active_walk = list(self._expires)
+            self._active_pos = 0
+        start = self._active_pos
+        stop = min(start + budget, len(walk))
+        now = base.now_ms()
+        exp = self._expires
+        removed = 0
+        for k in walk[start:stop]:
+            e = exp.get(k)
+            if e is not None and e <= now:
+                self._expired(k)
+                removed += 1
+        self._active_pos = stop
+        return stop - start, removed
 

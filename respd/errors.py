@@ -478,3 +478,5 @@ def unknown_command(argv: list[bytes]) -> bytes:
 
 
 # ------------------------------------------------------------------------------------------ keyspace notifications (#16)
+#: CONFIG SET notify-keyspace-events (and the registry's notify_keyspace_events) with a character outside Redis' set
+NOTIFY_BAD_CLASS = "Invalid event class character. Use 'Ag$lshzxeKEtmdn'."

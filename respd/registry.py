@@ -75,6 +75,14 @@ def _obuf_limits(v):
     return v
 
 
+def _notify_events(v):
+    """notify-keyspace-events: Redis' class characters (``KEA``, ``Ex``...; "" = off), see respd.notify."""
+    from .notify import parse
+    if not isinstance(v, str) or parse(v.encode()) is None:
+        raise ValueError("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")
+    return v
+
+
 def _str(v):
     if not isinstance(v, str) or not v:
         raise ValueError("must be a non-empty string")
@@ -150,6 +158,7 @@ SERVER_FIELDS: dict[str, tuple] = {
     "auth_failure_delay": (parse_duration, 1.0),
     "busy_reply_threshold": (parse_duration, 5.0),
     "lua_max_memory": (_memory, 64 * 1024 * 1024),
+    "notify_keyspace_events": (_notify_events, ""),
 }
 
 _COMMON = {"name": (_str, _NOT_SET), "kind": (_str, _NOT_SET), "lifecycle": (_lifecycle, {}),
