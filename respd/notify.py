@@ -35,7 +35,7 @@ from typing import Any, Callable, Optional
 from backends.base import StoreError
 
 from . import pubsub
-from .replies import Err
+from .replies import NULL_ARRAY, Err, Map, Raw, SetReply
 
 _Coroutine = types.CoroutineType
 
@@ -317,6 +317,21 @@ async def _after_async(ctx, r, reply):
     return reply
 
 
+_EMPTY = (b"*0\r\n", b"~0\r\n", b"*-1\r\n", b"_\r\n", b"$-1\r\n", b":0\r\n")
+
+
+def _has(r) -> bool:
+    """Whether a reply says something was done or taken: not null, not an empty array or set, not 0."""
+    if r is None or r is NULL_ARRAY:
+        return False
+    t = type(r)
+    if t is SetReply or t is Map:
+        return bool(r.items)
+    if t is Raw:
+        return r.data not in _EMPTY
+    return bool(r)
+
+
 def _one(argv):
     return argv[1:2]
 
@@ -496,7 +511,7 @@ async def _copy(ctx):
 # ------------------------------------------------------------------------------------------ lists (t_list.c)
 @rule("lpush", "rpush", "lpushx", "rpushx", keys=_one)
 async def _push(ctx):
-    if ctx.reply:
+    if _has(ctx.reply):
         ctx.add(LIST, b"lpush" if ctx.argv[0][0] in b"lL" else b"rpush", ctx.argv[1])
 
 
@@ -513,14 +528,14 @@ async def _lset(ctx):
 
 @rule("lpop", "rpop")
 async def _pop(ctx):
-    if ctx.reply:  # an element, or a non-empty array with COUNT
+    if _has(ctx.reply):  # an element, or a non-empty array with COUNT
         ctx.add(LIST, b"lpop" if ctx.argv[0][0] in b"lL" else b"rpop", ctx.argv[1])
         await ctx.gone_del(ctx.argv[1])
 
 
 @rule("lrem")
 async def _lrem(ctx):
-    if ctx.reply:
+    if _has(ctx.reply):
         ctx.add(LIST, b"lrem", ctx.argv[1])
         await ctx.gone_del(ctx.argv[1])
 
@@ -566,7 +581,7 @@ def _mpop_left(argv, first_numkeys: int) -> bool:
 
 @rule("lmpop")
 async def _lmpop(ctx):
-    if ctx.reply:
+    if _has(ctx.reply):
         key = ctx.reply[0]
         ctx.add(LIST, b"lpop" if _mpop_left(ctx.argv, 1) else b"rpop", key)
         await ctx.gone_del(key)
@@ -596,7 +611,7 @@ async def _hincrbyfloat(ctx):
 
 @rule("hdel")
 async def _hdel(ctx):
-    if ctx.reply:
+    if _has(ctx.reply):
         ctx.add(HASH, b"hdel", ctx.argv[1])
         await ctx.gone_del(ctx.argv[1])
 
@@ -604,13 +619,13 @@ async def _hdel(ctx):
 # ------------------------------------------------------------------------------------------ sets (t_set.c)
 @rule("sadd", keys=_one)
 async def _sadd(ctx):
-    if ctx.reply:
+    if _has(ctx.reply):
         ctx.add(SET, b"sadd", ctx.argv[1])
 
 
 @rule("srem")
 async def _srem(ctx):
-    if ctx.reply:
+    if _has(ctx.reply):
         ctx.add(SET, b"srem", ctx.argv[1])
         await ctx.gone_del(ctx.argv[1])
 
@@ -641,7 +656,7 @@ async def _smove(ctx):
 
 @rule("spop")
 async def _spop(ctx):
-    if ctx.reply:
+    if _has(ctx.reply):
         ctx.add(SET, b"spop", ctx.argv[1])
         await ctx.gone_del(ctx.argv[1])
 
@@ -649,7 +664,7 @@ async def _spop(ctx):
 def _store_rule(event: bytes, flag: int):
     async def post(ctx):
         dst = ctx.argv[1]
-        if ctx.reply:
+        if _has(ctx.reply):
             ctx.add(flag, event, dst)
         elif ctx.existed[dst]:
             ctx.add(G, b"del", dst)
@@ -700,21 +715,21 @@ async def _zincrby(ctx):
 
 @rule("zrem", "zremrangebyscore", "zremrangebyrank", "zremrangebylex")
 async def _zrem(ctx):
-    if ctx.reply:
+    if _has(ctx.reply):
         ctx.add(ZSET, ctx.argv[0].lower(), ctx.argv[1])
         await ctx.gone_del(ctx.argv[1])
 
 
 @rule("zpopmin", "zpopmax")
 async def _zpop(ctx):
-    if ctx.reply:
+    if _has(ctx.reply):
         ctx.add(ZSET, ctx.argv[0].lower(), ctx.argv[1])
         await ctx.gone_del(ctx.argv[1])
 
 
 @rule("zmpop")
 async def _zmpop(ctx):
-    if ctx.reply:
+    if _has(ctx.reply):
         key = ctx.reply[0]
         ctx.add(ZSET, b"zpopmin" if _mpop_left(ctx.argv, 1) else b"zpopmax", key)
         await ctx.gone_del(key)
