@@ -29,8 +29,8 @@ KEYSPACE = [
     "MSET k1 1 k2 2 k3 3 k4 4", "DEL k1 nokey k1 k2", "UNLINK k3 k3", "EXPIRE k4 100", "EXPIRE k4 200 NX",
     "EXPIRE k4 300 XX", "PERSIST k4", "PERSIST k4", "PEXPIRE k4 -1", "SET k5 v", "EXPIREAT k5 1", "EXPIRE nokey 10",
     "SET r1 v", "RENAME r1 r2", "RENAME r2 r2", "SET r3 x", "RENAME r2 r3", "RENAMENX r3 r4", "SET r5 y",
-    "RENAMENX r4 r5", "RENAME nokey r6", "SET mv 1", "MOVE mv 2", "MOVE mv 2", "SET cp 1", "COPY cp cp2",
-    "COPY cp cp2", "COPY cp cp2 REPLACE", "COPY cp cp3 DB 3", "SET ex v PX 100000", "PEXPIREAT ex 1",
+    "RENAMENX r4 r5", "RENAME nokey r6", "SET mv 1", "MOVE mv {other}", "MOVE mv {other}", "SET cp 1", "COPY cp cp2",
+    "COPY cp cp2", "COPY cp cp2 REPLACE", "COPY cp cp3 DB {other}", "SET ex v PX 100000", "PEXPIREAT ex 1",
 ]
 LISTS = [
     "RPUSH l a b c", "LPUSH l z", "LPUSHX nol a", "RPUSHX l d", "LINSERT l BEFORE a x", "LINSERT l BEFORE nope x",
@@ -137,7 +137,8 @@ def test_command_events_match_redis(redis, respd_db, family):
     port, db = respd_db
     r, s = Side(redis.port, db), Side(port, db)
     try:
-        _compare(r, s, FAMILIES[family])
+        other = "0" if db else "2"  # another database: a memory store on respd either way
+        _compare(r, s, [c if isinstance(c, tuple) else c.format(other=other) for c in FAMILIES[family]])
     finally:
         r.close()
         s.close()
@@ -168,7 +169,10 @@ def _blocked_served(port: int, db: int, block: str, push: list[str]) -> tuple:
             assert time.monotonic() < deadline, "the client never blocked"
             time.sleep(0.01)
         out = _streams(side, push)
-        return out, waiter.read_reply()
+        reply = waiter.read_reply()
+        # on a SQL store the blocked client is served by its own task once PostgreSQL announces the key (after the
+        # push's commit): its events follow the push's, possibly after the marker; compare the whole stream
+        return [r for _, r, _ in out], [m for _, _, ms in out for m in ms] + side.messages(), reply
     finally:
         waiter.close()
         side.close()
