@@ -800,11 +800,32 @@ async def _served_events(ctx, kind, src, dst, sides):
 
 
 # ------------------------------------------------------------------------------------------ scripts' store module
-def store_written(app, store, event: bytes, key: bytes, created: bool) -> None:
-    """A write of the scripts' ``store`` module, notified as the matching Redis command (``set``/``del``)."""
+def script_write(app, store, method: str, key: bytes, call: Callable[[], Any], ttl: bool = False) -> Any:
+    """A write of the scripts' ``store`` module (``call``: the store operation), with the events of the matching
+    Redis command: ``set`` ([new], set, [expire] as SET ... EX) or ``delete`` (del, when a key was removed)."""
     if not app.notify_flags:
-        return
-    if created:
-        emit(app, store, NEW, b"new", key)
-    emit(app, store, G if event == b"del" else STRING, event, key)
+        return call()
+    if store.is_async:
+        return _script_write_async(app, store, method, key, call, ttl)
+    existed = store.exists([key]) if method == "set" else True
+    r = call()
+    _script_events(app, store, method, key, r, existed, ttl)
+    return r
 
+
+async def _script_write_async(app, store, method, key, call, ttl):
+    existed = await store.exists([key]) if method == "set" else True
+    r = await _v(call())
+    _script_events(app, store, method, key, r, existed, ttl)
+    return r
+
+
+def _script_events(app, store, method, key, r, existed, ttl) -> None:
+    if method == "set":
+        if not existed:
+            emit(app, store, NEW, b"new", key)
+        emit(app, store, STRING, b"set", key)
+        if ttl:
+            emit(app, store, G, b"expire", key)
+    elif r:
+        emit(app, store, G, b"del", key)
