@@ -22,6 +22,7 @@ from backends.base import StoreError
 from . import errors
 from . import monitor as _monitor
 from . import notify as _notify
+from .notify_rules import RULES as _NOTIFY_RULES
 from .pubsub import ALLOWED_SUBSCRIBED
 from . import scriptcall
 from .commands import catalog  # noqa: F401  (importing the catalogue declares every command)
@@ -114,7 +115,7 @@ def run(sess, cmd: Command, argv: list[bytes], notified: bool = False) -> Any:
     reply is ready), an error reply in ``cmd.failed_calls`` and in errorstats. EXEC runs its queue through here, so
     queued commands count as Redis counts them, and EXEC's time includes theirs."""
     if sess.app.notify_flags and not notified:
-        rule = _notify.RULES.get(cmd.name)
+        rule = _NOTIFY_RULES.get(cmd.name)
         if rule is not None:
             return _notify.around(sess, cmd, argv, rule, _run_notified)
     sess.last_cmd = cmd.name

@@ -24,7 +24,7 @@ import yaml
 from backends.memory import MemoryStore
 from backends.sql.names import validate_identifier
 
-from . import outbuf
+from . import notify, outbuf
 from .units import parse_duration, parse_memory
 
 ID_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
@@ -77,8 +77,7 @@ def _obuf_limits(v):
 
 def _notify_events(v):
     """notify-keyspace-events: Redis' class characters (``KEA``, ``Ex``...; "" = off), see respd.notify."""
-    from .notify import parse
-    if not isinstance(v, str) or parse(v.encode()) is None:
+    if not isinstance(v, str) or notify.parse(v.encode()) is None:
         raise ValueError("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")
     return v
 

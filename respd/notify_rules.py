@@ -1,0 +1,433 @@
+"""The keyspace notifications of each command (``RULES``): what Redis 7.0.15's commands send through
+``notifyKeyspaceEvent`` (t_string.c, db.c, expire.c, t_list.c, t_hash.c, t_set.c, t_zset.c), as rules run by
+``respd.notify.around``.
+
+A rule probes the store before the command (``keys``: whether they exist, for ``new`` and for deletions; ``pre``:
+anything else, a TTL, members' scores) and, once the reply is known and is not an error, adds the events
+(``post``). The reply says most of it (SADD's count, an EXPIRE's 1); the store after the command says the rest (a
+pop that emptied its key sends ``del``; an EXPIRE with a past time deleted it). ``respd.notify`` places ``new``.
+Blocking pops send their events from the attempt that serves them (``respd.notify.served``).
+"""
+from __future__ import annotations
+
+from backends.base import StoreError
+from backends.values import SET as SET_KIND
+from backends.zsets import ZSET as ZSET_KIND
+
+from .notify import G, HASH, LIST, NEW, SET, STRING, ZSET, _has, _v, move_events
+from .protocol import string2ll
+
+class Rule:
+    """How a command notifies: ``keys(argv)`` the keys probed for existence before it runs; ``pre(ctx)`` any other
+    probe before it; ``post(ctx)`` the events once its reply is known (never called for an error reply);
+    ``auto_new``: ``new`` goes before the first event of each key that did not exist (else post adds it)."""
+
+    __slots__ = ("keys", "pre", "post", "auto_new")
+
+    def __init__(self, post, keys=None, pre=None, auto_new: bool = True):
+        self.post, self.keys, self.pre, self.auto_new = post, keys, pre, auto_new
+
+
+RULES: dict[str, Rule] = {}
+
+
+def rule(*names: str, keys=None, pre=None, auto_new: bool = True):
+    def deco(fn):
+        for n in names:
+            RULES[n] = Rule(fn, keys, pre, auto_new)
+        return fn
+    return deco
+
+
+
+def _one(argv):
+    return argv[1:2]
+
+
+def _upper(a: bytes) -> bytes:
+    return a.upper()
+
+
+# ------------------------------------------------------------------------------------------ strings (t_string.c)
+def _set_opts(argv, start):
+    words = [a.upper() for a in argv[start:]]
+    return words
+
+
+@rule("set", keys=_one)
+async def _set(ctx):
+    argv, reply = ctx.argv, ctx.reply
+    words = _set_opts(argv, 3)
+    if b"GET" in words:
+        existed = ctx.existed[argv[1]]
+        if (b"NX" in words and existed) or (b"XX" in words and not existed):
+            return
+    elif reply is None:
+        return
+    ctx.add(STRING, b"set", argv[1])
+    if any(w in words for w in (b"EX", b"PX", b"EXAT", b"PXAT")):
+        ctx.add(G, b"expire", argv[1])
+
+
+@rule("setnx", "msetnx", keys=lambda argv: argv[1::2])
+async def _setnx(ctx):
+    if ctx.reply == 1:
+        for k in ctx.argv[1::2]:
+            ctx.add(STRING, b"set", k)
+
+
+@rule("mset", keys=lambda argv: argv[1::2])
+async def _mset(ctx):
+    for k in ctx.argv[1::2]:
+        ctx.add(STRING, b"set", k)
+
+
+@rule("setex", "psetex", keys=_one)
+async def _setex(ctx):
+    ctx.add(STRING, b"set", ctx.argv[1])
+    ctx.add(G, b"expire", ctx.argv[1])
+
+
+@rule("getset", keys=_one)
+async def _getset(ctx):
+    ctx.add(STRING, b"set", ctx.argv[1])
+
+
+@rule("getdel")
+async def _getdel(ctx):
+    if ctx.reply is not None:
+        ctx.add(G, b"del", ctx.argv[1])
+
+
+async def _ttl_before(ctx):
+    return await _v(ctx.store.expire_time(ctx.argv[1]))
+
+
+@rule("getex", pre=_ttl_before)
+async def _getex(ctx):
+    if ctx.reply is None:
+        return
+    words = [a.upper() for a in ctx.argv[2:]]
+    key = ctx.argv[1]
+    if b"PERSIST" in words:
+        if ctx.pre is not None and ctx.pre > 0:
+            ctx.add(G, b"persist", key)
+        return
+    for w in (b"EX", b"PX", b"EXAT", b"PXAT"):
+        if w in words:
+            if w in (b"EXAT", b"PXAT") and not await ctx.exists(key):
+                ctx.add(G, b"del", key)
+            else:
+                ctx.add(G, b"expire", key)
+            return
+
+
+@rule("append", keys=_one)
+async def _append(ctx):
+    ctx.add(STRING, b"append", ctx.argv[1])
+
+
+@rule("setrange", keys=_one)
+async def _setrange(ctx):
+    if ctx.argv[3]:
+        ctx.add(STRING, b"setrange", ctx.argv[1])
+
+
+@rule("incr", "decr", "incrby", "decrby", keys=_one)
+async def _incrby(ctx):
+    ctx.add(STRING, b"incrby", ctx.argv[1])
+
+
+@rule("incrbyfloat", keys=_one)
+async def _incrbyfloat(ctx):
+    ctx.add(STRING, b"incrbyfloat", ctx.argv[1])
+
+
+# ------------------------------------------------------------------------------------------ keyspace (db.c, expire.c)
+@rule("del", "unlink", keys=lambda argv: argv[1:])
+async def _del(ctx):
+    done = set()
+    for k in ctx.argv[1:]:
+        if ctx.existed.get(k) and k not in done:
+            done.add(k)
+            ctx.add(G, b"del", k)
+
+
+@rule("expire", "pexpire", "expireat", "pexpireat")
+async def _expire(ctx):
+    if ctx.reply != 1:
+        return
+    key = ctx.argv[1]
+    if await ctx.exists(key):
+        ctx.add(G, b"expire", key)
+    else:  # a time in the past deletes the key
+        ctx.add(G, b"del", key)
+
+
+@rule("persist")
+async def _persist(ctx):
+    if ctx.reply == 1:
+        ctx.add(G, b"persist", ctx.argv[1])
+
+
+@rule("rename", "renamenx", auto_new=False)
+async def _rename(ctx):
+    src, dst = ctx.argv[1], ctx.argv[2]
+    if src == dst or ctx.reply in (0,):
+        return
+    ctx.add(NEW, b"new", dst)
+    ctx.add(G, b"rename_from", src)
+    ctx.add(G, b"rename_to", dst)
+
+
+def _other_store(ctx, arg: bytes):
+    index = string2ll(arg)
+    if index is not None:
+        return ctx.app.databases.get(index)
+    return ctx.app.stores.get(arg.decode("utf-8", "replace"))
+
+
+@rule("move", auto_new=False)
+async def _move(ctx):
+    if ctx.reply != 1:
+        return
+    dst = _other_store(ctx, ctx.argv[2])
+    if dst is None:
+        return
+    key = ctx.argv[1]
+    ctx.add(NEW, b"new", key, dst)
+    ctx.add(G, b"move_from", key)
+    ctx.add(G, b"move_to", key, dst)
+
+
+@rule("copy", auto_new=False)
+async def _copy(ctx):
+    if ctx.reply != 1:
+        return
+    dst = ctx.store
+    words = ctx.argv[3:]
+    for i, w in enumerate(words):
+        if w.upper() == b"DB" and i + 1 < len(words):
+            dst = _other_store(ctx, words[i + 1])
+    if dst is None:
+        return
+    ctx.add(NEW, b"new", ctx.argv[2], dst)
+    ctx.add(G, b"copy_to", ctx.argv[2], dst)
+
+
+# ------------------------------------------------------------------------------------------ lists (t_list.c)
+@rule("lpush", "rpush", "lpushx", "rpushx", keys=_one)
+async def _push(ctx):
+    if _has(ctx.reply):
+        ctx.add(LIST, b"lpush" if ctx.argv[0][0] in b"lL" else b"rpush", ctx.argv[1])
+
+
+@rule("linsert")
+async def _linsert(ctx):
+    if ctx.reply > 0:
+        ctx.add(LIST, b"linsert", ctx.argv[1])
+
+
+@rule("lset")
+async def _lset(ctx):
+    ctx.add(LIST, b"lset", ctx.argv[1])
+
+
+@rule("lpop", "rpop")
+async def _pop(ctx):
+    if _has(ctx.reply):  # an element, or a non-empty array with COUNT
+        ctx.add(LIST, b"lpop" if ctx.argv[0][0] in b"lL" else b"rpop", ctx.argv[1])
+        await ctx.gone_del(ctx.argv[1])
+
+
+@rule("lrem")
+async def _lrem(ctx):
+    if _has(ctx.reply):
+        ctx.add(LIST, b"lrem", ctx.argv[1])
+        await ctx.gone_del(ctx.argv[1])
+
+
+@rule("ltrim", keys=_one)
+async def _ltrim(ctx):
+    if ctx.existed[ctx.argv[1]]:
+        ctx.add(LIST, b"ltrim", ctx.argv[1])
+        await ctx.gone_del(ctx.argv[1])
+
+
+def _side(a: bytes) -> bool:
+    return a.upper() == b"LEFT"
+
+
+@rule("lmove", keys=lambda argv: argv[2:3])
+async def _lmove(ctx):
+    if ctx.reply is not None:
+        a = ctx.argv
+        await move_events(ctx, a[1], a[2], _side(a[3]), _side(a[4]))
+
+
+@rule("rpoplpush", keys=lambda argv: argv[2:3])
+async def _rpoplpush(ctx):
+    if ctx.reply is not None:
+        await move_events(ctx, ctx.argv[1], ctx.argv[2], False, True)
+
+
+def _mpop_left(argv, first_numkeys: int) -> bool:
+    try:
+        n = int(argv[first_numkeys])
+        return argv[first_numkeys + 1 + n].upper() in (b"LEFT", b"MIN")
+    except (ValueError, IndexError):
+        return True
+
+
+@rule("lmpop")
+async def _lmpop(ctx):
+    if _has(ctx.reply):
+        key = ctx.reply[0]
+        ctx.add(LIST, b"lpop" if _mpop_left(ctx.argv, 1) else b"rpop", key)
+        await ctx.gone_del(key)
+
+
+# ------------------------------------------------------------------------------------------ hashes (t_hash.c)
+@rule("hset", "hmset", keys=_one)
+async def _hset(ctx):
+    ctx.add(HASH, b"hset", ctx.argv[1])
+
+
+@rule("hsetnx", keys=_one)
+async def _hsetnx(ctx):
+    if ctx.reply == 1:
+        ctx.add(HASH, b"hset", ctx.argv[1])
+
+
+@rule("hincrby", keys=_one)
+async def _hincrby(ctx):
+    ctx.add(HASH, b"hincrby", ctx.argv[1])
+
+
+@rule("hincrbyfloat", keys=_one)
+async def _hincrbyfloat(ctx):
+    ctx.add(HASH, b"hincrbyfloat", ctx.argv[1])
+
+
+@rule("hdel")
+async def _hdel(ctx):
+    if _has(ctx.reply):
+        ctx.add(HASH, b"hdel", ctx.argv[1])
+        await ctx.gone_del(ctx.argv[1])
+
+
+# ------------------------------------------------------------------------------------------ sets (t_set.c)
+@rule("sadd", keys=_one)
+async def _sadd(ctx):
+    if _has(ctx.reply):
+        ctx.add(SET, b"sadd", ctx.argv[1])
+
+
+@rule("srem")
+async def _srem(ctx):
+    if _has(ctx.reply):
+        ctx.add(SET, b"srem", ctx.argv[1])
+        await ctx.gone_del(ctx.argv[1])
+
+
+async def _smove_pre(ctx):
+    """Whether the destination holds the member already (then SMOVE adds nothing there: no sadd)."""
+    try:
+        dst = await _v(ctx.store.read(ctx.argv[2], SET_KIND))
+    except StoreError:
+        return True
+    return dst is not None and ctx.argv[3] in dst
+
+
+@rule("smove", keys=lambda argv: argv[2:3], pre=_smove_pre)
+async def _smove(ctx):
+    src, dst = ctx.argv[1], ctx.argv[2]
+    if ctx.reply != 1 or src == dst:
+        return
+    ctx.add(SET, b"srem", src)
+    await ctx.gone_del(src)
+    if not ctx.existed[dst]:
+        ctx.add(NEW, b"new", dst)
+        ctx.existed[dst] = True
+    if not ctx.pre:
+        ctx.add(SET, b"sadd", dst)
+
+
+@rule("spop")
+async def _spop(ctx):
+    if _has(ctx.reply):
+        ctx.add(SET, b"spop", ctx.argv[1])
+        await ctx.gone_del(ctx.argv[1])
+
+
+def _store_rule(event: bytes, flag: int):
+    async def post(ctx):
+        dst = ctx.argv[1]
+        if _has(ctx.reply):
+            ctx.add(flag, event, dst)
+        elif ctx.existed[dst]:
+            ctx.add(G, b"del", dst)
+    return post
+
+
+for _name, _flag in (("sinterstore", SET), ("sunionstore", SET), ("sdiffstore", SET), ("zunionstore", ZSET),
+                     ("zinterstore", ZSET), ("zdiffstore", ZSET), ("zrangestore", ZSET)):
+    RULES[_name] = Rule(_store_rule(_name.encode(), _flag), _one)
+
+
+# ------------------------------------------------------------------------------------------ sorted sets (t_zset.c)
+def _zadd_members(argv) -> list:
+    i = 2
+    while i < len(argv) and argv[i].upper() in (b"NX", b"XX", b"GT", b"LT", b"CH", b"INCR"):
+        i += 1
+    return argv[i + 1::2]
+
+
+async def _scores(ctx):
+    try:
+        zs = await _v(ctx.store.read(ctx.argv[1], ZSET_KIND))
+    except StoreError:
+        return None
+    members = _zadd_members(ctx.argv)
+    if zs is None:
+        return {m: None for m in members}
+    return {m: zs.get(m) for m in members}
+
+
+@rule("zadd", keys=_one, pre=_scores)
+async def _zadd(ctx):
+    incr = any(a.upper() == b"INCR" for a in ctx.argv[2:])
+    if incr:
+        if ctx.reply is not None:
+            ctx.add(ZSET, b"zincr", ctx.argv[1])
+        return
+    after = await _scores(ctx)
+    if ctx.pre is not None and after is not None and after != ctx.pre:
+        ctx.add(ZSET, b"zadd", ctx.argv[1])
+
+
+@rule("zincrby", keys=_one)
+async def _zincrby(ctx):
+    ctx.add(ZSET, b"zincr", ctx.argv[1])
+
+
+@rule("zrem", "zremrangebyscore", "zremrangebyrank", "zremrangebylex")
+async def _zrem(ctx):
+    if _has(ctx.reply):
+        ctx.add(ZSET, ctx.argv[0].lower(), ctx.argv[1])
+        await ctx.gone_del(ctx.argv[1])
+
+
+@rule("zpopmin", "zpopmax")
+async def _zpop(ctx):
+    if _has(ctx.reply):
+        ctx.add(ZSET, ctx.argv[0].lower(), ctx.argv[1])
+        await ctx.gone_del(ctx.argv[1])
+
+
+@rule("zmpop")
+async def _zmpop(ctx):
+    if _has(ctx.reply):
+        key = ctx.reply[0]
+        ctx.add(ZSET, b"zpopmin" if _mpop_left(ctx.argv, 1) else b"zpopmax", key)
+        await ctx.gone_del(key)
