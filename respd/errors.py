@@ -254,6 +254,7 @@ ACL_SUB_FIRSTARG = "Allowing first-arg of a subcommand is not supported"
 # ACL DRYRUN's answer for a refused command (a bulk string, not an error)
 ACL_DRYRUN_KEY = b"This user has no permissions to access the '%s' key"
 ACL_DRYRUN_COMMAND = "This user has no permissions to run the '%s' command"
+ACL_DRYRUN_CHANNEL = b"This user has no permissions to access the '%s' channel"
 # registry security.user entries (the field named in the ConfigError)
 USER_ONE_PASSWORD = "set only one of password_sha256, password and password_env"
 USER_PASSWORD_SHA256 = "must be a 64-character hex SHA-256 digest"

@@ -118,8 +118,11 @@ def emit(app, store, flag: int, event: bytes, key: bytes) -> None:
 
 
 def send(app, store, channel: bytes, message: bytes) -> None:
-    """The one place a keyspace notification leaves for Pub/Sub (``store`` says where it happened)."""
-    pubsub.publish(app, channel, message)
+    """The one place a keyspace notification leaves for Pub/Sub (``store`` says where it happened). An event of a
+    SQL store also goes to the other nodes sharing its database (``respd.bus``, when there is one), which deliver
+    it to their own subscribers: every node's clients hear of a write or an expiry wherever it happened. A memory
+    store's events stay on its node, like its keys."""
+    pubsub.publish(app, channel, message, spread=store.is_async)
 
 
 def expired(app, store, key: bytes) -> None:

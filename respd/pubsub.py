@@ -17,7 +17,7 @@ message is appended to the subscriber's pending output (``ClientState.out``, the
 messages and replies leave in the order they happened) and ``notify()`` wakes its writer task. A subscriber that
 does not read is disconnected once its pending output passes ``client-output-buffer-limit pubsub`` (hard limit at
 once, soft limit for longer than its seconds, checked at each delivery and by ``clients_cron``); its subscriptions
-go with it, and the publisher is never slowed down. Messages reach subscribers on this node only for now.
+go with it, and the publisher is never slowed down. Nodes sharing PostgreSQL pass messages on (``respd.bus``).
 """
 from __future__ import annotations
 
@@ -183,8 +183,11 @@ def leave(sess) -> None:
 
 
 # --------------------------------------------------------------------------------------------------- delivery
-def publish(app, channel: bytes, message: bytes, shard: bool = False) -> int:
-    """Deliver a message to this node's subscribers; how many deliveries that was."""
+def publish(app, channel: bytes, message: bytes, shard: bool = False, spread: bool = True) -> int:
+    """Deliver a message to this node's subscribers; how many deliveries that was. With ``spread`` (and a bus
+    between nodes, ``respd.bus``) the other nodes deliver it to theirs."""
+    if spread and app.bus is not None:
+        app.bus.publish(channel, message, shard)
     ps = app.pubsub
     n = 0
     listeners = (ps.shards if shard else ps.channels).get(channel)

@@ -25,6 +25,7 @@ import trio
 from . import notify
 from .errors import STORE_START_FAILED, StartupError
 from .net import waiting
+from .net.bus import start as start_bus
 from .net.cron import clients_cron
 from .net.listen import AcceptTrouble, accept_loop, open_listeners
 from .net.poller import Poller
@@ -122,6 +123,7 @@ async def serve(app: App, *, task_status=trio.TASK_STATUS_IGNORED, handle_signal
             app.poller = Poller(app)
             main.start_soon(app.poller.run)
             app.blocking.nursery = main  # database listeners for clients blocked on SQL stores
+            start_bus(app, main)  # messages between nodes sharing PostgreSQL (none without SQL stores)
             app.auth.sleep = trio.sleep  # delayed WRONGPASS replies sleep in their client's task
             main.start_soon(app.auth.failure_log.run, trio.sleep)  # failed-AUTH summaries, a last one at shutdown
             main.start_soon(clients_cron, app)

@@ -67,6 +67,7 @@ class App:
         self.clients: dict[int, Session] = {}
         self.monitors: dict = {}                  # client id -> ClientState of clients in MONITOR (respd.monitor)
         self.pubsub = pubsub.PubSub()             # who listens to which channel and pattern (respd.pubsub)
+        self.bus = None                           # respd.bus.Bus: messages between nodes sharing PostgreSQL
         self.next_client_id = 1
         self.started = time.time()
         self.run_id = uuid.uuid4().hex + uuid.uuid4().hex[:8]
@@ -140,6 +141,8 @@ class App:
         """Close a client's connection. ``graceful``: it has nothing in flight, so close it the way that lets the
         kernel deliver what was sent (shutdown drain); otherwise at once (CLIENT KILL, timeout, buffer limits)."""
         sess.closing = True  # a client killing itself gets this reply, and nothing after it runs (as Redis)
+        if sess.subs is not None:  # gone from Pub/Sub at once, as Redis frees a client (its task closes later)
+            pubsub.leave(sess)
         kill = self.killers.get(sess.id)
         if kill is not None:
             if graceful:

@@ -75,3 +75,15 @@ async def test_ending_a_session_leaves_nothing(app):
     app.end_session(c.sess)
     ps = app.pubsub
     assert (ps.channels, ps.patterns, ps.shards, ps.matchers) == ({}, {}, {}, {})
+
+
+async def test_client_kill_drops_the_subscriptions_at_once(app):
+    """As Redis' freeClient: once CLIENT KILL answers, the killed subscriber is gone from PUBSUB NUMSUB and gets
+    no more messages, whenever its connection task gets to close the socket (it failed now and then under load)."""
+    app.killers = {}
+    sub, admin = _client(app), _client(app)
+    app.killers[sub.sess.id] = lambda graceful=False: None  # the network layer closes later
+    _run(sub, "SUBSCRIBE", "ch")
+    assert _run(admin, "CLIENT", "KILL", "TYPE", "pubsub") == b":1\r\n"
+    assert _run(admin, "PUBSUB", "NUMSUB", "ch") == b"*2\r\n$2\r\nch\r\n:0\r\n"
+    assert _run(admin, "PUBLISH", "ch", "m") == b":0\r\n"
