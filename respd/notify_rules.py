@@ -376,33 +376,55 @@ for _name, _flag in (("sinterstore", SET), ("sunionstore", SET), ("sdiffstore", 
 
 
 # ------------------------------------------------------------------------------------------ sorted sets (t_zset.c)
-def _zadd_members(argv) -> list:
+def _zadd_split(argv) -> tuple[set, list]:
+    """ZADD's option words and its (score, member) pairs."""
     i = 2
+    opts = set()
     while i < len(argv) and argv[i].upper() in (b"NX", b"XX", b"GT", b"LT", b"CH", b"INCR"):
+        opts.add(argv[i].upper())
         i += 1
-    return argv[i + 1::2]
+    return opts, list(zip(argv[i::2], argv[i + 1::2]))
 
 
 async def _scores(ctx):
-    try:
-        zs = await _v(ctx.store.read(ctx.argv[1], ZSET_KIND))
-    except StoreError:
-        return None
-    members = _zadd_members(ctx.argv)
-    if zs is None:
-        return {m: None for m in members}
-    return {m: zs.get(m) for m in members}
+    """The members' scores before ZADD (None: not members)."""
+    zs = await _v(ctx.store.read(ctx.argv[1], ZSET_KIND))
+    _, pairs = _zadd_split(ctx.argv)
+    return {m: (zs.get(m) if zs is not None else None) for _, m in pairs}
+
+
+def _zadd_changes(opts: set, pairs: list, scores: dict) -> bool:
+    """Whether ZADD (no INCR) added or updated a member, from the scores before it (zsetAdd's rules: NX adds
+    only, XX updates only, GT/LT update only upwards/downwards, an equal score is no update). Computed, not read
+    back: on a SQL store a read after the write could let a blocked client's events go first."""
+    changed = False
+    for raw, m in pairs:
+        try:
+            score = float(raw)
+        except ValueError:
+            return False
+        old = scores.get(m)
+        if old is None:
+            if b"XX" in opts:
+                continue
+            scores[m] = score
+            changed = True
+        elif b"NX" in opts or (b"GT" in opts and score <= old) or (b"LT" in opts and score >= old) or score == old:
+            continue
+        else:
+            scores[m] = score
+            changed = True
+    return changed
 
 
 @rule("zadd", keys=_one, pre=_scores)
 async def _zadd(ctx):
-    incr = any(a.upper() == b"INCR" for a in ctx.argv[2:])
-    if incr:
+    opts, pairs = _zadd_split(ctx.argv)
+    if b"INCR" in opts:
         if ctx.reply is not None:
             ctx.add(ZSET, b"zincr", ctx.argv[1])
         return
-    after = await _scores(ctx)
-    if ctx.pre is not None and after is not None and after != ctx.pre:
+    if ctx.pre is not None and _zadd_changes(opts, pairs, dict(ctx.pre)):
         ctx.add(ZSET, b"zadd", ctx.argv[1])
 
 

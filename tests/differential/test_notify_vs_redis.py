@@ -59,7 +59,8 @@ ZSETS = [
     "ZADD z2 2 b 3 c", "ZUNIONSTORE zu 2 z1 z2", "ZINTERSTORE zi 2 z1 z2", "ZINTERSTORE zi 2 z1 noz",
     "ZDIFFSTORE zd 2 z1 z2", "ZRANGESTORE zr z1 0 -1", "ZRANGESTORE zr z1 5 10", "ZPOPMIN z1", "ZPOPMAX z2 5",
     "ZPOPMIN z2", "ZPOPMIN z1 0", "ZADD p 1 a 2 b 3 c", "ZMPOP 2 noz p MAX COUNT 2", "BZPOPMIN noz p 1",
-    "ZADD q 1 a 2 b", "BZPOPMAX q 1", "BZMPOP 1 1 q MIN", "ZADD z3 1 a", "ZADD z3 XX CH 1 a",
+    "ZADD q 1 a 2 b", "BZPOPMAX q 1", "BZMPOP 1 1 q MIN", "ZADD z3 1 a", "ZADD z3 XX CH 1 a", "ZADD z3 7 a 1 a", "ZADD z3 2 b 2 b", "ZADD z3 2 b 2 b",
+    "ZADD z3 GT CH 9 a 1 b", "ZADD z3 +inf a", "ZADD z3 inf a", "ZADD z3 nan a",
 ]
 MULTI_AND_SCRIPTS = [
     ("MULTI", "SET ma 1", "INCR ma", "LPUSH ml a", "LPOP ml", "EXEC"),
@@ -150,7 +151,7 @@ def test_class_filters_match_redis(redis, respd, flags):
     r, s = Side(redis.port, 0, flags), Side(respd.port, 0, flags)
     try:
         cmds = ["SET a 1", "EXPIRE a 100", "RPUSH l x", "LPOP l", "SADD s x", "HSET h f v", "ZADD z 1 m",
-                "DEL a s h z", "SET t v PX 1"]
+                "DEL a s h z", "SET t v PX 100000", "PEXPIRE t 0"]
         _compare(r, s, cmds)
     finally:
         r.close()
