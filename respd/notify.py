@@ -243,8 +243,17 @@ async def _before(ctx: Ctx, r) -> None:
         ctx.pre = await r.pre(ctx)
 
 
+def listening(app, store) -> bool:
+    """Whether an event of store could reach anyone: a subscriber on this node, or other nodes (a SQL store's
+    events travel through the bus). Nobody: commands skip their rules, so notifications cost nothing then."""
+    ps = app.pubsub
+    return bool(ps.channels or ps.patterns) or (store.is_async and app.bus is not None)
+
+
 def around(sess, cmd, argv: list, r, run: Callable) -> Any:
     """Run a command (``run``: dispatch's) with its rule: probes, the command, then its events."""
+    if not listening(sess.app, sess.store):
+        return run(sess, cmd, argv)
     ctx = Ctx(sess, argv)
     if ctx.store.is_async:
         return _around_async(sess, cmd, argv, r, run, ctx)
@@ -328,7 +337,7 @@ def served(sess, kind: str, attempt: Callable, src: Optional[bytes] = None, dst:
     store = sess.store
 
     def run(*args):
-        if not app.notify_flags:
+        if not app.notify_flags or not listening(app, store):
             return attempt(*args)
         ctx = Ctx(sess, [])
         ctx.store = store
@@ -385,7 +394,7 @@ async def _served_events(ctx, kind, src, dst, sides):
 def script_write(app, store, method: str, key: bytes, call: Callable[[], Any], ttl: bool = False) -> Any:
     """A write of the scripts' ``store`` module (``call``: the store operation), with the events of the matching
     Redis command: ``set`` ([new], set, [expire] as SET ... EX) or ``delete`` (del, when a key was removed)."""
-    if not app.notify_flags:
+    if not app.notify_flags or not listening(app, store):
         return call()
     if store.is_async:
         return _script_write_async(app, store, method, key, call, ttl)
