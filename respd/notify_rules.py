@@ -14,7 +14,7 @@ from backends.base import StoreError
 from backends.values import SET as SET_KIND
 from backends.zsets import ZSET as ZSET_KIND
 
-from .notify import G, HASH, LIST, NEW, SET, STRING, ZSET, _has, _v, move_events
+from .notify import G, HASH, LIST, NEW, SET, STRING, X, ZSET, _has, _v, move_events
 from .protocol import string2ll
 
 class Rule:
@@ -67,6 +67,10 @@ async def _set(ctx):
     ctx.add(STRING, b"set", argv[1])
     if any(w in words for w in (b"EX", b"PX", b"EXAT", b"PXAT")):
         ctx.add(G, b"expire", argv[1])
+        if (b"EXAT" in words or b"PXAT" in words) and not ctx.store.is_async and not await ctx.exists(argv[1]):
+            # a time already past: Redis keeps the key until it is looked at or sampled (then "expired"); a memory
+            # store drops it at once, so it says "expired" at once (a SQL store's cleanup reports the row later)
+            ctx.add(X, b"expired", argv[1])
 
 
 @rule("setnx", "msetnx", keys=lambda argv: argv[1::2])

@@ -214,6 +214,19 @@ def test_expired_event_matches_redis(redis, respd):
         s.close()
 
 
+def test_set_with_a_past_time_matches_redis(redis, respd):
+    """SET ... PXAT <past>: set, expire, and (once Redis looks at the key or samples it) expired."""
+    r, s = Side(redis.port, 0), Side(respd.port, 0)
+    try:
+        steps = ["SET p v PXAT 1", "GET p", "SET p2 v EXAT 1 GET", "EXISTS p2"]
+        a, b = _streams(r, steps), _streams(s, steps)
+        assert [x[1] for x in b] == [x[1] for x in a]
+        assert [m for x in b for m in x[2]] == [m for x in a for m in x[2]]
+    finally:
+        r.close()
+        s.close()
+
+
 def test_config_get_and_set_match_redis(redis, respd):
     with RawClient(redis.port) as a, RawClient(respd.port) as b:
         try:
