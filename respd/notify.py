@@ -9,22 +9,26 @@ store mapped to no index is named by its id (``__keyspace@app:cache__:k``), the 
 
 Where events come from:
 
-* **Commands** (``respd.notify_rules``): ``respd.dispatch.run`` wraps a command that has a rule (``around``) when any class is
-  on: the rule probes the store before the command (whether keys exist, a TTL, scores...), and once the reply is
-  known it makes Redis' events from the reply and the store's state after it; they are published before the reply
-  is sent. This covers commands run directly, in MULTI/EXEC and through ``redis.call``. With every class off
-  ``run`` pays one integer test, and the pipeline's direct path (``pipeline.is_plain``) is taken only then.
-  A rule's probes are coroutines driven to completion synchronously on a memory store (``_drive``: nothing there
-  ever suspends), and awaited on a SQL store (one or two extra round trips per write, only with notifications on).
+* **Commands** (``respd.notify_rules``): ``respd.dispatch.run`` wraps a command that has a rule (``around``) when
+  any class is on and someone could hear it (``listening``: a subscriber on this node, or, for a SQL store, other
+  nodes through the bus). The rule probes the store before the command (whether keys exist, a TTL, scores...),
+  and once the reply is known makes Redis' events from the reply and the store's state after it; they are
+  published before the reply is sent. This covers commands run directly, in MULTI/EXEC and through
+  ``redis.call``. With every class off ``run`` pays one integer test, and the pipeline's direct path
+  (``pipeline.is_plain``) is taken only then. A rule's probes are coroutines driven to completion synchronously
+  on a memory store (``_drive``: nothing there ever suspends) and awaited on a SQL store (an extra round trip or
+  two per write, only while someone listens).
+* **Reads** (class m): ``keymiss`` for each key a command looks up for reading and does not find (Redis'
+  lookupKeyRead), before the command's other events; a command answering an error sends none.
 * **Blocking pops** served later (``served``: the waiter's attempt wrapped), with the events of the matching
   non-blocking command, as Redis' serveClientBlockedOnList and genericZpopCommand emit them.
 * **Expiry** (``expired``, class x): a store's ``on_expired`` hook, set while x is on, called by a memory store
   when a read finds a key past its time, by its sweeps, and by ``active_expire_cycle``; by a SQL store's cleanup.
 * ``new`` (class n) comes right before the first event of a key the command created (where Redis' dbAdd puts it;
   RENAME, COPY and MOVE always add their destination, so they always send it).
+* The scripts' ``store`` module sends what SET and DEL send (``script_write``).
 
-Not sent: ``keymiss`` (m is accepted, no read reports misses), ``evicted`` (respd never evicts), stream and module
-events (respd has neither).
+Not sent: ``evicted`` (respd never evicts), stream and module events (respd has neither).
 """
 from __future__ import annotations
 
@@ -193,7 +197,7 @@ def _drive(coro):
 class Ctx:
     """One command's notification work: its store, argv, what its rule probed before it, its reply, its events."""
 
-    __slots__ = ("app", "store", "argv", "existed", "pre", "reply", "events", "proto")
+    __slots__ = ("app", "store", "argv", "existed", "pre", "reply", "events", "proto", "miss")
 
     def __init__(self, sess, argv):
         self.app = sess.app
@@ -204,6 +208,7 @@ class Ctx:
         self.reply: Any = None
         self.events: list = []
         self.proto = sess.proto
+        self.miss = ()
 
     async def exists(self, key: bytes, store=None) -> bool:
         return bool(await _v((store or self.store).exists([key])))
@@ -227,7 +232,7 @@ class Ctx:
         if auto_new and app.notify_flags & NEW:
             seen = set()
             for store, flag, event, key in self.events:
-                if event != b"del" and key not in seen and self.existed.get(key) is False and store is self.store:
+                if event != b"del" and event != b"keymiss" and key not in seen and self.existed.get(key) is False and store is self.store:
                     seen.add(key)
                     emit(app, store, NEW, b"new", key)
                 emit(app, store, flag, event, key)
@@ -237,10 +242,21 @@ class Ctx:
 
 
 async def _before(ctx: Ctx, r) -> None:
+    if r.miss is not None and ctx.app.notify_flags & MISS:
+        ctx.miss = r.miss(ctx.argv)
+        await ctx.probe(ctx.miss)
     if r.keys is not None:
         await ctx.probe(r.keys(ctx.argv))
     if r.pre is not None:
         ctx.pre = await r.pre(ctx)
+
+
+async def _after(ctx: Ctx, r) -> None:
+    """The rule's events, after the keymiss events of the keys it found missing when it looked them up."""
+    if r.post is not None:
+        await r.post(ctx)
+    if ctx.miss:
+        ctx.events[:0] = [(ctx.store, MISS, b"keymiss", k) for k in ctx.miss if not ctx.existed.get(k, True)]
 
 
 def listening(app, store) -> bool:
@@ -252,7 +268,7 @@ def listening(app, store) -> bool:
 
 def around(sess, cmd, argv: list, r, run: Callable) -> Any:
     """Run a command (``run``: dispatch's) with its rule: probes, the command, then its events."""
-    if not listening(sess.app, sess.store):
+    if not listening(sess.app, sess.store) or (r.post is None and not sess.app.notify_flags & MISS):
         return run(sess, cmd, argv)
     ctx = Ctx(sess, argv)
     if ctx.store.is_async:
@@ -267,7 +283,7 @@ def around(sess, cmd, argv: list, r, run: Callable) -> Any:
     if type(reply) is not Err:
         ctx.reply = reply
         try:
-            _drive(r.post(ctx))
+            _drive(_after(ctx, r))
         except Exception:  # a probe failed, or would have to wait (COPY/MOVE to a SQL store): no events
             return reply
         ctx.publish(r.auto_new)
@@ -285,7 +301,7 @@ async def _around_async(sess, cmd, argv, r, run, ctx):
     if ctx is not None and type(reply) is not Err:
         ctx.reply = reply
         try:
-            await r.post(ctx)
+            await _after(ctx, r)
         except Exception:
             return reply
         ctx.publish(r.auto_new)
@@ -297,7 +313,7 @@ async def _after_async(ctx, r, reply):
     if type(reply) is not Err:
         ctx.reply = reply
         try:
-            await r.post(ctx)
+            await _after(ctx, r)
         except Exception:
             return reply
         ctx.publish(r.auto_new)

@@ -19,22 +19,24 @@ from .protocol import string2ll
 
 class Rule:
     """How a command notifies: ``keys(argv)`` the keys probed for existence before it runs; ``pre(ctx)`` any other
-    probe before it; ``post(ctx)`` the events once its reply is known (never called for an error reply);
-    ``auto_new``: ``new`` goes before the first event of each key that did not exist (else post adds it)."""
+    probe before it; ``post(ctx)`` the events once its reply is known (never called for an error reply; None for
+    a read); ``auto_new``: ``new`` goes before the first event of each key that did not exist (else post adds it);
+    ``miss(argv)``: the keys the command looks up for reading, in order (Redis' lookupKeyRead: a missing one sends
+    ``keymiss`` when the m class is on, before the command's other events)."""
 
-    __slots__ = ("keys", "pre", "post", "auto_new")
+    __slots__ = ("keys", "pre", "post", "auto_new", "miss")
 
-    def __init__(self, post, keys=None, pre=None, auto_new: bool = True):
-        self.post, self.keys, self.pre, self.auto_new = post, keys, pre, auto_new
+    def __init__(self, post, keys=None, pre=None, auto_new: bool = True, miss=None):
+        self.post, self.keys, self.pre, self.auto_new, self.miss = post, keys, pre, auto_new, miss
 
 
 RULES: dict[str, Rule] = {}
 
 
-def rule(*names: str, keys=None, pre=None, auto_new: bool = True):
+def rule(*names: str, keys=None, pre=None, auto_new: bool = True, miss=None):
     def deco(fn):
         for n in names:
-            RULES[n] = Rule(fn, keys, pre, auto_new)
+            RULES[n] = Rule(fn, keys, pre, auto_new, miss)
         return fn
     return deco
 
@@ -54,7 +56,7 @@ def _set_opts(argv, start):
     return words
 
 
-@rule("set", keys=_one)
+@rule("set", keys=_one, miss=lambda argv: argv[1:2] if any(a.upper() == b"GET" for a in argv[3:]) else ())
 async def _set(ctx):
     argv, reply = ctx.argv, ctx.reply
     words = _set_opts(argv, 3)
@@ -92,12 +94,12 @@ async def _setex(ctx):
     ctx.add(G, b"expire", ctx.argv[1])
 
 
-@rule("getset", keys=_one)
+@rule("getset", keys=_one, miss=_one)
 async def _getset(ctx):
     ctx.add(STRING, b"set", ctx.argv[1])
 
 
-@rule("getdel")
+@rule("getdel", miss=_one)
 async def _getdel(ctx):
     if ctx.reply is not None:
         ctx.add(G, b"del", ctx.argv[1])
@@ -107,7 +109,7 @@ async def _ttl_before(ctx):
     return await _v(ctx.store.expire_time(ctx.argv[1]))
 
 
-@rule("getex", pre=_ttl_before)
+@rule("getex", pre=_ttl_before, miss=_one)
 async def _getex(ctx):
     if ctx.reply is None:
         return
@@ -204,7 +206,7 @@ async def _move(ctx):
     ctx.add(G, b"move_to", key, dst)
 
 
-@rule("copy", auto_new=False)
+@rule("copy", auto_new=False, miss=_one)
 async def _copy(ctx):
     if ctx.reply != 1:
         return
@@ -374,9 +376,26 @@ def _store_rule(event: bytes, flag: int):
     return post
 
 
-for _name, _flag in (("sinterstore", SET), ("sunionstore", SET), ("sdiffstore", SET), ("zunionstore", ZSET),
-                     ("zinterstore", ZSET), ("zdiffstore", ZSET), ("zrangestore", ZSET)):
-    RULES[_name] = Rule(_store_rule(_name.encode(), _flag), _one)
+def _numkeys_at(i: int):
+    """The keys after a count at argv[i] (ZUNIONSTORE's sources, ZINTER's keys...)."""
+    def keys(argv):
+        try:
+            n = int(argv[i])
+        except (ValueError, IndexError):
+            return ()
+        return argv[i + 1:i + 1 + n] if n > 0 else ()
+    return keys
+
+
+def _from(i: int):
+    return lambda argv: argv[i:]
+
+
+for _name, _flag, _miss in (("sinterstore", SET, _from(2)), ("sunionstore", SET, _from(2)),
+                            ("sdiffstore", SET, _from(2)), ("zunionstore", ZSET, _numkeys_at(2)),
+                            ("zinterstore", ZSET, _numkeys_at(2)), ("zdiffstore", ZSET, _numkeys_at(2)),
+                            ("zrangestore", ZSET, lambda argv: argv[2:3])):
+    RULES[_name] = Rule(_store_rule(_name.encode(), _flag), _one, miss=_miss)
 
 
 # ------------------------------------------------------------------------------------------ sorted sets (t_zset.c)
@@ -457,3 +476,17 @@ async def _zmpop(ctx):
         key = ctx.reply[0]
         ctx.add(ZSET, b"zpopmin" if _mpop_left(ctx.argv, 1) else b"zpopmax", key)
         await ctx.gone_del(key)
+
+
+# ------------------------------------------------------------------------------------------ reads (keymiss only)
+_READ_ONE = ("get getrange hexists hget hgetall hkeys hlen hmget hrandfield hscan hstrlen hvals lindex llen lpos "
+             "lrange scard sismember smembers smismember srandmember sscan strlen substr ttl pttl expiretime "
+             "pexpiretime type zcard zcount zlexcount zmscore zrandmember zrange zrangebylex zrangebyscore zrank "
+             "zrevrange zrevrangebylex zrevrangebyscore zrevrank zscan zscore")
+for _name in _READ_ONE.split():
+    RULES[_name] = Rule(None, miss=_one)
+for _name in ("exists", "mget", "sdiff", "sinter", "sunion", "touch"):
+    RULES[_name] = Rule(None, miss=_from(1))
+for _name in ("sintercard", "zdiff", "zinter", "zintercard", "zunion"):
+    RULES[_name] = Rule(None, miss=_numkeys_at(1))
+RULES["lcs"] = Rule(None, miss=lambda argv: argv[1:3])

@@ -2,7 +2,7 @@
 
 A subscriber on each server holds ``PSUBSCRIBE __key*__:*`` (and a marker channel); after every step the data
 connection publishes a marker, so the subscriber reads exactly the messages the step caused (both servers deliver
-in order on one connection). The streams are compared byte for byte, with every class on (``KEAn``), for a respd
+in order on one connection). The streams are compared byte for byte, with every class on (``KEAnm``), for a respd
 memory store and a respd SQL store (database 1, compared with Redis' database 1).
 """
 from __future__ import annotations
@@ -69,14 +69,29 @@ MULTI_AND_SCRIPTS = [
     "EVAL \"return redis.call('LPUSH', KEYS[1], 'a', 'b')\" 1 el",
     ("MULTI", "RPUSH bl x", "BLPOP bl 0", "EXEC"),
 ]
-FAMILIES = {"strings": STRINGS, "keyspace": KEYSPACE, "lists": LISTS, "hashes": HASHES, "sets": SETS,
+READS = [
+    "SET s v", "RPUSH l a", "HSET h f v", "SADD set a", "ZADD z 1 a",
+    "GET s", "GET nos", "GETRANGE nos 0 1", "STRLEN nos", "SUBSTR s 0 1", "MGET s nos s nos2 nos", "EXISTS s nos nos",
+    "TOUCH nos s", "TYPE nos", "TTL nos", "PTTL nos", "EXPIRETIME nos", "PEXPIRETIME s", "LCS s nos",
+    "HGET noh f", "HMGET noh a b", "HGETALL noh", "HKEYS h", "HVALS noh", "HLEN noh", "HEXISTS noh f", "HSTRLEN noh f",
+    "HRANDFIELD noh", "HSCAN noh 0", "LRANGE nol 0 -1", "LLEN nol", "LINDEX nol 0", "LPOS nol a", "LINDEX l 0",
+    "SMEMBERS nos", "SCARD nos", "SISMEMBER nos a", "SMISMEMBER nos a b", "SRANDMEMBER nos", "SSCAN nos 0",
+    "SINTER set nos", "SUNION nos set nos", "SDIFF nos", "SINTERCARD 2 set nos", "ZCARD noz", "ZSCORE noz a",
+    "ZMSCORE noz a", "ZRANK noz a", "ZREVRANK noz a", "ZRANGE noz 0 -1", "ZRANGEBYSCORE noz 0 1", "ZREVRANGE noz 0 1",
+    "ZRANGEBYLEX noz - +", "ZREVRANGEBYLEX noz + -", "ZREVRANGEBYSCORE noz 1 0", "ZCOUNT noz 0 1",
+    "ZLEXCOUNT noz - +", "ZRANDMEMBER noz", "ZSCAN noz 0", "ZUNION 2 z noz", "ZINTER 2 noz z", "ZDIFF 2 noz z",
+    "ZINTERCARD 2 z noz", "SET s w GET", "SET nos2 w GET", "GETSET nos3 v", "GETDEL nos4", "GETEX nos5",
+    "COPY nos6 c", "SINTERSTORE d nos set", "ZUNIONSTORE d2 2 nos z", "ZRANGESTORE d3 nos 0 -1", "OBJECT ENCODING nos",
+    "DBSIZE",
+]
+FAMILIES = {"reads": READS, "strings": STRINGS, "keyspace": KEYSPACE, "lists": LISTS, "hashes": HASHES, "sets": SETS,
             "zsets": ZSETS, "multi-scripts": MULTI_AND_SCRIPTS}
 
 
 class Side:
     """One server: a subscriber and a data connection on database db."""
 
-    def __init__(self, port: int, db: int, flags: str = "KEAn"):
+    def __init__(self, port: int, db: int, flags: str = "KEAnm"):
         self.data = RawClient(port)
         self.sub = RawClient(port)
         self.db = db
