@@ -3,6 +3,9 @@
 SQL store's cleanup, run every second while the x class is on), a listener started from the registry's
 ``notify_keyspace_events``, and redis-py's ``keyspace`` pattern subscriptions with CONFIG SET from the client.
 
+Across nodes: a SQL store's events reach subscribers on every node sharing its database (the bus), expired ones
+from whichever node's cleanup removed the row; a memory store's stay on their node.
+
 Waiting is on messages with a generous hang guard, never on durations.
 """
 from __future__ import annotations
@@ -14,6 +17,8 @@ import redis as redis_py
 
 from tests.helpers import memory_registry, write_registry
 from tests.integration.scripting_targets import sql_respd  # noqa: F401  (fixture)
+from tests.integration.test_pubsub_nodes import connected
+from tests.integration.test_sql_nodes import nodes  # noqa: F401  (fixture: two respd on one table)
 from tests.pgserver import pg_server  # noqa: F401  (fixture)
 
 GUARD = 20.0  # seconds: a hang guard, never a measured expectation
@@ -110,3 +115,30 @@ def test_redis_py_protocols_get_the_same_events(respd, protocol):
     finally:
         r.config_set("notify-keyspace-events", "")
         r.close()
+
+
+def test_sql_store_events_reach_the_other_node(nodes):
+    a, b, ca, cb, _ = nodes
+    for c in (ca, cb):
+        c.config_set("notify-keyspace-events", "KEA")
+    try:
+        sub = cb.pubsub()
+        sub.subscribe("probe")
+        sub.psubscribe("__keyevent@*__:*")
+        while sub.get_message(timeout=1) is not None:
+            pass
+        connected(ca, sub)
+        ca0 = redis_py.Redis(port=a.port, db=0)  # node A's memory store: its events stay on node A
+        ca0.set("local", "x")
+        ca0.close()
+        ca.set("k", "v")
+        ca.delete("k")
+        ca.set("e", "v", px=100)  # removed by one node's cleanup, announced to both
+        got = [(m["channel"], m["data"]) for m in _messages(sub, 5)]
+        assert got == [(b"__keyevent@1__:set", b"k"), (b"__keyevent@1__:del", b"k"), (b"__keyevent@1__:set", b"e"),
+                       (b"__keyevent@1__:expire", b"e"), (b"__keyevent@1__:expired", b"e")]
+        assert sub.get_message(ignore_subscribe_messages=True, timeout=1.5) is None  # expired once, nothing local
+        sub.close()
+    finally:
+        for c in (ca, cb):
+            c.config_set("notify-keyspace-events", "")
