@@ -224,3 +224,33 @@ async def test_served_blocked_client_sends_its_pop(app):
     c = _client(app)
     _run(c, "RPUSH", "q", "x")
     assert [m for ch, m in _msgs(sub)] == [b"rpush", b"lpop", b"del"]
+
+
+async def test_keymiss_for_each_missing_key_looked_up(app):
+    sub = _listener(app, b"Em")
+    c = _client(app)
+    _run(c, "SET", "a", "1")
+    _run(c, "MGET", "a", "x", "a", "x")
+    _run(c, "GET", "a")
+    _run(c, "SET", "y", "v", "GET")  # SET ... GET reads y first (Redis' getGenericCommand)
+    _run(c, "LPUSH", "a", "v")  # an error: nothing
+    assert _msgs(sub) == [(b"__keyevent@0__:keymiss", b"x")] * 2 + [(b"__keyevent@0__:keymiss", b"y")]
+    app.config_set([(b"notify-keyspace-events", b"KEA")])  # A leaves m out
+    _run(c, "GET", "nokey")
+    assert _msgs(sub) == []
+
+
+async def test_rules_do_not_run_when_nobody_listens(app, monkeypatch):
+    app.config_set([(b"notify-keyspace-events", b"KEAnm")])
+    store = app.databases[0]
+    probes = []
+    real = store.exists
+    monkeypatch.setattr(store, "exists", lambda keys: probes.append(keys) or real(keys))
+    c = _client(app)
+    _run(c, "SET", "k", "v")
+    _run(c, "GET", "nokey")
+    assert probes == []
+    sub = _client(app)
+    _run(sub, "SUBSCRIBE", "anything")  # someone on this node might hear: rules run
+    _run(c, "SET", "k2", "v")
+    assert probes == [[b"k2"]]
