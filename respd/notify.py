@@ -32,6 +32,7 @@ Not sent: ``evicted`` (respd never evicts), stream and module events (respd has 
 """
 from __future__ import annotations
 
+import logging
 import time
 import types
 from typing import Any, Callable, Optional
@@ -41,6 +42,7 @@ from . import pubsub
 from .replies import NULL_ARRAY, Err, Map, Raw, SetReply
 
 _Coroutine = types.CoroutineType
+log = logging.getLogger("respd.notify")
 
 # ---------------------------------------------------------------------------------------------------- classes
 K = 1 << 0       # __keyspace@<db>__ channels
@@ -126,7 +128,10 @@ def send(app, store, channel: bytes, message: bytes) -> None:
     SQL store also goes to the other nodes sharing its database (``respd.bus``, when there is one), which deliver
     it to their own subscribers: every node's clients hear of a write or an expiry wherever it happened. A memory
     store's events stay on its node, like its keys."""
-    pubsub.publish(app, channel, message, spread=store.is_async)
+    try:
+        pubsub.publish(app, channel, message, spread=store.is_async)
+    except Exception:  # a defect must not reach the writing client (nor the store call expiring a key)
+        log.exception("keyspace notification on %r failed", channel[:200])
 
 
 def expired(app, store, key: bytes) -> None:
@@ -232,7 +237,8 @@ class Ctx:
         if auto_new and app.notify_flags & NEW:
             seen = set()
             for store, flag, event, key in self.events:
-                if event != b"del" and event != b"keymiss" and key not in seen and self.existed.get(key) is False and store is self.store:
+                if (event != b"del" and event != b"keymiss" and key not in seen
+                        and self.existed.get(key) is False and store is self.store):
                     seen.add(key)
                     emit(app, store, NEW, b"new", key)
                 emit(app, store, flag, event, key)

@@ -59,7 +59,8 @@ ZSETS = [
     "ZADD z2 2 b 3 c", "ZUNIONSTORE zu 2 z1 z2", "ZINTERSTORE zi 2 z1 z2", "ZINTERSTORE zi 2 z1 noz",
     "ZDIFFSTORE zd 2 z1 z2", "ZRANGESTORE zr z1 0 -1", "ZRANGESTORE zr z1 5 10", "ZPOPMIN z1", "ZPOPMAX z2 5",
     "ZPOPMIN z2", "ZPOPMIN z1 0", "ZADD p 1 a 2 b 3 c", "ZMPOP 2 noz p MAX COUNT 2", "BZPOPMIN noz p 1",
-    "ZADD q 1 a 2 b", "BZPOPMAX q 1", "BZMPOP 1 1 q MIN", "ZADD z3 1 a", "ZADD z3 XX CH 1 a", "ZADD z3 7 a 1 a", "ZADD z3 2 b 2 b", "ZADD z3 2 b 2 b",
+    "ZADD q 1 a 2 b", "BZPOPMAX q 1", "BZMPOP 1 1 q MIN", "ZADD z3 1 a", "ZADD z3 XX CH 1 a", "ZADD z3 7 a 1 a",
+    "ZADD z3 2 b 2 b", "ZADD z3 2 b 2 b",
     "ZADD z3 GT CH 9 a 1 b", "ZADD z3 +inf a", "ZADD z3 inf a", "ZADD z3 nan a",
 ]
 MULTI_AND_SCRIPTS = [
