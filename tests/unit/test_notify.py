@@ -255,3 +255,16 @@ async def test_rules_do_not_run_when_nobody_listens(app, monkeypatch):
     _run(sub, "SUBSCRIBE", "anything")  # someone on this node might hear: rules run
     _run(c, "SET", "k2", "v")
     assert probes == [[b"k2"]]
+
+
+async def test_a_failing_delivery_never_reaches_the_writer(app, monkeypatch, clock):
+    _listener(app, b"KEA")
+    c = _client(app)
+
+    def broken(*a, **kw):
+        raise RuntimeError("defect")
+
+    monkeypatch.setattr(notify.pubsub, "publish", broken)
+    assert _run(c, "SET", "k", "v", "PX", "10") == b"+OK\r\n"
+    clock.advance_ms(20)
+    assert _run(c, "GET", "k") == b"$-1\r\n"  # the expiry hook failing inside the store's read changes nothing
