@@ -22,6 +22,7 @@ changed since the last one.
 from __future__ import annotations
 
 import bisect
+import heapq
 import random
 import sys
 from typing import Any, Callable, Optional
@@ -58,8 +59,7 @@ class MemoryStore(Collections, Store):
         self._scan_keys: list[bytes] = []
         self._scan_version = -1
         self.expired_keys = 0          # INFO stats
-        self._active_walk: list[bytes] = []   # active_expire's snapshot of the keys with a TTL, and its position
-        self._active_pos = 0
+        self._deadlines: Optional[list] = None  # heap of (deadline, key) while active expiry runs (track_deadlines)
 
     # ------------------------------------------------------------------------------------------ internals
     def _live(self, key: bytes) -> bool:
@@ -130,6 +130,8 @@ class MemoryStore(Collections, Store):
                 self._remove(key)
                 return
             self._expires[key] = expire
+            if self._deadlines is not None:
+                heapq.heappush(self._deadlines, (expire, key))
         if self._watched or self._observers:
             self.watches.touch(key)
         if self.on_created is not None:
@@ -386,6 +388,8 @@ class MemoryStore(Collections, Store):
             self._remove(key)
             return 1
         self._expires[key] = at_ms
+        if self._deadlines is not None:
+            heapq.heappush(self._deadlines, (at_ms, key))
         if self._watched or self._observers:
             self.watches.touch(key)
         return 1
@@ -458,6 +462,8 @@ class MemoryStore(Collections, Store):
         self.__dict__.pop("get", None)  # no typed value left: GET is the plain method again
         self._data.clear()
         self._expires.clear()
+        if self._deadlines is not None:
+            self._deadlines = []
         self._version += 1
         self.watches.touch_all()
 
@@ -485,24 +491,31 @@ class MemoryStore(Collections, Store):
             await trio.sleep(0)
         return removed
 
+    def track_deadlines(self, on: bool) -> None:
+        """Keep (while on) a heap of (deadline, key) of every TTL set, for ``active_expire``: expired-key
+        notifications on (``respd.notify``). Built from the TTLs held when turned on; off, nothing is kept."""
+        if not on:
+            self._deadlines = None
+        elif self._deadlines is None:
+            self._deadlines = [(e, k) for k, e in self._expires.items()]
+            heapq.heapify(self._deadlines)
+
     def active_expire(self, budget: int) -> tuple[int, int]:
-        """Active expiry (while expired-key notifications are on, see ``respd.notify``): check the next ``budget``
-        keys that have a TTL, continuing a walk over a snapshot of them that is renewed once used up, and remove
-        those past their time; (checked, removed). Bounded work per call whatever the store's size."""
-        walk = self._active_walk
-        if self._active_pos >= len(walk):
-            walk = self._active_walk = list(self._expires)
-            self._active_pos = 0
-        start = self._active_pos
-        stop = min(start + budget, len(walk))
+        """Active expiry: remove the keys whose time has passed, earliest first, looking at ``budget`` heap entries
+        at most (an entry whose key has another deadline since, or is gone, is dropped); (checked, removed). The
+        work follows what is due, not the store's size; stale entries are compacted away when they pile up."""
+        if self._deadlines is None:
+            self.track_deadlines(True)
+        heap, exp = self._deadlines, self._expires
         now = base.now_ms()
-        exp = self._expires
-        removed = 0
-        for k in walk[start:stop]:
-            e = exp.get(k)
-            if e is not None and e <= now:
+        checked = removed = 0
+        while heap and checked < budget and heap[0][0] <= now:
+            at, k = heapq.heappop(heap)
+            checked += 1
+            if exp.get(k) == at:
                 self._expired(k)
                 removed += 1
-        self._active_pos = stop
-        return stop - start, removed
-
+        if len(heap) > 2 * len(exp) + 1024:  # mostly stale entries (TTLs changed, keys deleted): rebuild
+            self._deadlines = None
+            self.track_deadlines(True)
+        return checked, removed

@@ -142,15 +142,18 @@ def expired(app, store, key: bytes) -> None:
 def install(app) -> None:
     """Give every store the expiry hook while the x class is on (and a channel kind is), and take it away when not:
     stores then skip the call altogether."""
-    on = app.notify_flags & X and app.notify_flags & (K | E)
+    on = bool(app.notify_flags & X and app.notify_flags & (K | E))
     for store in app.stores.values():
         store.on_expired = (lambda key, s=store: expired(app, s, key)) if on else None
+        track = getattr(store, "track_deadlines", None)
+        if track is not None:  # memory stores: the deadlines active expiry follows
+            track(on)
 
 
 # ---------------------------------------------------------------------------------------------------- active expiry
-#: active expiry of memory stores while x is on: every ACTIVE_PERIOD seconds each store checks the next
-#: ACTIVE_SLICE keys that have a TTL (a cursor over a snapshot of them, renewed when used up), and one more slice
-#: while more than a quarter of the last one had expired, within ACTIVE_BUDGET seconds of work per store and tick
+#: active expiry of memory stores while x is on: every ACTIVE_PERIOD seconds each store removes the keys whose time
+#: has passed, earliest first (a heap of the deadlines set while x is on), ACTIVE_SLICE at a time, for at most
+#: ACTIVE_BUDGET seconds of work per store and tick (what is left waits for the next tick)
 ACTIVE_PERIOD = 0.1
 ACTIVE_SLICE = 2000
 ACTIVE_BUDGET = 0.025
@@ -176,7 +179,7 @@ def active_expire_cycle(app) -> int:
         while True:
             checked, removed = store.active_expire(ACTIVE_SLICE)
             total += removed
-            if not checked or removed * 4 <= checked or time.perf_counter() > deadline:
+            if checked < ACTIVE_SLICE or time.perf_counter() > deadline:
                 break
     return total
 

@@ -206,6 +206,26 @@ async def test_active_expiry_is_bounded_per_call(app, clock):
     assert store.dbsize() == 0
 
 
+async def test_active_expiry_looks_only_at_what_is_due(app, clock):
+    """Deadlines in a heap: many keys with a long TTL cost nothing per tick; a TTL changed since it was set leaves
+    a stale entry that is skipped; flushing or turning x off drops the heap."""
+    app.config_set([(b"notify-keyspace-events", b"Ex")])
+    store = app.databases[2]
+    for i in range(3000):
+        store.set(b"far%d" % i, b"v", None, False, clock.ms + 3_600_000)
+    for i in range(10):
+        store.set(b"near%d" % i, b"v", None, False, clock.ms + 10)
+    store.expire(b"near0", clock.ms + 3_600_000)  # moved: its first deadline is stale
+    clock.advance_ms(20)
+    assert store.active_expire(2000) == (10, 9)
+    assert store.active_expire(2000) == (0, 0)
+    assert store.dbsize() == 3001
+    store.flush()
+    assert store.active_expire(2000) == (0, 0)
+    app.config_set([(b"notify-keyspace-events", b"")])
+    assert store._deadlines is None
+
+
 async def test_config_set_installs_and_removes_the_expiry_hook(app):
     app.config_set([(b"notify-keyspace-events", b"Ex")])
     assert all(s.on_expired is not None for s in app.stores.values())
