@@ -114,7 +114,7 @@ def run(sess, cmd: Command, argv: list[bytes], notified: bool = False) -> Any:
     INFO commandstats: the call counts in ``cmd.calls``, its time in ``cmd.ns`` (for an async store, until its
     reply is ready), an error reply in ``cmd.failed_calls`` and in errorstats. EXEC runs its queue through here, so
     queued commands count as Redis counts them, and EXEC's time includes theirs."""
-    if sess.app.notify_flags and not notified:
+    if sess.app.notify_rules and not notified:
         rule = _NOTIFY_RULES.get(cmd.name)
         if rule is not None:
             return _notify.around(sess, cmd, argv, rule, _run_notified)

@@ -140,9 +140,14 @@ def expired(app, store, key: bytes) -> None:
 
 
 def install(app) -> None:
-    """Give every store the expiry hook while the x class is on (and a channel kind is), and take it away when not:
-    stores then skip the call altogether."""
-    on = bool(app.notify_flags & X and app.notify_flags & (K | E))
+    """After notify-keyspace-events changed: whether commands run their rules (``app.notify_rules``), and every
+    store's expiry hook while the x class is on (and a channel kind is), taken away when not: stores then skip the
+    call altogether."""
+    flags = app.notify_flags
+    #: the classes commands' rules send (all but x, which the stores report): 0 when none or no channel kind is on,
+    #: which dispatch and the pipeline's direct path test
+    app.notify_rules = flags & ~(K | E | X) if flags & (K | E) else 0
+    on = bool(flags & X and flags & (K | E))
     for store in app.stores.values():
         store.on_expired = (lambda key, s=store: expired(app, s, key)) if on else None
         track = getattr(store, "track_deadlines", None)

@@ -279,7 +279,7 @@ def is_plain(sess, app) -> bool:
     return (sess.multi is None and (sess.permissions is None or sess.permissions.channels_only)
             and sess.authenticated and not app.maxmemory
             and not sess.reply_mode and not sess.closing and not app.monitors and sess.subs is None
-            and not app.notify_flags)
+            and not app.notify_rules)
 
 
 def add_reply(c: ClientState, reply) -> int:

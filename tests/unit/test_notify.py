@@ -288,3 +288,15 @@ async def test_a_failing_delivery_never_reaches_the_writer(app, monkeypatch, clo
     assert _run(c, "SET", "k", "v", "PX", "10") == b"+OK\r\n"
     clock.advance_ms(20)
     assert _run(c, "GET", "k") == b"$-1\r\n"  # the expiry hook failing inside the store's read changes nothing
+
+
+async def test_expired_only_keeps_the_direct_path(app):
+    """x alone (what an expiry listener needs) runs no command rule: the pipeline's direct path stays."""
+    from respd.pipeline import is_plain
+    c = _client(app)
+    app.config_set([(b"notify-keyspace-events", b"Ex")])
+    assert app.notify_rules == 0 and is_plain(c.sess, app)
+    app.config_set([(b"notify-keyspace-events", b"Egx")])
+    assert app.notify_rules and not is_plain(c.sess, app)
+    app.config_set([(b"notify-keyspace-events", b"gx")])  # no channel kind: nothing would be sent
+    assert app.notify_rules == 0
