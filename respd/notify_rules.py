@@ -41,19 +41,13 @@ def rule(*names: str, keys=None, pre=None, auto_new: bool = True, miss=None):
     return deco
 
 
-
 def _one(argv):
     return argv[1:2]
 
 
-def _upper(a: bytes) -> bytes:
-    return a.upper()
-
-
 # ------------------------------------------------------------------------------------------ strings (t_string.c)
 def _set_opts(argv, start):
-    words = [a.upper() for a in argv[start:]]
-    return words
+    return [a.upper() for a in argv[start:]]
 
 
 @rule("set", keys=_one, miss=lambda argv: argv[1:2] if any(a.upper() == b"GET" for a in argv[3:]) else ())
