@@ -80,6 +80,7 @@ class App:
         #: client-output-buffer-limit per client class (respd.outbuf)
         self.obuf_limits = outbuf.parse(settings.get("client_output_buffer_limit", "").encode())
         self.stat_obuf_disconnections = 0
+        self.obuf_watch: set = set()              # clients clients_cron looks at without timeout (net.cron)
         self.default_db = settings.get("default_db", 0)
         self.stat_commands = 0
         self.stat_connections = 0

@@ -37,6 +37,9 @@ class Poller:
         self.conns: dict[int, Conn] = {}
         self.listeners: list = []   # the plain TCP listening sockets, for the busy round (with ``nursery``)
         self.nursery = None         # where the busy round starts the tasks of the clients it admits
+        #: during a round: the flushes of subscribers and monitors given output by the round (``client._monitor``),
+        #: run at its end, so that each sends once per round without a task switch; None between rounds
+        self.round = None
 
     def add(self, c: Conn) -> None:
         self.conns[c.fd] = c
@@ -146,6 +149,7 @@ class Poller:
                 if app.script_gate is not None:  # a script runs in a worker with exclusive access
                     await app.script_gate.wait()
                 now = _now()
+                self.round = flushes = []
                 for fd, _ in poll(0):
                     c = conns.get(fd)
                     if c is None or c.dead:
@@ -174,5 +178,12 @@ class Poller:
                         log.exception("connection handler failed")
                         c.out.clear()
                         hand_over(c, DROP)
+                self.round = None
+                for flush in flushes:
+                    try:
+                        flush()
+                    except Exception:
+                        log.exception("connection handler failed")
         finally:
+            self.round = None
             self.close()

@@ -87,3 +87,34 @@ async def test_client_kill_drops_the_subscriptions_at_once(app):
     assert _run(admin, "CLIENT", "KILL", "TYPE", "pubsub") == b":1\r\n"
     assert _run(admin, "PUBSUB", "NUMSUB", "ch") == b"*2\r\n$2\r\nch\r\n:0\r\n"
     assert _run(admin, "PUBLISH", "ch", "m") == b":0\r\n"
+
+
+async def test_a_pipeline_of_publishes_wakes_each_subscriber_once(app):
+    """A subscriber's writer is woken once (``notify`` sets ``Conn.woken``, as net.client's does); it takes all the
+    output when it runs, so the next PUBLISHes of the same pipeline add to that batch without another wake-up
+    (issue 16's fan-out)."""
+    subs = [_client(app) for _ in range(3)]
+    wakes = [0, 0, 0]
+
+    def notifier(i):
+        def notify():
+            wakes[i] += 1
+            subs[i].woken = True
+        return notify
+    for i, c in enumerate(subs):
+        _run(c, "SUBSCRIBE", "ch")
+        c.notify = notifier(i)
+    _run(subs[2], "PSUBSCRIBE", "c*")
+    pub = _client(app)
+    assert _run(pub, *["PUBLISH", "ch", "m"]) == b":4\r\n"
+    pub.reader.feed(encode_command("PUBLISH", "ch", "m") * 15)
+    run_requests(pub)
+    assert pub.out == [b":4\r\n"] * 15
+    assert wakes == [1, 1, 1]
+    assert len(subs[0].out) == 16 and len(subs[2].out) == 32
+    for c in subs:  # the writers wake and take the output
+        c.woken = False
+        c.out.clear()
+        c.size = 0
+    _run(pub, "PUBLISH", "ch", "m")
+    assert wakes == [2, 2, 2]
