@@ -21,6 +21,8 @@ from backends.base import StoreError
 
 from . import errors
 from . import monitor as _monitor
+from . import notify as _notify
+from .notify_rules import RULES as _NOTIFY_RULES
 from .pubsub import ALLOWED_SUBSCRIBED
 from . import scriptcall
 from . import tracking as _tracking
@@ -115,12 +117,19 @@ def count_error(app, text: bytes) -> None:
     stats[code] = stats.get(code, 0) + 1
 
 
-def run(sess, cmd: Command, argv: list[bytes]) -> Any:
+def run(sess, cmd: Command, argv: list[bytes], notified: bool = False) -> Any:
     """Execute an already-checked command, mapping errors to replies; then show it to the monitors, if any.
+
+    Keyspace notifications on (``notify-keyspace-events``): a command that sends events runs inside its rule
+    (``respd.notify.around``), which calls back here with ``notified``; off, they cost the one test below.
 
     INFO commandstats: the call counts in ``cmd.calls``, its time in ``cmd.ns`` (for an async store, until its
     reply is ready), an error reply in ``cmd.failed_calls`` and in errorstats. EXEC runs its queue through here, so
     queued commands count as Redis counts them, and EXEC's time includes theirs."""
+    if sess.app.notify_rules and not notified:
+        rule = _NOTIFY_RULES.get(cmd.name)
+        if rule is not None:
+            return _notify.around(sess, cmd, argv, rule, _run_notified)
     sess.last_cmd = cmd.name
     tracking = sess.app.tracking.clients  # while any client tracks keys: who runs this command (NOLOOP...)
     if tracking:
@@ -148,6 +157,10 @@ def run(sess, cmd: Command, argv: list[bytes]) -> Any:
     if sess.app.monitors:
         _monitor.feed(sess, cmd, argv)
     return r
+
+
+def _run_notified(sess, cmd: Command, argv: list[bytes]) -> Any:
+    return run(sess, cmd, argv, True)
 
 
 def count_failed(app, cmd: Command, err: Err) -> None:

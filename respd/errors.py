@@ -492,3 +492,5 @@ CACHING_NO = "ERR CLIENT CACHING NO is only valid when tracking is enabled in OP
 
 
 # ------------------------------------------------------------------------------------------ keyspace notifications (#16)
+#: CONFIG SET notify-keyspace-events (and the registry's notify_keyspace_events) with a character outside Redis' set
+NOTIFY_BAD_CLASS = "Invalid event class character. Use 'Ag$lshzxeKEtmdn'."

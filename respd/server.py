@@ -22,6 +22,7 @@ from typing import Optional
 
 import trio
 
+from . import notify
 from .errors import STORE_START_FAILED, StartupError
 from .net import waiting
 from .net.bus import start as start_bus
@@ -84,6 +85,28 @@ async def _start_then_clean(store) -> None:
     await store.run_cleanup()
 
 
+async def _active_expiry(app) -> None:
+    """While expired-key notifications are on (respd.notify): memory stores expire keys actively, in bounded
+    slices every ACTIVE_PERIOD, and SQL stores run their cleanup every SQL_EXPIRE_PERIOD, so listeners hear of a
+    key's expiry about when it happens, without anyone reading it. Off, this wakes once a second and does nothing."""
+    last_sql = 0.0
+    while True:
+        on = notify.expiring(app)
+        await trio.sleep(notify.ACTIVE_PERIOD if on else 1.0)
+        if not notify.expiring(app):
+            continue
+        notify.active_expire_cycle(app)
+        now = trio.current_time()
+        if now - last_sql >= notify.SQL_EXPIRE_PERIOD:
+            last_sql = now
+            for store in list(app.stores.values()):
+                if store.is_async and store.on_expired is not None:
+                    try:
+                        await store.cleanup_once()
+                    except Exception as e:  # PostgreSQL down, store not started yet: next time
+                        log.debug("expiry of store %s skipped: %s", store.id, e)
+
+
 async def serve(app: App, *, task_status=trio.TASK_STATUS_IGNORED, handle_signals: bool = True) -> None:
     """Run the server until cancelled or signalled. ``task_status.started(port)`` once it accepts connections."""
     app.fit_open_files()
@@ -108,6 +131,7 @@ async def serve(app: App, *, task_status=trio.TASK_STATUS_IGNORED, handle_signal
             app.auth.sleep = trio.sleep  # delayed WRONGPASS replies sleep in their client's task
             main.start_soon(app.auth.failure_log.run, trio.sleep)  # failed-AUTH summaries, a last one at shutdown
             main.start_soon(clients_cron, app)
+            main.start_soon(_active_expiry, app)
             if handle_signals:
                 main.start_soon(_stop_on_signal, stop, app)
             for store in app.stores.values():

@@ -10,7 +10,7 @@ import resource
 import time
 import uuid
 
-from . import errors, outbuf, pubsub, tracking, units
+from . import errors, notify, outbuf, pubsub, tracking, units
 from .blocking import Blocking
 from .errors import CommandError, StartupError
 from .protocol import string2ll
@@ -105,6 +105,9 @@ class App:
         self.busy_threshold_ms = int(settings.get("busy_reply_threshold", 5.0) * 1000)
         self.save = settings.get("save", "")
         self.loglevel = settings.get("log_level", "notice")
+        #: notify-keyspace-events as Redis' class flags (respd.notify); 0 = off, the one test commands pay
+        self.notify_flags = notify.parse(settings.get("notify_keyspace_events", "").encode()) or 0
+        notify.install(self)
 
     # ------------------------------------------------------------------------------------------ clients
     def new_session(self, addr: str = "", laddr: str = "", fd: int = -1) -> Session:
@@ -267,7 +270,7 @@ class App:
             b"loglevel": lambda: self.loglevel.encode(),
             b"requirepass": b"",
             b"cluster-enabled": b"no",
-            b"notify-keyspace-events": b"",
+            b"notify-keyspace-events": lambda: notify.to_string(self.notify_flags),
             b"lua-time-limit": lambda: b"%d" % self.busy_threshold_ms,
             b"busy-reply-threshold": lambda: b"%d" % self.busy_threshold_ms,
             b"tcp-keepalive": b"300",
@@ -313,6 +316,9 @@ class App:
                     self.scripts.busy_threshold = value / 1000
             elif name == b"tracking-table-max-keys":
                 self.tracking.max_keys = value
+            elif name == b"notify-keyspace-events":
+                self.notify_flags = value
+                notify.install(self)
             elif name == b"requirepass" and self.security is not None:
                 self.security.set_requirepass(value)
 
@@ -360,6 +366,11 @@ class App:
             if value.lower() not in (b"debug", b"verbose", b"notice", b"warning", b"nothing"):
                 fail(errors.CONFIG_LOGLEVEL)
             return value.lower()
+        if name == b"notify-keyspace-events":
+            flags = notify.parse(value)
+            if flags is None:
+                fail(errors.NOTIFY_BAD_CLASS)
+            return flags
         if name in (b"save", b"requirepass"):
             return value
         fail(errors.CONFIG_NOT_AT_RUNTIME)
