@@ -134,6 +134,7 @@ def run(sess, cmd: Command, argv: list[bytes], notified: bool = False) -> Any:
     tracking = sess.app.tracking.clients  # while any client tracks keys: who runs this command (NOLOOP...)
     if tracking:
         token = _tracking.current.set(sess)
+        sess.app.tracking.seq += 1
     t0 = _clock()
     try:
         r = cmd.handler(sess, argv)

@@ -87,6 +87,8 @@ class Tracking:
         self.targets: dict = {}          # client id -> how many tracking clients redirect to it
         self._flush_pending = False
         self._observed: list = []        # stores whose WatchTable we observe
+        self._flushed = None             # (session, seq) of the last flush: one null per command
+        self.seq = 0                     # commands run while anyone tracks (dispatch counts them)
 
     # ------------------------------------------------------------------------------------------ on / off
     def enable(self, sess, redirect: int, bcast: bool, optin: bool, optout: bool, noloop: bool,
@@ -95,7 +97,7 @@ class Tracking:
         if st is None:
             st = sess.tracking = ClientTracking()
             self.clients += 1
-            if self.clients == 1:
+            if not self._observed:
                 self._observe()
         if st.redirect != redirect:
             self._untarget(st.redirect)
@@ -132,7 +134,13 @@ class Tracking:
         self._untarget(st.redirect)
         sess.tracking = None
         self.clients -= 1
-        if self.clients == 0:
+        self._idle()
+
+    def _idle(self) -> None:
+        """Stop observing the stores' writes once nobody tracks and the table is empty (the keys read by clients
+        gone are still invalidated, or flushed, as Redis keeps them until then): memory stores then pay
+        nothing."""
+        if self.clients == 0 and not self.table and self._observed:
             self._unobserve()
 
     def _untarget(self, redirect: int) -> None:
@@ -200,6 +208,8 @@ class Tracking:
         if ids is None:
             return
         self.items -= len(ids)
+        if not self.table:
+            self._idle()
         frame = b"*1\r\n" + _bulk(key)
         clients = self.app.clients
         for sid in ids:
@@ -217,11 +227,17 @@ class Tracking:
         """FLUSHDB/FLUSHALL (or a store flushed on another node): every tracking client gets a null invalidation,
         and the table empties."""
         writer = current.get()
-        for target in list(self.app.clients.values()):
-            if target.tracking is not None:
-                self.send(target, _NULL[target.proto], target is writer)
+        # one null per command, however many stores it flushed (FLUSHALL touches each)
+        mark = (writer, self.seq) if writer is not None else None
+        if mark is None or mark != self._flushed:
+            self._flushed = mark
+            if self.clients:
+                for target in list(self.app.clients.values()):
+                    if target.tracking is not None:
+                        self.send(target, _NULL[target.proto], target is writer)
         self.table = {}
         self.items = 0
+        self._idle()
 
     def broadcast(self) -> None:
         """Send the keys gathered per BCAST prefix (Redis' trackingBroadcastInvalidationMessages). Run by the event
@@ -233,10 +249,12 @@ class Tracking:
             log.exception("client tracking: broadcasting invalidations failed")
 
     def _broadcast(self) -> None:
-        for state in list(self.prefixes.values()):
+        for p in sorted(self.prefixes):  # Redis walks its prefix table (a radix tree) in byte order
+            state = self.prefixes[p]
             keys = state.keys
             if not keys:
                 continue
+            keys = dict(sorted(keys.items()))  # and the keys of each message likewise
             state.keys = {}
             common = None
             for target in list(state.clients.values()):
