@@ -10,7 +10,7 @@ import resource
 import time
 import uuid
 
-from . import errors, notify, outbuf, pubsub, tracking, units
+from . import REDIS_VERSION, errors, notify, outbuf, pubsub, tracking, units
 from .blocking import Blocking
 from .errors import CommandError, StartupError
 from .protocol import string2ll
@@ -67,6 +67,10 @@ class App:
         self.clients: dict[int, Session] = {}
         self.monitors: dict = {}                  # client id -> ClientState of clients in MONITOR (respd.monitor)
         self.pubsub = pubsub.PubSub()             # who listens to which channel and pattern (respd.pubsub)
+        #: the Redis version HELLO and INFO report (``redis_version``; default the 7.0.15 whose behaviour respd
+        #: follows: clients that enable features by version, e.g. redis-py's client-side cache from 7.4.0, may be
+        #: told more by a deployment that accepts what respd lacks of later versions)
+        self.redis_version = settings.get("redis_version", REDIS_VERSION)
         self.tracking = tracking.Tracking(self)   # client-side caching: who cached which key (respd.tracking)
         self.bus = None                           # respd.bus.Bus: messages between nodes sharing PostgreSQL
         self.next_client_id = 1

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-from .. import REDIS_VERSION, errors, pubsub
+from .. import errors, pubsub
 from ..errors import CommandError
 from ..replies import NO_REPLY, OK, PONG, Map, Simple, Verbatim
 from ..session import client_line
@@ -32,7 +32,7 @@ def echo(sess, argv):
 
 
 def hello_reply(sess) -> Map:
-    return Map([(b"server", b"redis"), (b"version", REDIS_VERSION.encode()), (b"proto", sess.proto),
+    return Map([(b"server", b"redis"), (b"version", sess.app.redis_version.encode()), (b"proto", sess.proto),
                 (b"id", sess.id), (b"mode", b"standalone"), (b"role", b"master"), (b"modules", [])])
 
 

@@ -9,7 +9,7 @@ import time
 
 from backends.glob import compile_glob
 
-from .. import REDIS_VERSION, __version__, errors, units
+from .. import __version__, errors, units
 from ..errors import CommandError
 from ..replies import NO_REPLY, OK, Map, Simple, Verbatim
 from . import redis_config
@@ -75,7 +75,7 @@ def _visible_stores(sess):
 
 def _server(sess, app, now: float) -> list[str]:
     up = int(now - app.started)
-    return ["redis_version:%s" % REDIS_VERSION, "redis_git_sha1:00000000", "redis_git_dirty:0",
+    return ["redis_version:%s" % app.redis_version, "redis_git_sha1:00000000", "redis_git_dirty:0",
             "redis_build_id:0", "redis_mode:standalone", "os:%s %s %s" % _uname(),
             "arch_bits:%d" % (64 if sys.maxsize > 2 ** 32 else 32), "monotonic_clock:POSIX clock_gettime",
             "multiplexing_api:epoll",
