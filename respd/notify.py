@@ -310,20 +310,15 @@ async def _around_async(sess, cmd, argv, r, run, ctx):
     except Exception:
         ctx = None
     reply = run(sess, cmd, argv)
-    if type(reply) is _Coroutine:
-        reply = await reply
-    if ctx is not None and type(reply) is not Err:
-        ctx.reply = reply
-        try:
-            await _after(ctx, r)
-        except Exception:
-            return reply
-        ctx.publish(r.auto_new)
-    return reply
+    if ctx is None:
+        return await reply if type(reply) is _Coroutine else reply
+    return await _after_async(ctx, r, reply)
 
 
 async def _after_async(ctx, r, reply):
-    reply = await reply
+    """The events of a command whose reply (a coroutine, or already known) is awaited."""
+    if type(reply) is _Coroutine:
+        reply = await reply
     if type(reply) is not Err:
         ctx.reply = reply
         try:

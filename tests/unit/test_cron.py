@@ -4,27 +4,10 @@ pubsub soft limit is still enforced on a subscriber that stops reading; with ``t
 from __future__ import annotations
 
 from respd import outbuf
-from respd.net.client import Conn
 from respd.net.cron import cron_pass
-from respd.pipeline import run_requests
-from respd.protocol import RequestReader
-from tests.helpers import encode_command
+from tests.unit.pipelined import bare_client as _client, run_bare as _run
 
 
-def _client(app):
-    sess = app.new_session("127.0.0.1:5%04d" % len(app.clients), "127.0.0.1:6379", -1)
-    c = Conn(app, sess, RequestReader(authenticated=sess.authenticated), None)  # the network layer's state, no socket
-    sess.io = c
-    return c
-
-
-def _run(c, *argv) -> bytes:
-    c.reader.feed(encode_command(*argv))
-    run_requests(c)
-    data = b"".join(c.out)
-    c.out.clear()
-    c.size = 0
-    return data
 
 
 async def test_idle_subscribers_are_not_visited(app):

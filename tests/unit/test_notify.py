@@ -10,10 +10,7 @@ import pytest
 
 from respd import notify
 from respd.dispatch import execute
-from respd.net.client import Conn
-from respd.pipeline import run_requests
-from respd.protocol import RequestReader
-from tests.helpers import encode_command
+from tests.unit.pipelined import bare_client as _client, run_bare as _run
 
 #: Redis 7.0.15's server.h: NOTIFY_* bit values, and the characters of keyspaceEventsStringToFlags
 REDIS_FLAGS = {"K": 1 << 0, "E": 1 << 1, "g": 1 << 2, "$": 1 << 3, "l": 1 << 4, "s": 1 << 5, "h": 1 << 6,
@@ -80,20 +77,6 @@ async def test_db_label_is_the_lowest_index_or_the_store_id(app):
 
 
 # ------------------------------------------------------------------------------------------------ through requests
-def _client(app):
-    sess = app.new_session("127.0.0.1:5%04d" % len(app.clients), "127.0.0.1:6379", -1)
-    c = Conn(app, sess, RequestReader(authenticated=sess.authenticated), None)
-    sess.io = c
-    return c
-
-
-def _run(c, *argv) -> bytes:
-    c.reader.feed(encode_command(*argv))
-    run_requests(c)
-    data = b"".join(c.out)
-    c.out.clear()
-    c.size = 0
-    return data
 
 
 def _msgs(c) -> list[tuple[bytes, bytes]]:

@@ -4,7 +4,7 @@ idle, and what a client leaves behind. Replies are compared with redis-server's 
 tests/differential/test_tracking_vs_redis.py."""
 from __future__ import annotations
 
-from tests.unit.test_pubsub import _client, _run
+from tests.unit.pipelined import bare_client as _client, run_bare as _run
 
 INV = b">2\r\n$10\r\ninvalidate\r\n"
 
