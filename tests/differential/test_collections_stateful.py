@@ -487,7 +487,9 @@ class Collections(RuleBasedStateMachine):
             client.call("SELECT", str(other))
         try:
             self.steps.append(("SELECT", "(the other database)"))
-            self.compare_key(k, by_contents=True)
+            # by contents on the SQL run only: between memory stores the encoding goes with the value, as on Redis
+            # (a set made a hashtable by a member later removed stays one; the memory run failed on that now and then)
+            self.compare_key(k, by_contents=self.encoding_by_contents)
         finally:
             for client, here in zip((self.pair.redis, self.pair.respd, self.side), (0, self.respd_db, 0)):
                 client.call("SELECT", str(here))
