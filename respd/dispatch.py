@@ -104,11 +104,19 @@ def count_error(app, text: bytes) -> None:
 
 
 def run(sess, cmd: Command, argv: list[bytes]) -> Any:
-    """Execute an already-checked command, mapping errors to replies; then show it to the monitors, if any.
+    """Execute an already-checked command, mapping errors to replies; then show it to the monitors, if any. For a
+    session in CLIENT TRACKING mode (or a script's session whose caller is), ``respd.tracking`` wraps the
+    execution: it remembers the keys read and writes what the client is owed after its reply.
 
     INFO commandstats: the call counts in ``cmd.calls``, its time in ``cmd.ns`` (for an async store, until its
     reply is ready), an error reply in ``cmd.failed_calls`` and in errorstats. EXEC runs its queue through here, so
     queued commands count as Redis counts them, and EXEC's time includes theirs."""
+    if sess.tracking is not None:
+        return sess.app.tracking.run(sess, cmd, argv, _run)
+    return _run(sess, cmd, argv)
+
+
+def _run(sess, cmd: Command, argv: list[bytes]) -> Any:
     sess.last_cmd = cmd.name
     t0 = _clock()
     try:

@@ -475,6 +475,29 @@ def unknown_command(argv: list[bytes]) -> bytes:
 
 
 # ------------------------------------------------------------------------------------------ client tracking (#16)
+TRACKING_ONE_REDIRECT = "ERR A client can only redirect to a single other client"
+TRACKING_NO_REDIRECT_CLIENT = "ERR The client ID you want redirect to does not exist"
+TRACKING_PREFIX_NEEDS_BCAST = "ERR PREFIX option requires BCAST mode to be enabled"
+TRACKING_SWITCH_BCAST = ("ERR You can't switch BCAST mode on/off before disabling tracking for this client, and then "
+                         "re-enabling it with a different mode.")
+TRACKING_BCAST_OPTS = "ERR OPTIN and OPTOUT are not compatible with BCAST"
+TRACKING_OPTIN_OPTOUT = "ERR You can't specify both OPTIN mode and OPTOUT mode"
+TRACKING_SWITCH_OPT = ("ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then "
+                       "re-enabling it with a different mode.")
+CACHING_NOT_TRACKING = ("ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or "
+                        "OPTOUT mode enabled")
+CACHING_YES_OPTIN = "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode."
+CACHING_NO_OPTOUT = "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode."
+
+
+def prefix_overlap_existing(new: bytes, old: bytes) -> bytes:
+    return (b"ERR Prefix '%s' overlaps with an existing prefix '%s'. Prefixes for a single client must not overlap."
+            % (_c_string(new), _c_string(old)))
+
+
+def prefix_overlap_given(a: bytes, b: bytes) -> bytes:
+    return (b"ERR Prefix '%s' overlaps with another provided prefix '%s'. Prefixes for a single client must not "
+            b"overlap." % (_c_string(a), _c_string(b)))
 
 
 # ------------------------------------------------------------------------------------------ keyspace notifications (#16)

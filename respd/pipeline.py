@@ -178,7 +178,8 @@ def run_requests(c: ClientState) -> int:
                 size = c.size
                 status = FLUSH
                 break
-            if sess.subs is not None and c.notify is None:  # now subscribed: FLUSH hands it to its task (_monitor)
+            if (sess.subs is not None or sess.tracking is not None) and c.notify is None:
+                # now subscribed or tracking (others' commands write to it): FLUSH hands it to its task (_monitor)
                 c.size = size
                 c.mode = mode
                 status = add_reply(c, reply)
@@ -274,9 +275,11 @@ def run_busy(c: ClientState) -> int:
 def is_plain(sess, app) -> bool:
     """Whether data commands may skip the per-request checks: nothing to check (authenticated, no ACL, no MULTI,
     no maxmemory), nothing special about replies (CLIENT REPLY ON, not closing) and nobody to show commands to
-    (no MONITOR: the direct path does not feed monitors) and no Pub/Sub subscription (RESP2's restrictions)."""
+    (no MONITOR: the direct path does not feed monitors), no Pub/Sub subscription (RESP2's restrictions) and no
+    CLIENT TRACKING (its reads are remembered by ``dispatch.run``)."""
     return (sess.multi is None and sess.permissions is None and sess.authenticated and not app.maxmemory
-            and not sess.reply_mode and not sess.closing and not app.monitors and sess.subs is None)
+            and not sess.reply_mode and not sess.closing and not app.monitors and sess.subs is None
+            and sess.tracking is None)
 
 
 def add_reply(c: ClientState, reply) -> int:

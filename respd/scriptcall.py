@@ -42,6 +42,7 @@ def _session(scripts, sess, place: int) -> Session:
     s.multi = None
     s.reply_mode = 0
     s.closing = False
+    s.tracking = sess.tracking  # the caller's CLIENT TRACKING: the script's reads remember its KEYS (respd.tracking)
     return s
 
 

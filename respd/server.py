@@ -24,6 +24,7 @@ import trio
 
 from .errors import STORE_START_FAILED, StartupError
 from .net import waiting
+from .net.client import tracking_task
 from .net.cron import clients_cron
 from .net.listen import AcceptTrouble, accept_loop, open_listeners
 from .net.poller import Poller
@@ -102,6 +103,7 @@ async def serve(app: App, *, task_status=trio.TASK_STATUS_IGNORED, handle_signal
             app.auth.sleep = trio.sleep  # delayed WRONGPASS replies sleep in their client's task
             main.start_soon(app.auth.failure_log.run, trio.sleep)  # failed-AUTH summaries, a last one at shutdown
             main.start_soon(clients_cron, app)
+            main.start_soon(tracking_task, app)
             if handle_signals:
                 main.start_soon(_stop_on_signal, stop, app)
             for store in app.stores.values():

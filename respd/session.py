@@ -11,7 +11,7 @@ class Session:
     __slots__ = ("app", "id", "proto", "store", "db", "name", "lib_name", "lib_ver", "user", "authenticated", "multi",
                  "multi_error", "watched", "watch_deadline", "dirty", "in_exec", "in_script", "created", "last_cmd",
                  "last_cmd_time", "addr", "laddr", "fd", "closing", "idle", "reply_mode", "no_evict", "no_touch",
-                 "permissions", "io", "blocked", "subs", "__weakref__")
+                 "permissions", "io", "blocked", "subs", "tracking", "__weakref__")
 
     def __init__(self, app: Any, client_id: int, addr: str = "", laddr: str = "", fd: int = -1):
         self.app = app
@@ -46,6 +46,7 @@ class Session:
         self.io = None                      # the connection's buffers (net.client.Conn), None without one
         self.subs = None                    # respd.pubsub.Subscriptions while it holds any (Pub/Sub)
         self.blocked = None                 # the Waiter while blocked in BLPOP and its kin (respd.blocking)
+        self.tracking = None                # respd.tracking.ClientTracking while CLIENT TRACKING is on
 
     # ----------------------------------------------------------------------------------------- WATCH
     def watch(self, store, key: bytes) -> None:
@@ -80,20 +81,23 @@ def client_line(sess: Session, now: float) -> bytes:
     Buffers (``sess.io.buffers()``): qbuf = bytes received and not parsed yet, argv-mem = arguments of requests
     parsed and not run yet, oll/omem = reply pieces/bytes respd holds because the client has not taken them,
     tot-mem = their sum (respd has no fixed per-client buffers: qbuf-free, rbs, rbp, obl are 0). Flags: O for a
-    monitor, P holding Pub/Sub subscriptions, x in MULTI, b blocked (BLPOP...), N for none."""
+    monitor, P holding Pub/Sub subscriptions, x in MULTI, b blocked (BLPOP...), t tracking (CLIENT TRACKING), R its
+    redirect gone, B in BCAST mode, N for none; redir= the tracking redirect (0 none, -1 tracking off)."""
     db = sess.db if sess.db is not None else -1
     io = sess.io
     qbuf, argv_mem, oll, omem, events = io.buffers() if io is not None else (0, 0, 0, 0, b"r")
     subs = sess.subs
     sub, psub, ssub = (len(subs.channels), len(subs.patterns), len(subs.shards)) if subs is not None else (0, 0, 0)
+    tr = sess.tracking
     flags = ((b"O" if sess.id in sess.app.monitors else b"") + (b"P" if subs is not None else b"")
              + (b"x" if sess.multi is not None else b"")
-             + (b"b" if sess.blocked is not None else b"")) or b"N"
+             + (b"b" if sess.blocked is not None else b"")
+             + ((b"t" + (b"R" if tr.broken else b"") + (b"B" if tr.bcast else b"")) if tr is not None else b"")) or b"N"
     return (b"id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d ssub=%d multi=%d "
             b"qbuf=%d qbuf-free=0 argv-mem=%d multi-mem=0 rbs=0 rbp=0 obl=0 oll=%d omem=%d tot-mem=%d events=%s "
-            b"cmd=%s user=%s redir=-1 lib-name=%s lib-ver=%s store=%s resp=%d\n") % (
+            b"cmd=%s user=%s redir=%d lib-name=%s lib-ver=%s store=%s resp=%d\n") % (
         sess.id, sess.addr.encode(), sess.laddr.encode(), sess.fd, sess.name, int(now - sess.created),
         int(now - sess.last_cmd_time), flags, db, sub, psub, ssub,
         -1 if sess.multi is None else len(sess.multi), qbuf, argv_mem, oll, omem, qbuf + argv_mem + omem, events,
         sess.last_cmd.encode() if isinstance(sess.last_cmd, str) else sess.last_cmd, sess.user.encode(),
-        sess.lib_name, sess.lib_ver, sess.store.id.encode() if sess.store is not None else b"", sess.proto)
+        tr.redirect if tr is not None else -1, sess.lib_name, sess.lib_ver, sess.store.id.encode() if sess.store is not None else b"", sess.proto)

@@ -11,6 +11,7 @@ import time
 import uuid
 
 from . import errors, outbuf, pubsub, units
+from .tracking import Tracking
 from .blocking import Blocking
 from .errors import CommandError, StartupError
 from .protocol import string2ll
@@ -67,6 +68,7 @@ class App:
         self.clients: dict[int, Session] = {}
         self.monitors: dict = {}                  # client id -> ClientState of clients in MONITOR (respd.monitor)
         self.pubsub = pubsub.PubSub()             # who listens to which channel and pattern (respd.pubsub)
+        self.tracking = Tracking(self)            # client-side caching: who may hold which key (respd.tracking)
         self.next_client_id = 1
         self.started = time.time()
         self.run_id = uuid.uuid4().hex + uuid.uuid4().hex[:8]
@@ -117,6 +119,8 @@ class App:
         self.monitors.pop(sess.id, None)
         if sess.subs is not None:
             pubsub.leave(sess)
+        if sess.tracking is not None:
+            self.tracking.disable(sess)
         sess.close()
         self.clients.pop(sess.id, None)
         self.killers.pop(sess.id, None)
@@ -267,6 +271,7 @@ class App:
             b"slowlog-log-slower-than": b"10000",
             b"slowlog-max-len": b"128",
             b"hz": b"10",
+            b"tracking-table-max-keys": lambda: b"%d" % self.tracking.max_keys,
         }
 
     _IMMUTABLE = (b"databases", b"port", b"bind", b"cluster-enabled", b"appendonly")
@@ -303,6 +308,9 @@ class App:
                 self.busy_threshold_ms = value
                 if self.scripts is not None:
                     self.scripts.busy_threshold = value / 1000
+            elif name == b"tracking-table-max-keys":
+                self.tracking.max_keys = value
+                self.tracking.limit()
             elif name == b"requirepass" and self.security is not None:
                 self.security.set_requirepass(value)
 
@@ -318,6 +326,11 @@ class App:
                 fail(errors.CONFIG_BULK_LEN_RANGE)
             return v
         if name in (b"lua-time-limit", b"busy-reply-threshold"):
+            v = string2ll(value)
+            if v is None or v < 0:
+                fail(errors.CONFIG_NOT_INTEGER)
+            return v
+        if name == b"tracking-table-max-keys":
             v = string2ll(value)
             if v is None or v < 0:
                 fail(errors.CONFIG_NOT_INTEGER)

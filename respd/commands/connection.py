@@ -111,6 +111,7 @@ def quit_(sess, argv):
 def reset(sess, argv):
     sess.app.monitors.pop(sess.id, None)  # leaves MONITOR mode
     pubsub.leave(sess)  # and every Pub/Sub subscription, without confirmations
+    sess.app.tracking.disable(sess)  # and CLIENT TRACKING
     sess.reset_multi()
     sess.unwatch()
     sess.proto = 2

@@ -374,8 +374,10 @@ async def client_loop(c: Conn, poller=None) -> None:
 
 
 def _out_of_band(c: Conn) -> bool:
-    """Whether other clients' commands write to this client's output: MONITOR, or Pub/Sub subscriptions."""
-    return c.sess.subs is not None or (c.app.monitors and is_monitor(c))
+    """Whether other clients' commands write to this client's output: MONITOR, Pub/Sub subscriptions, CLIENT
+    TRACKING (invalidation messages)."""
+    sess = c.sess
+    return sess.subs is not None or sess.tracking is not None or (c.app.monitors and is_monitor(c))
 
 
 async def _monitor(c: Conn) -> bool:
@@ -439,3 +441,46 @@ async def _monitor_requests(c: Conn, send_out) -> bool:
         if status != READ and not await finish_chunk(c, status, send_out):
             return False
     return True
+
+
+# ------------------------------------------------------------------------------------------ client tracking
+def tracking_send(app):
+    """``Tracking.send`` for the trio layer: queue an invalidation on a client's connection and get it sent. A
+    client in out-of-band mode (tracking, subscribed, monitoring) has a writer task (``notify``); an idle polled
+    client (a RESP3 redirect target that neither tracks nor subscribes) is handed to its task, which sends it
+    (``finish_chunk`` with FLUSH); a client being served now sends it with its replies. (An idle TLS client of
+    that kind gets it with its next reply: its task waits in ``recv``.)"""
+    def send(sess, data: bytes) -> None:
+        c = sess.io
+        if c is None or sess.closing:
+            return
+        c.out.append(data)
+        c.size += len(data)
+        if c.notify is not None:
+            c.notify()
+            return
+        poller = app.poller
+        if poller is not None and type(c) is Conn and c.wake is not None and sess.idle and not c.handed \
+                and not c.dead and poller.conns.get(c.fd) is c:
+            poller.hand_over(c, FLUSH)
+    return send
+
+
+async def tracking_task(app) -> None:
+    """Send client tracking's batches (BCAST keys, flush nulls) once the task that queued them yields: Redis sends
+    them in beforeSleep, once per event loop iteration."""
+    tracking = app.tracking
+    event = trio.Event()
+
+    def schedule() -> None:
+        event.set()
+
+    tracking.send = tracking_send(app)
+    tracking.schedule = schedule
+    while True:
+        await event.wait()
+        event = trio.Event()
+        try:
+            tracking.broadcast()
+        except Exception:  # never let one client's failure stop the batches of the others
+            log.exception("client tracking broadcast failed")

@@ -15,7 +15,7 @@ import time
 
 import trio
 
-from ..pipeline import DROP, run_busy
+from ..pipeline import DROP, FLUSH, run_busy
 from .client import READ, Conn, serve_chunk, start_plain
 from .transport import RECV_SIZE, accepted
 
@@ -55,7 +55,10 @@ class Poller:
 
     async def next(self, c: Conn) -> int:
         """Called by the client's task: the poller serves the client until a chunk needs its task; that chunk's
-        outcome, for ``finish_chunk``."""
+        outcome, for ``finish_chunk``. Output others queued for it while its task finished the last chunk (a
+        client-tracking invalidation to a client not in out-of-band mode) is sent first."""
+        if c.out:
+            return FLUSH
         c.sess.idle = True
         c.wake = trio.Event()
         c.handed = False
