@@ -220,31 +220,35 @@ class Tracking:
         after its reply (its own invalidations, a flush null) to ``c.echo``."""
         top = CURRENT.get() is None
         tr = sess.tracking
-        if top:
-            token = CURRENT.set(tr.sess)
-            tr.script = (cmd, argv) if cmd.runs_script else None
-            try:
-                r = inner(sess, cmd, argv)
-            finally:
-                CURRENT.reset(token)
-        else:
+        if not top:
             r = inner(sess, cmd, argv)
-        if type(r) is _Coroutine:
-            return self._finish(sess, cmd, argv, r, top)
-        self._after(sess, cmd, argv, top)
-        return r
+            if type(r) is _Coroutine:
+                return self._finish(sess, cmd, argv, r, False)
+            self._after(sess, cmd, argv, False)
+            return r
+        token = CURRENT.set(tr.sess)
+        tr.script = (cmd, argv) if cmd.runs_script else None
+        try:
+            r = inner(sess, cmd, argv)
+            if type(r) is _Coroutine:
+                return self._finish(sess, cmd, argv, r, True)
+            self._after(sess, cmd, argv, True)
+            return r
+        finally:
+            CURRENT.reset(token)
 
     async def _finish(self, sess, cmd, argv, coro, top: bool) -> Any:
-        if top:
-            token = CURRENT.set(sess.tracking.sess if sess.tracking is not None else sess)
-            try:
-                r = await coro
-            finally:
-                CURRENT.reset(token)
-        else:
+        if not top:
             r = await coro
-        self._after(sess, cmd, argv, top)
-        return r
+            self._after(sess, cmd, argv, False)
+            return r
+        token = CURRENT.set(sess.tracking.sess if sess.tracking is not None else sess)
+        try:
+            r = await coro
+            self._after(sess, cmd, argv, True)
+            return r
+        finally:
+            CURRENT.reset(token)
 
     def _after(self, sess, cmd, argv: list, top: bool) -> None:
         tr = sess.tracking

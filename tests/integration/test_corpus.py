@@ -21,7 +21,7 @@ CASES_FILE = SHARED_DIR / "compat" / "cases.json"
 TYPES_FILE = SHARED_DIR / "compat" / "cases-types.json"
 FILTERS = ["--skip-tag", "optional", "--skip-tag", "quirk"]
 #: the groups of cases-types.json whose family respd implements
-TYPES_GROUPS = ("scripting", "hashes", "sets", "lists", "zsets", "pubsub")
+TYPES_GROUPS = ("scripting", "hashes", "sets", "lists", "zsets", "pubsub", "tracking")
 
 _NEEDS_NOTIFICATIONS = ("keyspace notifications (notify-keyspace-events, __keyspace@<db>__/__keyevent@<db>__ "
                         "channels) are not implemented yet: issue 16's next slice after Pub/Sub on one node")
