@@ -28,9 +28,9 @@ What Redis 7.0.15 does, and respd with it (``src/tracking.c``, the CLIENT TRACKI
   client ``broken_redirect`` (flag R) and, for a RESP3 tracking client, sends it ``tracking-redir-broken <id>``
   each time a message could not be delivered.
 * **BCAST.** A write of a key under one of a BCAST client's prefixes is remembered per prefix with its writer;
-  the keys collected are sent once per batch, sorted bytewise (Redis' radix tree order), to each client of the
-  prefix (without the keys it wrote itself under NOLOOP). Redis sends a batch in ``beforeSleep``, once per event
-  loop iteration; respd sends it when the task that made the writes next yields to trio (``schedule``: the
+  the keys collected are sent once per batch, prefix by prefix, both sorted bytewise (Redis' radix tree order),
+  to each client of the prefix (without the keys it wrote itself under NOLOOP). BCAST without PREFIX is the
+  prefix "" (every key). Redis sends a batch in ``beforeSleep``, once per event loop iteration; respd sends it when the task that made the writes next yields to trio (``schedule``: the
   trio layer runs ``broadcast`` from a task woken then), which is the same thing: the poller serves every ready
   client's requests, then yields. Flush nulls to clients other than the flusher go out the same way (so FLUSHALL,
   which flushes every store, sends one null, as Redis does).
@@ -386,7 +386,9 @@ class Tracking:
             for sess in owed.values():
                 if sess.tracking is not None and sess.id in self.app.clients:
                     self.message(sess, None, flush=True)
-        for state in list(self.prefixes.values()):
+        prefixes = self.prefixes
+        for p in sorted(prefixes):  # Redis' radix tree order
+            state = prefixes[p]
             if not state.keys:
                 continue
             keys = state.keys
