@@ -185,6 +185,10 @@ class Store:
     #: key it writes whole; a SQL store for each list or sorted set it creates, on every node, through
     #: PostgreSQL's NOTIFY (``backends.pg.listen``).
     on_created: Optional[Callable[[bytes], None]] = None
+    #: called with a key the store has just removed because its time had passed (set by ``respd.notify`` while
+    #: keyspace notifications of expired keys are on, None otherwise): a memory store calls it when a read finds
+    #: the key expired and from its sweeps; a SQL store from its cleanup of expired rows
+    on_expired: Optional[Callable[[bytes], None]] = None
     kind: str = "store"
 
     def __init__(self, store_id: str, max_size: int = 0):

@@ -22,6 +22,7 @@ changed since the last one.
 from __future__ import annotations
 
 import bisect
+import heapq
 import random
 import sys
 from typing import Any, Callable, Optional
@@ -58,6 +59,7 @@ class MemoryStore(Collections, Store):
         self._scan_keys: list[bytes] = []
         self._scan_version = -1
         self.expired_keys = 0          # INFO stats
+        self._deadlines: Optional[list] = None  # heap of (deadline, key) while active expiry runs (track_deadlines)
 
     # ------------------------------------------------------------------------------------------ internals
     def _live(self, key: bytes) -> bool:
@@ -66,10 +68,16 @@ class MemoryStore(Collections, Store):
             return False
         e = self._expires.get(key)
         if e is not None and e <= base.now_ms():
-            self._remove(key)
-            self.expired_keys += 1
+            self._expired(key)
             return False
         return True
+
+    def _expired(self, key: bytes) -> None:
+        """Remove a key whose time has passed, and say so (INFO's expired_keys, ``on_expired``)."""
+        self._remove(key)
+        self.expired_keys += 1
+        if self.on_expired is not None:
+            self.on_expired(key)
 
     def _remove(self, key: bytes) -> None:
         del self._data[key]
@@ -90,8 +98,7 @@ class MemoryStore(Collections, Store):
         now = base.now_ms()
         dead = [k for k, e in self._expires.items() if e <= now]
         for k in dead:
-            self._remove(k)
-        self.expired_keys += len(dead)
+            self._expired(k)
         return len(dead)
 
     def _string(self, key: bytes, v: Any) -> Optional[bytes]:
@@ -123,6 +130,8 @@ class MemoryStore(Collections, Store):
                 self._remove(key)
                 return
             self._expires[key] = expire
+            if self._deadlines is not None:
+                heapq.heappush(self._deadlines, (expire, key))
         if self._watched or self._observers:
             self.watches.touch(key)
         if self.on_created is not None:
@@ -134,8 +143,7 @@ class MemoryStore(Collections, Store):
         if v is not None and self._expires:
             e = self._expires.get(key)
             if e is not None and e <= base.now_ms():
-                self._remove(key)
-                self.expired_keys += 1
+                self._expired(key)
                 return None
         return v
 
@@ -380,6 +388,8 @@ class MemoryStore(Collections, Store):
             self._remove(key)
             return 1
         self._expires[key] = at_ms
+        if self._deadlines is not None:
+            heapq.heappush(self._deadlines, (at_ms, key))
         if self._watched or self._observers:
             self.watches.touch(key)
         return 1
@@ -452,6 +462,8 @@ class MemoryStore(Collections, Store):
         self.__dict__.pop("get", None)  # no typed value left: GET is the plain method again
         self._data.clear()
         self._expires.clear()
+        if self._deadlines is not None:
+            self._deadlines = []
         self._version += 1
         self.watches.touch_all()
 
@@ -474,9 +486,36 @@ class MemoryStore(Collections, Store):
             for k in keys[i:i + _SLICE]:
                 e = exp.get(k)
                 if e is not None and e <= now:
-                    self._remove(k)
+                    self._expired(k)
                     removed += 1
             await trio.sleep(0)
-        self.expired_keys += removed
         return removed
 
+    def track_deadlines(self, on: bool) -> None:
+        """Keep (while on) a heap of (deadline, key) of every TTL set, for ``active_expire``: expired-key
+        notifications on (``respd.notify``). Built from the TTLs held when turned on; off, nothing is kept."""
+        if not on:
+            self._deadlines = None
+        elif self._deadlines is None:
+            self._deadlines = [(e, k) for k, e in self._expires.items()]
+            heapq.heapify(self._deadlines)
+
+    def active_expire(self, budget: int) -> tuple[int, int]:
+        """Active expiry: remove the keys whose time has passed, earliest first, looking at ``budget`` heap entries
+        at most (an entry whose key has another deadline since, or is gone, is dropped); (checked, removed). The
+        work follows what is due, not the store's size; stale entries are compacted away when they pile up."""
+        if self._deadlines is None:
+            self.track_deadlines(True)
+        heap, exp = self._deadlines, self._expires
+        now = base.now_ms()
+        checked = removed = 0
+        while heap and checked < budget and heap[0][0] <= now:
+            at, k = heapq.heappop(heap)
+            checked += 1
+            if exp.get(k) == at:
+                self._expired(k)
+                removed += 1
+        if len(heap) > 2 * len(exp) + 1024:  # mostly stale entries (TTLs changed, keys deleted): rebuild
+            self._deadlines = None
+            self.track_deadlines(True)
+        return checked, removed

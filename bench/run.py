@@ -44,6 +44,7 @@ sys.path.insert(0, HERE)
 
 from resp_load import (Client, ServerError, fill_collection, load_hashes, load_lists,  # noqa: E402
                        make_cache_mix, mass_insert, run_cache_mix, run_redis_py_mix)
+from pubsub_load import CHANNEL, MESSAGE, IdleSubscribers, Subscribers, publish_sentinel  # noqa: E402
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -60,17 +61,19 @@ TARGET_MEM_RATIO = 1.6      # respd RSS per key <= 1.6 x redis-server RSS per ke
 TARGET_FIELD_MEM_RATIO = 2.0    # issue 14: respd RSS per hash field <= 2 x redis-server RSS per field
 TARGET_LIST_MEM_RATIO = 2.0     # issue 15: respd RSS per list element <= 2 x redis-server RSS per element
 TARGET_STARTUP_MS = 300.0   # respd: process start -> first PING reply
+PUBSUB_FANOUT = (1, 100)    # issue 16: subscribers of the one channel the PUBLISH rows publish to
+IDLE_SUBSCRIBERS = 10_000   # issue 16: idle subscribed clients must cost no CPU
 
 # Request counts per mode. P1 figures are ~20k ops/s for respd, P16 ~110k: each respd measurement lasts ~1 s in
 # quick mode and ~5 s in full mode.
 MODES = {
     "quick": dict(runs=1, n_p1=20_000, n_p16=100_000, n_multi=20_000, mix_ops=40_000, pymix_ops=5_000,
                   mem_keys=100_000, mem_hashes=100_000, mem_lists=100_000, startup_trials=3, idle_seconds=3.0, n_sql=3_000,
-                  quiet_wait=1.0),
+                  quiet_wait=1.0, idle_sub_seconds=10.0),
     # 5 runs: on this VM the host's load moves redis-server's figures by up to 1.5x between runs of one suite
     "full": dict(runs=5, n_p1=100_000, n_p16=500_000, n_multi=100_000, mix_ops=200_000, pymix_ops=25_000,
                  mem_keys=1_000_000, mem_hashes=100_000, mem_lists=100_000, startup_trials=5, idle_seconds=5.0, n_sql=20_000,
-                 quiet_wait=5.0),
+                 quiet_wait=5.0, idle_sub_seconds=10.0),
 }
 CLIENTS = 50
 KEYSPACE = 100_000           # -r for redis-benchmark, keys preloaded for GET/MGET
@@ -260,7 +263,8 @@ def redis_argv(workdir: str) -> Callable[[int], list]:
 @dataclass
 class Workload:
     name: str
-    kind: str                                # "rb" (redis-benchmark), "mix" (raw RESP cache mix), "pymix" (redis-py)
+    kind: str                                # "rb" (redis-benchmark), "mix" (raw RESP cache mix), "pymix" (redis-py),
+                                             # "pubsub" (redis-benchmark PUBLISH with counting subscribers)
     args: list = field(default_factory=list)  # redis-benchmark arguments after -h/-p/-n/--csv
     n: int = 0
     preload: Optional[tuple] = None          # (keys, value_size, key_format) loaded after FLUSHALL
@@ -269,6 +273,7 @@ class Workload:
     setup: list = field(default_factory=list)  # commands sent after FLUSHALL and the preload (SCRIPT LOAD ...)
     check: Optional[Callable] = None         # check(server) after the measurement: raises if the run went wrong
     note: str = ""
+    subscribers: int = 0                     # "pubsub": connections subscribed to the channel published to
 
 
 def build_workloads(m: dict) -> list:
@@ -293,7 +298,44 @@ def build_workloads(m: dict) -> list:
     wl.append(Workload("redis-py mix P1", "pymix", n=m["pymix_ops"]))
     wl.extend(collection_workloads(m))
     wl.extend(list_zset_workloads(m))
+    wl.extend(pubsub_workloads(m))
     return wl
+
+
+def pubsub_workloads(m: dict) -> list:
+    """Issue 16's PUBLISH rows: redis-benchmark publishing one 64-byte message to one channel with 1 or 100
+    subscribers (raw RESP connections in a reader thread of this process, counting every message they receive;
+    ``pubsub_load.Subscribers``). ops = messages delivered (publishes x subscribers). A request count that is a
+    multiple of the pipeline depth makes redis-benchmark send exactly that many PUBLISHes; the subscribers must
+    each count exactly that many."""
+    wl = []
+    for depth, n in ((1, m["n_p1"]), (16, m["n_p16"])):
+        common = ["-c", str(CLIENTS), "-P", str(depth)]
+        for subs in PUBSUB_FANOUT:
+            # every delivery costs the server (and the subscribers' reader) about as much as a publish: fewer
+            # publishes with more subscribers keep each measurement about as long as the others
+            pubs = n if subs == 1 else max(16 * CLIENTS, n // (4 if depth == 1 else 5))
+            pubs -= pubs % depth
+            wl.append(Workload("PUBLISH %d sub%s P%d" % (subs, "" if subs == 1 else "s", depth), "pubsub",
+                               common + ["PUBLISH", CHANNEL.decode(), MESSAGE.decode()], pubs, subscribers=subs,
+                               note="%s PUBLISHes of a %d-byte message to `%s`, %d subscriber connection%s (RESP2) "
+                                    "each counting every message" % (fmt_num(pubs), len(MESSAGE), CHANNEL.decode(),
+                                                                     subs, "" if subs == 1 else "s")))
+    return wl
+
+
+def run_pubsub(server: "Server", w: Workload, n: int, subs: Subscribers, timeout: float) -> dict:
+    """One PUBLISH row: redis-benchmark publishes ``n`` messages; then one sentinel message ends the run: every
+    subscriber must have received exactly ``n`` messages, then the sentinel. ops = deliveries (n x subscribers);
+    ``e2e_rps``: deliveries per second from the start of the load until the last subscriber had everything."""
+    t0 = time.perf_counter()
+    r = run_redis_benchmark(server.port, w, n, timeout)
+    reached = publish_sentinel(server.port)
+    if reached != w.subscribers:
+        raise RuntimeError("the final PUBLISH reached %r subscribers, expected %d" % (reached, w.subscribers))
+    done = subs.wait(n, timeout)
+    return {"rps": r["rps"] * w.subscribers, "publish_rps": r["rps"], "p50_ms": r["p50_ms"], "p99_ms": r["p99_ms"],
+            "ops": n * w.subscribers, "e2e_rps": n * w.subscribers / (done - t0)}
 
 
 def collection_workloads(m: dict) -> list:
@@ -403,10 +445,13 @@ def parse_csv(text: str) -> list:
 
 
 def bench_command(w: Workload, n: int) -> str:
-    if w.kind != "rb":
+    if w.kind not in ("rb", "pubsub"):
         return "(Python, bench/resp_load.py %s)" % ("run_cache_mix" if w.kind == "mix" else "run_redis_py_mix")
     cmd = shlex.join(["redis-benchmark", "-h", "127.0.0.1", "-p", "PORT", "-n", str(n), "--csv"] + w.args)
-    return cmd.replace(" -p PORT ", " -p $PORT ")
+    cmd = cmd.replace(" -p PORT ", " -p $PORT ")
+    if w.kind == "pubsub":
+        cmd += "   # with %d subscriber(s), bench/pubsub_load.py Subscribers" % w.subscribers
+    return cmd
 
 
 def measure(server: Server, fn: Callable[[], dict]) -> dict:
@@ -531,6 +576,12 @@ class Suite:
                 res = measure(s, lambda: run_redis_benchmark(s.port, w, n, timeout))
                 if w.check:
                     w.check(s)
+            elif w.kind == "pubsub":
+                subs = Subscribers(s.port, w.subscribers)
+                try:
+                    res = measure(s, lambda: run_pubsub(s, w, n, subs, timeout))
+                finally:
+                    subs.close()
             else:
                 run_mix = run_cache_mix if w.kind == "mix" else run_redis_py_mix
                 res = measure(s, lambda: run_mix(s.port, mix, timeout=timeout))
@@ -796,6 +847,54 @@ class Suite:
                     s.stop()
         self.extra["list_memory"] = out
 
+    # -- idle subscribers (fresh processes)
+    def run_idle_subscribers(self, n: int) -> None:
+        """Issue 16: ``n`` subscribed clients doing nothing must cost no CPU. A fresh process of each server, its CPU
+        per wall second empty and then with the subscribers connected; RSS per subscriber; then a check that every
+        subscriber still receives."""
+        out = {"subscribers": n, "maxclients": n + 100, "seconds": self.m["idle_sub_seconds"], "empty_seconds": 3.0}
+        for name, argv_fn, env in (("respd", respd_argv(self.args.config), self.respd_env),
+                                   ("redis", redis_argv(self.workdir), None)):
+            s = Server("%s-idle-subs" % name, argv_fn, self.workdir, env)
+            subs = None
+            try:
+                s.start()
+                s.call("CONFIG", "SET", "maxclients", str(n + 100))
+                time.sleep(1.0)
+                self.wait_quiet()
+                c0, t0 = s.cpu(), time.perf_counter()
+                time.sleep(out["empty_seconds"])
+                empty = (s.cpu() - c0) / (time.perf_counter() - t0)
+                rss0 = s.rss()
+                t0 = time.perf_counter()
+                subs = IdleSubscribers(s.port, n)
+                took = time.perf_counter() - t0
+                time.sleep(1.0)
+                self.wait_quiet()
+                c0, t0 = s.cpu(), time.perf_counter()
+                time.sleep(out["seconds"])
+                busy = (s.cpu() - c0) / (time.perf_counter() - t0)
+                rss1 = s.rss()
+                ok = True
+                try:
+                    subs.check()
+                except Exception as e:
+                    ok = False
+                    self.errors.append("idle subscribers %s: %s" % (name, e))
+                out[name] = {"cpu_empty": empty, "cpu_idle_subs": busy, "subscribe_s": took,
+                             "rss_per_sub": (rss1 - rss0) / n, "check": ok}
+                self.log("idle subscribers %s: %d subscribed in %.1f s; CPU %.4f cores empty, %.4f with them; "
+                         "%.0f B RSS each; check %s" % (name, n, took, empty, busy, (rss1 - rss0) / n,
+                                                        "ok" if ok else "FAILED"))
+            except Exception as e:
+                self.errors.append("idle subscribers %s: %s" % (name, e))
+                self.log("  FAILED idle subscribers %s: %s" % (name, e))
+            finally:
+                if subs is not None:
+                    subs.close()
+                s.stop()
+        self.extra["idle_subscribers"] = out
+
     def close(self) -> None:
         for s in self.servers.values():
             s.stop()
@@ -877,6 +976,32 @@ def used_memory(s: "Server") -> Optional[int]:
         if line.startswith("used_memory:"):
             return int(line.split(":")[1])
     return None
+
+
+def render_idle_subscribers(L: list, x: Optional[dict]) -> None:
+    """Issue 16: the CPU cost of many idle subscribed clients."""
+    if not x:
+        return
+    L.append("## Idle subscribers: %s connections, each SUBSCRIBEd to its own channel, doing nothing"
+             % fmt_num(x["subscribers"]))
+    L.append("")
+    L.append("| server | CPU empty (cores) | CPU with the idle subscribers (cores) | subscribing took | RSS per "
+             "subscriber | all still subscribed |")
+    L.append("|---|---|---|---|---|---|")
+    for name in ("respd", "redis"):
+        y = x.get(name)
+        if not y:
+            continue
+        L.append("| %s | %s | **%s** | %.1f s | %s bytes | %s |" % (
+            name, fmt_num(y["cpu_empty"], 4), fmt_num(y["cpu_idle_subs"], 4), y["subscribe_s"],
+            fmt_num(y["rss_per_sub"]), "yes" if y["check"] else "**no**"))
+    L.append("")
+    L.append("A fresh process of each server (`CONFIG SET maxclients %d`); its CPU time (utime + stime from "
+             "/proc/PID/stat, 10 ms ticks) per wall second over %.0f s empty, then over %.0f s with the "
+             "subscribers connected, from 1 s after the last confirmation. Then one PUBLISH to every channel "
+             "(pipelined): each must reach its subscriber, and each subscriber must read its message."
+             % (x["maxclients"], x["empty_seconds"], x["seconds"]))
+    L.append("")
 
 
 def render_list_memory(L: list, lm: Optional[dict]) -> None:
@@ -1002,6 +1127,28 @@ def render(suite: Suite, workloads: list, info: dict, started: str, mode_name: s
         for w in notes:
             L.append("- %s: %s" % (w.name, w.note))
         L.append("")
+    pubs = [w for w in workloads if w.name in res and w.kind == "pubsub"]
+    if pubs:
+        L.append("PUBLISH rows (issue 16): ops/s are **messages delivered per second** (publishes/s × subscribers; "
+                 "the ratio compares those). %d publisher connections (redis-benchmark `-c %d`), subscribers are "
+                 "raw RESP2 connections read by one thread of the bench process, each counting the messages it "
+                 "receives by content; after the load one more PUBLISH (a sentinel) ends the run, and every "
+                 "subscriber must have received exactly the run's messages, then the sentinel, or the measurement "
+                 "fails. End-to-end: deliveries per second from the start of the load until the last subscriber "
+                 "had everything (the subscribers' reader shares the machine with the server and redis-benchmark)."
+                 % (CLIENTS, CLIENTS))
+        L.append("")
+        L.append("| workload | respd publishes/s | redis publishes/s | respd delivered/s end-to-end "
+                 "| redis delivered/s end-to-end | setup |")
+        L.append("|---|---|---|---|---|---|")
+        for w in pubs:
+            a = [x for x in res[w.name].get("respd", []) if x]
+            b = [x for x in res[w.name].get("redis", []) if x]
+            L.append("| %s | %s | %s | %s | %s | %s |" % (
+                w.name, fmt_num(median([x["publish_rps"] for x in a])), fmt_num(median([x["publish_rps"] for x in b])),
+                fmt_num(median([x["e2e_rps"] for x in a])), fmt_num(median([x["e2e_rps"] for x in b])), w.note))
+        L.append("")
+    render_idle_subscribers(L, suite.extra.get("idle_subscribers"))
     L.append("MSET/MGET ops are commands of 10 keys each. SQL rows (when present) compare respd on its SQL store "
              "with redis-server running the same command. SQL store: %s." % suite.extra.get("sql", "not run"))
     L.append("")
@@ -1201,6 +1348,9 @@ def parse_args(argv=None):
     p.add_argument("--no-memory", action="store_true", help="skip the memory tests (per key, per hash field, per "
                    "list element)")
     p.add_argument("--no-startup", action="store_true", help="skip startup time and idle CPU")
+    p.add_argument("--idle-subscribers", type=int, default=IDLE_SUBSCRIBERS, help="idle subscribed connections "
+                   "for the idle-cost measurement (default %s; 0 skips it; with --only it runs when the list names "
+                   "'idle')" % "{:,}".format(IDLE_SUBSCRIBERS))
     p.add_argument("--no-sql", action="store_true", help="skip the SQL store even when %s is set" % PG_DSN_ENV)
     p.add_argument("--sql", action="store_true", help="require the SQL-store run (fail if %s is unset)"
                    % PG_DSN_ENV)
@@ -1247,6 +1397,8 @@ def main(argv=None) -> int:
         suite.make_servers()
         if workloads:
             suite.run_throughput(workloads)
+        if args.idle_subscribers and (not args.only or "idle" in args.only.lower()):
+            suite.run_idle_subscribers(args.idle_subscribers)
         if args.sql or (os.environ.get(PG_DSN_ENV) and not args.no_sql):
             suite.run_sql()
         else:

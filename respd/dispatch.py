@@ -21,9 +21,13 @@ from backends.base import StoreError
 
 from . import errors
 from . import monitor as _monitor
+from . import notify as _notify
+from .notify_rules import RULES as _NOTIFY_RULES
 from .pubsub import ALLOWED_SUBSCRIBED
 from . import scriptcall
+from . import tracking as _tracking
 from .commands import catalog  # noqa: F401  (importing the catalogue declares every command)
+from .commands.meta import keys_of
 from .commands.table import Command, is_pending, lookup, named
 from .errors import CommandError, SecurityClose, store_error
 from .replies import QUEUED, Err
@@ -74,7 +78,17 @@ def execute(sess, argv: list[bytes]) -> Any:
     if sess.multi is not None and not cmd.multi_immediate:
         sess.multi.append((cmd, argv))
         return QUEUED
-    return run(sess, cmd, argv)
+    st = sess.tracking
+    if st is None:
+        return run(sess, cmd, argv)
+    tracking = app.tracking
+    if tracking.max_keys and len(tracking.table) > tracking.max_keys:
+        tracking.limit()
+    r = run(sess, cmd, argv)
+    # CLIENT CACHING applies to the next command (or transaction) only, as Redis' resetClient clears it
+    if st.caching and sess.multi is None and not cmd.name.startswith("client|"):
+        st.caching = False
+    return r
 
 
 def _exec_abort(sess, refusal: Err) -> Err:
@@ -103,21 +117,24 @@ def count_error(app, text: bytes) -> None:
     stats[code] = stats.get(code, 0) + 1
 
 
-def run(sess, cmd: Command, argv: list[bytes]) -> Any:
-    """Execute an already-checked command, mapping errors to replies; then show it to the monitors, if any. For a
-    session in CLIENT TRACKING mode (or a script's session whose caller is), ``respd.tracking`` wraps the
-    execution: it remembers the keys read and writes what the client is owed after its reply.
+def run(sess, cmd: Command, argv: list[bytes], notified: bool = False) -> Any:
+    """Execute an already-checked command, mapping errors to replies; then show it to the monitors, if any.
+
+    Keyspace notifications on (``notify-keyspace-events``): a command that sends events runs inside its rule
+    (``respd.notify.around``), which calls back here with ``notified``; off, they cost the one test below.
 
     INFO commandstats: the call counts in ``cmd.calls``, its time in ``cmd.ns`` (for an async store, until its
     reply is ready), an error reply in ``cmd.failed_calls`` and in errorstats. EXEC runs its queue through here, so
     queued commands count as Redis counts them, and EXEC's time includes theirs."""
-    if sess.tracking is not None:
-        return sess.app.tracking.run(sess, cmd, argv, _run)
-    return _run(sess, cmd, argv)
-
-
-def _run(sess, cmd: Command, argv: list[bytes]) -> Any:
+    if sess.app.notify_rules and not notified:
+        rule = _NOTIFY_RULES.get(cmd.name)
+        if rule is not None:
+            return _notify.around(sess, cmd, argv, rule, _run_notified)
     sess.last_cmd = cmd.name
+    tracking = sess.app.tracking.clients  # while any client tracks keys: who runs this command (NOLOOP...)
+    if tracking:
+        token = _tracking.current.set(sess)
+        sess.app.tracking.seq += 1
     t0 = _clock()
     try:
         r = cmd.handler(sess, argv)
@@ -127,6 +144,10 @@ def _run(sess, cmd: Command, argv: list[bytes]) -> Any:
             r = _run_script(sess, r)
     except Exception as e:
         r = error_reply(e, cmd, sess)
+    if tracking:
+        _tracking.current.reset(token)
+        if sess.tracking is not None and cmd.tracks_keys and not sess.tracking.bcast:
+            sess.app.tracking.remember(sess, [k for k, _ in keys_of(cmd, argv)])
     now = _clock()
     cmd.calls += 1
     cmd.ns += now - t0
@@ -137,6 +158,10 @@ def _run(sess, cmd: Command, argv: list[bytes]) -> Any:
     if sess.app.monitors:
         _monitor.feed(sess, cmd, argv)
     return r
+
+
+def _run_notified(sess, cmd: Command, argv: list[bytes]) -> Any:
+    return run(sess, cmd, argv, True)
 
 
 def count_failed(app, cmd: Command, err: Err) -> None:
@@ -161,10 +186,14 @@ async def awaited(coro, cmd: Command, sess, t0: int, argv=None) -> Any:
     """The reply of an async command; its waiting time (from t0) adds to the command's time in commandstats, except
     a blocking command's (BLPOP...: Redis counts the time it runs, not the time it waits). With argv (the checked
     path), the command is then shown to the monitors."""
+    token = _tracking.current.set(sess) if sess.app.tracking.clients else None  # the writes after its awaits
     try:
         r = await coro
     except Exception as e:
         r = error_reply(e, cmd, sess)
+    finally:
+        if token is not None:
+            _tracking.current.reset(token)
     if "blocking" not in cmd.flags:
         cmd.ns += _clock() - t0
     if type(r) is Err:

@@ -254,6 +254,7 @@ ACL_SUB_FIRSTARG = "Allowing first-arg of a subcommand is not supported"
 # ACL DRYRUN's answer for a refused command (a bulk string, not an error)
 ACL_DRYRUN_KEY = b"This user has no permissions to access the '%s' key"
 ACL_DRYRUN_COMMAND = "This user has no permissions to run the '%s' command"
+ACL_DRYRUN_CHANNEL = b"This user has no permissions to access the '%s' channel"
 # registry security.user entries (the field named in the ConfigError)
 USER_ONE_PASSWORD = "set only one of password_sha256, password and password_env"
 USER_PASSWORD_SHA256 = "must be a 64-character hex SHA-256 digest"
@@ -486,18 +487,10 @@ TRACKING_SWITCH_OPT = ("ERR You can't switch OPTIN/OPTOUT mode before disabling 
                        "re-enabling it with a different mode.")
 CACHING_NOT_TRACKING = ("ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or "
                         "OPTOUT mode enabled")
-CACHING_YES_OPTIN = "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode."
-CACHING_NO_OPTOUT = "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode."
-
-
-def prefix_overlap_existing(new: bytes, old: bytes) -> bytes:
-    return (b"ERR Prefix '%s' overlaps with an existing prefix '%s'. Prefixes for a single client must not overlap."
-            % (_c_string(new), _c_string(old)))
-
-
-def prefix_overlap_given(a: bytes, b: bytes) -> bytes:
-    return (b"ERR Prefix '%s' overlaps with another provided prefix '%s'. Prefixes for a single client must not "
-            b"overlap." % (_c_string(a), _c_string(b)))
+CACHING_YES = "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode."
+CACHING_NO = "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode."
 
 
 # ------------------------------------------------------------------------------------------ keyspace notifications (#16)
+#: CONFIG SET notify-keyspace-events (and the registry's notify_keyspace_events) with a character outside Redis' set
+NOTIFY_BAD_CLASS = "Invalid event class character. Use 'Ag$lshzxeKEtmdn'."

@@ -12,7 +12,7 @@ because the kernel would not take them (the client does not read). Redis measure
 respd after trying to send; and respd stops reading from a client while output is pending (see respd/net/client.py),
 so pending output is bounded by about ``FLUSH_AT`` plus the biggest single reply even with ``normal 0 0 0``.
 ``check`` applies the limits to a client; the network layer calls it when a send blocks, and ``clients_cron``
-every half second.
+every half second for the clients in ``App.obuf_watch`` (a blocked send, or pending output at a soft limit).
 """
 from __future__ import annotations
 
@@ -88,6 +88,8 @@ def check(c, now: float) -> None:
     if not (limit.hard or limit.soft) or c.sess.closing:
         return
     close, c.soft_since = over(limit, c.pending(), c.soft_since, now)
+    if c.soft_since:
+        app.obuf_watch.add(c)  # clients_cron closes it if it stays there
     if close:
         app.stat_obuf_disconnections += 1
         log.warning("Client %s closed for overcoming of output buffer limits.",

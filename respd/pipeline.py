@@ -273,13 +273,14 @@ def run_busy(c: ClientState) -> int:
 
 
 def is_plain(sess, app) -> bool:
-    """Whether data commands may skip the per-request checks: nothing to check (authenticated, no ACL, no MULTI,
-    no maxmemory), nothing special about replies (CLIENT REPLY ON, not closing) and nobody to show commands to
-    (no MONITOR: the direct path does not feed monitors), no Pub/Sub subscription (RESP2's restrictions) and no
-    CLIENT TRACKING (its reads are remembered by ``dispatch.run``)."""
-    return (sess.multi is None and sess.permissions is None and sess.authenticated and not app.maxmemory
+    """Whether data commands may skip the per-request checks: nothing to check (authenticated, no ACL but on
+    channels, no MULTI, no maxmemory), nothing special about replies (CLIENT REPLY ON, not closing) and nobody to show
+    commands to (no MONITOR: the direct path does not feed monitors), no Pub/Sub subscription (RESP2's restrictions)
+    and no keyspace notifications (their rules run in ``dispatch.run``)."""
+    return (sess.multi is None and (sess.permissions is None or sess.permissions.channels_only)
+            and sess.authenticated and not app.maxmemory
             and not sess.reply_mode and not sess.closing and not app.monitors and sess.subs is None
-            and sess.tracking is None)
+            and sess.tracking is None and not app.notify_rules)
 
 
 def add_reply(c: ClientState, reply) -> int:

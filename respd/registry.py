@@ -24,7 +24,7 @@ import yaml
 from backends.memory import MemoryStore
 from backends.sql.names import validate_identifier
 
-from . import outbuf
+from . import REDIS_VERSION, notify, outbuf
 from .units import parse_duration, parse_memory
 
 ID_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
@@ -72,6 +72,20 @@ def _obuf_limits(v):
     if not isinstance(v, str):
         raise ValueError("must be a string like \"normal 0 0 0 pubsub 32mb 8mb 60\"")
     outbuf.parse(v.encode())  # ValueError with Redis' text
+    return v
+
+
+def _notify_events(v):
+    """notify-keyspace-events: Redis' class characters (``KEA``, ``Ex``...; "" = off), see respd.notify."""
+    if not isinstance(v, str) or notify.parse(v.encode()) is None:
+        raise ValueError("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")
+    return v
+
+
+def _version(v):
+    """redis_version: the Redis version respd reports (HELLO, INFO), three numbers like 7.0.15."""
+    if not isinstance(v, str) or not re.fullmatch(r"\d{1,4}\.\d{1,4}\.\d{1,4}", v):
+        raise ValueError("must be a version like \"7.0.15\" (three numbers)")
     return v
 
 
@@ -150,6 +164,8 @@ SERVER_FIELDS: dict[str, tuple] = {
     "auth_failure_delay": (parse_duration, 1.0),
     "busy_reply_threshold": (parse_duration, 5.0),
     "lua_max_memory": (_memory, 64 * 1024 * 1024),
+    "notify_keyspace_events": (_notify_events, ""),
+    "redis_version": (_version, REDIS_VERSION),
 }
 
 _COMMON = {"name": (_str, _NOT_SET), "kind": (_str, _NOT_SET), "lifecycle": (_lifecycle, {}),

@@ -42,7 +42,6 @@ def _session(scripts, sess, place: int) -> Session:
     s.multi = None
     s.reply_mode = 0
     s.closing = False
-    s.tracking = sess.tracking  # the caller's CLIENT TRACKING: the script's reads remember its KEYS (respd.tracking)
     return s
 
 
@@ -74,6 +73,11 @@ def checked_call(ssess: Session, w: Watch, job: Job, argv: list, run: Callable, 
         return _refused(cmd, errors.OOM, rejected)
     if write:
         w.dirty = True
+    caller = w.sess
+    if cmd.tracks_keys and caller.tracking is not None and not caller.tracking.bcast:
+        # client tracking: a read inside a script remembers the script's declared keys for its caller (Redis'
+        # call() with server.script_caller)
+        caller.app.tracking.remember(caller, job.keys)
     return run(ssess, cmd, argv)
 
 

@@ -22,9 +22,11 @@ from typing import Optional
 
 import trio
 
+from . import notify
 from .errors import STORE_START_FAILED, StartupError
 from .net import waiting
-from .net.client import tracking_task
+from .net.bus import start as start_bus
+from .net.client import wake_for_output
 from .net.cron import clients_cron
 from .net.listen import AcceptTrouble, accept_loop, open_listeners
 from .net.poller import Poller
@@ -83,6 +85,28 @@ async def _start_then_clean(store) -> None:
     await store.run_cleanup()
 
 
+async def _active_expiry(app) -> None:
+    """While expired-key notifications are on (respd.notify): memory stores expire keys actively, in bounded
+    slices every ACTIVE_PERIOD, and SQL stores run their cleanup every SQL_EXPIRE_PERIOD, so listeners hear of a
+    key's expiry about when it happens, without anyone reading it. Off, this wakes once a second and does nothing."""
+    last_sql = 0.0
+    while True:
+        on = notify.expiring(app)
+        await trio.sleep(notify.ACTIVE_PERIOD if on else 1.0)
+        if not notify.expiring(app):
+            continue
+        notify.active_expire_cycle(app)
+        now = trio.current_time()
+        if now - last_sql >= notify.SQL_EXPIRE_PERIOD:
+            last_sql = now
+            for store in list(app.stores.values()):
+                if store.is_async and store.on_expired is not None:
+                    try:
+                        await store.cleanup_once()
+                    except Exception as e:  # PostgreSQL down, store not started yet: next time
+                        log.debug("expiry of store %s skipped: %s", store.id, e)
+
+
 async def serve(app: App, *, task_status=trio.TASK_STATUS_IGNORED, handle_signals: bool = True) -> None:
     """Run the server until cancelled or signalled. ``task_status.started(port)`` once it accepts connections."""
     app.fit_open_files()
@@ -100,10 +124,14 @@ async def serve(app: App, *, task_status=trio.TASK_STATUS_IGNORED, handle_signal
             app.poller = Poller(app)
             main.start_soon(app.poller.run)
             app.blocking.nursery = main  # database listeners for clients blocked on SQL stores
+            # client tracking's BCAST messages go when the event loop is next idle (Redis: beforeSleep)
+            app.tracking.schedule = trio.lowlevel.current_trio_token().run_sync_soon
+            app.tracking.wake = wake_for_output  # an idle client that is a tracking redirect target
+            start_bus(app, main)  # messages between nodes sharing PostgreSQL (none without SQL stores)
             app.auth.sleep = trio.sleep  # delayed WRONGPASS replies sleep in their client's task
             main.start_soon(app.auth.failure_log.run, trio.sleep)  # failed-AUTH summaries, a last one at shutdown
             main.start_soon(clients_cron, app)
-            main.start_soon(tracking_task, app)
+            main.start_soon(_active_expiry, app)
             if handle_signals:
                 main.start_soon(_stop_on_signal, stop, app)
             for store in app.stores.values():

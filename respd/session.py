@@ -46,7 +46,7 @@ class Session:
         self.io = None                      # the connection's buffers (net.client.Conn), None without one
         self.subs = None                    # respd.pubsub.Subscriptions while it holds any (Pub/Sub)
         self.blocked = None                 # the Waiter while blocked in BLPOP and its kin (respd.blocking)
-        self.tracking = None                # respd.tracking.ClientTracking while CLIENT TRACKING is on
+        self.tracking = None                # respd.tracking.ClientTracking while tracking is on (client caching)
 
     # ----------------------------------------------------------------------------------------- WATCH
     def watch(self, store, key: bytes) -> None:
@@ -81,18 +81,16 @@ def client_line(sess: Session, now: float) -> bytes:
     Buffers (``sess.io.buffers()``): qbuf = bytes received and not parsed yet, argv-mem = arguments of requests
     parsed and not run yet, oll/omem = reply pieces/bytes respd holds because the client has not taken them,
     tot-mem = their sum (respd has no fixed per-client buffers: qbuf-free, rbs, rbp, obl are 0). Flags: O for a
-    monitor, P holding Pub/Sub subscriptions, x in MULTI, b blocked (BLPOP...), t tracking (CLIENT TRACKING), R its
-    redirect gone, B in BCAST mode, N for none; redir= the tracking redirect (0 none, -1 tracking off)."""
+    monitor, P holding Pub/Sub subscriptions, x in MULTI, b blocked (BLPOP...), t tracking (R: its redirect target
+    is gone, B: BCAST), N for none; redir= the tracking redirection (-1: none)."""
     db = sess.db if sess.db is not None else -1
     io = sess.io
     qbuf, argv_mem, oll, omem, events = io.buffers() if io is not None else (0, 0, 0, 0, b"r")
     subs = sess.subs
     sub, psub, ssub = (len(subs.channels), len(subs.patterns), len(subs.shards)) if subs is not None else (0, 0, 0)
-    tr = sess.tracking
     flags = ((b"O" if sess.id in sess.app.monitors else b"") + (b"P" if subs is not None else b"")
              + (b"x" if sess.multi is not None else b"")
-             + (b"b" if sess.blocked is not None else b"")
-             + ((b"t" + (b"R" if tr.broken else b"") + (b"B" if tr.bcast else b"")) if tr is not None else b"")) or b"N"
+             + (b"b" if sess.blocked is not None else b"") + _tracking_flags(sess.tracking)) or b"N"
     return (b"id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d ssub=%d multi=%d "
             b"qbuf=%d qbuf-free=0 argv-mem=%d multi-mem=0 rbs=0 rbp=0 obl=0 oll=%d omem=%d tot-mem=%d events=%s "
             b"cmd=%s user=%s redir=%d lib-name=%s lib-ver=%s store=%s resp=%d\n") % (
@@ -100,4 +98,11 @@ def client_line(sess: Session, now: float) -> bytes:
         int(now - sess.last_cmd_time), flags, db, sub, psub, ssub,
         -1 if sess.multi is None else len(sess.multi), qbuf, argv_mem, oll, omem, qbuf + argv_mem + omem, events,
         sess.last_cmd.encode() if isinstance(sess.last_cmd, str) else sess.last_cmd, sess.user.encode(),
-        tr.redirect if tr is not None else -1, sess.lib_name, sess.lib_ver, sess.store.id.encode() if sess.store is not None else b"", sess.proto)
+        sess.tracking.redirect if sess.tracking is not None else -1, sess.lib_name, sess.lib_ver, sess.store.id.encode() if sess.store is not None else b"", sess.proto)
+
+
+def _tracking_flags(st) -> bytes:
+    """CLIENT LIST's tracking flags: t (tracking), R (its redirect target is gone), B (BCAST)."""
+    if st is None:
+        return b""
+    return b"t" + (b"R" if st.broken else b"") + (b"B" if st.bcast else b"")

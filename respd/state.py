@@ -10,8 +10,7 @@ import resource
 import time
 import uuid
 
-from . import errors, outbuf, pubsub, units
-from .tracking import Tracking
+from . import REDIS_VERSION, errors, notify, outbuf, pubsub, tracking, units
 from .blocking import Blocking
 from .errors import CommandError, StartupError
 from .protocol import string2ll
@@ -68,7 +67,12 @@ class App:
         self.clients: dict[int, Session] = {}
         self.monitors: dict = {}                  # client id -> ClientState of clients in MONITOR (respd.monitor)
         self.pubsub = pubsub.PubSub()             # who listens to which channel and pattern (respd.pubsub)
-        self.tracking = Tracking(self)            # client-side caching: who may hold which key (respd.tracking)
+        #: the Redis version HELLO and INFO report (``redis_version``; default the 7.0.15 whose behaviour respd
+        #: follows: clients that enable features by version, e.g. redis-py's client-side cache from 7.4.0, may be
+        #: told more by a deployment that accepts what respd lacks of later versions)
+        self.redis_version = settings.get("redis_version", REDIS_VERSION)
+        self.tracking = tracking.Tracking(self)   # client-side caching: who cached which key (respd.tracking)
+        self.bus = None                           # respd.bus.Bus: messages between nodes sharing PostgreSQL
         self.next_client_id = 1
         self.started = time.time()
         self.run_id = uuid.uuid4().hex + uuid.uuid4().hex[:8]
@@ -81,6 +85,7 @@ class App:
         #: client-output-buffer-limit per client class (respd.outbuf)
         self.obuf_limits = outbuf.parse(settings.get("client_output_buffer_limit", "").encode())
         self.stat_obuf_disconnections = 0
+        self.obuf_watch: set = set()              # clients clients_cron looks at without timeout (net.cron)
         self.default_db = settings.get("default_db", 0)
         self.stat_commands = 0
         self.stat_connections = 0
@@ -104,6 +109,9 @@ class App:
         self.busy_threshold_ms = int(settings.get("busy_reply_threshold", 5.0) * 1000)
         self.save = settings.get("save", "")
         self.loglevel = settings.get("log_level", "notice")
+        #: notify-keyspace-events as Redis' class flags (respd.notify); 0 = off, the one test commands pay
+        self.notify_flags = notify.parse(settings.get("notify_keyspace_events", "").encode()) or 0
+        notify.install(self)
 
     # ------------------------------------------------------------------------------------------ clients
     def new_session(self, addr: str = "", laddr: str = "", fd: int = -1) -> Session:
@@ -117,10 +125,10 @@ class App:
 
     def end_session(self, sess: Session) -> None:
         self.monitors.pop(sess.id, None)
-        if sess.subs is not None:
-            pubsub.leave(sess)
         if sess.tracking is not None:
             self.tracking.disable(sess)
+        if sess.subs is not None:
+            pubsub.leave(sess)
         sess.close()
         self.clients.pop(sess.id, None)
         self.killers.pop(sess.id, None)
@@ -141,6 +149,8 @@ class App:
         """Close a client's connection. ``graceful``: it has nothing in flight, so close it the way that lets the
         kernel deliver what was sent (shutdown drain); otherwise at once (CLIENT KILL, timeout, buffer limits)."""
         sess.closing = True  # a client killing itself gets this reply, and nothing after it runs (as Redis)
+        if sess.subs is not None:  # gone from Pub/Sub at once, as Redis frees a client (its task closes later)
+            pubsub.leave(sess)
         kill = self.killers.get(sess.id)
         if kill is not None:
             if graceful:
@@ -264,7 +274,7 @@ class App:
             b"loglevel": lambda: self.loglevel.encode(),
             b"requirepass": b"",
             b"cluster-enabled": b"no",
-            b"notify-keyspace-events": b"",
+            b"notify-keyspace-events": lambda: notify.to_string(self.notify_flags),
             b"lua-time-limit": lambda: b"%d" % self.busy_threshold_ms,
             b"busy-reply-threshold": lambda: b"%d" % self.busy_threshold_ms,
             b"tcp-keepalive": b"300",
@@ -310,7 +320,9 @@ class App:
                     self.scripts.busy_threshold = value / 1000
             elif name == b"tracking-table-max-keys":
                 self.tracking.max_keys = value
-                self.tracking.limit()
+            elif name == b"notify-keyspace-events":
+                self.notify_flags = value
+                notify.install(self)
             elif name == b"requirepass" and self.security is not None:
                 self.security.set_requirepass(value)
 
@@ -358,6 +370,11 @@ class App:
             if value.lower() not in (b"debug", b"verbose", b"notice", b"warning", b"nothing"):
                 fail(errors.CONFIG_LOGLEVEL)
             return value.lower()
+        if name == b"notify-keyspace-events":
+            flags = notify.parse(value)
+            if flags is None:
+                fail(errors.NOTIFY_BAD_CLASS)
+            return flags
         if name in (b"save", b"requirepass"):
             return value
         fail(errors.CONFIG_NOT_AT_RUNTIME)

@@ -1,432 +1,355 @@
-"""Client-side caching (Redis' client tracking) on one node, without I/O: who may hold which key, and the
-invalidation frames to send them.
+"""Client-side caching (Redis' client tracking, ``src/tracking.c`` of 7.0.15), without I/O.
 
-What Redis 7.0.15 does, and respd with it (``src/tracking.c``, the CLIENT TRACKING part of ``src/networking.c``,
-``call()`` in ``src/server.c``):
+A client turns tracking on with ``CLIENT TRACKING ON`` (``commands.tracking``); from then on the server tells it
+when a key it may have cached changes, so its cache can drop it:
 
-* **Remembering.** After a command flagged ``readonly`` runs for a tracking client (not BCAST; with OPTIN only
-  right after ``CLIENT CACHING yes``, with OPTOUT not right after ``CLIENT CACHING no``), each of its keys (the
-  command's key specs, ``commands.meta.keys_of``) maps to the client's id in one table. Errors included (a GET on
-  a list still remembers the key). Inside MULTI each queued read remembers its keys when EXEC runs it; a script's
-  read commands remember the keys the script declared (EVAL's KEYS), as Redis does; EVAL_RO/EVALSHA_RO/FCALL_RO
-  themselves remember nothing beyond their reads.
-* **One table for every store.** Redis keys its table by key name only, not per database: a write to ``k`` in
-  db 1 invalidates ``k`` read in db 0. respd does the same across all its stores (memory and SQL): one observer
-  per store (``WatchTable.observers``) feeds this table, registered while at least one client tracks (so memory
-  stores pay nothing otherwise).
-* **Invalidating.** A write to a remembered key sends ``invalidate [key]`` to each client the table names (and
-  forgets the key: it must be read again to be tracked again), except the writer itself under NOLOOP. A message to
-  the writer itself is sent *after* the reply of its command (Redis' ``tracking_pending_keys``: after EXEC's whole
-  reply in a transaction). Writes made by other respd nodes (``local=False`` touches) invalidate the same way;
-  NOLOOP never applies to them. A flush (FLUSHDB, FLUSHALL) sends every tracking client (BCAST ones too) a null
-  instead of a key list, and empties the table.
-* **Frames.** RESP3: a push ``>2 invalidate <keys>``. With ``REDIRECT id`` the message goes to that client: a push
-  when it speaks RESP3, a Pub/Sub ``message`` on ``__redis__:invalidate`` when it is a RESP2 client subscribed to
-  something (Redis' CLIENT_PUBSUB), else nothing. A RESP2 client without a redirect gets nothing (RESP2 has no
-  pushes). The null of a flush is the *tracking* client's null (``_`` in RESP3, ``$-1`` in RESP2, even when its
-  target speaks the other protocol), as Redis writes it. A redirect to a client that has gone marks the tracking
-  client ``broken_redirect`` (flag R) and, for a RESP3 tracking client, sends it ``tracking-redir-broken <id>``
-  each time a message could not be delivered.
-* **BCAST.** A write of a key under one of a BCAST client's prefixes is remembered per prefix with its writer;
-  the keys collected are sent once per batch, prefix by prefix, both sorted bytewise (Redis' radix tree order),
-  to each client of the prefix (without the keys it wrote itself under NOLOOP). BCAST without PREFIX is the
-  prefix "" (every key). Redis sends a batch in ``beforeSleep``, once per event loop iteration; respd sends it when the task that made the writes next yields to trio (``schedule``: the
-  trio layer runs ``broadcast`` from a task woken then), which is the same thing: the poller serves every ready
-  client's requests, then yields. Flush nulls to clients other than the flusher go out the same way (so FLUSHALL,
-  which flushes every store, sends one null, as Redis does).
-* **Limit.** ``tracking-table-max-keys`` (default 1000000, 0 = none): past it keys are forgotten, sending their
-  invalidations as if they had been written. Redis picks them by a random walk; respd forgets the oldest first
-  (insertion order), which keeps the cost bounded and the tests deterministic. Like Redis, at most
-  ``100 * (times in a row it could not get under the limit + 1)`` keys per check; checked after each tracked read
-  and at CONFIG SET.
-* **State going away.** CLIENT TRACKING OFF, RESET and disconnection end a client's tracking; its ids stay in the
-  table and are dropped lazily (as Redis: ``tracking_total_items`` counts them until the key is written, flushed
-  or evicted); client ids are never reused, so a stale id never reaches anyone.
+* **Default mode**: the keys of every read-only command the client runs (``remember``, called by
+  ``dispatch.run``, so in MULTI and scripts too) go in the tracking table, key -> ids of the clients that read
+  it. A write that touches the key (every store's ``WatchTable`` observer: ``touched``) sends each of them one
+  ``invalidate`` message and forgets the key: a client hears once, until it reads the key again. OPTIN remembers
+  only after ``CLIENT CACHING YES`` (for the next command, or the next transaction), OPTOUT all but after
+  ``CLIENT CACHING NO``. With NOLOOP a client is not told of its own writes.
+* **BCAST**: no table; the client hears of every key written whose name starts with one of its prefixes (none:
+  every key). The keys written meanwhile are gathered per prefix and sent as one message per prefix when the
+  event loop is next idle (``schedule``, installed by the network layer: Redis sends them in beforeSleep).
+* The table is keyed by name only, as Redis' (whose table ignores the db): a write of ``k`` in any store
+  invalidates ``k`` for every client that read a ``k``. Writes reported by other nodes sharing a SQL store
+  (``respd.bus``) invalidate alike. A flush (FLUSHDB, FLUSHALL, a store announced flushed) sends every tracking
+  client a null invalidation: everything it cached is stale.
+* **Delivery**: RESP3 clients get a push ``>2 invalidate [keys]``; with ``REDIRECT id`` the messages go to that
+  client instead: as a push when it speaks RESP3, as a Pub/Sub message on ``__redis__:invalidate`` when it is a
+  RESP2 client in Pub/Sub mode; otherwise (RESP2, no redirection) nothing can be sent. A redirect target that has
+  gone marks the client ``broken_redirect`` and a RESP3 client gets ``tracking-redir-broken``. A client's own
+  invalidation caused by its own command follows that command's reply (``Conn.echo``), as Redis defers it.
+* ``tracking-table-max-keys`` (default 1,000,000; 0 = no limit): past it, keys are invalidated (oldest first)
+  until the table fits again, before the next command of a tracking client runs.
 """
 from __future__ import annotations
 
-import contextvars
-import types
-from typing import Any, Callable, Optional
+import logging
+from contextvars import ContextVar
+from typing import Optional
 
-from .commands.meta import keys_of
+from .replies import CRLF
 
-_Coroutine = types.CoroutineType
+log = logging.getLogger("respd.tracking")
 
-#: the session whose command runs now, when that session tracks (Redis' ``server.current_client`` as far as
-#: tracking cares: NOLOOP and the messages held until after the reply). A context variable, so that a command
-#: awaiting a SQL store keeps it in its own task while other clients run.
-CURRENT: contextvars.ContextVar = contextvars.ContextVar("respd_tracking_current", default=None)
+#: the session whose command runs now (set by dispatch while any client tracks): NOLOOP, and deferring a client's
+#: own invalidations after its reply. A ContextVar: a command on a SQL store touches keys after awaiting, in its
+#: client's task.
+current: ContextVar = ContextVar("tracking_current", default=None)
 
-_NO_SELF_TRACKING = frozenset(("eval_ro", "evalsha_ro", "fcall_ro"))
-CHANNEL = b"__redis__:invalidate"
-_PUSH_HDR = b">2\r\n$10\r\ninvalidate\r\n"
-_MSG_HDR = b"*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n"
+_INVALIDATE3 = b">2\r\n$10\r\ninvalidate\r\n"
+_INVALIDATE2 = b"*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n"
 _NULL = {2: b"$-1\r\n", 3: b"_\r\n"}
 
 
 def _bulk(b: bytes) -> bytes:
-    return b"$%d\r\n%s\r\n" % (len(b), b)
-
-
-def key_body(key: bytes) -> bytes:
-    return b"*1\r\n" + _bulk(key)
-
-
-def keys_body(keys: list) -> bytes:
-    return b"*%d\r\n" % len(keys) + b"".join(_bulk(k) for k in keys)
+    return b"$%d\r\n" % len(b) + b + CRLF
 
 
 class ClientTracking:
-    """One client's tracking state (``Session.tracking``; None while tracking is off)."""
+    """One client's tracking state (``Session.tracking``, None while off)."""
 
-    __slots__ = ("sess", "redirect", "bcast", "optin", "optout", "noloop", "caching", "broken", "prefixes",
-                 "pending", "script")
+    __slots__ = ("redirect", "bcast", "optin", "optout", "noloop", "caching", "broken", "prefixes")
 
-    def __init__(self, sess) -> None:
-        self.sess = sess
-        self.redirect = 0          # client id, 0 = none
+    def __init__(self) -> None:
+        self.redirect = 0
         self.bcast = False
         self.optin = False
         self.optout = False
         self.noloop = False
-        self.caching = False       # CLIENT CACHING yes/no given for the next command (or transaction)
-        self.broken = False        # the redirect target has gone
-        self.prefixes: dict = {}   # BCAST prefixes (an ordered set)
-        self.pending: list = []    # keys (None: a flush) for this client, held until its reply has been written
-        self.script = None         # (cmd, argv) of the EVAL running for this client: what its reads remember
-
-    def flags(self) -> list:
-        """CLIENT TRACKINGINFO's flags (after ``on``)."""
-        out = [b"on"]
-        if self.bcast:
-            out.append(b"bcast")
-        if self.optin:
-            out.append(b"optin")
-            if self.caching:
-                out.append(b"caching-yes")
-        if self.optout:
-            out.append(b"optout")
-            if self.caching:
-                out.append(b"caching-no")
-        if self.noloop:
-            out.append(b"noloop")
-        if self.broken:
-            out.append(b"broken_redirect")
-        return out
+        self.caching = False     # CLIENT CACHING YES (optin) / NO (optout) given for the next command
+        self.broken = False
+        self.prefixes: list = []
 
 
 class _Prefix:
     __slots__ = ("keys", "clients")
 
     def __init__(self) -> None:
-        self.keys: dict = {}      # key -> the session that wrote it last (None: not a tracking client / remote)
+        self.keys: dict = {}      # key written since the last broadcast -> the session that wrote it (or None)
         self.clients: dict = {}   # session id -> session
 
 
-def _default_send(sess, data: bytes) -> None:
-    """Queue data on a session's connection (no connection: dropped)."""
-    c = sess.io
-    if c is None or sess.closing:
-        return
-    c.out.append(data)
-    c.size += len(data)
-    notify = c.notify
-    if notify is not None:
-        notify()
-
-
 class Tracking:
-    """The server's side (``app.tracking``): the table of remembered keys, the BCAST prefixes, the limit.
-
-    ``send(session, data)`` queues bytes on a client's connection (the trio layer installs one that also wakes an
-    idle client); ``schedule()`` asks for ``broadcast()`` to run once the current task yields (installed by the
-    trio layer; None: the caller runs ``broadcast`` itself, as the unit tests do)."""
+    """The server's side (``app.tracking``)."""
 
     def __init__(self, app) -> None:
         self.app = app
-        self.table: dict = {}        # key -> {client id: None}
-        self.items = 0               # ids across the table (INFO tracking_total_items)
-        self.prefixes: dict = {}     # prefix -> _Prefix (the union of every BCAST client's prefixes)
-        self.clients = 0             # tracking clients (INFO tracking_clients)
-        self.max_keys = 1000000
-        self.send: Callable = _default_send
-        self.schedule: Optional[Callable] = None
-        self.flushes: dict = {}      # session id -> session: tracking clients owed a flush null (next broadcast)
-        self._observer = self.touched
-        self._observed: list = []    # the stores' WatchTables holding our observer
-        self._over = 0               # checks in a row that could not get under max_keys
+        self.clients = 0                 # sessions with tracking on
+        self.table: dict = {}            # key -> {client id: None}
+        self.items = 0                   # client ids in the table
+        self.prefixes: dict = {}         # prefix -> _Prefix (BCAST)
+        self.max_keys = 1_000_000
+        self.schedule = None             # callable(fn): run fn once the event loop is idle (net layer)
+        self.wake = None                 # callable(sess): let an idle client receive out-of-band output (net layer)
+        self.targets: dict = {}          # client id -> how many tracking clients redirect to it
+        self._flush_pending = False
+        self._observed: list = []        # stores whose WatchTable we observe
+        self._flushed = None             # (session, seq) of the last flush: one null per command
+        self.seq = 0                     # commands run while anyone tracks (dispatch counts them)
 
-    # ------------------------------------------------------------------------------------------ modes
+    # ------------------------------------------------------------------------------------------ on / off
     def enable(self, sess, redirect: int, bcast: bool, optin: bool, optout: bool, noloop: bool,
                prefixes: list) -> None:
-        """CLIENT TRACKING ON with checked options (enableTracking): keeps a BCAST client's earlier prefixes."""
-        tr = sess.tracking
-        if tr is None:
-            tr = sess.tracking = ClientTracking(sess)
+        st = sess.tracking
+        if st is None:
+            st = sess.tracking = ClientTracking()
             self.clients += 1
-            if self.clients == 1:
+            if not self._observed:
                 self._observe()
-        tr.broken = tr.bcast = tr.optin = tr.optout = tr.noloop = False
-        tr.redirect = redirect
+        if st.redirect != redirect:
+            self._untarget(st.redirect)
+            if redirect:
+                self.targets[redirect] = self.targets.get(redirect, 0) + 1
+                target = self.app.clients.get(redirect)
+                if target is not None and self.wake is not None:
+                    self.wake(target)  # its output now gets invalidations at any time: out-of-band mode
+        st.redirect = redirect
+        st.broken = False
+        st.optin, st.optout, st.noloop = optin, optout, noloop
         if bcast:
-            tr.bcast = True
-            for p in prefixes or [b""]:
+            st.bcast = True
+            for p in (prefixes or [b""]):
                 state = self.prefixes.get(p)
                 if state is None:
                     state = self.prefixes[p] = _Prefix()
-                state.clients[sess.id] = sess
-                tr.prefixes[p] = None
-        tr.optin, tr.optout, tr.noloop = optin, optout, noloop
+                if sess.id not in state.clients:
+                    state.clients[sess.id] = sess
+                    st.prefixes.append(p)
+        else:
+            st.bcast = False
 
     def disable(self, sess) -> None:
-        """CLIENT TRACKING OFF, RESET, disconnection (disableTracking)."""
-        tr = sess.tracking
-        if tr is None:
+        st = sess.tracking
+        if st is None:
             return
-        sess.tracking = None
-        for p in tr.prefixes:
+        for p in st.prefixes:
             state = self.prefixes.get(p)
             if state is not None:
                 state.clients.pop(sess.id, None)
                 if not state.clients:
                     del self.prefixes[p]
-        self.flushes.pop(sess.id, None)
+        self._untarget(st.redirect)
+        sess.tracking = None
         self.clients -= 1
-        if self.clients == 0:
+        self._idle()
+
+    def _idle(self) -> None:
+        """Stop observing the stores' writes once nobody tracks and the table is empty (the keys read by clients
+        gone are still invalidated, or flushed, as Redis keeps them until then): memory stores then pay
+        nothing."""
+        if self.clients == 0 and not self.table and self._observed:
             self._unobserve()
 
+    def _untarget(self, redirect: int) -> None:
+        n = self.targets.get(redirect)
+        if n is not None:
+            if n > 1:
+                self.targets[redirect] = n - 1
+            else:
+                del self.targets[redirect]
+
     def _observe(self) -> None:
-        seen = set()
         for store in self.app.stores.values():
-            w = store.watches
-            if id(w) not in seen:
-                seen.add(id(w))
-                w.observers.append(self._observer)
-                self._observed.append(w)
+            store.watches.observers.append(self.touched)
+            self._observed.append(store)
 
     def _unobserve(self) -> None:
-        for w in self._observed:
+        for store in self._observed:
             try:
-                w.observers.remove(self._observer)
+                store.watches.observers.remove(self.touched)
             except ValueError:
                 pass
         self._observed = []
 
-    # ------------------------------------------------------------------------------------------ commands
-    def run(self, sess, cmd, argv: list, inner: Callable) -> Any:
-        """Run a command for a session that tracks (or a script's session whose caller tracks) through ``inner``
-        (dispatch's execution): remember its keys, and after a top-level command write what this client is owed
-        after its reply (its own invalidations, a flush null) to ``c.echo``."""
-        top = CURRENT.get() is None
-        tr = sess.tracking
-        if not top:
-            r = inner(sess, cmd, argv)
-            if type(r) is _Coroutine:
-                return self._finish(sess, cmd, argv, r, False)
-            self._after(sess, cmd, argv, False)
-            return r
-        token = CURRENT.set(tr.sess)
-        tr.script = (cmd, argv) if cmd.runs_script else None
-        try:
-            r = inner(sess, cmd, argv)
-            if type(r) is _Coroutine:
-                return self._finish(sess, cmd, argv, r, True)
-            self._after(sess, cmd, argv, True)
-            return r
-        finally:
-            CURRENT.reset(token)
-
-    async def _finish(self, sess, cmd, argv, coro, top: bool) -> Any:
-        if not top:
-            r = await coro
-            self._after(sess, cmd, argv, False)
-            return r
-        token = CURRENT.set(sess.tracking.sess if sess.tracking is not None else sess)
-        try:
-            r = await coro
-            self._after(sess, cmd, argv, True)
-            return r
-        finally:
-            CURRENT.reset(token)
-
-    def _after(self, sess, cmd, argv: list, top: bool) -> None:
-        tr = sess.tracking
-        if tr is None:  # CLIENT TRACKING OFF, RESET: what it was owed still goes out after the reply
-            if top:
-                self._owed(sess)
+    # ------------------------------------------------------------------------------------------ reads
+    def remember(self, sess, keys) -> None:
+        """A tracking client (default mode) read keys: it hears when they change."""
+        st = sess.tracking
+        if (st.optin and not st.caching) or (st.optout and st.caching):
             return
-        if "readonly" in cmd.flags and cmd.name not in _NO_SELF_TRACKING:
-            self.remember(tr, cmd, argv, sess.in_script)
-        if top:
-            owner = tr.sess
-            if owner.multi is None and cmd.container != "CLIENT":
-                tr.caching = False
-            tr.script = None
-            self.limit()
-            self._owed(owner)
-
-    def _owed(self, sess) -> None:
-        tr = sess.tracking
-        pending = tr.pending if tr is not None else None
-        if not pending:
-            return
-        tr.pending = []
-        for key in pending:
-            self.message(sess, None if key is None else key_body(key), flush=key is None, after_reply=True)
-
-    def remember(self, tr: ClientTracking, cmd, argv: list, in_script: bool = False) -> None:
-        """trackingRememberKeys: the keys of a read command this client ran."""
-        if tr.bcast or (tr.optin and not tr.caching) or (tr.optout and tr.caching):
-            return
-        if in_script:
-            if tr.script is None:
-                return
-            cmd, argv = tr.script
-        if "pubsub" in cmd.flags:
-            return
-        cid = tr.sess.id
         table = self.table
-        for key, _spec in keys_of(cmd, argv):
+        sid = sess.id
+        for key in keys:
             ids = table.get(key)
             if ids is None:
                 ids = table[key] = {}
-            if cid not in ids:
-                ids[cid] = None
+            if sid not in ids:
+                ids[sid] = None
                 self.items += 1
 
-    # ------------------------------------------------------------------------------------------ writes
-    def touched(self, key: Optional[bytes], local: bool = True) -> None:
-        """A store's observer: key written (None: the store was flushed), here (local) or by another node."""
-        if key is None:
-            self.flushed(local)
+    def limit(self) -> None:
+        """tracking-table-max-keys: invalidate keys (oldest first) until the table fits."""
+        if not self.max_keys:
             return
-        current = CURRENT.get() if local else None
-        if self.prefixes:
-            marked = False
+        while len(self.table) > self.max_keys:
+            self.invalidate(next(iter(self.table)), None, False)
+
+    # ------------------------------------------------------------------------------------------ writes
+    def touched(self, key: Optional[bytes], local: bool) -> None:
+        """A store's WatchTable observer: key was written (None: the store was flushed)."""
+        if key is None:
+            self.flush()
+            return
+        self.invalidate(key, current.get() if local else None, True)
+
+    def invalidate(self, key: bytes, writer, bcast: bool) -> None:
+        if bcast and self.prefixes:
             for p, state in self.prefixes.items():
                 if key.startswith(p):
-                    state.keys[key] = current
-                    marked = True
-            if marked and self.schedule is not None:
-                self.schedule()
-        self.invalidate(key, current)
-
-    def invalidate(self, key: bytes, current=None) -> None:
-        """trackingInvalidateKey: tell every client the table names for key, and forget the key."""
+                    state.keys[key] = writer
+                    if not self._flush_pending:
+                        self._flush_pending = True
+                        if self.schedule is not None:
+                            self.schedule(self.broadcast)
         ids = self.table.pop(key, None)
         if ids is None:
             return
         self.items -= len(ids)
+        if not self.table:
+            self._idle()
+        frame = b"*1\r\n" + _bulk(key)
         clients = self.app.clients
-        for cid in ids:
-            target = clients.get(cid)
-            tr = target.tracking if target is not None else None
-            if tr is None or tr.bcast:
+        for sid in ids:
+            target = clients.get(sid)
+            if target is None:
                 continue
-            if target is current:
-                if tr.noloop:
-                    continue
-                tr.pending.append(key)  # after its reply
+            st = target.tracking
+            if st is None or st.bcast:
                 continue
-            self.message(target, key_body(key))
+            if st.noloop and target is writer:
+                continue
+            self.send(target, frame, target is writer)
 
-    def flushed(self, local: bool = True) -> None:
-        """trackingInvalidateKeysOnFlush: a null for every tracking client, and an empty table."""
-        current = CURRENT.get() if local else None
-        for sess in list(self.app.clients.values()):
-            tr = sess.tracking
-            if tr is None:
-                continue
-            if sess is current:
-                if not tr.pending or tr.pending[-1] is not None:
-                    tr.pending.append(None)
-            else:
-                self.flushes[sess.id] = sess
+    def flush(self) -> None:
+        """FLUSHDB/FLUSHALL (or a store flushed on another node): every tracking client gets a null invalidation,
+        and the table empties."""
+        writer = current.get()
+        # one null per command, however many stores it flushed (FLUSHALL touches each)
+        mark = (writer, self.seq) if writer is not None else None
+        if mark is None or mark != self._flushed:
+            self._flushed = mark
+            if self.clients:
+                for target in list(self.app.clients.values()):
+                    if target.tracking is not None:
+                        self.send(target, _NULL[target.proto], target is writer)
         self.table = {}
         self.items = 0
-        if self.flushes and self.schedule is not None:
-            self.schedule()
-
-    # ------------------------------------------------------------------------------------------ delivery
-    def message(self, sess, body: Optional[bytes], flush: bool = False, after_reply: bool = False) -> None:
-        """sendTrackingMessage: ``body`` (a RESP array of keys; None with ``flush``: the client's null) to the
-        tracking client ``sess`` or its redirect target."""
-        tr = sess.tracking
-        if tr is None:
-            return
-        if body is None:
-            body = _NULL[sess.proto]
-        target = sess
-        redirected = False
-        if tr.redirect:
-            target = self.app.clients.get(tr.redirect)
-            if target is None:
-                tr.broken = True
-                if sess.proto > 2:
-                    self._out(sess, b">2\r\n$21\r\ntracking-redir-broken\r\n:%d\r\n" % tr.redirect, after_reply)
-                return
-            redirected = True
-        if target.proto > 2:
-            self._out(target, _PUSH_HDR + body, after_reply and target is sess)
-        elif redirected and target.subs is not None:
-            self._out(target, _MSG_HDR + body, after_reply and target is sess)
-
-    def _out(self, target, data: bytes, after_reply: bool) -> None:
-        c = target.io
-        if after_reply and c is not None:  # the session running a command: after its reply (pipeline: c.echo)
-            c.echo = data if c.echo is None else c.echo + data
-            return
-        self.send(target, data)
+        self._idle()
 
     def broadcast(self) -> None:
-        """trackingBroadcastInvalidationMessages, and the flush nulls owed: one batch."""
-        if self.flushes:
-            owed, self.flushes = self.flushes, {}
-            for sess in owed.values():
-                if sess.tracking is not None and sess.id in self.app.clients:
-                    self.message(sess, None, flush=True)
-        prefixes = self.prefixes
-        for p in sorted(prefixes):  # Redis' radix tree order
-            state = prefixes[p]
-            if not state.keys:
-                continue
-            keys = state.keys
-            state.keys = {}
-            ordered = sorted(keys)
-            common = keys_body(ordered)
-            for sess in list(state.clients.values()):
-                tr = sess.tracking
-                if tr is None:
-                    continue
-                if tr.noloop:
-                    mine = [k for k in ordered if keys[k] is not sess]
-                    if mine:
-                        self.message(sess, keys_body(mine))
-                else:
-                    self.message(sess, common)
+        """Send the keys gathered per BCAST prefix (Redis' trackingBroadcastInvalidationMessages). Run by the event
+        loop (``schedule``): it must not raise."""
+        self._flush_pending = False
+        try:
+            self._broadcast()
+        except Exception:
+            log.exception("client tracking: broadcasting invalidations failed")
 
-    # ------------------------------------------------------------------------------------------ limit
-    def limit(self) -> None:
-        """trackingLimitUsedSlots: forget keys (oldest first) while the table is over ``max_keys``."""
-        max_keys = self.max_keys
-        if not max_keys or len(self.table) <= max_keys:
-            self._over = 0
-            return
-        effort = 100 * (self._over + 1)
-        table = self.table
-        current = CURRENT.get()
-        while effort > 0 and table:
-            effort -= 1
-            self.invalidate(next(iter(table)), current)
-            if len(table) <= max_keys:
-                self._over = 0
+    def _broadcast(self) -> None:
+        for p in sorted(self.prefixes):  # Redis walks its prefix table (a radix tree) in byte order
+            state = self.prefixes[p]
+            keys = state.keys
+            if not keys:
+                continue
+            keys = dict(sorted(keys.items()))  # and the keys of each message likewise
+            state.keys = {}
+            common = None
+            for target in list(state.clients.values()):
+                st = target.tracking
+                if st is None:
+                    continue
+                if st.noloop:
+                    mine = [k for k, w in keys.items() if w is not target]
+                    if mine:
+                        self.send(target, _array(mine), False)
+                else:
+                    if common is None:
+                        common = _array(list(keys))
+                    self.send(target, common, False)
+
+    def send(self, sess, payload: bytes, deferred: bool) -> None:
+        """One invalidation (payload: the encoded keys array, or a null) for a tracking client, to it or to the
+        client it redirects to (Redis' sendTrackingMessage)."""
+        st = sess.tracking
+        target = sess
+        redirected = False
+        if st.redirect:
+            target = self.app.clients.get(st.redirect)
+            if target is None or target.closing:
+                st.broken = True
+                if sess.proto == 3:
+                    _push(sess, b">2\r\n$21\r\ntracking-redir-broken\r\n:%d\r\n" % st.redirect, deferred)
                 return
-        self._over += 1
+            redirected = True
+        if target.proto == 3:
+            data = _INVALIDATE3 + payload
+        elif redirected and target.subs is not None:
+            data = _INVALIDATE2 + payload
+        else:
+            return
+        _push(target, data, deferred and target is sess)
 
     # ------------------------------------------------------------------------------------------ introspection
-    def total_keys(self) -> int:
-        return len(self.table)
+    def info(self, sess) -> list:
+        """CLIENT TRACKINGINFO's map: flags, redirect, prefixes."""
+        st = sess.tracking
+        if st is None:
+            return [b"flags", ["off"], b"redirect", -1, b"prefixes", []]
+        flags = ["on"]
+        if st.bcast:
+            flags.append("bcast")
+        if st.optin:
+            flags.append("optin")
+            if st.caching:
+                flags.append("caching-yes")
+        if st.optout:
+            flags.append("optout")
+            if st.caching:
+                flags.append("caching-no")
+        if st.noloop:
+            flags.append("noloop")
+        if st.broken:
+            flags.append("broken_redirect")
+        return [b"flags", flags, b"redirect", st.redirect, b"prefixes", sorted(st.prefixes)]
 
-    def total_prefixes(self) -> int:
-        return len(self.prefixes)
+
+def _array(keys: list) -> bytes:
+    return b"*%d\r\n" % len(keys) + b"".join(_bulk(k) for k in keys)
+
+
+def _push(sess, data: bytes, deferred: bool) -> None:
+    """Append to a client's output: after its current reply when ``deferred`` (``Conn.echo``), else now, waking
+    its writer (the out-of-band path Pub/Sub uses)."""
+    c = sess.io
+    if c is None or sess.closing:
+        return
+    if deferred:
+        c.echo = data if c.echo is None else c.echo + data
+        return
+    c.out.append(data)
+    c.size += len(data)
+    if c.notify is not None:
+        if not c.woken:
+            c.notify()
+    else:
+        wake = sess.app.tracking.wake
+        if wake is not None:
+            wake(sess)
+
+
+def prefix_conflict(existing: list, new: list) -> Optional[bytes]:
+    """Redis' checkPrefixCollisionsOrReply: the error text when prefixes overlap (one starts with another), None
+    when they do not."""
+    for i, p in enumerate(new):
+        for q in sorted(existing):
+            if q.startswith(p) or p.startswith(q):
+                return (b"ERR Prefix '%s' overlaps with an existing prefix '%s'. Prefixes for a single client must "
+                        b"not overlap." % (p, q))
+        for q in new[i + 1:]:
+            if q.startswith(p) or p.startswith(q):
+                return (b"ERR Prefix '%s' overlaps with another provided prefix '%s'. Prefixes for a single client "
+                        b"must not overlap." % (p, q))
+    return None

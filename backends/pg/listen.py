@@ -45,14 +45,17 @@ def read_payload(payload: str):
 
 
 class Listener:
-    """One connection of a database LISTENing on ``CHANNEL``. ``on_notify(payload)`` is called for each
+    """One connection of a database LISTENing on ``channel`` (``CHANNEL`` unless told; ``backends.pg.bus`` listens
+    on its own). ``on_notify(payload)`` is called for each
     notification, ``on_connect()`` each time listening (re)starts; ``connected`` is set while it listens."""
 
     heartbeat = 30.0
     max_backoff = 5.0
 
-    def __init__(self, db, on_notify: Callable[[str], None], on_connect: Callable[[], None]):
+    def __init__(self, db, on_notify: Callable[[str], None], on_connect: Callable[[], None],
+                 channel: str = CHANNEL):
         self.db = db
+        self.channel = channel
         self.on_notify = on_notify
         self.on_connect = on_connect
         self.connected = trio.Event()
@@ -94,7 +97,7 @@ class Listener:
         # handler; with a handler registered it keeps no backlog
         conn.add_notify_handler(self._notified)
         with trio.fail_after(self.db.command_timeout):
-            await conn.execute("LISTEN " + CHANNEL)
+            await conn.execute("LISTEN " + self.channel)
         self.connects += 1
         self.connected.set()
         self.on_connect()

@@ -163,3 +163,6 @@ class Statements:
         # condition is re-checked on the row's latest version.
         self.cleanup = q("DELETE FROM {t} WHERE ctid = ANY(ARRAY(SELECT ctid FROM {t} WHERE {e} <= %s "
                          "LIMIT %s FOR UPDATE SKIP LOCKED)) AND {e} <= %s")
+        # the same, naming the keys it removed (expired-key notifications: Store.on_expired)
+        self.cleanup_keys = q("DELETE FROM {t} WHERE ctid = ANY(ARRAY(SELECT ctid FROM {t} WHERE {e} <= %s "
+                              "LIMIT %s FOR UPDATE SKIP LOCKED)) AND {e} <= %s RETURNING {k}")

@@ -124,7 +124,9 @@ class SQLStore(Reads, Writes, Collections, Store):
                 pass
 
     async def cleanup_once(self, batch: int = CLEANUP_BATCH) -> int:
-        """Delete every expired row, ``batch`` rows per statement, yielding between statements; how many."""
+        """Delete every expired row, ``batch`` rows per statement, yielding between statements; how many. With
+        ``on_expired`` set, each deleted key is reported to it, and with keys watched or observed (client tracking,
+        the bus between nodes) each is touched (the statement returns the keys)."""
         health = self._run.health
         total = 0
         while True:
@@ -132,9 +134,24 @@ class SQLStore(Reads, Writes, Collections, Store):
             try:
                 with trio.fail_after(self.db.command_timeout):
                     async with self.db.connection() as conn:
-                        n = await execute(conn, self.q.cleanup, (now, batch, now))
+                        if self.on_expired is None and not self.watches.observers and not self.watches.keys:
+                            n = await execute(conn, self.q.cleanup, (now, batch, now))
+                            keys = ()
+                        else:  # expired-key notifications: the keys removed, each reported once by this node
+                            keys = await execute(conn, self.q.cleanup_keys, (now, batch, now))
+                            if not isinstance(keys, list):
+                                keys = ()
+                            n = len(keys)
             except DATABASE_ERRORS as ex:
                 raise self._run.unavailable(ex) from None
+            if keys:
+                report = self.on_expired
+                touch = self.watches.touch  # a removed key is a write: WATCH, client tracking, the other nodes
+                for (k,) in keys:
+                    key = KeyColumn.key(k)
+                    touch(key)
+                    if report is not None:
+                        report(key)
             if health.down:
                 health.ok()
             total += n

@@ -26,6 +26,7 @@ from backends.zsets import ZSET
 from .. import errors
 from ..blocking import SKIP, Waiter
 from ..errors import CommandError, store_error
+from ..notify import served
 from ..replies import NULL_ARRAY, Err
 from .args import INT64_MAX, parse_long_double, round_long_double
 from .lists import lmpop_arguments, move_in, pop_from, where
@@ -109,10 +110,11 @@ def _error(e: Exception):
 
 
 # ---------------------------------------------------------------------------------------------- pops of one key
-def _pop_first(sess, keys: list[bytes], kind: bytes, take, deadline: int):
+def _pop_first(sess, keys: list[bytes], kind: bytes, take, deadline: int, event: str):
     """A blocking pop from the first of keys holding a value of kind: ``take(value, key)`` pops from it and gives
     the reply (the value is never empty). Keys are looked at in order; one of another type before the first that
-    has something answers WRONGTYPE."""
+    has something answers WRONGTYPE. What it takes sends ``event`` ("lpop", "zpopmin"...: keyspace
+    notifications, ``respd.notify.served``)."""
     store = sess.store
 
     def initial():
@@ -133,15 +135,17 @@ def _pop_first(sess, keys: list[bytes], kind: bytes, take, deadline: int):
             return True, take(value, key)
         return store.update(key, kind, fn)
 
+    attempt = served(sess, event, attempt)
     if len(set(keys)) == 1:  # one key (a queue): its own attempt is the first look, one row locked on SQL
         return blocking(sess, keys, deadline, lambda: attempt(keys[0]), attempt)
-    return blocking(sess, keys, deadline, initial, attempt)
+    return blocking(sess, keys, deadline, served(sess, event, initial), attempt)
 
 
 # ---------------------------------------------------------------------------------------------- BLPOP, BRPOP
 def _bpop(sess, argv, left: bool):
     deadline = parse_timeout(argv[-1])
-    return _pop_first(sess, argv[1:-1], LIST, lambda lst, key: [key, pop_from(lst, left)], deadline)
+    return _pop_first(sess, argv[1:-1], LIST, lambda lst, key: [key, pop_from(lst, left)], deadline,
+                      "lpop" if left else "rpop")
 
 
 @command("blpop", arity=-3, flags="write noscript blocking", keys=_BPOP_KEYS, categories="write list slow blocking",
@@ -181,7 +185,9 @@ def _bmove(sess, src: bytes, dst: bytes, from_left: bool, to_left: bool, deadlin
                 return store_error(e)
         return store.update_many(pair, [], fn)
 
-    return blocking(sess, [src], deadline, initial, attempt, move=True)
+    sides = (from_left, to_left)
+    return blocking(sess, [src], deadline, served(sess, "move", initial, src, dst, sides),
+                    served(sess, "move", attempt, src, dst, sides), move=True)
 
 
 @command("blmove", arity=6, flags="write denyoom noscript blocking", keys=_BMOVE_KEYS,
@@ -217,7 +223,7 @@ def blmpop(sess, argv):
     def take(lst, key):
         return [key, [pop_from(lst, left) for _ in range(min(count, len(lst)))]]
 
-    return _pop_first(sess, keys, LIST, take, deadline)
+    return _pop_first(sess, keys, LIST, take, deadline, "lpop" if left else "rpop")
 
 
 # ---------------------------------------------------------------------------------------------- BZPOPMIN, BZPOPMAX
@@ -228,7 +234,7 @@ def _bzpop(sess, argv, maximum: bool):
     deadline = parse_timeout(argv[-1])
     proto = sess.proto
     return _pop_first(sess, argv[1:-1], ZSET, lambda zs, key: bzpop_reply(proto, key, pop_extreme(zs, maximum, 1)),
-                      deadline)
+                      deadline, "zpopmax" if maximum else "zpopmin")
 
 
 @command("bzpopmin", arity=-3, flags="write noscript blocking fast", keys=_BPOP_KEYS,
@@ -261,4 +267,5 @@ def bzmpop(sess, argv):
     deadline = parse_timeout(argv[1])  # after the other arguments, as Redis parses them
     proto = sess.proto
     return _pop_first(sess, keys, ZSET,
-                      lambda zs, key: zmpop_reply(proto, key, pop_extreme(zs, maximum, count)), deadline)
+                      lambda zs, key: zmpop_reply(proto, key, pop_extreme(zs, maximum, count)), deadline,
+                      "zpopmax" if maximum else "zpopmin")

@@ -6,5 +6,5 @@ category lists, tools) imports this module; importing ``commands.table`` or ``co
 from __future__ import annotations
 
 # in this order: COMMANDS keeps it, and ACL CAT and the ACL rule texts list commands in it
-from . import strings, keys, connection, tracking, transactions, meta, server, acl, introspection, scripting, hashes, sets, lists, blocking, zsets, zranges, zalgebra, pubsub  # noqa: F401,I001
+from . import strings, keys, connection, transactions, meta, server, acl, introspection, scripting, hashes, sets, lists, blocking, zsets, zranges, zalgebra, pubsub, tracking  # noqa: F401,I001
 from .table import COMMANDS, LOOKUP  # noqa: F401

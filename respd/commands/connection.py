@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-from .. import REDIS_VERSION, errors, pubsub
+from .. import errors, pubsub
 from ..errors import CommandError
 from ..replies import NO_REPLY, OK, PONG, Map, Simple, Verbatim
 from ..session import client_line
@@ -32,7 +32,7 @@ def echo(sess, argv):
 
 
 def hello_reply(sess) -> Map:
-    return Map([(b"server", b"redis"), (b"version", REDIS_VERSION.encode()), (b"proto", sess.proto),
+    return Map([(b"server", b"redis"), (b"version", sess.app.redis_version.encode()), (b"proto", sess.proto),
                 (b"id", sess.id), (b"mode", b"standalone"), (b"role", b"master"), (b"modules", [])])
 
 
@@ -111,7 +111,7 @@ def quit_(sess, argv):
 def reset(sess, argv):
     sess.app.monitors.pop(sess.id, None)  # leaves MONITOR mode
     pubsub.leave(sess)  # and every Pub/Sub subscription, without confirmations
-    sess.app.tracking.disable(sess)  # and CLIENT TRACKING
+    sess.app.tracking.disable(sess)  # and client tracking
     sess.reset_multi()
     sess.unwatch()
     sess.proto = 2
@@ -351,6 +351,11 @@ def client_help(sess, argv):
         "    * SKIPME (YES|NO)", "      Skip killing current connection (default: yes).",
         "REPLY (ON|OFF|SKIP)", "    Control the replies sent to the current connection.",
         "UNBLOCK <clientid> [TIMEOUT|ERROR]", "    Unblock the specified blocked client.",
+        "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]", "         [OPTIN] [OPTOUT] [NOLOOP]",
+        "    Control server assisted client side caching.",
+        "TRACKINGINFO", "    Report tracking status for the current connection.",
+        "CACHING (YES|NO)", "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+        "GETREDIR", "    Return the client ID we are redirecting to when tracking is enabled.",
         "NO-EVICT (ON|OFF)", "    Protect the current client connection from eviction.",
         "NO-TOUCH (ON|OFF)", "    Will not touch LRU/LFU stats when this mode is on.",
         "HELP", "    Print this help.")]

@@ -9,7 +9,7 @@ import time
 
 from backends.glob import compile_glob
 
-from .. import REDIS_VERSION, __version__, errors, units
+from .. import __version__, errors, units
 from ..errors import CommandError
 from ..replies import NO_REPLY, OK, Map, Simple, Verbatim
 from . import redis_config
@@ -22,7 +22,7 @@ log = logging.getLogger("respd.commands")
 # ------------------------------------------------------------------------------------------------- INFO
 # INFO follows Redis 7.0.15's genRedisInfoString: the same sections in the same order, whatever order they are asked
 # in, and the same fields in each. A field whose value respd knows is real; a field about a Redis mechanism respd does
-# not have (RDB/AOF persistence, replication, forks, Lua, defragmentation...) carries the value Redis
+# not have (RDB/AOF persistence, replication, forks, Lua, defragmentation, client tracking...) carries the value Redis
 # shows while that mechanism is not in use. respd's own fields come last in their section (respd_version,
 # python_version; auth_failures...protocol_errors), and its "stores" section is shown, like a Redis module's
 # section, for "everything" or when asked by name.
@@ -75,7 +75,7 @@ def _visible_stores(sess):
 
 def _server(sess, app, now: float) -> list[str]:
     up = int(now - app.started)
-    return ["redis_version:%s" % REDIS_VERSION, "redis_git_sha1:00000000", "redis_git_dirty:0",
+    return ["redis_version:%s" % app.redis_version, "redis_git_sha1:00000000", "redis_git_dirty:0",
             "redis_build_id:0", "redis_mode:standalone", "os:%s %s %s" % _uname(),
             "arch_bits:%d" % (64 if sys.maxsize > 2 ** 32 else 32), "monotonic_clock:POSIX clock_gettime",
             "multiplexing_api:epoll",
@@ -172,9 +172,9 @@ def _stats(sess, app, now: float) -> list[str]:
             "pubsubshard_channels:%d" % len(app.pubsub.shards), "latest_fork_usec:0", "total_forks:0",
             "migrate_cached_sockets:0", "slave_expires_tracked_keys:0", "active_defrag_hits:0",
             "active_defrag_misses:0", "active_defrag_key_hits:0", "active_defrag_key_misses:0",
-            "total_active_defrag_time:0", "current_active_defrag_time:0", "tracking_total_keys:%d" % app.tracking.total_keys(),
-            "tracking_total_items:%d" % app.tracking.items,
-            "tracking_total_prefixes:%d" % app.tracking.total_prefixes(), "unexpected_error_replies:0",
+            "total_active_defrag_time:0", "current_active_defrag_time:0",
+            "tracking_total_keys:%d" % len(app.tracking.table), "tracking_total_items:%d" % app.tracking.items,
+            "tracking_total_prefixes:%d" % len(app.tracking.prefixes), "unexpected_error_replies:0",
             "total_error_replies:%d" % sum(app.error_stats.values()), "dump_payload_sanitizations:0",
             "total_reads_processed:0", "total_writes_processed:0", "io_threaded_reads_processed:0",
             "io_threaded_writes_processed:0", "reply_buffer_shrinks:0", "reply_buffer_expands:0",

@@ -147,6 +147,10 @@ class Command:
         # the specs that name keys: Redis' key extraction (GETKEYS, ACL) leaves out not_key specs (shard channels)
         self.arg_keys = tuple(k for k in self.keys if "not_key" not in k.redis_flags)
         self.denyoom = "denyoom" in self.flags
+        # client tracking remembers the keys of a read-only command (Redis' call(): not EVAL_RO and its kin, whose
+        # reads inside the script are remembered, nor Pub/Sub's shard channels)
+        self.tracks_keys = ("readonly" in self.flags and bool(self.keys) and "pubsub" not in self.flags
+                            and self.name not in ("eval_ro", "evalsha_ro", "fcall_ro"))
         if self.policy is None and "admin" in self.categories:
             self.policy = ADMIN_POLICY
 

@@ -1,36 +1,35 @@
-"""Client-side caching commands: CLIENT TRACKING, CACHING, GETREDIR, TRACKINGINFO (Redis 7.0.15's checks, order
-and texts; ``src/networking.c`` clientCommand). The state and the invalidations live in ``respd.tracking``."""
+"""CLIENT TRACKING, CLIENT CACHING, CLIENT GETREDIR, CLIENT TRACKINGINFO: client-side caching's commands, with
+Redis 7.0.15's checks in its order (``src/networking.c``); the mechanism is ``respd.tracking``."""
 from __future__ import annotations
 
 from .. import errors
 from ..errors import CommandError
-from ..protocol import string2ll
 from ..replies import OK, Map, SetReply
+from ..tracking import prefix_conflict
+from .args import parse_int
 from .table import command
 
-_FLAGS = "noscript loading stale"
+_T = "noscript loading stale"
 
 
-def _parse(sess, argv: list):
-    """The options after ON|OFF, checked in order as Redis parses them: (redirect, bcast, optin, optout, noloop,
-    prefixes)."""
+@command("tracking", parent="CLIENT", arity=-3, flags=_T, categories="slow connection", group="connection",
+         since="6.0.0", summary="Enable or disable server assisted client side caching support",
+         complexity="O(1). Some options may introduce additional complexity.")
+def client_tracking(sess, argv):
+    app = sess.app
     redirect = 0
     bcast = optin = optout = noloop = False
     prefixes: list = []
-    j = 3
-    n = len(argv)
+    j, n = 3, len(argv)
     while j < n:
         opt = argv[j].lower()
-        more = n - 1 - j
+        more = j + 1 < n
         if opt == b"redirect" and more:
             j += 1
-            if redirect != 0:
+            if redirect:
                 raise CommandError(errors.TRACKING_ONE_REDIRECT)
-            value = string2ll(argv[j])
-            if value is None:
-                raise CommandError(errors.NOT_INTEGER)
-            redirect = value
-            if value not in sess.app.clients:
+            redirect = parse_int(argv[j])
+            if redirect not in app.clients:
                 raise CommandError(errors.TRACKING_NO_REDIRECT_CLIENT)
         elif opt == b"bcast":
             bcast = True
@@ -46,85 +45,63 @@ def _parse(sess, argv: list):
         else:
             raise CommandError(errors.SYNTAX)
         j += 1
-    return redirect, bcast, optin, optout, noloop, prefixes
-
-
-def _check_prefixes(tr, prefixes: list) -> None:
-    """checkPrefixCollisionsOrReply: no prefix may be a prefix of another (the client's own, or given)."""
-    for i, p in enumerate(prefixes):
-        if tr is not None:
-            for old in sorted(tr.prefixes):
-                if p.startswith(old) or old.startswith(p):
-                    raise CommandError(errors.prefix_overlap_existing(p, old))
-        for q in prefixes[i + 1:]:
-            if p.startswith(q) or q.startswith(p):
-                raise CommandError(errors.prefix_overlap_given(p, q))
-
-
-@command("tracking", parent="CLIENT", arity=-3, flags=_FLAGS, categories="slow connection", group="connection",
-         since="6.0.0", complexity="O(1). Some options may introduce additional complexity.",
-         summary="Enable or disable server assisted client side caching support")
-def client_tracking(sess, argv):
-    """CLIENT TRACKING ON|OFF [REDIRECT id] [PREFIX p ...] [BCAST] [OPTIN] [OPTOUT] [NOLOOP]"""
-    redirect, bcast, optin, optout, noloop, prefixes = _parse(sess, argv)
     mode = argv[2].lower()
-    tracking = sess.app.tracking
+    st = sess.tracking
     if mode == b"on":
-        tr = sess.tracking
         if not bcast and prefixes:
             raise CommandError(errors.TRACKING_PREFIX_NEEDS_BCAST)
-        if tr is not None and tr.bcast != bcast:
+        if st is not None and st.bcast != bcast:
             raise CommandError(errors.TRACKING_SWITCH_BCAST)
         if bcast and (optin or optout):
             raise CommandError(errors.TRACKING_BCAST_OPTS)
         if optin and optout:
             raise CommandError(errors.TRACKING_OPTIN_OPTOUT)
-        if tr is not None and ((optin and tr.optout) or (optout and tr.optin)):
+        if st is not None and ((optin and st.optout) or (optout and st.optin)):
             raise CommandError(errors.TRACKING_SWITCH_OPT)
         if bcast:
-            _check_prefixes(tr, prefixes)
-        tracking.enable(sess, redirect, bcast, optin, optout, noloop, prefixes)
+            conflict = prefix_conflict(st.prefixes if st is not None else [], prefixes)
+            if conflict is not None:
+                raise CommandError(conflict)
+        app.tracking.enable(sess, redirect, bcast, optin, optout, noloop, prefixes)
     elif mode == b"off":
-        tracking.disable(sess)
+        app.tracking.disable(sess)
     else:
         raise CommandError(errors.SYNTAX)
     return OK
 
 
-@command("caching", parent="CLIENT", arity=3, flags=_FLAGS, categories="slow connection", group="connection",
-         since="6.0.0", summary="Instruct the server about tracking or not keys in the next request")
+@command("caching", parent="CLIENT", arity=3, flags=_T, categories="slow connection", group="connection",
+         since="6.0.0", summary="Instruct the server about tracking or not keys in the next request",
+         complexity="O(1)")
 def client_caching(sess, argv):
-    """CLIENT CACHING YES|NO: whether the next command (or transaction) is tracked, in OPTIN/OPTOUT mode."""
-    tr = sess.tracking
-    if tr is None:
+    st = sess.tracking
+    if st is None:
         raise CommandError(errors.CACHING_NOT_TRACKING)
     opt = argv[2].lower()
     if opt == b"yes":
-        if not tr.optin:
-            raise CommandError(errors.CACHING_YES_OPTIN)
+        if not st.optin:
+            raise CommandError(errors.CACHING_YES)
     elif opt == b"no":
-        if not tr.optout:
-            raise CommandError(errors.CACHING_NO_OPTOUT)
+        if not st.optout:
+            raise CommandError(errors.CACHING_NO)
     else:
         raise CommandError(errors.SYNTAX)
-    tr.caching = True
+    st.caching = True
     return OK
 
 
-@command("getredir", parent="CLIENT", arity=2, flags=_FLAGS, categories="slow connection", group="connection",
-         since="6.0.0", summary="Get tracking notifications redirection client ID if any")
+@command("getredir", parent="CLIENT", arity=2, flags=_T, categories="slow connection", group="connection",
+         since="6.0.0", summary="Get tracking notifications redirection client ID if any", complexity="O(1)")
 def client_getredir(sess, argv):
-    """-1 while tracking is off, 0 when on without a redirect, else the redirect's client id."""
-    tr = sess.tracking
-    return -1 if tr is None else tr.redirect
+    st = sess.tracking
+    return st.redirect if st is not None else -1
 
 
-@command("trackinginfo", parent="CLIENT", arity=2, flags=_FLAGS, categories="slow connection", group="connection",
-         since="6.2.0", summary="Return information about server assisted client side caching for the current "
-                                "connection")
+@command("trackinginfo", parent="CLIENT", arity=2, flags=_T, categories="slow connection", group="connection",
+         since="6.2.0",
+         summary="Return information about server assisted client side caching for the current connection",
+         complexity="O(1)")
 def client_trackinginfo(sess, argv):
-    """A map (a flat array in RESP2): flags (a set), redirect (-1 when off), prefixes (BCAST's, in byte order)."""
-    tr = sess.tracking
-    if tr is None:
-        return Map([(b"flags", SetReply([b"off"])), (b"redirect", -1), (b"prefixes", [])])
-    return Map([(b"flags", SetReply(tr.flags())), (b"redirect", tr.redirect), (b"prefixes", sorted(tr.prefixes))])
+    info = sess.app.tracking.info(sess)
+    info[1] = SetReply([f.encode() for f in info[1]])
+    return Map(list(zip(info[0::2], info[1::2])))

@@ -39,6 +39,8 @@ from .transport import RawTransport
 log = logging.getLogger("respd.connection")  # the name its log lines had before respd/net/
 _now = time.time
 _GONE = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
+_reschedule, _current_task, _wait_rescheduled = (trio.lowlevel.reschedule, trio.lowlevel.current_task,
+                                                 trio.lowlevel.wait_task_rescheduled)
 READ = -1   # serve_chunk's outcome when the chunk is over: read the client again
 
 MAX_CLIENTS_REPLY = b"-" + MAX_CLIENTS.encode() + b"\r\n"
@@ -62,7 +64,7 @@ def _is_loopback(sockaddr) -> bool:
 class Conn(ClientState):
     """One client in the trio layer: the sans-I/O ``ClientState`` plus its transport and poller bookkeeping."""
 
-    __slots__ = ("transport", "fd", "wake", "status", "handed", "muted", "dead", "held", "busy", "outq")
+    __slots__ = ("transport", "fd", "wake", "status", "handed", "muted", "dead", "held", "busy", "outq", "woken")
 
     def __init__(self, app, sess, reader, transport, fd: int = -1) -> None:
         super().__init__(app, sess, reader)
@@ -76,6 +78,7 @@ class Conn(ClientState):
         self.held = 0                # bytes of a send in progress the kernel has not taken yet
         self.busy = False            # awaiting a command's reply (a SQL store): not idle, whatever the time
         self.outq = 0                # the kernel's unacknowledged bytes when clients_cron last looked
+        self.woken = False           # out of band (_monitor): notify() was called and the writer has not woken yet
 
     def pending(self) -> int:
         """Encoded reply bytes respd holds for this client (CLIENT LIST omem, the output buffer limits)."""
@@ -373,11 +376,23 @@ async def client_loop(c: Conn, poller=None) -> None:
             poller.remove(c)
 
 
+def wake_for_output(sess) -> None:
+    """An idle polled client was given out-of-band output (a client tracking invalidation redirected to it): hand it
+    to its task, which sends it and serves the client out of band (``_monitor``) from then on."""
+    c = sess.io
+    if c is None or c.notify is not None or sess.closing:
+        return
+    poller = c.app.poller
+    if poller is not None and not c.handed and c.wake is not None and poller.conns.get(c.fd) is c:
+        poller.hand_over(c, FLUSH)
+
+
 def _out_of_band(c: Conn) -> bool:
-    """Whether other clients' commands write to this client's output: MONITOR, Pub/Sub subscriptions, CLIENT
-    TRACKING (invalidation messages)."""
+    """Whether other clients' commands write to this client's output: MONITOR, Pub/Sub subscriptions, or client
+    tracking (invalidation messages)."""
     sess = c.sess
-    return sess.subs is not None or sess.tracking is not None or (c.app.monitors and is_monitor(c))
+    return (sess.subs is not None or sess.tracking is not None or sess.id in c.app.tracking.targets
+            or (c.app.monitors and is_monitor(c)))
 
 
 async def _monitor(c: Conn) -> bool:
@@ -390,10 +405,53 @@ async def _monitor(c: Conn) -> bool:
     (``monitor.output_limit``, client-output-buffer-limit pubsub). True when the client left that mode (RESET,
     unsubscribing from everything) with everything sent, False when the connection is to close."""
     lock = trio.Lock()
-    wake = trio.Event()
+    parked = None  # the writer task while it waits for output
+    poller = c.app.poller if type(c.transport) is RawTransport else None
+    transport = c.transport
 
+    # ``c.woken`` is an event's flag, visible to producers: one that finds it set need not call notify (a PUBLISH
+    # to many subscribers, pipelined, calls it once per subscriber and batch: ``pubsub._deliver_all``)
     def notify() -> None:
-        wake.set()
+        c.woken = True
+        if poller is not None and poller.round is not None:  # produced in the poller's round: flush at its end
+            poller.round.append(flush)
+        else:
+            wake_writer()
+
+    def wake_writer() -> None:
+        nonlocal parked
+        task = parked
+        if task is not None:
+            parked = None
+            _reschedule(task)
+
+    def flush() -> None:
+        """At the end of the poller's round: send the pending output now if the kernel takes it all (no task
+        switch: a PUBLISH to 100 subscribers would otherwise wake 100 writer tasks); else, or while a send is in
+        progress, the writer sends it."""
+        if not c.woken:  # the writer took it meanwhile
+            return
+        if lock.locked() or not c.out or c.sess.closing:
+            wake_writer()
+            return
+        data = _take_out(c)
+        try:
+            n = transport.send_now(data)
+        except BlockingIOError:
+            n = 0
+        except OSError:  # the writer meets the error and ends the connection
+            n = 0
+        if n == len(data):
+            c.woken = False
+            return
+        c.out.insert(0, data[n:] if n else data)
+        c.size += len(data) - n
+        wake_writer()
+
+    def abort(_) -> trio.lowlevel.Abort:
+        nonlocal parked
+        parked = None
+        return trio.lowlevel.Abort.SUCCEEDED
 
     async def send_out(c: Conn) -> None:
         async with lock:
@@ -401,12 +459,22 @@ async def _monitor(c: Conn) -> bool:
                 await _send_out(c)
 
     async def writer() -> None:
-        nonlocal wake
+        nonlocal parked
         try:
             while True:
-                await wake.wait()
-                wake = trio.Event()
-                await send_out(c)
+                if not c.woken:
+                    parked = _current_task()
+                    await _wait_rescheduled(abort)
+                c.woken = False
+                if lock.locked():
+                    await send_out(c)
+                else:  # the lock is free: take it without the checkpoint trio's acquire makes (one task switch less)
+                    lock.acquire_nowait()
+                    try:
+                        if c.out:
+                            await _send_out(c)
+                    finally:
+                        lock.release()
         except _GONE:  # the client went away: stop reading for it too
             nursery.cancel_scope.cancel()
 
@@ -414,6 +482,7 @@ async def _monitor(c: Conn) -> bool:
     # errors are caught inside the nursery: trio would wrap them in an ExceptionGroup that handle() does not expect
     async with trio.open_nursery() as nursery:
         nursery.start_soon(writer)
+        c.woken = False
         c.notify = notify
         try:
             left = await _monitor_requests(c, send_out)
@@ -441,46 +510,3 @@ async def _monitor_requests(c: Conn, send_out) -> bool:
         if status != READ and not await finish_chunk(c, status, send_out):
             return False
     return True
-
-
-# ------------------------------------------------------------------------------------------ client tracking
-def tracking_send(app):
-    """``Tracking.send`` for the trio layer: queue an invalidation on a client's connection and get it sent. A
-    client in out-of-band mode (tracking, subscribed, monitoring) has a writer task (``notify``); an idle polled
-    client (a RESP3 redirect target that neither tracks nor subscribes) is handed to its task, which sends it
-    (``finish_chunk`` with FLUSH); a client being served now sends it with its replies. (An idle TLS client of
-    that kind gets it with its next reply: its task waits in ``recv``.)"""
-    def send(sess, data: bytes) -> None:
-        c = sess.io
-        if c is None or sess.closing:
-            return
-        c.out.append(data)
-        c.size += len(data)
-        if c.notify is not None:
-            c.notify()
-            return
-        poller = app.poller
-        if poller is not None and type(c) is Conn and c.wake is not None and sess.idle and not c.handed \
-                and not c.dead and poller.conns.get(c.fd) is c:
-            poller.hand_over(c, FLUSH)
-    return send
-
-
-async def tracking_task(app) -> None:
-    """Send client tracking's batches (BCAST keys, flush nulls) once the task that queued them yields: Redis sends
-    them in beforeSleep, once per event loop iteration."""
-    tracking = app.tracking
-    event = trio.Event()
-
-    def schedule() -> None:
-        event.set()
-
-    tracking.send = tracking_send(app)
-    tracking.schedule = schedule
-    while True:
-        await event.wait()
-        event = trio.Event()
-        try:
-            tracking.broadcast()
-        except Exception:  # never let one client's failure stop the batches of the others
-            log.exception("client tracking broadcast failed")

@@ -32,31 +32,46 @@ def _see_reading(c, now: float) -> None:
 
 
 async def clients_cron(app) -> None:
-    """Every ``CRON_PERIOD``, close clients idle for longer than ``timeout`` (idle: neither a read nor progress
-    writing, and not awaiting a reply) and clients over the output buffer limits (the soft limit's seconds pass
-    while a client does not read, so they are watched here)."""
+    """Every ``CRON_PERIOD``, one ``cron_pass``."""
     while True:
         await trio.sleep(CRON_PERIOD)
-        timeout = app.timeout
-        limit = app.obuf_limits[outbuf.NORMAL]
-        sub_limit = app.obuf_limits[outbuf.PUBSUB]
-        ps = app.pubsub
-        if not timeout and not (limit.hard or limit.soft) \
-                and not ((sub_limit.hard or sub_limit.soft) and (ps.channels or ps.patterns or ps.shards)):
+        if app.timeout or app.obuf_watch:
+            cron_pass(app, _now())
+
+
+def cron_pass(app, now: float) -> int:
+    """Close clients idle for longer than ``timeout`` (idle: neither a read nor progress writing, and not awaiting
+    a reply) and clients over the output buffer limits (the soft limit's seconds pass while a client does not read,
+    so they are watched here); returns how many clients it looked at.
+
+    Without ``timeout`` only the clients in ``app.obuf_watch`` are looked at: those whose send blocked
+    (``transport.send_all``) or whose pending output reached a soft limit (``outbuf.check``, ``pubsub._deliver_all``);
+    a client leaves the set once nothing is pending for it. So clients that do nothing (thousands of idle
+    subscribers) cost nothing here; with ``timeout`` every client is looked at, as Redis' clientsCron does."""
+    timeout = app.timeout
+    watch = app.obuf_watch
+    if timeout:
+        clients = [sess.io for sess in app.clients.values()]
+    else:
+        clients = list(watch)
+    watch.clear()
+    monitors = app.monitors  # MONITOR and Pub/Sub clients never time out, as in Redis
+    for c in clients:
+        if c is None:
             continue
-        now = _now()
-        monitors = app.monitors  # MONITOR and Pub/Sub clients never time out, as in Redis
-        for sess in list(app.clients.values()):
-            c = sess.io
-            if c is None or sess.closing:
-                continue
-            if c.held:
-                _see_reading(c, now)
-            if timeout and not c.busy and now - sess.last_cmd_time > timeout and sess.id not in monitors \
-                    and sess.subs is None:
-                log.debug("Closing idle client")
-                app.kill_client(sess)
-            elif c.held or c.out:
-                outbuf.check(c, now)
-            else:
-                c.soft_since = 0.0
+        sess = c.sess
+        if sess.closing or sess.io is not c:
+            continue
+        if c.held:
+            _see_reading(c, now)
+        if timeout and not c.busy and now - sess.last_cmd_time > timeout and sess.id not in monitors \
+                and sess.subs is None:
+            log.debug("Closing idle client")
+            app.kill_client(sess)
+        elif c.held or c.out:
+            outbuf.check(c, now)
+            if not sess.closing:
+                watch.add(c)
+        else:
+            c.soft_since = 0.0
+    return len(clients)

@@ -15,7 +15,7 @@ import time
 
 import trio
 
-from ..pipeline import DROP, FLUSH, run_busy
+from ..pipeline import DROP, run_busy
 from .client import READ, Conn, serve_chunk, start_plain
 from .transport import RECV_SIZE, accepted
 
@@ -37,6 +37,9 @@ class Poller:
         self.conns: dict[int, Conn] = {}
         self.listeners: list = []   # the plain TCP listening sockets, for the busy round (with ``nursery``)
         self.nursery = None         # where the busy round starts the tasks of the clients it admits
+        #: during a round: the flushes of subscribers and monitors given output by the round (``client._monitor``),
+        #: run at its end, so that each sends once per round without a task switch; None between rounds
+        self.round = None
 
     def add(self, c: Conn) -> None:
         self.conns[c.fd] = c
@@ -55,10 +58,7 @@ class Poller:
 
     async def next(self, c: Conn) -> int:
         """Called by the client's task: the poller serves the client until a chunk needs its task; that chunk's
-        outcome, for ``finish_chunk``. Output others queued for it while its task finished the last chunk (a
-        client-tracking invalidation to a client not in out-of-band mode) is sent first."""
-        if c.out:
-            return FLUSH
+        outcome, for ``finish_chunk``."""
         c.sess.idle = True
         c.wake = trio.Event()
         c.handed = False
@@ -149,6 +149,7 @@ class Poller:
                 if app.script_gate is not None:  # a script runs in a worker with exclusive access
                     await app.script_gate.wait()
                 now = _now()
+                self.round = flushes = []
                 for fd, _ in poll(0):
                     c = conns.get(fd)
                     if c is None or c.dead:
@@ -177,5 +178,12 @@ class Poller:
                         log.exception("connection handler failed")
                         c.out.clear()
                         hand_over(c, DROP)
+                self.round = None
+                for flush in flushes:
+                    try:
+                        flush()
+                    except Exception:
+                        log.exception("connection handler failed")
         finally:
+            self.round = None
             self.close()

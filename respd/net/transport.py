@@ -73,6 +73,7 @@ class RawTransport:
         view = memoryview(data)[n:]
         if c is not None:
             c.held = len(view)
+            c.app.obuf_watch.add(c)  # clients_cron watches it while the send waits
             if n:
                 c.sess.last_cmd_time = _now()
             outbuf.check(c, _now())
@@ -160,6 +161,7 @@ class StreamTransport:
             return
         view = memoryview(data)
         c.held = len(view)
+        c.app.obuf_watch.add(c)
         try:
             while view:
                 await self.stream.send_all(view[:SEND_PIECE])

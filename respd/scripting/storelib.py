@@ -39,6 +39,7 @@ from backends import base, codec
 from backends.base import StoreError
 
 from ..errors import CALL_RO_WRITE, OOM, STORE_TEXTS, store_error
+from ..notify import script_write
 
 #: deepest nesting of tables a value may have (the top table is level 1)
 MAX_DEPTH = 64
@@ -199,7 +200,8 @@ class ScriptStores:
         if name == "delete":
             if not self._may_write():
                 return None, CALL_RO_WRITE[4:]
-            return self._run(lambda: store.delete([key]), _true_if)
+            return self._run(lambda: script_write(self.app, store, "delete", key, lambda: store.delete([key])),
+                             _true_if)
         return self._run(lambda: store.exists([key]), _true_if)  # has, exists
 
     def _set(self, store, key: bytes, value: Any, ttl: Any) -> tuple:
@@ -222,7 +224,8 @@ class ScriptStores:
             return None, OOM
         if not self._may_write():
             return None, CALL_RO_WRITE[4:]
-        return self._run(lambda: store.store(key, obj, expire), _done)
+        return self._run(lambda: script_write(self.app, store, "set", key, lambda: store.store(key, obj, expire),
+                                              expire is not None), _done)
 
     def _may_write(self) -> bool:
         if self.read_only:

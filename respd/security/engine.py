@@ -26,6 +26,7 @@ whenever the user changes (``respd.security.runtime``).
 """
 from __future__ import annotations
 
+import fnmatch
 import re
 from typing import Any, Optional
 
@@ -37,7 +38,7 @@ from ..commands.table import ACCESS, DELETE, INSERT, UPDATE, keynum_count
 from ..errors import CommandError
 from ..replies import Err
 from .model import (ADMIN, FLUSH, KEY_ACTIONS, KEY_DELETE, KEY_GET, KEY_HAS, KEY_SET, KEYS_COUNT, KEYS_LIST,
-                    STORE_GET, Condition, Statement)
+                    PUBLISH, STORE_GET, SUBSCRIBE, Condition, Statement)
 from .rules import RuleSet, all_command_names, ensure_rules
 
 def spec_actions(flags: tuple) -> tuple:
@@ -83,6 +84,11 @@ DENIED_CMD, DENIED_KEY, DENIED_CHANNEL = 1, 2, 3
 #: one (Redis' ACLCheckChannelAgainstList). UNSUBSCRIBE and its kin are never refused.
 _CHANNEL_ARGS = {"publish": (1, 2, False), "spublish": (1, 2, False), "subscribe": (1, None, False),
                  "ssubscribe": (1, None, False), "psubscribe": (1, None, True)}
+#: the same commands' registry policy action
+_CHANNEL_ACTION = {"publish": PUBLISH, "spublish": PUBLISH, "subscribe": SUBSCRIBE, "ssubscribe": SUBSCRIBE,
+                   "psubscribe": SUBSCRIBE}
+#: ``_Sel.channels`` of a registry (policy-mode) user: its channels are decided by its policy statements
+POLICY = "policy"
 _OK = "ok"            # plan: nothing to check
 _DENY = "deny"        # plan: the command is denied
 
@@ -167,14 +173,37 @@ class _Sel:
         if spec is None:
             return None
         first, stop, is_pattern = spec
+        policy = self.channels is POLICY
         for i in range(first, len(argv) if stop is None else min(stop, len(argv))):
             ch = argv[i]
-            if is_pattern:
+            if policy:
+                if not self.channel_allowed(_CHANNEL_ACTION[cmd.name], ch, is_pattern):
+                    return DENIED_CHANNEL, i, ch
+            elif is_pattern:
                 if ch not in self.channels:
                     return DENIED_CHANNEL, i, ch
             elif not any(compile_glob(p, allkeys_star=False)(ch) for p in self.channels):
                 return DENIED_CHANNEL, i, ch
         return None
+
+    def channel_allowed(self, action: str, channel: bytes, literal: bool) -> bool:
+        """A registry user's policies on a channel (or, ``literal``, a PSUBSCRIBE pattern, which only a resource
+        equal to it or ``*`` allows): any matching deny wins, else any matching allow. Not cached: channel names
+        are the client's to choose."""
+        name = channel.decode("utf-8", "surrogateescape")
+        allowed = False
+        for st in self.stmts:
+            if not any(p == "*" or p == action or fnmatch.fnmatchcase(action, p) for p in st.actions):
+                continue
+            if not any(p == "*" or p == name or (not literal and fnmatch.fnmatchcase(name, p))
+                       for p in st.resources):
+                continue
+            if not all(c.test(self.actor, name, action, None) for c in st.conditions):
+                continue
+            if not st.allow:
+                return False
+            allowed = True
+        return allowed
 
     def decide(self, resource: str, action: str, keyed: bool = True):
         """True (allowed), False (denied), or a _KeyRule for key actions whose answer depends on the key."""
@@ -327,11 +356,14 @@ def _store_for(app, arg: bytes):
 class Permissions:
     """A user's compiled permissions: the object dispatch calls as ``sess.permissions``."""
 
-    def __init__(self, user, sels: list, filter_listing: bool, store_dependent: bool):
+    def __init__(self, user, sels: list, filter_listing: bool, store_dependent: bool, channels_only: bool = False):
         self.user = user
         self.sels = sels
         self.filter_listing = filter_listing
         self.store_dependent = store_dependent
+        #: every command on every key, only some channels (``~* +@all`` without ``&*``, Redis 7's default for a new
+        #: user): only the Pub/Sub commands are checked, and data commands keep the pipeline's direct path
+        self.channels_only = channels_only
 
     # ------------------------------------------------------------------------------------------------ checks
     def evaluate(self, app, sid: str, cmd, argv: list) -> Any:
@@ -346,6 +378,8 @@ class Permissions:
 
     def check(self, sess, cmd, argv: list) -> Optional[Err]:
         """None when allowed; else the NOPERM reply (the denial is counted and logged in ACL LOG)."""
+        if self.channels_only and cmd.name not in _CHANNEL_ARGS:
+            return None
         store = sess.store
         sid = store.id if store is not None else ""
         app = sess.app
@@ -454,9 +488,11 @@ def compile_user(user) -> Optional[Permissions]:
             stmts += list(user.policies)
         stmts = [s for s in (st.for_actor(user) for st in stmts) if s is not None]
         commands = None if rs.allowed >= all_names else frozenset(rs.allowed)
-        # channels: Redis' &patterns for users of ACL rules; registry policies have no channel form yet (every
-        # channel, as before pub/sub existed)
-        channels = None if (user.policy_mode or rs.allchannels) else list(rs.channels)
+        # channels: Redis' &patterns for users of ACL rules, the policies' pubsub.* statements for registry users
+        if user.policy_mode and i == 0:
+            channels = POLICY
+        else:
+            channels = None if rs.allchannels else list(rs.channels)
         sels.append(_Sel(commands, {k: frozenset(v) for k, v in rs.firstargs.items()}, stmts, user, channels))
     if user.policy_mode and len(sels) == 1 and sels[0].commands is None and not sels[0].firstargs:
         stmts = sels[0].stmts
@@ -464,7 +500,11 @@ def compile_user(user) -> Optional[Permissions]:
                                                for s in stmts):
             return None
     store_dependent = user.policy_mode
-    return Permissions(user, sels, filter_listing=user.policy_mode, store_dependent=store_dependent)
+    rs = user.rules
+    channels_only = (not user.policy_mode and not user.selectors and rs.allkeys and not rs.allchannels
+                     and rs.allowed >= all_names)
+    return Permissions(user, sels, filter_listing=user.policy_mode, store_dependent=store_dependent,
+                       channels_only=channels_only)
 
 
 def dryrun(user, app, store, cmd, argv: list) -> Optional[bytes]:
@@ -477,4 +517,6 @@ def dryrun(user, app, store, cmd, argv: list) -> Optional[bytes]:
         return None
     if r[0] == DENIED_KEY:
         return errors.ACL_DRYRUN_KEY % r[2]
+    if r[0] == DENIED_CHANNEL:
+        return errors.ACL_DRYRUN_CHANNEL % r[2]
     return (errors.ACL_DRYRUN_COMMAND % r[2]).encode()

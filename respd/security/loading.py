@@ -131,7 +131,9 @@ def parse_policy(body: Any, known_resources=None) -> Statement:
         if not any(a == "*" or fnmatch.fnmatchcase(x, a) for x in ACTIONS):
             raise ValueError("policy.actions", errors.POLICY_NO_ACTION % (a, ", ".join(ACTIONS)))
     resources = str_list("resources")
-    if known_resources is not None:
+    # resources of channel actions are channel names, not stores
+    channels_only = all(a.startswith("pubsub.") for a in actions)
+    if known_resources is not None and not channels_only:
         for r in resources:
             if not any(c in r for c in "*?[") and r not in known_resources:
                 raise ValueError("policy.resources", errors.POLICY_NO_RESOURCE % r)

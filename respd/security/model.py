@@ -8,7 +8,10 @@
   from each key spec's flags: ACCESS → get, INSERT/UPDATE → set, DELETE → delete, none → has), ``store.keys.list``
   (KEYS, SCAN, RANDOMKEY), ``store.keys.count`` (DBSIZE), ``store.flush`` (FLUSHDB on the store, FLUSHALL on every
   store) and ``server.admin`` (commands of the ``@admin`` category and SWAPDB; the resource is the command name, e.g.
-  ``config|set``). Resources are store ids (``app:cache``) or fnmatch patterns (``app:*``, ``*``).
+  ``config|set``), ``pubsub.publish`` (PUBLISH, SPUBLISH) and ``pubsub.subscribe`` (SUBSCRIBE, SSUBSCRIBE,
+  PSUBSCRIBE), whose resources are channel names. Resources are store ids (``app:cache``), channel names, or
+  fnmatch patterns (``app:*``, ``news.*``, ``*``). A PSUBSCRIBE pattern is a resource of its own: it must be
+  allowed as written (a policy resource equal to it, or ``*``), as Redis' ``&pattern`` rules require.
 * ``Statement``: one allow/deny rule, actions × resources × conditions (a registry policy or a compiled Redis key
   pattern).
 * ``Condition``: ``{field, operator, value | value_from}`` on ``actor.id``, ``actor.groups``,
@@ -72,7 +75,9 @@ class User:
 STORE_GET = "store.get"
 KEY_GET, KEY_SET, KEY_DELETE, KEY_HAS = "store.key.get", "store.key.set", "store.key.delete", "store.key.has"
 KEYS_LIST, KEYS_COUNT, FLUSH, ADMIN = "store.keys.list", "store.keys.count", "store.flush", "server.admin"
-ACTIONS = (STORE_GET, KEY_GET, KEY_SET, KEY_DELETE, KEY_HAS, KEYS_LIST, KEYS_COUNT, FLUSH, ADMIN)
+PUBLISH, SUBSCRIBE = "pubsub.publish", "pubsub.subscribe"
+ACTIONS = (STORE_GET, KEY_GET, KEY_SET, KEY_DELETE, KEY_HAS, KEYS_LIST, KEYS_COUNT, FLUSH, ADMIN, PUBLISH, SUBSCRIBE)
+CHANNEL_ACTIONS = (PUBLISH, SUBSCRIBE)
 KEY_ACTIONS = (KEY_GET, KEY_SET, KEY_DELETE, KEY_HAS)
 
 

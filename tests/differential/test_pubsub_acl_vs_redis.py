@@ -39,3 +39,15 @@ def test_channel_rules(redis, respd, user):
                 assert got == expected, (user, cmd)
         expected, got = admin.run(["ACL", "LOG", "20"])
         assert _NOISE.sub(b"<t>", got) == _NOISE.sub(b"<t>", expected)
+
+
+@pytest.mark.parametrize("user", sorted(USERS))
+def test_dryrun_names_the_channel(redis, respd, user):
+    """ACL DRYRUN explains a channel refusal as Redis does ("... access the 'x' channel"); it said "run the 'b'x''
+    command" before."""
+    with Pair(redis.port, respd.port) as admin:
+        expected, got = admin.run(["ACL", "SETUSER", user, "reset", "on", ">pw", *USERS[user]])
+        assert got == expected
+        for cmd in COMMANDS:
+            expected, got = admin.run(["ACL", "DRYRUN", user, *cmd])
+            assert got == expected, (user, cmd)

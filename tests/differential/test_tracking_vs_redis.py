@@ -1,289 +1,317 @@
-"""Client tracking against a live redis-server 7.0.15: the same conversations (a tracking client, a writer, a
-redirect target) are held with both servers, and every reply and every invalidation each connection receives is
-compared byte for byte: modes and their errors, GETREDIR, TRACKINGINFO (RESP2 and RESP3 shapes), invalidation
-pushes, RESP2 redirection to ``__redis__:invalidate``, flush nulls, NOLOOP, OPTIN/OPTOUT, BCAST prefixes, MULTI,
-scripts, a broken redirect, CLIENT INFO's flags and redir, INFO's counters and the table limit.
+"""Client tracking (client-side caching) against a live redis-server 7.0.15: the same conversations, a tracking
+client and a writer (and a redirect target), held with both servers; every reply and every invalidation each
+connection receives is compared byte for byte. Client ids differ between the servers: they are replaced by their
+role's name before comparing.
 
-Client ids differ between the servers: they are replaced by the connection's name. Where Redis' choice is random
-(which key the table limit evicts) the key is compared as "one of them".
+Covered: the default mode (reads remembered, one invalidation per key and per read, MSET's keys one message each,
+the writer's own invalidation after its reply, nothing for keys not read), NOLOOP, OPTIN / OPTOUT with CLIENT
+CACHING (for the next command and for a whole transaction), BCAST with prefixes (one message per prefix, keys
+gathered), flushes (null invalidations), REDIRECT to a RESP2 subscriber of __redis__:invalidate and to a RESP3
+client, a redirect target that goes away, GETREDIR, TRACKINGINFO, CLIENT LIST's flags, INFO's counts, a script's
+reads, MULTI, RESET, and every error of CLIENT TRACKING and CLIENT CACHING.
 """
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
 from tests.helpers import RawClient, encode_command
 
 
-class Conversation:
-    def __init__(self, port: int, n: int = 3) -> None:
+class Talk:
+    """Connections to one server by role; ``say`` sends a command and records its reply, ``hear`` records what
+    arrives without a request (within a short wait: a push, or nothing)."""
+
+    def __init__(self, port: int, roles: dict) -> None:
         self.port = port
-        self.conns = [RawClient(port) for _ in range(n)]
+        self.conns = {}
         self.ids = {}
-        for i, c in enumerate(self.conns):
-            self.ids[i] = int(c.call("CLIENT", "ID")[1:-2])
         self.log: list = []
+        for role, proto in roles.items():
+            self.open(role, proto)
 
-    def close(self) -> None:
-        for c in self.conns:
+    def open(self, role: str, proto: int) -> None:
+        c = RawClient(self.port)
+        if proto == 3:
+            c.call("HELLO", "3")
+        self.conns[role] = c
+        self.ids[role] = int(c.call("CLIENT", "ID")[1:-2])
+
+    def close(self, role: str) -> None:
+        self.conns.pop(role).close()
+
+    def _norm(self, data: bytes) -> bytes:
+        """Client ids by role (integer replies, id=/redir= fields); CLIENT LIST lines cut to flags and redir."""
+        names = {cid: b"<" + role.encode() + b">" for role, cid in self.ids.items()}
+
+        def role(m):
+            n = int(m.group(2))
+            return m.group(1) + names.get(n, m.group(2)) + m.group(3)
+        if b"# Clients" in data:  # INFO clients: its tracking line
+            data = b" ".join(re.findall(rb"tracking_clients:\d+", data))
+        if b"flags=" in data:
+            data = b" ".join(re.findall(rb"(?:flags|redir)=\S+", data))
+        return re.sub(rb"(:|redir=)(\d+)(\r\n|\s|$)", role, data)
+
+    def say(self, role: str, *argv, n: int = 1) -> None:
+        shown = b" ".join(a if isinstance(a, bytes) else str(a).encode() for a in argv)
+        argv = tuple(str(self.ids[a[1:]]) if isinstance(a, str) and a.startswith("@") else a for a in argv)
+        c = self.conns[role]
+        c.send(encode_command(*argv))
+        replies = c.read_replies(n)
+        self.log.append((role, shown, [self._norm(r) for r in replies]))
+
+    def hear(self, role: str, wait: float = 0.3) -> None:
+        """Whatever arrives for role within ``wait`` seconds (the pushes Redis sent: none is also an answer)."""
+        c = self.conns[role]
+        c.sock.settimeout(wait)
+        got = []
+        try:
+            while True:
+                got.append(c.read_reply())
+        except OSError:  # socket.timeout: nothing more
+            pass
+        finally:
+            c.sock.settimeout(c.timeout)
+        self.log.append((role, b"(hear)", [self._norm(r) for r in got]))
+
+    def done(self) -> list:
+        for c in self.conns.values():
             c.close()
-
-    def _name(self, m) -> bytes:
-        cid = int(m.group(2))
-        for i, known in self.ids.items():
-            if known == cid:
-                return m.group(1) + b"<c%d>" % i
-        return m.group(0)
-
-    def _norm(self, data: bytes, getredir: bool = False) -> bytes:
-        """Client ids where they appear: HELLO's id, TRACKINGINFO's redirect, tracking-redir-broken, GETREDIR,
-        CLIENT INFO/LIST's id= and redir=."""
-        data = re.sub(rb"((?:\$2\r\nid|redirect|tracking-redir-broken)\r\n:)(\d+)", self._name, data)
-        data = re.sub(rb"((?:^| )(?:id|redir)=)(\d+)", self._name, data)
-        if getredir:
-            data = re.sub(rb"^(:)(\d+)", self._name, data)
-        return data
-
-    def say(self, i: int, *argv, n: int = 1) -> list:
-        c = self.conns[i]
-        c.send(encode_command(*[self._sub(a) for a in argv]))
-        getredir = len(argv) == 2 and argv[1] == "GETREDIR"
-        replies = [self._norm(r, getredir) for r in c.read_replies(n)]
-        self.log.append((i, argv, replies))
-        return replies
-
-    def _sub(self, a):
-        if isinstance(a, str):
-            for j, cid in self.ids.items():
-                a = a.replace("{c%d}" % j, str(cid))
-        return a
-
-    def hear(self, i: int, n: int = 1) -> list:
-        replies = [self._norm(r) for r in self.conns[i].read_replies(n)]
-        self.log.append((i, "(hear)", replies))
-        return replies
-
-    def quiet(self, i: int) -> None:
-        self.log.append((i, "(quiet)", self.conns[i].nothing_within(0.15)))
-
-    def note(self, what) -> None:
-        self.log.append(("note", what))
+        return self.log
 
 
-def _fields(cv, line: bytes, names=(b"flags", b"redir")) -> list:
-    return [cv._norm(f) for f in line.split() if f.split(b"=")[0] in names]
-
-
-def _info(cv: Conversation, i: int) -> list:
-    text = cv.conns[i].call("INFO", "everything")
-    return sorted(ln for ln in text.split(b"\r\n") if ln.startswith(b"tracking_"))
-
-
-def resp3_conversation(port: int) -> list:
-    cv = Conversation(port, 4)
-    t, w, r, o = 0, 1, 2, 3
-    try:
-        cv.say(t, "HELLO", "3")
-        cv.say(t, "CLIENT", "TRACKINGINFO")
-        cv.say(t, "CLIENT", "TRACKING", "ON")
-        cv.say(t, "CLIENT", "TRACKINGINFO")
-        cv.say(t, "GET", "k")
-        cv.say(w, "SET", "k", "v")
-        cv.hear(t)
-        cv.say(w, "SET", "k", "v2")
-        cv.quiet(t)
-        cv.say(t, "GET", "k")
-        cv.say(t, "SET", "k", "mine", n=2)      # its own write: the reply, then the invalidation
-        cv.say(t, "MGET", "a", "b", "c")
-        cv.say(w, "MSET", "a", "1", "b", "2")
-        cv.hear(t, 2)
-        cv.say(t, "HGET", "h", "f")
-        cv.say(t, "LRANGE", "l", "0", "-1")
-        cv.say(w, "HSET", "h", "f", "v")
-        cv.hear(t)
-        cv.say(w, "RPUSH", "l", "x")
-        cv.hear(t)
-        cv.say(t, "GET", "h")                    # WRONGTYPE: remembered all the same
-        cv.say(w, "DEL", "h")
-        cv.hear(t)
-        # MULTI: the reads remember when EXEC runs them; its own writes are told after EXEC's reply
-        cv.say(t, "MULTI")
-        cv.say(t, "GET", "m1")
-        cv.say(t, "GET", "m2")
-        cv.say(t, "EXEC")
-        cv.say(t, "MULTI")
-        cv.say(t, "SET", "m1", "x")
-        cv.say(t, "SET", "m2", "y")
-        cv.say(t, "EXEC", n=3)
-        # a script's reads remember the keys it declares
-        cv.say(t, "EVAL", "return redis.call('GET', KEYS[1])", "1", "sk")
-        cv.say(w, "SET", "sk", "v")
-        cv.hear(t)
-        # another db, same key name
-        cv.say(t, "GET", "dbk")
-        cv.say(w, "SELECT", "1")
-        cv.say(w, "SET", "dbk", "v")
-        cv.hear(t)
-        cv.say(w, "SELECT", "0")
-        # NOLOOP
-        cv.say(t, "CLIENT", "TRACKING", "ON", "NOLOOP")
-        cv.say(t, "GET", "n")
-        cv.say(t, "SET", "n", "1")
-        cv.quiet(t)
-        cv.say(t, "GET", "n")
-        cv.say(w, "SET", "n", "2")
-        cv.hear(t)
-        cv.say(t, "CLIENT", "TRACKINGINFO")
-        # flush: a null for the tracking client, after the flusher's own reply
-        cv.say(t, "GET", "f")
-        cv.say(w, "FLUSHALL")
-        cv.hear(t)
-        cv.say(t, "FLUSHDB", n=2)
-        cv.note(_info(cv, o))
-        cv.say(t, "CLIENT", "TRACKING", "OFF")
-        cv.note(_info(cv, o))
-        # OPTIN / OPTOUT
-        cv.say(t, "CLIENT", "TRACKING", "ON", "OPTIN")
-        cv.say(t, "GET", "i1")
-        cv.say(t, "CLIENT", "CACHING", "YES")
-        cv.say(t, "CLIENT", "TRACKINGINFO")
-        cv.say(t, "GET", "i2")
-        cv.say(t, "CLIENT", "TRACKINGINFO")
-        cv.say(t, "MSET", "i1", "1", "i2", "2", n=2)
-        cv.say(t, "CLIENT", "TRACKING", "ON", "OPTOUT")
-        cv.say(t, "CLIENT", "TRACKING", "OFF")
-        cv.say(t, "CLIENT", "TRACKING", "ON", "OPTOUT")
-        cv.say(t, "CLIENT", "CACHING", "NO")
-        cv.say(t, "GET", "o1")
-        cv.say(t, "GET", "o2")
-        cv.say(w, "MSET", "o1", "1", "o2", "2")
-        cv.hear(t)
-        cv.quiet(t)
-        cv.say(t, "CLIENT", "TRACKING", "OFF")
-        # redirect to a RESP3 client that neither tracks nor subscribes
-        cv.say(r, "HELLO", "3")
-        cv.say(t, "CLIENT", "TRACKING", "ON", "REDIRECT", "{c2}")
-        cv.say(t, "CLIENT", "GETREDIR")
-        cv.say(t, "GET", "rk")
-        cv.say(w, "SET", "rk", "v")
-        cv.hear(r)
-        cv.quiet(t)
-        cv.note(_fields(cv, cv.conns[t].call("CLIENT", "INFO")))
-        # the redirect target goes away: tracking-redir-broken to the RESP3 tracking client
-        cv.say(t, "GET", "rk")
-        cv.conns[r].close()
-        cv.say(o, "PING")  # (the close reaches the server before the write below)
-        cv.conns[o].nothing_within(0.1)
-        cv.say(w, "SET", "rk", "w")
-        cv.hear(t)
-        cv.note(_fields(cv, cv.conns[t].call("CLIENT", "INFO")))
-        cv.say(t, "CLIENT", "TRACKINGINFO")
-        cv.say(t, "RESET")
-        cv.say(t, "CLIENT", "TRACKINGINFO")
-        cv.note(_info(cv, o))
-        return cv.log
-    finally:
-        cv.close()
-
-
-def resp2_conversation(port: int) -> list:
-    cv = Conversation(port, 4)
-    t, w, r, o = 0, 1, 2, 3
-    try:
-        cv.say(t, "CLIENT", "TRACKINGINFO")
-        cv.say(r, "SUBSCRIBE", "__redis__:invalidate")
-        cv.say(t, "CLIENT", "TRACKING", "ON", "REDIRECT", "{c2}")
-        cv.say(t, "CLIENT", "TRACKINGINFO")
-        cv.say(t, "GET", "k")
-        cv.say(w, "SET", "k", "v")
-        cv.hear(r)
-        cv.quiet(t)
-        cv.say(t, "GET", "k")
-        cv.say(t, "SET", "k", "x")                # its own write: the message goes to the target
-        cv.hear(r)
-        cv.say(t, "GET", "k")
-        cv.say(w, "FLUSHALL")
-        cv.hear(r)                                # the RESP2 null in a message
-        cv.note(_fields(cv, cv.conns[o].call("CLIENT", "LIST", "ID", "{}".format(cv.ids[t]))))
-        # without a redirect a RESP2 client hears nothing
-        cv.say(o, "CLIENT", "TRACKING", "ON")
-        cv.say(o, "GET", "q")
-        cv.say(w, "SET", "q", "1")
-        cv.quiet(o)
-        cv.note(_info(cv, w))
-        cv.say(o, "CLIENT", "TRACKING", "OFF")
-        cv.say(t, "CLIENT", "TRACKING", "OFF")
-        # BCAST with prefixes, redirected: one batch per event loop iteration, keys in byte order
-        cv.say(t, "CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "x:", "PREFIX", "y:", "REDIRECT", "{c2}")
-        cv.say(t, "CLIENT", "TRACKINGINFO")
-        cv.say(t, "CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "x:a")
-        cv.say(t, "CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "z:")  # no REDIRECT: the redirect is dropped
-        cv.say(t, "CLIENT", "TRACKINGINFO")
-        cv.say(t, "CLIENT", "TRACKING", "ON", "BCAST", "REDIRECT", "{c2}")
-        cv.say(w, "MSET", "x:b", "1", "x:a", "2", "q", "3", "y:1", "4")
-        cv.hear(r, 3)                             # one message per prefix, in byte order: "" (every key), x:, y:
-        cv.say(w, "SET", "q", "4")
-        cv.quiet(r)
-        cv.note(_info(cv, w))
-        cv.note(_fields(cv, cv.conns[o].call("CLIENT", "LIST", "ID", "{}".format(cv.ids[t]))))
-        cv.say(t, "CLIENT", "TRACKING", "ON")
-        cv.say(t, "CLIENT", "TRACKING", "OFF")
-        cv.note(_info(cv, w))
-        return cv.log
-    finally:
-        cv.close()
-
-
-def noloop_bcast_conversation(port: int) -> list:
-    cv = Conversation(port, 2)
-    t, w = 0, 1
-    try:
-        cv.say(t, "HELLO", "3")
-        cv.say(t, "CLIENT", "TRACKING", "ON", "BCAST", "NOLOOP", "PREFIX", "p")
-        cv.say(t, "SET", "p1", "mine")
-        cv.say(t, "PING")
-        cv.quiet(t)
-        cv.say(w, "SET", "p2", "theirs")
-        cv.hear(t)
-        cv.say(t, "CLIENT", "TRACKING", "OFF")
-        cv.say(t, "CLIENT", "TRACKING", "ON", "BCAST")   # no prefix: every key
-        cv.say(t, "SET", "any", "1", n=2)               # not NOLOOP: its own write, after the reply
-        cv.say(w, "FLUSHDB")
-        cv.hear(t)
-        return cv.log
-    finally:
-        cv.close()
-
-
-def limit_conversation(port: int) -> list:
-    cv = Conversation(port, 2)
-    t, admin = 0, 1
-    try:
-        cv.say(t, "HELLO", "3")
-        cv.say(admin, "CONFIG", "GET", "tracking-table-max-keys")
-        cv.say(admin, "CONFIG", "SET", "tracking-table-max-keys", "x")
-        cv.say(admin, "CONFIG", "SET", "tracking-table-max-keys", "1")
-        cv.say(t, "CLIENT", "TRACKING", "ON")
-        cv.say(t, "GET", "a")
-        cv.say(t, "GET", "b")
-        # Redis forgets a random key of the two before the next command runs: one invalidation, then PING's reply
-        got = cv.conns[t]
-        got.send(encode_command("PING"))
-        first, second = got.read_replies(2)
-        cv.log.append((t, "(evicted)", re.sub(rb"\$1\r\n[ab]\r\n$", b"$1\r\n<a|b>\r\n", first), second))
-        cv.note(_info(cv, admin))
-        return cv.log
-    finally:
-        cv.conns[1].call("CONFIG", "SET", "tracking-table-max-keys", "1000000")
-        cv.close()
-
-
-@pytest.mark.parametrize("conversation", [resp3_conversation, resp2_conversation, noloop_bcast_conversation,
-                                          limit_conversation])
-def test_tracking_conversation_matches_redis(redis, respd, conversation):
-    expected = conversation(redis.port)
-    got = conversation(respd.port)
-    assert len(got) == len(expected)
+def both(redis_port: int, respd_port: int, script) -> None:
+    logs = []
+    for port in (redis_port, respd_port):
+        RawClient(port).call("FLUSHALL")
+        logs.append(script(port))
+    expected, got = logs
     for e, g in zip(expected, got):
         assert g == e
+    assert len(got) == len(expected)
+
+
+def default_mode(port):
+    t = Talk(port, {"t": 3, "w": 2})
+    t.say("t", "CLIENT", "TRACKING", "ON")
+    t.say("t", "CLIENT", "GETREDIR")
+    t.say("t", "CLIENT", "TRACKINGINFO")
+    t.say("t", "GET", "a")
+    t.say("t", "MGET", "b", "c")
+    t.say("t", "STRLEN", "d")
+    t.say("w", "SET", "a", "1")
+    t.hear("t")
+    t.say("w", "MSET", "b", "1", "c", "1", "d", "1", "e", "1")
+    t.hear("t")
+    t.say("w", "SET", "a", "2")             # not read again since: nothing
+    t.hear("t")
+    t.say("t", "GET", "a")
+    t.say("t", "SET", "a", "mine")           # its own write: after the reply
+    t.say("t", "GET", "a")
+    t.say("t", "INCR", "n")                  # a write it never read: nothing
+    t.say("t", "PING")
+    t.say("w", "CLIENT", "LIST", "ID", "@t")
+    t.say("t", "GET", "x")
+    t.say("w", "DEL", "x")                   # nothing to delete: no invalidation
+    t.say("w", "SET", "x", "1")
+    t.hear("t")
+    t.say("t", "HGET", "h", "f")
+    t.say("w", "HSET", "h", "f", "v")
+    t.hear("t")
+    t.say("t", "MULTI")
+    t.say("t", "GET", "m1")
+    t.say("t", "GET", "m2")
+    t.say("t", "EXEC")
+    t.say("w", "MSET", "m1", "x", "m2", "y")
+    t.hear("t")
+    t.say("t", "EVAL", "return redis.call('GET', KEYS[1])", "1", "s")
+    t.say("w", "SET", "s", "1")
+    t.hear("t")
+    t.say("t", "GET", "z")
+    t.say("w", "EXPIRE", "z", "100")         # missing: nothing
+    t.say("w", "SET", "z", "v", "PX", "50")
+    t.hear("t")
+    t.say("t", "GET", "z")
+    time.sleep(0.1)
+    t.say("t", "GET", "z")                   # found expired on access: invalidated
+    t.hear("t")
+    t.say("t", "CLIENT", "TRACKING", "OFF")
+    t.say("t", "GET", "q")
+    t.say("w", "SET", "q", "1")
+    t.hear("t")
+    return t.done()
+
+
+def noloop_optin_optout(port):
+    t = Talk(port, {"t": 3, "w": 2})
+    t.say("t", "CLIENT", "TRACKING", "ON", "NOLOOP")
+    t.say("t", "GET", "a")
+    t.say("t", "SET", "a", "1")
+    t.say("t", "PING")
+    t.say("t", "GET", "a")
+    t.say("w", "SET", "a", "2")
+    t.hear("t")
+    t.say("t", "CLIENT", "TRACKING", "OFF")
+    t.say("t", "CLIENT", "TRACKING", "ON", "OPTIN")
+    t.say("t", "CLIENT", "TRACKINGINFO")
+    t.say("t", "GET", "o1")
+    t.say("t", "CLIENT", "CACHING", "YES")
+    t.say("t", "CLIENT", "TRACKINGINFO")
+    t.say("t", "GET", "o2")
+    t.say("t", "GET", "o3")
+    t.say("t", "CLIENT", "CACHING", "YES")
+    t.say("t", "MULTI")
+    t.say("t", "GET", "o4")
+    t.say("t", "GET", "o5")
+    t.say("t", "EXEC")
+    t.say("w", "MSET", "o1", "1", "o2", "1", "o3", "1", "o4", "1", "o5", "1")
+    t.hear("t")
+    t.say("t", "CLIENT", "TRACKING", "OFF")
+    t.say("t", "CLIENT", "TRACKING", "ON", "OPTOUT")
+    t.say("t", "GET", "p1")
+    t.say("t", "CLIENT", "CACHING", "NO")
+    t.say("t", "GET", "p2")
+    t.say("t", "GET", "p3")
+    t.say("w", "MSET", "p1", "1", "p2", "1", "p3", "1")
+    t.hear("t")
+    t.say("t", "CLIENT", "TRACKINGINFO")
+    return t.done()
+
+
+def bcast(port):
+    t = Talk(port, {"t": 3, "u": 3, "w": 2})
+    t.say("t", "CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "user:", "PREFIX", "obj:")
+    t.say("u", "CLIENT", "TRACKING", "ON", "BCAST", "NOLOOP")
+    t.say("t", "CLIENT", "TRACKINGINFO")
+    t.say("w", "MSET", "user:1", "x", "obj:2", "y", "other", "z", "user:0", "q")
+    t.hear("t")
+    t.hear("u")
+    t.say("u", "SET", "mine", "1")           # NOLOOP: u is not told of its own write
+    t.say("w", "SET", "theirs", "1")
+    t.hear("u")
+    t.say("t", "SET", "user:9", "1")         # BCAST without NOLOOP: told of its own write, after the reply
+    t.hear("t")
+    t.say("t", "GET", "user:5")              # BCAST remembers no reads
+    t.say("w", "INFO", "clients")
+    t.say("t", "CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "us")   # overlaps user:
+    t.say("t", "CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "new:")
+    t.say("t", "CLIENT", "TRACKINGINFO")
+    t.say("t", "CLIENT", "TRACKING", "ON")   # leaving BCAST needs OFF first
+    t.say("u", "RESET")
+    t.say("u", "CLIENT", "TRACKINGINFO")
+    return t.done()
+
+
+def flush_and_redirect(port):
+    t = Talk(port, {"t": 2, "r2": 2, "r3": 3, "t3": 3, "w": 2})
+    t.say("r2", "SUBSCRIBE", "__redis__:invalidate")
+    t.say("t", "CLIENT", "TRACKING", "ON", "REDIRECT", "@r2")
+    t.say("t", "CLIENT", "GETREDIR")
+    t.say("t3", "CLIENT", "TRACKING", "ON", "REDIRECT", "@r3")
+    t.say("t", "GET", "a")
+    t.say("t3", "GET", "a")
+    t.say("w", "SET", "a", "1")
+    t.hear("r2")
+    t.hear("r3")
+    t.say("t", "GET", "b")
+    t.say("w", "FLUSHALL")
+    t.hear("r2")
+    t.hear("r3")
+    t.hear("t")
+    t.close("r2")
+    t.close("r3")
+    time.sleep(0.2)
+    t.say("t", "GET", "c")
+    t.say("t3", "GET", "c")
+    t.say("w", "SET", "c", "1")
+    t.hear("t")
+    t.hear("t3")
+    t.say("t", "CLIENT", "TRACKINGINFO")
+    t.say("w", "CLIENT", "LIST", "ID", "@t", "@t3")
+    t.say("t", "CLIENT", "TRACKING", "ON")   # on again: the redirection goes
+    t.say("t", "CLIENT", "TRACKINGINFO")
+    return t.done()
+
+
+_ERRORS = [
+    ("CLIENT", "TRACKING", "ON", "PREFIX", "x"),
+    ("CLIENT", "TRACKING", "ON", "BCAST", "OPTIN"),
+    ("CLIENT", "TRACKING", "ON", "BCAST", "OPTOUT"),
+    ("CLIENT", "TRACKING", "ON", "OPTIN", "OPTOUT"),
+    ("CLIENT", "TRACKING", "ON", "REDIRECT", "999999"),
+    ("CLIENT", "TRACKING", "ON", "REDIRECT", "x"),
+    ("CLIENT", "TRACKING", "ON", "REDIRECT", "@c", "REDIRECT", "@c"),
+    ("CLIENT", "TRACKING", "ON", "REDIRECT"),
+    ("CLIENT", "TRACKING", "ON", "PREFIX"),
+    ("CLIENT", "TRACKING", "MAYBE"),
+    ("CLIENT", "TRACKING", "ON", "FOO"),
+    ("CLIENT", "TRACKING"),
+    ("CLIENT", "CACHING", "YES"),
+    ("CLIENT", "CACHING", "NO"),
+    ("CLIENT", "CACHING"),
+    ("CLIENT", "GETREDIR", "x"),
+    ("CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "a", "PREFIX", "ab"),
+    ("CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "ab", "PREFIX", "a"),
+    ("CLIENT", "TRACKING", "ON", "OPTIN"),
+    ("CLIENT", "CACHING", "NO"),
+    ("CLIENT", "CACHING", "MAYBE"),
+    ("CLIENT", "TRACKING", "ON", "OPTOUT"),
+    ("CLIENT", "TRACKING", "ON", "BCAST"),
+    ("CLIENT", "TRACKING", "OFF"),
+    ("CLIENT", "TRACKING", "ON", "OPTOUT"),
+    ("CLIENT", "CACHING", "YES"),
+    ("CLIENT", "TRACKING", "OFF", "REDIRECT", "@c"),
+    ("CLIENT", "GETREDIR"),
+]
+
+
+def errors(port):
+    t = Talk(port, {"c": 3})
+    for argv in _ERRORS:
+        t.say("c", *argv)
+    return t.done()
+
+
+def introspection(port):
+    t = Talk(port, {"t": 3, "b": 3, "w": 2})
+    t.say("w", "INFO", "clients")
+    t.say("t", "CLIENT", "TRACKING", "ON")
+    t.say("b", "CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "x", "PREFIX", "y")
+    t.say("t", "MGET", "k1", "k2", "k3")
+    t.say("w", "CONFIG", "GET", "tracking-table-max-keys")
+    t.say("w", "CONFIG", "SET", "tracking-table-max-keys", "1000")
+    t.say("w", "CONFIG", "GET", "tracking-table-max-keys")
+    t.say("w", "CONFIG", "SET", "tracking-table-max-keys", "1000000")
+    return t.done()
+
+
+@pytest.mark.parametrize("script", [default_mode, noloop_optin_optout, bcast, flush_and_redirect, errors,
+                                    introspection])
+def test_tracking(redis, respd, script):
+    both(redis.port, respd.port, script)
+
+
+def _info_tracking(port) -> list:
+    with RawClient(port) as c:
+        text = c.call("INFO", "everything").decode()
+    return sorted(ln for ln in text.split("\r\n") if ln.startswith("tracking_"))
+
+
+def test_info_counts(redis, respd):
+    """INFO's tracking_clients and tracking_total_keys/items/prefixes after the same tracking on both servers."""
+    def run(port):
+        t = Talk(port, {"t": 3, "u": 3, "b": 3})
+        t.say("t", "CLIENT", "TRACKING", "ON")
+        t.say("u", "CLIENT", "TRACKING", "ON")
+        t.say("b", "CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "p", "PREFIX", "q")
+        t.say("t", "MGET", "k1", "k2")
+        t.say("u", "GET", "k2")
+        info = _info_tracking(port)
+        t.done()
+        return info
+    RawClient(redis.port).call("FLUSHALL")
+    RawClient(respd.port).call("FLUSHALL")
+    assert run(respd.port) == run(redis.port)

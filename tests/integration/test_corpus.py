@@ -23,21 +23,9 @@ FILTERS = ["--skip-tag", "optional", "--skip-tag", "quirk"]
 #: the groups of cases-types.json whose family respd implements
 TYPES_GROUPS = ("scripting", "hashes", "sets", "lists", "zsets", "pubsub", "tracking")
 
-_NEEDS_NOTIFICATIONS = ("keyspace notifications (notify-keyspace-events, __keyspace@<db>__/__keyevent@<db>__ "
-                        "channels) are not implemented yet: issue 16's next slice after Pub/Sub on one node")
 #: cases respd is known to fail, with the reason (each becomes a strict xfail)
 KNOWN_FAILURES = {
     "scripting/lua-stdlib": "issue 13 asks for os.clock in scripts; Redis 7.0.15 has no os table at all",
-    "pubsub/notify-config-values": _NEEDS_NOTIFICATIONS,
-    "pubsub/notify-set-del-keyspace-and-keyevent": _NEEDS_NOTIFICATIONS,
-    "pubsub/notify-keyevent-class-filter": _NEEDS_NOTIFICATIONS,
-    "pubsub/notify-generic-events": _NEEDS_NOTIFICATIONS,
-    "pubsub/notify-list-hash-set-zset": _NEEDS_NOTIFICATIONS,
-    "pubsub/notify-new-key": _NEEDS_NOTIFICATIONS,
-    "pubsub/notify-other-db": _NEEDS_NOTIFICATIONS,
-    "pubsub/notify-resp3-push": _NEEDS_NOTIFICATIONS,
-    "pubsub/notify-in-multi-and-script": _NEEDS_NOTIFICATIONS,
-    "pubsub/notify-config-errors": _NEEDS_NOTIFICATIONS,
 }
 
 

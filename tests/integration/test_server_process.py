@@ -37,6 +37,8 @@ def test_check_config_embedded_default():
     (memory_registry("app", {"cache": {"max_size": -2}}), "app:cache", "max_size"),
     (memory_registry("app", {"cache": {"colour": "red"}}), "app:cache", "colour"),
     (memory_registry("app", {"cache": {}}, databases={0: "app:nope"}), None, "server.databases"),
+    (memory_registry("app", {"cache": {}}, server={"notify_keyspace_events": "KEQ"}), None,
+     "server.notify_keyspace_events"),
     ({"version": "1.0", "namespace": "app", "entries": [{"name": "c", "kind": "store.nosuch"}]}, "app:c", "kind"),
 ])
 def test_check_config_bad_file_one_line(write_yaml, doc, entry, field):

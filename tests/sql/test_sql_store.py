@@ -849,6 +849,26 @@ async def test_cleanup_deletes_expired_rows(store, clock, raw, table):
     assert await store.get(b"later") == b"v"
 
 
+async def test_cleanup_reports_each_expired_key_once(store, clock):
+    """With ``on_expired`` set (expired-key notifications), the cleanup names every row it deletes, once, keys
+    binary-safe as the column gives them back; without it, it only counts."""
+    heard = []
+    store.on_expired = heard.append
+    try:
+        await store.mset([(b"e%d" % i, b"v") for i in range(25)] + [(b"stay", b"v")])
+        for i in range(25):
+            await store.expire(b"e%d" % i, clock.ms + 1000)
+        clock.advance(2)
+        assert await store.cleanup_once(batch=10) == 25
+        assert sorted(heard) == sorted(b"e%d" % i for i in range(25))
+        assert await store.cleanup_once() == 0 and len(heard) == 25
+    finally:
+        store.on_expired = None
+    await store.set(b"x", b"v", expire=clock.ms + 1000)
+    clock.advance(2)
+    assert await store.cleanup_once() == 1 and len(heard) == 25
+
+
 async def test_run_cleanup_loop(pg_server, clock, table, raw):
     s = SQLStore("test:clean", make_db(pg_server.dsn), table_name=table, create_table=True, cleanup_interval=0.05)
     await s.start()

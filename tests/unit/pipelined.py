@@ -1,7 +1,8 @@
 """The command tables, pipelined: ``run_pipelined`` sends every run of consecutive steps on one connection as one
 chunk, run by ``pipeline.run_requests`` through ``net.client.finish_chunk`` (the server's path, with the socket's
 send collected), not one ``execute`` call per step. ``client_conn`` and ``run_chunk`` are that connection and one
-received chunk, for tests that build their own chunks.
+received chunk, for tests that build their own chunks; ``bare_client`` and ``run_bare`` a connection without a
+socket and one request (Pub/Sub, tracking, cron tests read what others' commands wrote to it).
 
 Used by tests/unit/test_pipeline.py (memory stores) and tests/sql/test_commands_on_sql.py (SQL stores).
 """
@@ -48,6 +49,25 @@ class _Sent:
 
 def client_conn(app, sess) -> Conn:
     return Conn(app, sess, RequestReader(authenticated=sess.authenticated), _Sent())
+
+
+def bare_client(app) -> Conn:
+    """A new session with the network layer's state and no socket: what other clients' commands write to it (Pub/Sub
+    messages, invalidations) stays in its ``out`` for the test to read."""
+    sess = app.new_session("127.0.0.1:5%04d" % len(app.clients), "127.0.0.1:6379", -1)
+    c = Conn(app, sess, RequestReader(authenticated=sess.authenticated), None)
+    sess.io = c
+    return c
+
+
+def run_bare(c: Conn, *argv) -> bytes:
+    """One request through ``pipeline.run_requests`` on a ``bare_client``; everything its output got meanwhile."""
+    c.reader.feed(encode_command(*argv))
+    run_requests(c)
+    data = b"".join(c.out)
+    c.out.clear()
+    c.size = 0
+    return data
 
 
 async def run_chunk(c: Conn) -> tuple[bytes, bool]:

@@ -39,7 +39,7 @@ FLOORS = (
     ("respd.commands.table", "respd.commands.args", "respd.commands"),  # the table leaf the rules read
     ("respd.scripting.",),                             # the Lua runtime (sans-I/O), below the command families
     ("respd.state", "respd.registry", "respd.session", "respd.outbuf", "respd.units", "respd.blocking",
-     "respd.pubsub"),
+     "respd.pubsub", "respd.bus", "respd.notify_rules", "respd.notify", "respd.tracking"),
     ("respd.protocol.", "respd.replies", "respd.errors", "respd"),
     ("backends.",),
 )

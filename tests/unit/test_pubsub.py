@@ -4,26 +4,11 @@ Replies are compared with redis-server's in tests/differential/test_pubsub_vs_re
 from __future__ import annotations
 
 from respd import outbuf
-from respd.net.client import Conn
 from respd.pipeline import FLUSH, run_requests
-from respd.protocol import RequestReader
 from tests.helpers import encode_command
+from tests.unit.pipelined import bare_client as _client, run_bare as _run
 
 
-def _client(app):
-    sess = app.new_session("127.0.0.1:5%04d" % len(app.clients), "127.0.0.1:6379", -1)
-    c = Conn(app, sess, RequestReader(authenticated=sess.authenticated), None)  # the network layer's state, no socket
-    sess.io = c
-    return c
-
-
-def _run(c, *argv) -> bytes:
-    c.reader.feed(encode_command(*argv))
-    run_requests(c)
-    data = b"".join(c.out)
-    c.out.clear()
-    c.size = 0
-    return data
 
 
 async def test_delivery_order_framing_and_counts(app):
@@ -75,3 +60,46 @@ async def test_ending_a_session_leaves_nothing(app):
     app.end_session(c.sess)
     ps = app.pubsub
     assert (ps.channels, ps.patterns, ps.shards, ps.matchers) == ({}, {}, {}, {})
+
+
+async def test_client_kill_drops_the_subscriptions_at_once(app):
+    """As Redis' freeClient: once CLIENT KILL answers, the killed subscriber is gone from PUBSUB NUMSUB and gets
+    no more messages, whenever its connection task gets to close the socket (it failed now and then under load)."""
+    app.killers = {}
+    sub, admin = _client(app), _client(app)
+    app.killers[sub.sess.id] = lambda graceful=False: None  # the network layer closes later
+    _run(sub, "SUBSCRIBE", "ch")
+    assert _run(admin, "CLIENT", "KILL", "TYPE", "pubsub") == b":1\r\n"
+    assert _run(admin, "PUBSUB", "NUMSUB", "ch") == b"*2\r\n$2\r\nch\r\n:0\r\n"
+    assert _run(admin, "PUBLISH", "ch", "m") == b":0\r\n"
+
+
+async def test_a_pipeline_of_publishes_wakes_each_subscriber_once(app):
+    """A subscriber's writer is woken once (``notify`` sets ``Conn.woken``, as net.client's does); it takes all the
+    output when it runs, so the next PUBLISHes of the same pipeline add to that batch without another wake-up
+    (issue 16's fan-out)."""
+    subs = [_client(app) for _ in range(3)]
+    wakes = [0, 0, 0]
+
+    def notifier(i):
+        def notify():
+            wakes[i] += 1
+            subs[i].woken = True
+        return notify
+    for i, c in enumerate(subs):
+        _run(c, "SUBSCRIBE", "ch")
+        c.notify = notifier(i)
+    _run(subs[2], "PSUBSCRIBE", "c*")
+    pub = _client(app)
+    assert _run(pub, *["PUBLISH", "ch", "m"]) == b":4\r\n"
+    pub.reader.feed(encode_command("PUBLISH", "ch", "m") * 15)
+    run_requests(pub)
+    assert pub.out == [b":4\r\n"] * 15
+    assert wakes == [1, 1, 1]
+    assert len(subs[0].out) == 16 and len(subs[2].out) == 32
+    for c in subs:  # the writers wake and take the output
+        c.woken = False
+        c.out.clear()
+        c.size = 0
+    _run(pub, "PUBLISH", "ch", "m")
+    assert wakes == [2, 2, 2]

@@ -93,6 +93,8 @@ def test_bad_entry_values(write_yaml, field, value, words):
     ("maxmemory", "lots", ["memory size"]),
     ("shutdown_grace", "soon", ["duration"]),
     ("colour", "blue", ["unknown server setting"]),
+    ("notify_keyspace_events", "KEZ", ["Invalid event class character", "Ag$lshzxeKEtmdn"]),
+    ("notify_keyspace_events", 3, ["Invalid event class character"]),
 ])
 def test_bad_server_settings(write_yaml, key, value, words):
     p = write_yaml("s.yaml", memory_registry("app", {"c": {}}, server={key: value}))
