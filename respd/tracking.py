@@ -180,12 +180,16 @@ class Tracking:
                 ids[sid] = None
                 self.items += 1
 
-    def limit(self) -> None:
-        """tracking-table-max-keys: invalidate keys (oldest first) until the table fits."""
+    def limit(self, writer=None) -> None:
+        """tracking-table-max-keys: invalidate keys (oldest first) until the table fits. ``writer``: the session
+        whose command runs (default: ``current``): its own invalidations follow its reply, and NOLOOP spares it,
+        as Redis' trackingLimitUsedSlots with that client current."""
         if not self.max_keys:
             return
+        if writer is None:
+            writer = current.get()
         while len(self.table) > self.max_keys:
-            self.invalidate(next(iter(self.table)), None, False)
+            self.invalidate(next(iter(self.table)), writer, False)
 
     # ------------------------------------------------------------------------------------------ writes
     def touched(self, key: Optional[bytes], local: bool) -> None:

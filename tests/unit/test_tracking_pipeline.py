@@ -153,12 +153,30 @@ async def test_the_table_limit_forgets_the_oldest_keys_with_invalidations(app):
     _run(t, "CLIENT", "TRACKING", "ON")
     _run(t, "MGET", "a", "b", "c")
     assert _run(admin, "CONFIG", "SET", "tracking-table-max-keys", "1") == b"+OK\r\n"
-    # forgotten before the next command runs (Redis: before the next command of any client, or within 100 ms)
-    assert _run(t, "PING") == _inv(b"a") + _inv(b"b") + b"+PONG\r\n"
+    # forgotten at once (Redis: before the next command of any client, or in its cron within 100 ms)
+    assert _take(t) == _inv(b"a") + _inv(b"b")
     assert _run(admin, "CONFIG", "GET", "tracking-table-max-keys") == \
         b"*2\r\n$23\r\ntracking-table-max-keys\r\n$1\r\n1\r\n"
-    assert _run(t, "GET", "d") == b"_\r\n"
-    assert _run(t, "PING") == _inv(b"c") + b"+PONG\r\n"
+    assert _run(t, "GET", "d") == b"_\r\n" + _inv(b"c")  # its own: after its reply
+    _run(admin, "PING")
+    assert _take(t) == b""
+
+
+async def test_a_refused_command_ends_client_caching(app):
+    """Redis' resetClient runs after a refused command too (wrong arity, unknown command): CLIENT CACHING YES no
+    longer applies to the command after it, unless the refused one names CLIENT."""
+    t = _client(app, 3)
+    _run(t, "CLIENT", "TRACKING", "ON", "OPTIN")
+    _run(t, "CLIENT", "CACHING", "YES")
+    _run(t, "GET")
+    _run(t, "GET", "a")
+    _run(t, "CLIENT", "CACHING", "YES")
+    _run(t, "NOSUCH")
+    _run(t, "GET", "b")
+    _run(t, "CLIENT", "CACHING", "YES")
+    _run(t, "CLIENT", "CACHING")
+    _run(t, "GET", "c")
+    assert sorted(app.tracking.table) == [b"c"]
 
 
 async def test_observers_only_while_someone_tracks(app):
