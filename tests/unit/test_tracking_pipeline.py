@@ -162,6 +162,16 @@ async def test_the_table_limit_forgets_the_oldest_keys_with_invalidations(app):
     assert _take(t) == b""
 
 
+async def test_an_eviction_reaches_a_noloop_reader(app):
+    """An eviction is nobody's write: a NOLOOP client is told too (else its cache keeps a key nobody tracks)."""
+    t, admin = _client(app, 3), _client(app)
+    _run(admin, "CONFIG", "SET", "tracking-table-max-keys", "1")
+    _run(t, "CLIENT", "TRACKING", "ON", "NOLOOP")
+    _run(t, "GET", "a")
+    assert _run(t, "GET", "b") == b"_\r\n" + _inv(b"a")
+    _run(admin, "CONFIG", "SET", "tracking-table-max-keys", "1000000")
+
+
 async def test_a_refused_command_ends_client_caching(app):
     """Redis' resetClient runs after a refused command too (wrong arity, unknown command): CLIENT CACHING YES no
     longer applies to the command after it, unless the refused one names CLIENT."""
