@@ -87,8 +87,17 @@ def execute(sess, argv: list[bytes]) -> Any:
     r = run(sess, cmd, argv)
     # CLIENT CACHING applies to the next command (or transaction) only, as Redis' resetClient clears it
     if st.caching and sess.multi is None and not cmd.name.startswith("client|"):
+        if type(r) is _Coroutine:  # an EXEC on a SQL store: its queued reads run (and remember) when awaited
+            return _end_caching(r, st)
         st.caching = False
     return r
+
+
+async def _end_caching(coro, st):
+    try:
+        return await coro
+    finally:
+        st.caching = False
 
 
 def _exec_abort(sess, refusal: Err) -> Err:

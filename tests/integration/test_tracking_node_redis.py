@@ -116,3 +116,27 @@ def test_redis_py_resp2_redirect_to_pubsub(target):
                 tracker.close()
         finally:
             p.close()
+
+
+def test_optin_transaction_is_tracked(target):
+    """CLIENT CACHING YES covers the whole next transaction, also on a SQL store (where EXEC's queue runs after
+    EXEC's own command has returned)."""
+    with target.client(protocol=3) as r, target.client() as other:
+        conn = r.connection_pool.get_connection()
+        pushes = []
+
+        def heard(push):
+            pushes.append(push)
+            return push
+        conn._parser.set_invalidation_push_handler(heard)
+        try:
+            for argv in (("CLIENT", "TRACKING", "ON", "OPTIN"), ("CLIENT", "CACHING", "YES"), ("MULTI",),
+                         ("GET", "ta"), ("GET", "tb"), ("EXEC",), ("GET", "tc")):
+                conn.send_command(*argv)
+                conn.read_response()
+            other.mset({"ta": "1", "tb": "2", "tc": "3"})
+            assert conn.read_response(push_request=True) == [b"invalidate", [b"ta"]]
+            assert conn.read_response(push_request=True) == [b"invalidate", [b"tb"]]
+            assert not conn.can_read(timeout=0.2)  # tc was read after the transaction: not tracked
+        finally:
+            r.connection_pool.release(conn)
