@@ -4,6 +4,9 @@ compared byte for byte: modes and their errors, GETREDIR, TRACKINGINFO (RESP2 an
 pushes, RESP2 redirection to ``__redis__:invalidate``, flush nulls, NOLOOP, OPTIN/OPTOUT, BCAST prefixes, MULTI,
 scripts, a broken redirect, CLIENT INFO's flags and redir, INFO's counters and the table limit.
 
+The conversations run twice on respd: on a memory store and on a SQL store (database 0 of a respd on the session's
+throwaway PostgreSQL), where writes and EXEC's queues are awaited.
+
 Client ids differ between the servers: they are replaced by the connection's name. Where Redis' choice is random
 (which key the table limit evicts) the key is compared as "one of them".
 """
@@ -13,7 +16,8 @@ import re
 
 import pytest
 
-from tests.helpers import RawClient, encode_command
+from tests.helpers import RawClient, RespdProcess, encode_command, sql_registry, write_registry
+from tests.pgserver import pg_server  # noqa: F401  (fixture)
 
 
 class Conversation:
@@ -303,6 +307,30 @@ def limit_conversation(port: int) -> list:
 def test_tracking_conversation_matches_redis(redis, respd, conversation):
     expected = conversation(redis.port)
     got = conversation(respd.port)
+    assert len(got) == len(expected)
+    for e, g in zip(expected, got):
+        assert g == e
+
+
+@pytest.fixture(scope="module")
+def sql_first_respd(pg_server, tmp_path_factory):
+    """A respd whose database 0 is a SQL store (database 1 a memory store): the conversations on a SQL store."""
+    d = tmp_path_factory.mktemp("tracking-sql")
+    doc = sql_registry(pg_server.dsn, "tracking_%s" % d.name.replace("-", "_"), pool_max=8, command_timeout="10s",
+                       connect_timeout="10s")
+    doc["server"]["databases"] = {0: "app:persistent", 1: "app:cache"}
+    proc = RespdProcess(configs=[write_registry(d, "sql.yaml", doc)]).start(timeout=60)
+    yield proc
+    proc.stop()
+
+
+@pytest.mark.parametrize("conversation", [resp3_conversation, resp2_conversation, noloop_bcast_conversation,
+                                          limit_conversation])
+def test_tracking_conversation_on_a_sql_store_matches_redis(redis, sql_first_respd, conversation):
+    with sql_first_respd.client() as c:
+        assert c.cmd("FLUSHALL") == b"+OK\r\n"
+    expected = conversation(redis.port)
+    got = conversation(sql_first_respd.port)
     assert len(got) == len(expected)
     for e, g in zip(expected, got):
         assert g == e
