@@ -87,8 +87,17 @@ def execute(sess, argv: list[bytes]) -> Any:
     r = run(sess, cmd, argv)
     # CLIENT CACHING applies to the next command (or transaction) only, as Redis' resetClient clears it
     if st.caching and sess.multi is None and not cmd.name.startswith("client|"):
+        if type(r) is _Coroutine:  # an EXEC on a SQL store: its queued reads run (and remember) when awaited
+            return _end_caching(r, st)
         st.caching = False
     return r
+
+
+async def _end_caching(coro, st):
+    try:
+        return await coro
+    finally:
+        st.caching = False
 
 
 def _exec_abort(sess, refusal: Err) -> Err:
@@ -101,10 +110,16 @@ def _exec_abort(sess, refusal: Err) -> Err:
 
 def _rejected(sess, cmd: Command | None, err: Err) -> Err:
     """A request refused before execution, counted as Redis counts it: in errorstats, and in ``rejected_calls`` of
-    the command it names (cmd; None for an unknown command or subcommand)."""
+    the command it names (cmd; None for an unknown command or subcommand). A refused request also ends what
+    CLIENT CACHING asked for the next command (Redis' resetClient runs after it), unless it names CLIENT or
+    comes inside MULTI."""
     count_error(sess.app, err.text)
     if cmd is not None:
         cmd.rejected_calls += 1
+    st = sess.tracking
+    if st is not None and st.caching and sess.multi is None \
+            and (cmd is None or (cmd.name != "client" and not cmd.name.startswith("client|"))):
+        st.caching = False
     return err
 
 
@@ -147,7 +162,12 @@ def run(sess, cmd: Command, argv: list[bytes], notified: bool = False) -> Any:
     if tracking:
         _tracking.current.reset(token)
         if sess.tracking is not None and cmd.tracks_keys and not sess.tracking.bcast:
-            sess.app.tracking.remember(sess, [k for k, _ in keys_of(cmd, argv)])
+            tracking = sess.app.tracking
+            tracking.remember(sess, [k for k, _ in keys_of(cmd, argv)])
+            if tracking.max_keys and len(tracking.table) > tracking.max_keys:
+                # over tracking-table-max-keys: forget keys now (this client's own invalidations after its reply;
+                # Redis does it before the next command of any client, or in its cron within 100 ms)
+                tracking.limit(sess)
     now = _clock()
     cmd.calls += 1
     cmd.ns += now - t0

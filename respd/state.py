@@ -320,6 +320,7 @@ class App:
                     self.scripts.busy_threshold = value / 1000
             elif name == b"tracking-table-max-keys":
                 self.tracking.max_keys = value
+                self.tracking.limit()  # Redis: before the next command, or in its cron within 100 ms
             elif name == b"notify-keyspace-events":
                 self.notify_flags = value
                 notify.install(self)

@@ -180,12 +180,17 @@ class Tracking:
                 ids[sid] = None
                 self.items += 1
 
-    def limit(self) -> None:
-        """tracking-table-max-keys: invalidate keys (oldest first) until the table fits."""
+    def limit(self, running=None) -> None:
+        """tracking-table-max-keys: invalidate keys (oldest first) until the table fits. ``running``: the session
+        whose command runs (default: ``current``): its own invalidations follow its reply. An eviction is nobody's
+        write, so NOLOOP does not spare it (Redis skips a NOLOOP client when the eviction happens to run before
+        that client's own next command, leaving an entry in its cache the server no longer tracks)."""
         if not self.max_keys:
             return
+        if running is None:
+            running = current.get()
         while len(self.table) > self.max_keys:
-            self.invalidate(next(iter(self.table)), None, False)
+            self.invalidate(next(iter(self.table)), None, False, running)
 
     # ------------------------------------------------------------------------------------------ writes
     def touched(self, key: Optional[bytes], local: bool) -> None:
@@ -195,7 +200,10 @@ class Tracking:
             return
         self.invalidate(key, current.get() if local else None, True)
 
-    def invalidate(self, key: bytes, writer, bcast: bool) -> None:
+    def invalidate(self, key: bytes, writer, bcast: bool, running=None) -> None:
+        """Tell the clients that read key (and gather it for BCAST when ``bcast``). ``writer``: the session whose
+        write this is (NOLOOP; its own message after its reply); ``running``: a session whose messages must follow
+        its reply without being a writer (an eviction during its command)."""
         if bcast and self.prefixes:
             for p, state in self.prefixes.items():
                 if key.startswith(p):
@@ -221,7 +229,7 @@ class Tracking:
                 continue
             if st.noloop and target is writer:
                 continue
-            self.send(target, frame, target is writer)
+            self.send(target, frame, target is writer or target is running)
 
     def flush(self) -> None:
         """FLUSHDB/FLUSHALL (or a store flushed on another node): every tracking client gets a null invalidation,
