@@ -42,7 +42,7 @@ class Waiter:
     """One blocked client: its session, store and keys, what it does with a key that has something
     (``attempt``), its reply once it has one (``reply``) and the deadline (Unix ms, 0 = none)."""
 
-    __slots__ = ("sess", "store", "keys", "attempt", "initial", "deadline", "reply", "wake", "done")
+    __slots__ = ("sess", "store", "keys", "attempt", "initial", "deadline", "reply", "wake", "done", "counted")
 
     def __init__(self, sess, keys: list[bytes], attempt: Callable[[bytes], Any], deadline: int):
         self.sess = sess
@@ -55,6 +55,7 @@ class Waiter:
         self.reply: Any = None          # set once served, unblocked or timed out
         self.wake: Optional[Callable[[], None]] = None  # set by the trio layer: wakes the waiting task
         self.done = False               # left the registry (served, unblocked, timed out, gone)
+        self.counted = False            # in INFO blocked_clients: once a look found nothing (``count``)
 
 
 class Blocking:
@@ -83,16 +84,26 @@ class Blocking:
             if queue is None:
                 queue = self.keys[(store, key)] = deque()
             queue.append(w)
-        self.blocked += 1
+        if not store.is_async:  # (a memory store's waiter looked already; a SQL store's looks in its task: count)
+            self.count(w)
         w.sess.blocked = w
         return self.wait(self, w)
+
+    def count(self, w: Waiter) -> None:
+        """w is blocked for INFO's blocked_clients: its first look found nothing. A SQL store's waiter is registered
+        before that look (a creation meanwhile is not missed) but counted only after it, as Redis counts a client
+        once it blocks: whoever sees it counted knows its first look is done."""
+        if not w.counted and not w.done:
+            w.counted = True
+            self.blocked += 1
 
     def leave(self, w: Waiter) -> None:
         """Take w out of the registry (served, unblocked, timed out, disconnected); idempotent."""
         if w.done:
             return
         w.done = True
-        self.blocked -= 1
+        if w.counted:
+            self.blocked -= 1
         if w.sess.blocked is w:
             w.sess.blocked = None
         for key in w.keys:

@@ -82,6 +82,8 @@ async def _wait_async(blocking: Blocking, w: Waiter):
     try:
         flag.event = trio.Event()
         r = await w.initial()  # errors (WRONGTYPE, a store outage) are the reply
+        if r is None:
+            blocking.count(w)
         while True:
             if r is not None:
                 return r
