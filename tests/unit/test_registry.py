@@ -95,6 +95,8 @@ def test_bad_entry_values(write_yaml, field, value, words):
     ("colour", "blue", ["unknown server setting"]),
     ("notify_keyspace_events", "KEZ", ["Invalid event class character", "Ag$lshzxeKEtmdn"]),
     ("notify_keyspace_events", 3, ["Invalid event class character"]),
+    ("redis_version", "7.4", ["three numbers"]),
+    ("redis_version", 7.4, ["three numbers"]),
 ])
 def test_bad_server_settings(write_yaml, key, value, words):
     p = write_yaml("s.yaml", memory_registry("app", {"c": {}}, server={key: value}))
