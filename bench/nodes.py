@@ -155,12 +155,20 @@ def invalidation_latency(a: int, b: int, trials: int) -> list:
     if r != b"OK":
         raise RuntimeError("CLIENT TRACKING ON answered %r" % (r,))
     writer = redis.Redis(port=b, db=1)
+    reader.call("SUBSCRIBE", "sync")  # RESP3: commands still run while subscribed
     out = []
     for i in range(trials):
         key = "track:%d" % (i % 10)
         writer.set(key, "v")
+        # node B announces what it wrote before what it publishes after: once "sync" is here, the announcement of
+        # the SET above has been handled on A (an invalidation of a value A has not read yet), so the GET below
+        # tracks the key afresh
+        writer.publish("sync", str(i))
+        while True:
+            m = reader.read()
+            if isinstance(m, list) and m[0] == b"message" and m[2] == str(i).encode():
+                break
         reader.call("GET", key)  # now tracked on node A
-        time.sleep(0.02)
         t0 = time.perf_counter()
         writer.set(key, str(i))
         while True:

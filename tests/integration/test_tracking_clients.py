@@ -120,7 +120,19 @@ def test_a_write_on_one_node_invalidates_a_key_read_on_the_other(pg_server, resp
                 if got.startswith(b">2\r\n$10\r\ninvalidate\r\n") and key in got:
                     return
 
+        def settled(n: int) -> None:
+            """Until node B's announcements so far have reached node A: B sends what it wrote before what it
+            publishes after, so a message published now arrives after them (an announcement arriving after A's
+            client read the key would invalidate that read: harmless, but not what these steps look at)."""
+            wb.publish("sync", str(n))
+            while True:
+                got = reader.read_reply()
+                if got.startswith(b">3\r\n$7\r\nmessage\r\n$4\r\nsync\r\n") and got.endswith(b"%d\r\n" % n):
+                    return
+
+        assert reader.call("SUBSCRIBE", "sync").startswith(b">3\r\n$9\r\nsubscribe")
         wb.set("k", "1")
+        settled(1)
         assert reader.call("GET", "k") == b"$1\r\n1\r\n"
         wb.set("k", "2")
         invalidated(b"k")
@@ -128,6 +140,7 @@ def test_a_write_on_one_node_invalidates_a_key_read_on_the_other(pg_server, resp
         wb.delete("k")
         invalidated(b"k")
         wb.set("e", "x", px=200)
+        settled(2)
         assert reader.call("GET", "e") == b"$1\r\nx\r\n"
         invalidated(b"e")  # node B's (or A's) cleanup removed the row: announced
         assert reader.call("GET", "f") == b"_\r\n"
