@@ -81,9 +81,6 @@ def execute(sess, argv: list[bytes]) -> Any:
     st = sess.tracking
     if st is None:
         return run(sess, cmd, argv)
-    tracking = app.tracking
-    if tracking.max_keys and len(tracking.table) > tracking.max_keys:
-        tracking.limit()
     r = run(sess, cmd, argv)
     # CLIENT CACHING applies to the next command (or transaction) only, as Redis' resetClient clears it
     if st.caching and sess.multi is None and not cmd.name.startswith("client|"):
@@ -162,12 +159,7 @@ def run(sess, cmd: Command, argv: list[bytes], notified: bool = False) -> Any:
     if tracking:
         _tracking.current.reset(token)
         if sess.tracking is not None and cmd.tracks_keys and not sess.tracking.bcast:
-            tracking = sess.app.tracking
-            tracking.remember(sess, [k for k, _ in keys_of(cmd, argv)])
-            if tracking.max_keys and len(tracking.table) > tracking.max_keys:
-                # over tracking-table-max-keys: forget keys now (this client's own invalidations after its reply;
-                # Redis does it before the next command of any client, or in its cron within 100 ms)
-                tracking.limit(sess)
+            sess.app.tracking.remember(sess, [k for k, _ in keys_of(cmd, argv)])
     now = _clock()
     cmd.calls += 1
     cmd.ns += now - t0

@@ -166,7 +166,8 @@ class Tracking:
 
     # ------------------------------------------------------------------------------------------ reads
     def remember(self, sess, keys) -> None:
-        """A tracking client (default mode) read keys: it hears when they change."""
+        """A tracking client (default mode) read keys: it hears when they change. Past tracking-table-max-keys the
+        table is trimmed at once (``limit``), whichever path read them (a command, a script's redis.call)."""
         st = sess.tracking
         if (st.optin and not st.caching) or (st.optout and st.caching):
             return
@@ -179,6 +180,10 @@ class Tracking:
             if sid not in ids:
                 ids[sid] = None
                 self.items += 1
+        if self.max_keys and len(table) > self.max_keys:
+            # forget keys now (this client's own invalidations after its reply; Redis does it before the next
+            # command of any client, or in its cron within 100 ms)
+            self.limit(sess)
 
     def limit(self, running=None) -> None:
         """tracking-table-max-keys: invalidate keys (oldest first) until the table fits. ``running``: the session
