@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -44,6 +45,24 @@ def require(condition: bool, reason: str) -> None:
         if IN_CI:
             pytest.fail("required in CI: " + reason)
         pytest.skip(reason)
+
+
+JS_DIR = REPO_ROOT / "tests" / "integration" / "js"
+
+
+def node_package(name: str) -> Path:
+    """The directory of the Node.js clients (tests/integration/js), with package ``name`` installed by ``npm ci``
+    when it is not there yet; skips without node (or without npm and the registry, outside CI)."""
+    require(shutil.which("node") is not None, "node is not installed (%s tests)" % name)
+    if not (JS_DIR / "node_modules" / name).is_dir():
+        require(shutil.which("npm") is not None, "npm is not installed (needed to install %s)" % name)
+        cp = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=JS_DIR, capture_output=True, text=True,
+                            timeout=600, stdin=subprocess.DEVNULL)
+        if cp.returncode != 0:
+            if IN_CI:
+                pytest.fail("npm ci failed in %s:\n%s" % (JS_DIR, cp.stdout + cp.stderr))
+            pytest.skip("npm ci could not install %s (offline?): %s" % (name, cp.stderr.strip()[-300:]))
+    return JS_DIR
 
 
 # ------------------------------------------------------------------------------------------------ requests

@@ -14,10 +14,9 @@ import subprocess
 
 import pytest
 
-from tests.helpers import IN_CI, REPO_ROOT, require
+from tests.helpers import node_package, require
 from tests.integration.scripting_targets import sql_respd, target  # noqa: F401  (fixtures)
 
-JS_DIR = REPO_ROOT / "tests" / "integration" / "js"
 
 
 # ------------------------------------------------------------------------------------------------ redis-cli
@@ -64,16 +63,7 @@ def test_redis_cli_eval_errors(eval_cli):
 @pytest.fixture(scope="module")
 def ioredis():
     """The directory holding ioredis (installed with npm ci when it is not there yet)."""
-    require(shutil.which("node") is not None, "node is not installed (ioredis tests)")
-    if not (JS_DIR / "node_modules" / "ioredis").is_dir():
-        require(shutil.which("npm") is not None, "npm is not installed (needed to install ioredis)")
-        cp = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=JS_DIR, capture_output=True, text=True,
-                            timeout=600, stdin=subprocess.DEVNULL)
-        if cp.returncode != 0:
-            if IN_CI:
-                pytest.fail("npm ci failed in %s:\n%s" % (JS_DIR, cp.stdout + cp.stderr))
-            pytest.skip("npm ci could not install ioredis (offline?): %s" % cp.stderr.strip()[-300:])
-    return JS_DIR
+    return node_package("ioredis")
 
 
 def test_ioredis_define_command(ioredis, target):

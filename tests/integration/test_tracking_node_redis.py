@@ -13,31 +13,20 @@ cache needs a server reporting 7.4.0 (respd's ``redis_version`` setting): tests/
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import time
 
 import pytest
 
-from tests.helpers import IN_CI, REPO_ROOT, require
+from tests.helpers import node_package
 from tests.integration.scripting_targets import sql_respd, target  # noqa: F401  (fixtures)
 
-JS_DIR = REPO_ROOT / "tests" / "integration" / "js"
 
 
 @pytest.fixture(scope="module")
 def node_redis():
     """The directory holding node-redis (installed with npm ci when it is not there yet)."""
-    require(shutil.which("node") is not None, "node is not installed (node-redis tests)")
-    if not (JS_DIR / "node_modules" / "redis").is_dir():
-        require(shutil.which("npm") is not None, "npm is not installed (needed to install node-redis)")
-        cp = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=JS_DIR, capture_output=True, text=True,
-                            timeout=600, stdin=subprocess.DEVNULL)
-        if cp.returncode != 0:
-            if IN_CI:
-                pytest.fail("npm ci failed in %s:\n%s" % (JS_DIR, cp.stdout + cp.stderr))
-            pytest.skip("npm ci could not install node-redis (offline?): %s" % cp.stderr.strip()[-300:])
-    return JS_DIR
+    return node_package("redis")
 
 
 def _until(test, what: str):
